@@ -1,0 +1,70 @@
+"""Numbered schema migrations of the workspace database.
+
+Each migration takes the database from the previous number to its own and
+runs inside the caller's transaction. Never edit a released migration: add a
+new one, so every older workspace can walk forward step by step.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import sqlite_utils
+
+
+def _m1_flows(db: sqlite_utils.Database) -> None:
+    db["meta"].create({"key": str, "value": str}, pk="key", if_not_exists=True)
+    db["settings"].create({"key": str, "value": str}, pk="key")
+    db["flows"].create(
+        {"id": str, "name": str, "description": str, "latest_version": int,
+         "created": float, "updated": float},
+        pk="id", not_null={"name"})
+    db["flows"].create_index(["name"], unique=True)
+    db["flow_versions"].create(
+        {"flow_id": str, "version": int, "saved": float, "description": str,
+         "digest": str, "extras": str},
+        pk=("flow_id", "version"), foreign_keys=[("flow_id", "flows", "id")])
+    db["nodes"].create(
+        {"flow_id": str, "version": int, "id": str, "spec_key": str, "title": str,
+         "x": float, "y": float, "constants": str, "options": str},
+        pk=("flow_id", "version", "id"))
+    db["edges"].create(
+        {"flow_id": str, "version": int, "source": str, "source_port": str,
+         "target": str, "target_port": str},
+        pk=("flow_id", "version", "source", "source_port", "target", "target_port"))
+    # Composite keys into flow_versions: sqlite-utils declares single-column
+    # foreign keys only, so these are enforced by saving in one transaction.
+
+
+def _m2_runs(db: sqlite_utils.Database) -> None:
+    db["runs"].create(
+        {"id": str, "flow_id": str, "flow_name": str, "flow_version": int, "state": str,
+         "parameters": str, "options": str, "started": float, "ended": float,
+         "executor": str, "parent_run": str, "parent_node": str, "pid": int, "host": str,
+         "error": str},
+        pk="id")
+    db["runs"].create_index(["flow_id", "started"])
+    db["runs"].create_index(["state"])
+    db["node_runs"].create(
+        {"run_id": str, "node_id": str, "title": str, "state": str, "attempts": int,
+         "started": float, "ended": float, "cache_key": str, "cached": int,
+         "result_ref": str, "summary": str, "error_type": str, "error_message": str,
+         "traceback": str},
+        pk=("run_id", "node_id"), foreign_keys=[("run_id", "runs", "id")])
+    db["logs"].create(
+        {"id": int, "run_id": str, "node_id": str, "time": float, "level": str,
+         "stream": str, "message": str},
+        pk="id", foreign_keys=[("run_id", "runs", "id")])
+    db["logs"].create_index(["run_id", "node_id"])
+    db["cache_entries"].create(
+        {"key": str, "spec_key": str, "created": float, "last_used": float, "size": int,
+         "serializer": str, "summary": str, "ref": str, "checksum": str, "expires": float},
+        pk="key")
+    db["cache_entries"].create_index(["last_used"])
+
+
+MIGRATIONS: dict[int, Callable[[sqlite_utils.Database], None]] = {
+    1: _m1_flows,
+    2: _m2_runs,
+}
+SCHEMA_VERSION = max(MIGRATIONS)

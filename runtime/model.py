@@ -1,0 +1,539 @@
+"""The flow model: nodes, edges and the edits a designer makes to them.
+
+A `Flow` is plain Python. Every edit is a method that checks itself, changes
+the flow and tells its observers, so the window (or anything else) can follow
+without the model knowing it exists.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Protocol
+
+import networkx as nx
+
+from plait.runtime.spec import NodeOptions, NodeSpec, Port
+from plait.runtime.types import PARAMETER_TYPES, is_compatible, parameter_type, type_name
+
+PARAMETER_KEY = "plait:parameter"
+PARAMETER_OUTPUT = "value"
+PARAMETER_FIELDS = ("name", "type", "default", "description")
+
+# The built-in kind of node that stands for a flow parameter. Its definition
+# (name, type, default, description) lives in the node's values; its one
+# output is typed from the declared type.
+PARAMETER_SPEC = NodeSpec(
+    key=PARAMETER_KEY,
+    title="Parameter",
+    doc="A value the flow takes when it runs, asked for in the run dialog.",
+    module="Flow",
+    outputs=(Port(PARAMETER_OUTPUT),),
+    builtin=True,
+)
+
+
+class FlowError(Exception):
+    """An edit that cannot be made; the message says which and why."""
+
+
+class ConnectionRefused(FlowError):
+    """A wire that would break the flow: a cycle, a taken input, a wrong type."""
+
+
+class SpecSource(Protocol):
+    def get(self, key: str) -> NodeSpec | None: ...
+
+
+@dataclass
+class Node:
+    """A node on a canvas: an instance of a node type."""
+
+    id: str
+    spec_key: str
+    title: str
+    position: tuple[float, float] = (0.0, 0.0)
+    # Constant values of unwired inputs; for a parameter node, its definition.
+    values: dict[str, Any] = field(default_factory=dict)
+    # Per-node overrides of the node type's options (retries, timeout, ...).
+    options: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def is_parameter(self) -> bool:
+        return self.spec_key == PARAMETER_KEY
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "spec_key": self.spec_key,
+            "title": self.title,
+            "position": [round(self.position[0], 2), round(self.position[1], 2)],
+            "values": self.values,
+            "options": self.options,
+        }
+
+
+@dataclass(frozen=True, order=True)
+class Edge:
+    """A wire from one node's output port to another node's input port."""
+
+    source: str
+    source_port: str
+    target: str
+    target_port: str
+
+    def __str__(self) -> str:
+        return f"{self.source}.{self.source_port} -> {self.target}.{self.target_port}"
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """A flow parameter as the run dialog and the engine see it."""
+
+    node_id: str
+    name: str
+    type: str = "any"
+    default: Any = None
+    description: str = ""
+
+    @property
+    def annotation(self) -> Any:
+        return parameter_type(self.type)
+
+
+# Events an observer receives, one per edit.
+@dataclass(frozen=True)
+class NodeAdded:
+    node: Node
+
+
+@dataclass(frozen=True)
+class NodeRemoved:
+    node: Node
+
+
+@dataclass(frozen=True)
+class EdgeAdded:
+    edge: Edge
+
+
+@dataclass(frozen=True)
+class EdgeRemoved:
+    edge: Edge
+
+
+@dataclass(frozen=True)
+class NodeChanged:
+    """A node's value, option, title or position changed."""
+
+    node_id: str
+    what: str  # "value", "option", "title", "position"
+    name: str | None
+    old: Any
+    new: Any
+
+
+@dataclass(frozen=True)
+class FlowChanged:
+    """The flow's own name, description or extras changed."""
+
+    what: str
+    old: Any
+    new: Any
+
+
+_UNSET = object()
+
+
+def _slug(text: str) -> str:
+    slug = re.sub(r"[^0-9a-zA-Z]+", "_", text).strip("_").lower()
+    return slug or "node"
+
+
+def _check_json(value: Any, what: str) -> None:
+    try:
+        json.dumps(value, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise FlowError(
+            f"{what} cannot be saved ({exc}); use a number, text, true/false, "
+            "a list or a mapping of those"
+        ) from None
+
+
+class Flow:
+    """A flow: nodes and the wires between them, with checked edits."""
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        id: str | None = None,
+        description: str = "",
+        catalog: SpecSource | None = None,
+        version: int = 0,
+        extras: dict[str, Any] | None = None,
+    ) -> None:
+        self.id = id or uuid.uuid4().hex
+        self.name = name
+        self.description = description
+        self.catalog = catalog
+        self.version = version
+        # Layout that is saved with the flow but is not part of the graph
+        # (frames, comments, view state).
+        self.extras: dict[str, Any] = extras or {}
+        self.nodes: dict[str, Node] = {}
+        self._edges: set[Edge] = set()
+        self._into: dict[tuple[str, str], Edge] = {}
+        self._out_of: dict[str, set[Edge]] = {}
+        self._in_of: dict[str, set[Edge]] = {}
+        self._observers: list[Callable[[object], None]] = []
+
+    # -- construction -----------------------------------------------------
+
+    @classmethod
+    def from_parts(
+        cls,
+        name: str,
+        nodes: Iterable[Node],
+        edges: Iterable[Edge],
+        **kwargs: Any,
+    ) -> Flow:
+        """Build a flow in bulk, as loading does: no per-edge checks.
+
+        What the checks would have refused (a cycle, a wire to a port that no
+        longer exists) is kept and reported by `validate()`, never dropped.
+        """
+        flow = cls(name, **kwargs)
+        for node in nodes:
+            flow.nodes[node.id] = node
+            flow._out_of[node.id] = set()
+            flow._in_of[node.id] = set()
+        for edge in edges:
+            if edge.source not in flow.nodes or edge.target not in flow.nodes:
+                continue  # a wire to nothing cannot be drawn or run
+            flow._index_edge(edge)
+        return flow
+
+    def copy(self) -> Flow:
+        return Flow.from_parts(
+            self.name,
+            [Node(n.id, n.spec_key, n.title, n.position, dict(n.values), dict(n.options))
+             for n in self.nodes.values()],
+            list(self._edges),
+            id=self.id,
+            description=self.description,
+            catalog=self.catalog,
+            version=self.version,
+            extras=json.loads(json.dumps(self.extras)),
+        )
+
+    # -- observers --------------------------------------------------------
+
+    def observe(self, callback: Callable[[object], None]) -> Callable[[], None]:
+        """Call `callback(event)` after every edit; returns an unsubscribe function."""
+        self._observers.append(callback)
+        return lambda: self._observers.remove(callback) if callback in self._observers else None
+
+    def _emit(self, event: object) -> None:
+        for callback in list(self._observers):
+            callback(event)
+
+    # -- lookups ----------------------------------------------------------
+
+    @property
+    def edges(self) -> list[Edge]:
+        return sorted(self._edges)
+
+    def node(self, node_id: str) -> Node:
+        try:
+            return self.nodes[node_id]
+        except KeyError:
+            raise FlowError(f"flow '{self.name}' has no node '{node_id}'") from None
+
+    def spec(self, node: Node | str) -> NodeSpec | None:
+        """The node type of a node, or None when it is not available."""
+        if isinstance(node, str):
+            node = self.node(node)
+        if node.is_parameter:
+            return PARAMETER_SPEC
+        return self.catalog.get(node.spec_key) if self.catalog is not None else None
+
+    def inputs(self, node: Node | str) -> tuple[Port, ...]:
+        spec = self.spec(node)
+        return spec.inputs if spec else ()
+
+    def outputs(self, node: Node | str) -> tuple[Port, ...]:
+        if isinstance(node, str):
+            node = self.node(node)
+        if node.is_parameter:
+            annotation = parameter_type(node.values.get("type", "any"))
+            return (Port(PARAMETER_OUTPUT, annotation=annotation,
+                         description=node.values.get("description", "")),)
+        spec = self.spec(node)
+        return spec.outputs if spec else ()
+
+    def options(self, node: Node | str) -> NodeOptions:
+        """The node's effective options: its type's, with its own overrides."""
+        if isinstance(node, str):
+            node = self.node(node)
+        spec = self.spec(node)
+        return (spec.options if spec else NodeOptions()).merged(node.options)
+
+    def edge_into(self, node_id: str, port: str) -> Edge | None:
+        return self._into.get((node_id, port))
+
+    def edges_into(self, node_id: str) -> list[Edge]:
+        return sorted(self._in_of.get(node_id, ()))
+
+    def edges_out_of(self, node_id: str) -> list[Edge]:
+        return sorted(self._out_of.get(node_id, ()))
+
+    def parameters(self) -> list[Parameter]:
+        params = []
+        for node in self.nodes.values():
+            if node.is_parameter:
+                v = node.values
+                params.append(Parameter(node.id, v.get("name", node.title), v.get("type", "any"),
+                                        v.get("default"), v.get("description", "")))
+        return sorted(params, key=lambda p: p.name)
+
+    def graph(self) -> nx.MultiDiGraph:
+        """The flow as a networkx MultiDiGraph (node attribute `node`, edge key the ports)."""
+        graph = nx.MultiDiGraph(name=self.name)
+        for node in self.nodes.values():
+            graph.add_node(node.id, node=node)
+        for edge in self._edges:
+            graph.add_edge(edge.source, edge.target, key=f"{edge.source_port}->{edge.target_port}",
+                           source_port=edge.source_port, target_port=edge.target_port)
+        return graph
+
+    def new_node_id(self, base: str) -> str:
+        slug = _slug(base)
+        n = 1
+        while f"{slug}_{n}" in self.nodes:
+            n += 1
+        return f"{slug}_{n}"
+
+    # -- edits ------------------------------------------------------------
+
+    def add_node(self, node: Node) -> Node:
+        if node.id in self.nodes:
+            raise FlowError(f"flow '{self.name}' already has a node '{node.id}'")
+        _check_json(node.values, f"the values of node '{node.title}'")
+        self.nodes[node.id] = node
+        self._out_of[node.id] = set()
+        self._in_of[node.id] = set()
+        self._emit(NodeAdded(node))
+        return node
+
+    def create_node(self, spec: NodeSpec, position: tuple[float, float] = (0.0, 0.0),
+                    title: str | None = None, node_id: str | None = None) -> Node:
+        """Add a new node of a type, with a fresh readable id."""
+        name = spec.key.rsplit(":", 1)[-1].rsplit(".", 1)[-1]
+        node = Node(node_id or self.new_node_id(name), spec.key, title or spec.title,
+                    (float(position[0]), float(position[1])))
+        return self.add_node(node)
+
+    def add_parameter(self, name: str, type: str = "any", default: Any = None,
+                      description: str = "", position: tuple[float, float] = (0.0, 0.0),
+                      node_id: str | None = None) -> Node:
+        """Add a flow parameter node."""
+        if type not in PARAMETER_TYPES:
+            raise FlowError(f"parameter '{name}' has unknown type '{type}'; "
+                            f"choose one of {', '.join(PARAMETER_TYPES)}")
+        node = Node(node_id or self.new_node_id(f"param_{name}"), PARAMETER_KEY, name,
+                    (float(position[0]), float(position[1])),
+                    {"name": name, "type": type, "default": default, "description": description})
+        return self.add_node(node)
+
+    def remove_node(self, node_id: str) -> tuple[Node, list[Edge]]:
+        """Remove a node and every wire touching it; returns both, for undo."""
+        node = self.node(node_id)
+        removed = sorted(self._in_of[node_id] | self._out_of[node_id])
+        for edge in removed:
+            self.disconnect(edge)
+        del self.nodes[node_id]
+        del self._out_of[node_id]
+        del self._in_of[node_id]
+        self._emit(NodeRemoved(node))
+        return node, removed
+
+    def check_connect(self, edge: Edge) -> None:
+        """Raise ConnectionRefused if `edge` may not be added, saying why."""
+        if edge.source not in self.nodes:
+            raise ConnectionRefused(f"flow '{self.name}' has no node '{edge.source}'")
+        if edge.target not in self.nodes:
+            raise ConnectionRefused(f"flow '{self.name}' has no node '{edge.target}'")
+        src, dst = self.nodes[edge.source], self.nodes[edge.target]
+        out_port = next((p for p in self.outputs(src) if p.name == edge.source_port), None)
+        if out_port is None:
+            if self.spec(src) is None:
+                raise ConnectionRefused(
+                    f"node '{src.title}' has type '{src.spec_key}', which is not available")
+            raise ConnectionRefused(f"node '{src.title}' has no output '{edge.source_port}'")
+        in_port = next((p for p in self.inputs(dst) if p.name == edge.target_port), None)
+        if in_port is None:
+            if self.spec(dst) is None:
+                raise ConnectionRefused(
+                    f"node '{dst.title}' has type '{dst.spec_key}', which is not available")
+            raise ConnectionRefused(f"node '{dst.title}' has no input '{edge.target_port}'")
+        if not in_port.wireable:
+            raise ConnectionRefused(
+                f"input '{in_port.name}' of node '{dst.title}' collects extra arguments "
+                "and cannot take a wire")
+        existing = self._into.get((edge.target, edge.target_port))
+        if existing is not None:
+            raise ConnectionRefused(
+                f"input '{edge.target_port}' of node '{dst.title}' already has a wire "
+                f"(from '{self.nodes[existing.source].title}'); remove it first")
+        if edge.source == edge.target or self._reaches(edge.target, edge.source):
+            raise ConnectionRefused(
+                f"wiring '{src.title}' into '{dst.title}' would make a cycle")
+        if not is_compatible(out_port.annotation, in_port.annotation):
+            raise ConnectionRefused(
+                f"output '{out_port.name}' of '{src.title}' is {type_name(out_port.annotation)}, "
+                f"but input '{in_port.name}' of '{dst.title}' takes "
+                f"{type_name(in_port.annotation)}")
+
+    def connect(self, source: str, source_port: str, target: str, target_port: str) -> Edge:
+        """Wire an output to an input, or raise ConnectionRefused saying why not."""
+        edge = Edge(source, source_port, target, target_port)
+        self.check_connect(edge)
+        self._index_edge(edge)
+        self._emit(EdgeAdded(edge))
+        return edge
+
+    def disconnect(self, edge: Edge) -> Edge:
+        if edge not in self._edges:
+            raise FlowError(f"flow '{self.name}' has no wire {edge}")
+        self._edges.discard(edge)
+        if self._into.get((edge.target, edge.target_port)) == edge:
+            del self._into[(edge.target, edge.target_port)]
+            # A duplicate wire kept by a bulk load takes over the input.
+            for other in self._in_of[edge.target]:
+                if other != edge and other.target_port == edge.target_port:
+                    self._into[(edge.target, edge.target_port)] = other
+                    break
+        self._out_of[edge.source].discard(edge)
+        self._in_of[edge.target].discard(edge)
+        self._emit(EdgeRemoved(edge))
+        return edge
+
+    def set_value(self, node_id: str, port: str, value: Any = _UNSET) -> None:
+        """Set a constant for an input (or a parameter's field); no value clears it."""
+        node = self.node(node_id)
+        if value is not _UNSET:
+            _check_json(value, f"the value of '{port}' on node '{node.title}'")
+        if node.is_parameter:
+            self._check_parameter_field(node, port, value)
+        old = node.values.get(port, _UNSET)
+        if value is _UNSET:
+            node.values.pop(port, None)
+        else:
+            node.values[port] = value
+        if node.is_parameter and port == "name" and value is not _UNSET:
+            node.title = value
+        self._emit(NodeChanged(node_id, "value", port,
+                               None if old is _UNSET else old, None if value is _UNSET else value))
+
+    def _check_parameter_field(self, node: Node, field_name: str, value: Any) -> None:
+        if field_name not in PARAMETER_FIELDS:
+            raise FlowError(f"a parameter has no field '{field_name}'; "
+                            f"it has {', '.join(PARAMETER_FIELDS)}")
+        if field_name == "type" and value not in PARAMETER_TYPES:
+            raise FlowError(f"parameter '{node.title}' cannot have type '{value}'; "
+                            f"choose one of {', '.join(PARAMETER_TYPES)}")
+        if field_name == "name" and (not isinstance(value, str) or not value.isidentifier()):
+            raise FlowError(f"'{value}' cannot name a parameter: use letters, digits and _")
+
+    def set_option(self, node_id: str, name: str, value: Any = _UNSET) -> None:
+        """Override one of a node's options; no value goes back to its type's."""
+        node = self.node(node_id)
+        if name not in NodeOptions.__dataclass_fields__:
+            raise FlowError(f"node '{node.title}' has no option '{name}'")
+        if value is not _UNSET:
+            _check_json(value, f"option '{name}' of node '{node.title}'")
+        old = node.options.get(name, _UNSET)
+        if value is _UNSET:
+            node.options.pop(name, None)
+        else:
+            node.options[name] = value
+        self._emit(NodeChanged(node_id, "option", name,
+                               None if old is _UNSET else old, None if value is _UNSET else value))
+
+    def move(self, node_id: str, x: float, y: float) -> None:
+        node = self.node(node_id)
+        if not (math.isfinite(x) and math.isfinite(y)):
+            raise FlowError(f"node '{node.title}' cannot move to ({x}, {y})")
+        old, node.position = node.position, (float(x), float(y))
+        self._emit(NodeChanged(node_id, "position", None, old, node.position))
+
+    def rename(self, node_id: str, title: str) -> None:
+        node = self.node(node_id)
+        title = title.strip()
+        if not title:
+            raise FlowError(f"node '{node.title}' needs a non-empty title")
+        old, node.title = node.title, title
+        self._emit(NodeChanged(node_id, "title", None, old, title))
+
+    def set_flow_field(self, what: str, value: Any) -> None:
+        """Change the flow's name, description or extras."""
+        if what not in ("name", "description", "extras"):
+            raise FlowError(f"a flow has no field '{what}'")
+        if what == "name" and not str(value).strip():
+            raise FlowError("a flow needs a non-empty name")
+        if what == "extras":
+            _check_json(value, f"the layout of flow '{self.name}'")
+        old = getattr(self, what)
+        setattr(self, what, value)
+        self._emit(FlowChanged(what, old, value))
+
+    # -- graph internals --------------------------------------------------
+
+    def _index_edge(self, edge: Edge) -> None:
+        self._edges.add(edge)
+        self._into.setdefault((edge.target, edge.target_port), edge)
+        self._out_of[edge.source].add(edge)
+        self._in_of[edge.target].add(edge)
+
+    def _reaches(self, start: str, goal: str) -> bool:
+        """Whether `goal` is downstream of `start`: the only cycle check a new wire needs."""
+        seen = {start}
+        stack = [start]
+        while stack:
+            current = stack.pop()
+            for edge in self._out_of.get(current, ()):
+                if edge.target == goal:
+                    return True
+                if edge.target not in seen:
+                    seen.add(edge.target)
+                    stack.append(edge.target)
+        return False
+
+    # -- content ----------------------------------------------------------
+
+    def content(self) -> dict[str, Any]:
+        """Everything a saved version holds, in a stable order (names excluded)."""
+        return {
+            "description": self.description,
+            "extras": self.extras,
+            "nodes": [self.nodes[k].to_dict() for k in sorted(self.nodes)],
+            "edges": [[e.source, e.source_port, e.target, e.target_port] for e in self.edges],
+        }
+
+    def digest(self) -> str:
+        blob = json.dumps(self.content(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(blob.encode()).hexdigest()
+
+    def validate(self) -> list:
+        """Every problem of the flow, attached to nodes and ports; never raises."""
+        from plait.runtime.validation import validate
+
+        return validate(self)
+
+    def __repr__(self) -> str:
+        return f"<Flow {self.name!r} v{self.version}: {len(self.nodes)} nodes, {len(self._edges)} edges>"

@@ -1,0 +1,124 @@
+"""What a node type is: its ports, options and code fingerprint."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+
+class _Required:
+    """Marks a port with no default value."""
+
+    _instance: _Required | None = None
+
+    def __new__(cls) -> _Required:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "REQUIRED"
+
+    def __reduce__(self) -> str:
+        return "REQUIRED"
+
+
+REQUIRED: Any = _Required()
+
+# Port kinds, named after inspect.Parameter kinds.
+POSITIONAL_ONLY = "positional_only"
+POSITIONAL_OR_KEYWORD = "positional_or_keyword"
+KEYWORD_ONLY = "keyword_only"
+VAR_POSITIONAL = "var_positional"
+VAR_KEYWORD = "var_keyword"
+
+# How a node's return value is split into its output ports.
+OUTPUT_NONE = "none"  # returns nothing: no output port
+OUTPUT_SINGLE = "single"  # the whole value is the one output `result`
+OUTPUT_SEQUENCE = "sequence"  # a tuple/list: the i-th item feeds the i-th port
+OUTPUT_MAPPING = "mapping"  # a dict (or TypedDict): keyed by port name
+OUTPUT_ATTRIBUTES = "attributes"  # a NamedTuple or object: attributes by port name
+
+CACHE_POLICIES = ("inputs", "never")
+
+
+@dataclass(frozen=True)
+class Port:
+    """An input or output of a node type."""
+
+    name: str
+    annotation: Any = Any
+    default: Any = REQUIRED
+    kind: str = POSITIONAL_OR_KEYWORD
+    description: str = ""
+    choices: tuple[Any, ...] | None = None
+    minimum: float | None = None
+    maximum: float | None = None
+    # *args and **kwargs cannot take a wire; they are shown but not connectable.
+    wireable: bool = True
+
+    @property
+    def required(self) -> bool:
+        return self.wireable and self.default is REQUIRED
+
+    @property
+    def type_name(self) -> str:
+        from plait.runtime.types import type_name
+
+        return type_name(self.annotation)
+
+
+@dataclass(frozen=True)
+class NodeOptions:
+    """How the engine runs a node; set by @node and overridable per node."""
+
+    retries: int = 0
+    retry_delay: float = 0.0
+    timeout: float | None = None
+    cache: str = "inputs"
+    cache_expiration: float | None = None  # seconds
+    tags: tuple[str, ...] = ()
+    map_over: str | None = None
+
+    def merged(self, overrides: dict[str, Any] | None) -> NodeOptions:
+        """These options with a node's overrides applied (unknown keys ignored)."""
+        if not overrides:
+            return self
+        names = {f.name for f in dataclasses.fields(self)}
+        known = {k: v for k, v in overrides.items() if k in names}
+        if "tags" in known:
+            known["tags"] = tuple(known["tags"])
+        return dataclasses.replace(self, **known)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+
+
+@dataclass(eq=False)
+class NodeSpec:
+    """A node type: derived from a Python callable, or built in (parameters)."""
+
+    key: str
+    title: str
+    inputs: tuple[Port, ...] = ()
+    outputs: tuple[Port, ...] = ()
+    doc: str = ""
+    module: str = ""
+    options: NodeOptions = field(default_factory=NodeOptions)
+    fingerprint: str = ""
+    output_style: str = OUTPUT_SINGLE
+    func: Callable[..., Any] | None = field(default=None, repr=False)
+    builtin: bool = False
+
+    def input(self, name: str) -> Port | None:
+        for port in self.inputs:
+            if port.name == name:
+                return port
+        return None
+
+    def output(self, name: str) -> Port | None:
+        for port in self.outputs:
+            if port.name == name:
+                return port
+        return None

@@ -1,0 +1,113 @@
+"""Checking a whole flow: every problem, attached to the node and port at fault."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import networkx as nx
+
+from plait.runtime.types import is_compatible, type_name
+
+if TYPE_CHECKING:
+    from plait.runtime.model import Flow
+
+UNWIRED_INPUT = "unwired_input"
+CYCLE = "cycle"
+INCOMPATIBLE_TYPES = "incompatible_types"
+MISSING_NODE_TYPE = "missing_node_type"
+DUPLICATE_PARAMETER = "duplicate_parameter"
+UNKNOWN_PORT = "unknown_port"
+SHARED_INPUT = "shared_input"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Something that stops a flow from running, and where it is."""
+
+    kind: str
+    message: str
+    node_id: str | None = None
+    port: str | None = None
+
+    def __str__(self) -> str:
+        return self.message
+
+
+def validate(flow: Flow) -> list[Problem]:
+    problems: list[Problem] = []
+    missing: set[str] = set()
+    for node in flow.nodes.values():
+        if flow.spec(node) is None:
+            missing.add(node.id)
+            problems.append(Problem(
+                MISSING_NODE_TYPE,
+                f"node '{node.title}' has type '{node.spec_key}', which is not available: "
+                "check that its library loads, or remove the node",
+                node.id))
+
+    wired: dict[tuple[str, str], int] = defaultdict(int)
+    for edge in flow.edges:
+        wired[(edge.target, edge.target_port)] += 1
+        src, dst = flow.nodes[edge.source], flow.nodes[edge.target]
+        out_port = next((p for p in flow.outputs(src) if p.name == edge.source_port), None)
+        in_port = next((p for p in flow.inputs(dst) if p.name == edge.target_port), None)
+        if out_port is None and edge.source not in missing:
+            problems.append(Problem(
+                UNKNOWN_PORT,
+                f"a wire leaves output '{edge.source_port}' of '{src.title}', which it no "
+                "longer has: remove the wire",
+                edge.source, edge.source_port))
+        if in_port is None and edge.target not in missing:
+            problems.append(Problem(
+                UNKNOWN_PORT,
+                f"a wire enters input '{edge.target_port}' of '{dst.title}', which it no "
+                "longer has: remove the wire",
+                edge.target, edge.target_port))
+        if out_port is not None and in_port is not None and not is_compatible(
+                out_port.annotation, in_port.annotation):
+            problems.append(Problem(
+                INCOMPATIBLE_TYPES,
+                f"'{src.title}' gives {type_name(out_port.annotation)} from "
+                f"'{out_port.name}', but input '{in_port.name}' of '{dst.title}' takes "
+                f"{type_name(in_port.annotation)}",
+                edge.target, edge.target_port))
+
+    for (target, port), count in sorted(wired.items()):
+        if count > 1:
+            problems.append(Problem(
+                SHARED_INPUT,
+                f"input '{port}' of '{flow.nodes[target].title}' has {count} wires; keep one",
+                target, port))
+
+    for node in flow.nodes.values():
+        for port in flow.inputs(node):
+            if port.required and (node.id, port.name) not in wired and port.name not in node.values:
+                problems.append(Problem(
+                    UNWIRED_INPUT,
+                    f"input '{port.name}' of '{node.title}' needs a wire or a value",
+                    node.id, port.name))
+
+    graph = nx.DiGraph()
+    graph.add_nodes_from(flow.nodes)
+    graph.add_edges_from((e.source, e.target) for e in flow.edges)
+    for component in nx.strongly_connected_components(graph):
+        if len(component) > 1 or any(graph.has_edge(n, n) for n in component):
+            titles = sorted(flow.nodes[n].title for n in component)
+            for node_id in sorted(component):
+                problems.append(Problem(
+                    CYCLE, f"nodes {', '.join(titles)} form a cycle: remove one of their wires",
+                    node_id))
+
+    by_name: dict[str, list[str]] = defaultdict(list)
+    for param in flow.parameters():
+        by_name[param.name].append(param.node_id)
+    for name, ids in by_name.items():
+        if len(ids) > 1:
+            for node_id in ids:
+                problems.append(Problem(
+                    DUPLICATE_PARAMETER,
+                    f"{len(ids)} parameters are named '{name}'; rename all but one",
+                    node_id, "name"))
+    return problems

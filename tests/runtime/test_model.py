@@ -1,0 +1,253 @@
+import networkx as nx
+import pytest
+
+from plait.runtime.model import (
+    PARAMETER_KEY,
+    ConnectionRefused,
+    Edge,
+    EdgeAdded,
+    EdgeRemoved,
+    Flow,
+    FlowChanged,
+    FlowError,
+    Node,
+    NodeAdded,
+    NodeChanged,
+    NodeRemoved,
+)
+from tests.runtime.specs import catalog
+
+
+@pytest.fixture
+def flow():
+    return Flow("demo", catalog=catalog())
+
+
+@pytest.fixture
+def events(flow):
+    seen = []
+    flow.observe(seen.append)
+    return seen
+
+
+def add(flow, key, node_id=None):
+    return flow.create_node(flow.catalog[key], (0, 0), node_id=node_id)
+
+
+def test_adding_a_node_gives_it_a_readable_id_and_notifies(flow, events):
+    a = add(flow, "t:load")
+    b = add(flow, "t:load")
+    assert (a.id, b.id) == ("load_1", "load_2")
+    assert events == [NodeAdded(a), NodeAdded(b)]
+
+
+def test_a_node_id_cannot_be_used_twice(flow):
+    add(flow, "t:load", "x")
+    with pytest.raises(FlowError, match="already has a node 'x'"):
+        add(flow, "t:count", "x")
+
+
+def test_connect_wires_an_output_to_an_input_and_notifies(flow, events):
+    a, b = add(flow, "t:load"), add(flow, "t:count")
+    edge = flow.connect(a.id, "result", b.id, "items")
+    assert edge == Edge(a.id, "result", b.id, "items")
+    assert flow.edges == [edge]
+    assert events[-1] == EdgeAdded(edge)
+    assert flow.edge_into(b.id, "items") == edge
+
+
+def test_an_output_can_feed_many_inputs(flow):
+    a = add(flow, "t:load")
+    counts = [add(flow, "t:count") for _ in range(3)]
+    for c in counts:
+        flow.connect(a.id, "result", c.id, "items")
+    assert len(flow.edges_out_of(a.id)) == 3
+
+
+def test_connect_refuses_a_second_wire_into_an_input(flow):
+    a, b, c = add(flow, "t:load"), add(flow, "t:load"), add(flow, "t:count")
+    flow.connect(a.id, "result", c.id, "items")
+    with pytest.raises(ConnectionRefused, match="already has a wire"):
+        flow.connect(b.id, "result", c.id, "items")
+    assert len(flow.edges) == 1
+
+
+def test_connect_refuses_a_cycle_and_leaves_the_flow_unchanged(flow, events):
+    a, b, c = add(flow, "t:add"), add(flow, "t:add"), add(flow, "t:add")
+    flow.connect(a.id, "result", b.id, "a")
+    flow.connect(b.id, "result", c.id, "a")
+    before = (list(flow.edges), len(events))
+    with pytest.raises(ConnectionRefused, match="cycle"):
+        flow.connect(c.id, "result", a.id, "a")
+    with pytest.raises(ConnectionRefused, match="cycle"):
+        flow.connect(a.id, "result", a.id, "b")
+    assert (list(flow.edges), len(events)) == before
+
+
+def test_connect_refuses_unknown_nodes_and_ports(flow):
+    a, b = add(flow, "t:load"), add(flow, "t:count")
+    with pytest.raises(ConnectionRefused, match="no node 'ghost'"):
+        flow.connect("ghost", "result", b.id, "items")
+    with pytest.raises(ConnectionRefused, match="no output 'nope'"):
+        flow.connect(a.id, "nope", b.id, "items")
+    with pytest.raises(ConnectionRefused, match="no input 'nope'"):
+        flow.connect(a.id, "result", b.id, "nope")
+
+
+def test_connect_refuses_incompatible_types_naming_both_ports(flow):
+    a, b = add(flow, "t:load"), add(flow, "t:label")
+    with pytest.raises(ConnectionRefused, match="'result' of 'Load' is list.*'text' of 'Label' takes str"):
+        flow.connect(a.id, "result", b.id, "text")
+
+
+def test_connect_refuses_a_var_keyword_port(flow):
+    a, b = add(flow, "t:add"), add(flow, "t:sink")
+    with pytest.raises(ConnectionRefused, match="cannot take a wire"):
+        flow.connect(a.id, "result", b.id, "extra")
+
+
+def test_connect_refuses_a_node_whose_type_is_missing(flow):
+    a = add(flow, "t:add")
+    ghost = flow.add_node(Node("ghost", "gone:fn", "Ghost"))
+    with pytest.raises(ConnectionRefused, match="'gone:fn', which is not available"):
+        flow.connect(a.id, "result", ghost.id, "x")
+
+
+def test_parameters_wire_into_inputs_of_a_compatible_type(flow):
+    p = flow.add_parameter("factor", "int", 3, "how much")
+    s = add(flow, "t:scale")
+    flow.connect(p.id, "value", s.id, "factor")  # int feeds float
+    q = flow.add_parameter("label", "str")
+    with pytest.raises(ConnectionRefused, match="takes float"):
+        flow.connect(q.id, "value", s.id, "x")
+    assert [x.name for x in flow.parameters()] == ["factor", "label"]
+    assert flow.parameters()[0].default == 3
+
+
+def test_disconnect_removes_the_wire_and_notifies(flow, events):
+    a, b = add(flow, "t:load"), add(flow, "t:count")
+    edge = flow.connect(a.id, "result", b.id, "items")
+    flow.disconnect(edge)
+    assert flow.edges == [] and flow.edge_into(b.id, "items") is None
+    assert events[-1] == EdgeRemoved(edge)
+    with pytest.raises(FlowError, match="no wire"):
+        flow.disconnect(edge)
+
+
+def test_removing_a_node_removes_its_wires_first(flow, events):
+    a, b, c = add(flow, "t:load"), add(flow, "t:count"), add(flow, "t:count")
+    e1 = flow.connect(a.id, "result", b.id, "items")
+    e2 = flow.connect(a.id, "result", c.id, "items")
+    node, removed = flow.remove_node(a.id)
+    assert node is a and removed == sorted([e1, e2])
+    assert flow.edges == [] and a.id not in flow.nodes
+    assert events[-3:] == [EdgeRemoved(e1), EdgeRemoved(e2), NodeRemoved(a)]
+
+
+def test_set_value_sets_and_clears_a_constant(flow, events):
+    s = add(flow, "t:scale")
+    flow.set_value(s.id, "x", 1.5)
+    assert s.values == {"x": 1.5}
+    assert events[-1] == NodeChanged(s.id, "value", "x", None, 1.5)
+    flow.set_value(s.id, "x")
+    assert s.values == {}
+    assert events[-1] == NodeChanged(s.id, "value", "x", 1.5, None)
+
+
+def test_set_value_refuses_what_cannot_be_saved(flow):
+    s = add(flow, "t:scale")
+    with pytest.raises(FlowError, match="cannot be saved"):
+        flow.set_value(s.id, "x", object())
+    with pytest.raises(FlowError, match="cannot be saved"):
+        flow.set_value(s.id, "x", float("nan"))
+    assert s.values == {}
+
+
+def test_a_parameter_definition_is_edited_field_by_field(flow):
+    p = flow.add_parameter("n", "int", 1)
+    flow.set_value(p.id, "name", "count")
+    flow.set_value(p.id, "type", "float")
+    assert p.title == "count" and flow.parameters()[0].type == "float"
+    with pytest.raises(FlowError, match="cannot have type 'matrix'"):
+        flow.set_value(p.id, "type", "matrix")
+    with pytest.raises(FlowError, match="cannot name a parameter"):
+        flow.set_value(p.id, "name", "two words")
+    with pytest.raises(FlowError, match="unknown type"):
+        flow.add_parameter("x", "matrix")
+
+
+def test_options_override_the_node_type(flow, events):
+    s = add(flow, "t:scale")
+    flow.set_option(s.id, "retries", 3)
+    assert flow.options(s).retries == 3
+    assert events[-1] == NodeChanged(s.id, "option", "retries", None, 3)
+    flow.set_option(s.id, "retries")
+    assert flow.options(s).retries == 0
+    with pytest.raises(FlowError, match="no option 'colour'"):
+        flow.set_option(s.id, "colour", "red")
+
+
+def test_move_and_rename_notify_with_old_and_new(flow, events):
+    s = add(flow, "t:scale")
+    flow.move(s.id, 10, 20)
+    assert events[-1] == NodeChanged(s.id, "position", None, (0.0, 0.0), (10.0, 20.0))
+    flow.rename(s.id, "Double it")
+    assert events[-1] == NodeChanged(s.id, "title", None, "Scale", "Double it")
+    with pytest.raises(FlowError, match="non-empty title"):
+        flow.rename(s.id, "  ")
+    with pytest.raises(FlowError, match="cannot move"):
+        flow.move(s.id, float("inf"), 0)
+
+
+def test_flow_fields_change_and_notify(flow, events):
+    flow.set_flow_field("description", "counts things")
+    assert events[-1] == FlowChanged("description", "", "counts things")
+    with pytest.raises(FlowError, match="non-empty name"):
+        flow.set_flow_field("name", "")
+
+
+def test_unsubscribed_observers_hear_nothing(flow):
+    seen = []
+    stop = flow.observe(seen.append)
+    stop()
+    add(flow, "t:load")
+    assert seen == []
+
+
+def test_graph_is_a_multidigraph_with_ports_on_the_edges(flow):
+    a, b = add(flow, "t:add"), add(flow, "t:add")
+    flow.connect(a.id, "result", b.id, "a")
+    flow.connect(a.id, "result", b.id, "b")
+    g = flow.graph()
+    assert isinstance(g, nx.MultiDiGraph)
+    assert g.number_of_edges(a.id, b.id) == 2
+    assert {d["target_port"] for _, _, d in g.edges(data=True)} == {"a", "b"}
+    assert g.nodes[a.id]["node"] is a
+
+
+def test_copy_is_deep_and_equal(flow):
+    a, b = add(flow, "t:load"), add(flow, "t:count")
+    flow.connect(a.id, "result", b.id, "items")
+    flow.set_value(a.id, "path", "x.csv")
+    copy = flow.copy()
+    assert copy.content() == flow.content()
+    copy.set_value(a.id, "path", "y.csv")
+    assert flow.nodes[a.id].values["path"] == "x.csv"
+
+
+def test_bulk_load_keeps_what_edits_would_refuse(flow):
+    nodes = [Node("a", "t:add", "A"), Node("b", "t:add", "B")]
+    edges = [Edge("a", "result", "b", "a"), Edge("b", "result", "a", "a"),
+             Edge("a", "result", "b", "gone"), Edge("x", "result", "a", "b")]
+    loaded = Flow.from_parts("f", nodes, edges, catalog=catalog())
+    # The wire from the unknown node 'x' cannot exist; the rest is kept.
+    assert len(loaded.edges) == 3
+    kinds = {p.kind for p in loaded.validate()}
+    assert {"cycle", "unknown_port"} <= kinds
+
+
+def test_parameter_nodes_are_a_builtin_kind(flow):
+    p = flow.add_parameter("n", "int", 1)
+    assert p.spec_key == PARAMETER_KEY and p.is_parameter
+    assert [o.name for o in flow.outputs(p)] == ["value"]
+    assert flow.outputs(p)[0].annotation is int

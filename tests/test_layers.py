@@ -1,0 +1,43 @@
+"""The layers stay honest: app -> widgets -> runtime, and runtime never imports Qt."""
+
+import os
+import re
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+LINT = Path(sys.executable).with_name("lint-imports")
+
+
+def _run(config: Path, cwd: Path, pythonpath: str | None = None):
+    env = dict(os.environ)
+    if pythonpath:
+        env["PYTHONPATH"] = pythonpath
+    return subprocess.run([str(LINT), "--config", str(config), "--no-cache", "--no-logo"], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_the_import_contracts_hold():
+    result = _run(ROOT / "pyproject.toml", ROOT)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Contracts: 2 kept, 0 broken" in result.stdout
+
+
+def test_the_contract_breaks_when_the_runtime_imports_qt(tmp_path):
+    # The same contracts, over a copy of the layout whose runtime imports Qt.
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]
+    text = (ROOT / "pyproject.toml").read_text()
+    section = text[text.index("[tool.importlinter]"):text.index("[tool.ruff]")]
+    (tmp_path / "contracts.toml").write_text(re.sub(r'"plait(\.|")', r'"fakeplait\1', section))
+    pkg = tmp_path / "src" / "fakeplait"
+    for layer in ("runtime", "widgets", "app"):
+        (pkg / layer).mkdir(parents=True)
+        (pkg / layer / "__init__.py").write_text("")
+    # Like plait, fakeplait is a namespace package: no __init__.py of its own.
+    (pkg / "runtime" / "engine.py").write_text("from PySide6 import QtCore\n")
+    result = _run(tmp_path / "contracts.toml", tmp_path, str(tmp_path / "src"))
+    assert "plait.runtime" in config["root_packages"]
+    assert result.returncode != 0
+    assert "fakeplait.runtime.engine -> PySide6" in result.stdout
