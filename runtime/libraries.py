@@ -1,0 +1,311 @@
+"""Node libraries: the workspace's own `*.py` files and importable modules.
+
+Keys: a function `load_data` in the workspace file `pipeline.py` is
+`"pipeline.py:load_data"`; a function in an importable module is
+`"package.module:qualname"`. `resolve_callable` turns either back into the
+function, in this process or in a worker.
+
+Workspace files are imported through `plait.runtime.loader`: private module
+names, sibling imports, and a fresh import after any edit in the folder.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import linecache
+import sys
+import traceback
+import types
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from plait.runtime import loader
+from plait.runtime.introspect import spec_from_callable
+from plait.runtime.loader import (
+    file_signature,
+    folder_signature,
+    forget_workspace,
+    import_workspace_file,
+    workspace_module_name,
+)
+from plait.runtime.spec import NodeSpec
+
+
+class NodeNotFoundError(LookupError):
+    """A node key names no function that can be found (file, module or name missing)."""
+
+
+class LibraryImportError(ImportError):
+    """A library file or module raised while importing; the message holds its traceback."""
+
+
+@dataclass(eq=False)
+class Library:
+    """A file or module of node functions, or the error that kept it from loading."""
+
+    name: str  # "pipeline.py" for a workspace file, the module name otherwise
+    path: Path | None  # the source file, when there is one
+    module_name: str  # the name in sys.modules
+    specs: list[NodeSpec] = field(default_factory=list)
+    error: str | None = None  # the import traceback, trimmed to the user's code
+    problems: list[str] = field(default_factory=list)  # functions that are not nodes, and why
+    signature: str = ""  # content hash of the source, to notice edits
+
+    @property
+    def is_file(self) -> bool:
+        """True for a workspace file, False for an importable module."""
+        return self.name.endswith(".py")
+
+
+def workspace_files(folder: Path) -> list[Path]:
+    """The library files of a workspace: `*.py` directly in it, not `_private` or `.hidden`."""
+    if not folder.is_dir():
+        return []
+    return sorted(
+        p for p in folder.glob("*.py") if p.is_file() and not p.name.startswith(("_", "."))
+    )
+
+
+def load_libraries(folder: Path | None, module_names: Sequence[str] = ()) -> list[Library]:
+    """Load every workspace file in `folder`, then every named module; failures become errors."""
+    libraries = (
+        [load_file_library(path, folder) for path in workspace_files(folder)] if folder else []
+    )
+    libraries += [load_module_library(name) for name in module_names]
+    return libraries
+
+
+def load_file_library(path: Path, folder: Path | None = None) -> Library:
+    """Import one workspace file and make node specs of its public functions."""
+    path = Path(path)
+    name = path.relative_to(folder).as_posix() if folder else path.name
+    library = Library(name, path, workspace_module_name(path), signature=file_signature(path))
+    try:
+        module = import_workspace_file(path)
+    except (Exception, SystemExit):  # noqa: BLE001 - any failure is reported on the library
+        library.error = _import_traceback()
+        return library
+    library.signature = getattr(module, loader.SIGNATURE_ATTRIBUTE, library.signature)
+    library.specs, library.problems = _specs_of(module, prefix=name, group=name)
+    return library
+
+
+def load_module_library(module_name: str, *, reload: bool = False) -> Library:
+    """Import a module by name (re-executing it when `reload`) and spec its public functions."""
+    library = Library(module_name, None, module_name)
+    try:
+        module = importlib.import_module(module_name)
+        if reload:
+            file = getattr(module, "__file__", None)
+            if file:
+                linecache.cache.pop(file, None)
+            module = importlib.reload(module)
+    except (Exception, SystemExit):  # noqa: BLE001 - any failure is reported on the library
+        library.error = _import_traceback()
+        return library
+    file = getattr(module, "__file__", None)
+    library.path = Path(file) if file else None
+    library.signature = file_signature(library.path)
+    library.specs, library.problems = _specs_of(module, prefix=module_name, group=module_name)
+    return library
+
+
+class Catalog:
+    """Every node type on offer: built-ins plus the specs of the loaded libraries."""
+
+    def __init__(self, folder: Path | None = None, module_names: Sequence[str] = ()) -> None:
+        self.folder = Path(folder) if folder is not None else None
+        self.module_names = tuple(module_names)
+        self._libraries: dict[str, Library] = {}
+        self._builtins: dict[str, NodeSpec] = {}
+        self._specs: dict[str, NodeSpec] = {}
+        self._generation = ""  # folder_signature when the workspace files were last imported
+
+    @property
+    def libraries(self) -> list[Library]:
+        """The loaded libraries, workspace files first, in load order."""
+        return list(self._libraries.values())
+
+    def library(self, name: str) -> Library | None:
+        """The library called `name` ("pipeline.py" or a module name), if loaded."""
+        return self._libraries.get(name)
+
+    def load(self) -> list[Library]:
+        """Load (or load again) every library from scratch."""
+        if self.folder is not None:
+            forget_workspace(self.folder)
+            self._generation = folder_signature(self.folder)
+        libraries = [load_file_library(p, self.folder) for p in self._files()] + [
+            load_module_library(name, reload=name in self._libraries) for name in self.module_names
+        ]
+        self._libraries = {library.name: library for library in libraries}
+        self._rebuild()
+        return self.libraries
+
+    def reload(self) -> list[str]:
+        """Re-import what changed on disk; return the names of libraries that changed.
+
+        Any edit in the workspace folder re-imports all its files, because a file
+        may import the edited one; only those whose nodes, source or error differ
+        are reported.
+        """
+        fresh: dict[str, Library] = {}
+        changed: list[str] = []
+        generation = folder_signature(self.folder) if self.folder is not None else ""
+        stale = generation != self._generation
+        if stale:
+            forget_workspace(self.folder)
+            self._generation = generation
+        for path in self._files():
+            name = path.relative_to(self.folder).as_posix()
+            old = self._libraries.get(name)
+            if old is not None and old.error is None and not stale:
+                fresh[name] = old
+                continue
+            # Unchanged files that failed are retried: their error may have been
+            # outside the folder (a missing package, a data file).
+            fresh[name] = load_file_library(path, self.folder)
+            if old is None or _differs(old, fresh[name]):
+                changed.append(name)
+        changed += [n for n, old in self._libraries.items() if old.is_file and n not in fresh]
+        for module_name in self.module_names:
+            old = self._libraries.get(module_name)
+            if old is not None and old.error is None and old.signature == file_signature(old.path):
+                fresh[module_name] = old
+                continue
+            fresh[module_name] = load_module_library(
+                module_name, reload=old is not None and old.error is None
+            )
+            if old is None or _differs(old, fresh[module_name]):
+                changed.append(module_name)
+        self._libraries = fresh
+        self._rebuild()
+        return changed
+
+    def add(self, spec: NodeSpec) -> None:
+        """Register a built-in node type; it survives reloads."""
+        self._builtins[spec.key] = spec
+        self._specs[spec.key] = spec
+
+    def get(self, key: str) -> NodeSpec | None:
+        """The node type with this key, or None."""
+        return self._specs.get(key)
+
+    def specs(self) -> list[NodeSpec]:
+        """All node types: built-ins first, then each library's in order."""
+        return list(self._specs.values())
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._specs
+
+    def _files(self) -> list[Path]:
+        return workspace_files(self.folder) if self.folder is not None else []
+
+    def _rebuild(self) -> None:
+        specs = dict(self._builtins)
+        for library in self._libraries.values():
+            specs.update((spec.key, spec) for spec in library.specs)
+        self._specs = specs
+
+
+def resolve_callable(key: str, workspace_folder: Path | None = None) -> Any:
+    """The function a node key names: `file.py:qualname` from the workspace, or `module:qualname`.
+
+    Raises NodeNotFoundError when the file, module or name is missing, and
+    LibraryImportError when the file or module raises on import.
+    """
+    target, _, qualname = key.rpartition(":")
+    if not target or not qualname:
+        raise NodeNotFoundError(
+            f"{key!r} is not a node key (expected 'module:name' or 'file.py:name')"
+        )
+    if target.endswith(".py"):
+        if workspace_folder is None:
+            raise NodeNotFoundError(
+                f"Node {key!r} comes from a workspace file, but no workspace was given"
+            )
+        path = Path(workspace_folder) / target
+        if not path.is_file():
+            raise NodeNotFoundError(
+                f"Node {key!r}: {target} is not in the workspace {workspace_folder}"
+            )
+        try:
+            module = import_workspace_file(path)
+        except (Exception, SystemExit) as error:
+            raise LibraryImportError(
+                f"Importing {target} failed:\n{_import_traceback()}"
+            ) from error
+    else:
+        try:
+            module = importlib.import_module(target)
+        except ModuleNotFoundError as error:
+            raise NodeNotFoundError(f"Node {key!r}: module {target!r} is not installed") from error
+        except (Exception, SystemExit) as error:
+            raise LibraryImportError(
+                f"Importing {target} failed:\n{_import_traceback()}"
+            ) from error
+    found = _lookup(module, qualname)
+    if found is None:
+        raise NodeNotFoundError(
+            f"Node {key!r}: {target} has no {qualname!r}; it may have been renamed or removed "
+            "(lambdas and partials cannot be found again by key: define a function instead)"
+        )
+    return found
+
+
+def _lookup(module: types.ModuleType, qualname: str) -> Any:
+    found: Any = module
+    for part in qualname.split("."):
+        found = getattr(found, part, None)
+        if found is None:
+            return None
+    return found
+
+
+def _specs_of(
+    module: types.ModuleType, *, prefix: str, group: str
+) -> tuple[list[NodeSpec], list[str]]:
+    """Specs of the public functions defined in `module`; ones that fail go to problems."""
+    specs: list[NodeSpec] = []
+    problems: list[str] = []
+    seen: set[int] = set()
+    for attribute, value in list(vars(module).items()):
+        if attribute.startswith("_") or not inspect.isfunction(value):
+            continue
+        if value.__module__ != module.__name__ or id(value) in seen:
+            continue  # imported from elsewhere, or an alias of one already listed
+        seen.add(id(value))
+        # A qualname with <locals> (a function made by a factory) cannot be found
+        # again; the attribute name can.
+        qualname = value.__qualname__ if _lookup(module, value.__qualname__) is value else attribute
+        try:
+            specs.append(spec_from_callable(value, key=f"{prefix}:{qualname}", module=group))
+        except Exception as error:  # noqa: BLE001 - one bad function must not hide the rest
+            problems.append(f"{attribute}: {error}")
+    return specs, problems
+
+
+def _differs(old: Library, new: Library) -> bool:
+    return (old.signature, old.error, _keys(old.specs)) != (
+        new.signature,
+        new.error,
+        _keys(new.specs),
+    )
+
+
+def _keys(specs: Iterable[NodeSpec]) -> list[tuple[str, str]]:
+    return [(spec.key, spec.fingerprint) for spec in specs]
+
+
+def _import_traceback() -> str:
+    """The current exception's traceback without Plait's and importlib's own frames."""
+    kind, error, tb = sys.exc_info()
+    while tb is not None and (
+        tb.tb_frame.f_code.co_filename in (__file__, loader.__file__, importlib.__file__)
+        or tb.tb_frame.f_code.co_filename.startswith("<frozen importlib")
+    ):
+        tb = tb.tb_next
+    return "".join(traceback.format_exception(kind, error, tb))
