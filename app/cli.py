@@ -7,6 +7,7 @@ fast and work on machines with no display.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import time
@@ -41,6 +42,58 @@ def cmd_flows(args: argparse.Namespace) -> int:
         print(f"{'FLOW':<{width}}  VERSION  SAVED")
         for f in flows:
             print(f"{f.name:<{width}}  {f.latest_version:>7}  {_format_time(f.updated)}")
+    return 0
+
+
+def _parse_params(pairs: list[str], params_file: str | None) -> tuple[dict, set[str]]:
+    """Parameters from a JSON file, then NAME=VALUE pairs (text) on top."""
+    values: dict = {}
+    if params_file:
+        try:
+            loaded = json.loads(Path(params_file).read_text())
+        except OSError as exc:
+            raise UsageError(f"cannot read parameters file {params_file}: {exc.strerror}") from None
+        except ValueError as exc:
+            raise UsageError(f"parameters file {params_file} is not valid JSON: {exc}") from None
+        if not isinstance(loaded, dict):
+            raise UsageError(f"parameters file {params_file} must hold a JSON object "
+                             '({"name": value, ...})')
+        values.update(loaded)
+    text: set[str] = set()
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name.strip():
+            raise UsageError(f"--param takes NAME=VALUE, got {pair!r}")
+        values[name.strip()] = value
+        text.add(name.strip())
+    return values, text
+
+
+class UsageError(Exception):
+    pass
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from plait.app.terminal import run_in_terminal
+
+    params, text = _parse_params(args.param, args.params_file)
+    return run_in_terminal(args, params, text)
+
+
+def cmd_runs(args: argparse.Namespace) -> int:
+    from plait.runtime.records import run_rows
+
+    with _open_workspace(args.workspace) as ws:
+        rows = run_rows(ws, args.flow, args.limit)
+        if not rows:
+            print("No runs yet." if not args.flow else f"No runs of '{args.flow}' yet.")
+            return 0
+        print(f"{'RUN':<10} {'FLOW':<20} {'VER':>4} {'STATE':<10} {'STARTED':<16} "
+              f"{'TIME':>8} {'NODES':>6} {'CACHED':>6}")
+        for r in rows:
+            took = f"{r['ended'] - r['started']:.2f}s" if r["ended"] else "-"
+            print(f"{r['id'][:8]:<10} {r['flow'][:20]:<20} {r['version']:>4} {r['state']:<10} "
+                  f"{_format_time(r['started']):<16} {took:>8} {r['nodes']:>6} {r['cached']:>6}")
     return 0
 
 
@@ -81,6 +134,30 @@ def build_parser() -> argparse.ArgumentParser:
     flows = sub.add_parser("flows", help="list the workspace's flows")
     flows.add_argument("-w", "--workspace", help="workspace folder (default: your default one)")
     flows.set_defaults(func=cmd_flows)
+
+    run = sub.add_parser("run", help="run a flow headless, with a progress bar and exit status")
+    run.add_argument("flow", help="flow name or id")
+    run.add_argument("-w", "--workspace", help="workspace folder (default: your default one)")
+    run.add_argument("--param", "-p", action="append", default=[], metavar="NAME=VALUE",
+                     help="a parameter value (repeatable); lists and dicts as JSON")
+    run.add_argument("--params-file", metavar="FILE.json", help="parameter values as JSON")
+    run.add_argument("--executor", choices=("local", "inline"), default="local",
+                     help="where nodes run: worker processes (local) or this process (inline)")
+    run.add_argument("--max-workers", type=int, metavar="N", help="worker processes to use")
+    run.add_argument("--no-cache", action="store_true", help="recompute every node")
+    run.add_argument("--only", metavar="NODE", help="run this node and its ancestors only")
+    run.add_argument("--force", action="append", default=[], metavar="NODE",
+                     help="recompute this node and everything downstream (repeatable)")
+    run.add_argument("--stop-on-failure", action="store_true",
+                     help="cancel the run at the first failed node")
+    run.add_argument("--json", action="store_true", help="print one JSON document instead")
+    run.set_defaults(func=cmd_run)
+
+    runs = sub.add_parser("runs", help="list past runs, newest first")
+    runs.add_argument("flow", nargs="?", help="only runs of this flow")
+    runs.add_argument("-w", "--workspace", help="workspace folder (default: your default one)")
+    runs.add_argument("-n", "--limit", type=int, default=30, help="how many (default 30)")
+    runs.set_defaults(func=cmd_runs)
     return parser
 
 
@@ -88,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     # A bare folder opens the window on it; argparse would take it for a command.
-    commands = {"flows"}
+    commands = {"flows", "run", "runs"}
     if argv and not argv[0].startswith("-") and argv[0] not in commands:
         args = argparse.Namespace(path=argv[0], func=cmd_window)
         if len(argv) > 1:
@@ -97,9 +174,9 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(argv)
     try:
         return args.func(args)
-    except WorkspaceError as exc:
+    except (WorkspaceError, UsageError) as exc:
         print(f"plait: {exc}", file=sys.stderr)
-        return 1
+        return 2
     except KeyboardInterrupt:
         return 130
 

@@ -1,1 +1,34 @@
-"""Plait runtime."""
+"""Plait's runtime: the flow model, node types from functions, the workspace and the engine.
+
+Plain Python with no Qt, so flows run headless. The names below load on
+first use, which keeps worker processes quick to start.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
+
+_EXPORTS = {
+    "node": "plait.runtime.decorator",
+    "progress": "plait.runtime.reporting",
+    "spec_from_callable": "plait.runtime.introspect",
+    "Flow": "plait.runtime.model",
+    "Node": "plait.runtime.model",
+    "Edge": "plait.runtime.model",
+    "Workspace": "plait.runtime.store",
+    "Engine": "plait.runtime.engine",
+    "RunOptions": "plait.runtime.engine",
+    "Catalog": "plait.runtime.libraries",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'plait.runtime' has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value
+    return value

@@ -7,7 +7,7 @@ new one, so every older workspace can walk forward step by step.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import sqlite_utils
 
@@ -56,11 +56,17 @@ def _m2_runs(db: sqlite_utils.Database) -> None:
          "stream": str, "message": str},
         pk="id", foreign_keys=[("run_id", "runs", "id")])
     db["logs"].create_index(["run_id", "node_id"])
+    # One entry per node cache key; `outputs` maps each output port to how its
+    # value is stored (serializer, size, checksum, summary, file or inline).
     db["cache_entries"].create(
         {"key": str, "spec_key": str, "created": float, "last_used": float, "size": int,
-         "serializer": str, "summary": str, "ref": str, "checksum": str, "expires": float},
+         "expires": float, "outputs": str},
         pk="key")
     db["cache_entries"].create_index(["last_used"])
+    # Small values live here instead of in files.
+    db["cache_values"].create(
+        {"key": str, "port": str, "data": bytes},
+        pk=("key", "port"), foreign_keys=[("key", "cache_entries", "key")])
 
 
 MIGRATIONS: dict[int, Callable[[sqlite_utils.Database], None]] = {

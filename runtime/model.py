@@ -12,8 +12,9 @@ import json
 import math
 import re
 import uuid
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Protocol
+from typing import Any, Protocol
 
 import networkx as nx
 
@@ -99,6 +100,7 @@ class Parameter:
     type: str = "any"
     default: Any = None
     description: str = ""
+    required: bool = False  # no default: the run must be given a value
 
     @property
     def annotation(self) -> Any:
@@ -298,7 +300,8 @@ class Flow:
             if node.is_parameter:
                 v = node.values
                 params.append(Parameter(node.id, v.get("name", node.title), v.get("type", "any"),
-                                        v.get("default"), v.get("description", "")))
+                                        v.get("default"), v.get("description", ""),
+                                        required="default" not in v))
         return sorted(params, key=lambda p: p.name)
 
     def graph(self) -> nx.MultiDiGraph:
@@ -338,16 +341,18 @@ class Flow:
                     (float(position[0]), float(position[1])))
         return self.add_node(node)
 
-    def add_parameter(self, name: str, type: str = "any", default: Any = None,
+    def add_parameter(self, name: str, type: str = "any", default: Any = _UNSET,
                       description: str = "", position: tuple[float, float] = (0.0, 0.0),
                       node_id: str | None = None) -> Node:
-        """Add a flow parameter node."""
+        """Add a flow parameter node; with no default, every run must give a value."""
         if type not in PARAMETER_TYPES:
             raise FlowError(f"parameter '{name}' has unknown type '{type}'; "
                             f"choose one of {', '.join(PARAMETER_TYPES)}")
         node = Node(node_id or self.new_node_id(f"param_{name}"), PARAMETER_KEY, name,
                     (float(position[0]), float(position[1])),
-                    {"name": name, "type": type, "default": default, "description": description})
+                    {"name": name, "type": type, "description": description})
+        if default is not _UNSET:
+            node.values["default"] = default
         return self.add_node(node)
 
     def remove_node(self, node_id: str) -> tuple[Node, list[Edge]]:

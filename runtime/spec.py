@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 
 class _Required:
@@ -74,7 +75,8 @@ class NodeOptions:
     """How the engine runs a node; set by @node and overridable per node."""
 
     retries: int = 0
-    retry_delay: float = 0.0
+    retry_delay: float | tuple[float, ...] = 0.0  # seconds, or one delay per retry
+    retry_backoff: float = 1.0  # each further retry waits this many times longer
     timeout: float | None = None
     cache: str = "inputs"
     cache_expiration: float | None = None  # seconds

@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import sqlite3
 import time
 import uuid
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import platformdirs
 import sqlite_utils
@@ -55,6 +57,23 @@ class VersionInfo:
     saved: float
     nodes: int
     edges: int
+
+
+def _process_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # A zombie (killed, not yet reaped by its parent) is not running anything.
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
 
 
 def default_workspace_path() -> Path:
@@ -129,6 +148,7 @@ class Workspace:
         self.db = sqlite_utils.Database(conn)
         self.data_dir.mkdir(exist_ok=True)
         self._migrate()
+        self.mark_crashed_runs()
 
     @classmethod
     def default(cls) -> Workspace:
@@ -176,6 +196,38 @@ class Workspace:
                 MIGRATIONS[number](self.db)
                 conn.execute("insert or replace into meta(key, value) values ('schema_version', ?)",
                              (str(number),))
+
+    # -- runs left behind ------------------------------------------------------
+
+    def mark_crashed_runs(self) -> int:
+        """Mark as crashed the runs still 'running' whose process on this host is gone."""
+        host = socket.gethostname()
+        crashed = []
+        for run_id, pid, run_host in self.conn.execute(
+                "select id, pid, host from runs where state='running'"):
+            if run_host == host and pid and not _process_alive(pid):
+                crashed.append(run_id)
+        if crashed:
+            now = time.time()
+            with self.transaction() as conn:
+                for run_id in crashed:
+                    conn.execute("update runs set state='crashed', ended=coalesce(ended, ?),"
+                                 " error='the process running it ended without finishing it'"
+                                 " where id=?", (now, run_id))
+                    conn.execute("update node_runs set state='crashed', ended=coalesce(ended, ?)"
+                                 " where run_id=? and state in ('pending', 'running', 'retrying')",
+                                 (now, run_id))
+        return len(crashed)
+
+    # -- node libraries ----------------------------------------------------------
+
+    def catalog(self) -> Any:
+        """Every node type this workspace offers: its own *.py files and listed modules."""
+        from plait.runtime.libraries import Catalog
+
+        catalog = Catalog(self.folder, self.get_setting("libraries", []))
+        catalog.load()
+        return catalog
 
     # -- settings ----------------------------------------------------------
 

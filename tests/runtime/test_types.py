@@ -1,7 +1,8 @@
 import collections.abc
 import enum
 import pathlib
-from typing import Annotated, Any, Literal, Optional, Sequence, TypedDict, Union
+from collections.abc import Sequence
+from typing import Annotated, Any, Literal, Optional, TypedDict, Union
 
 import pytest
 

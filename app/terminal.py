@@ -1,0 +1,141 @@
+"""`plait run`: one headless run with a progress bar, a summary and an exit status."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+from plait.runtime import events as ev
+from plait.runtime.engine import Engine, RunOptions, RunResult
+from plait.runtime.plan import RunRefused
+from plait.runtime.store import Workspace, default_workspace_path
+
+_MARKS = {ev.COMPLETED: "✓", ev.CACHED: "↺", ev.FAILED: "✗", ev.TIMED_OUT: "⌛",
+          ev.SKIPPED: "–", ev.CANCELLED: "■", ev.CRASHED: "✗"}
+
+
+class _Progress:
+    """A tqdm bar of nodes done, with the running nodes' names and progress."""
+
+    def __init__(self, total: int, enabled: bool) -> None:
+        self.bar = None
+        self.running: dict[str, str] = {}
+        if enabled:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, unit="node", file=sys.stderr, leave=False,
+                            dynamic_ncols=True, bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} "
+                            "[{elapsed}] {postfix}")
+
+    def update(self, event: object, titles: dict[str, str]) -> None:
+        if self.bar is None:
+            return
+        if isinstance(event, ev.NodeStarted):
+            self.running[event.node_id] = titles.get(event.node_id, event.node_id)
+        elif isinstance(event, ev.NodeProgress) and event.total:
+            title = titles.get(event.node_id, event.node_id)
+            self.running[event.node_id] = f"{title} {event.done / event.total:.0%}"
+        elif isinstance(event, ev.NodeFinished):
+            self.running.pop(event.node_id, None)
+            self.bar.update(1)
+        else:
+            return
+        self.bar.set_postfix_str(", ".join(list(self.running.values())[:3]), refresh=False)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _summary(result: RunResult, errors: dict[str, str]) -> str:
+    width = max((len(n.title) for n in result.nodes.values()), default=4)
+    lines = []
+    for node in result.nodes.values():
+        took = "-" if node.state in (ev.CACHED, ev.SKIPPED, ev.PENDING) else f"{node.duration:.2f}s"
+        line = f"  {_MARKS.get(node.state, '?')} {node.title:<{width}}  {node.state:<10} {took:>8}"
+        if node.node_id in errors:
+            line += f"  {errors[node.node_id]}"
+        lines.append(line)
+    counts: dict[str, int] = {}
+    for node in result.nodes.values():
+        counts[node.state] = counts.get(node.state, 0) + 1
+    tally = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
+    lines.append(f"Run {result.run_id[:8]} of '{result.flow}' {result.state} in "
+                 f"{result.duration:.2f}s ({tally})")
+    return "\n".join(lines)
+
+
+def _as_json(result: RunResult, run: Any) -> dict[str, Any]:
+    return {
+        "run_id": result.run_id,
+        "flow": result.flow,
+        "flow_version": run.flow.version,
+        "state": result.state,
+        "duration": round(result.duration, 4),
+        "parameters": run.plan.plain,
+        "nodes": [{
+            "id": n.node_id, "title": n.title, "state": n.state, "attempts": n.attempts,
+            "duration": round(n.duration, 4),
+            "outputs": {p: r.summary for p, r in n.outputs.items()},
+            **({"error": n.error} if n.error else {}),
+        } for n in result.nodes.values()],
+    }
+
+
+async def _run(args: argparse.Namespace, params: dict, text: set[str]) -> int:
+    workspace = Workspace(Path(args.workspace) if args.workspace else default_workspace_path())
+    engine = Engine(workspace)
+    # Start the worker processes first: they boot while the flow and its libraries load.
+    warm = asyncio.ensure_future(engine.warm_up(args.executor, args.max_workers))
+    try:
+        catalog = workspace.catalog()
+        engine.catalog = catalog
+        for library in catalog.libraries:
+            if library.error:
+                first = library.error.strip().splitlines()[-1]
+                print(f"plait: library {library.name} failed to load: {first}", file=sys.stderr)
+        flow = workspace.load_flow(args.flow, catalog=catalog)
+        options = RunOptions(executor=args.executor, max_workers=args.max_workers,
+                             use_cache=not args.no_cache, stop_on_failure=args.stop_on_failure,
+                             only=args.only, force=tuple(args.force))
+        try:
+            run = engine.start(flow, params, options, from_text=text)
+        except RunRefused as refused:
+            print(f"plait: {refused}", file=sys.stderr)
+            return 2
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            try:
+                loop.add_signal_handler(sig, run.cancel)
+            except (NotImplementedError, RuntimeError):
+                pass
+        bar = _Progress(len(run.nodes), enabled=not args.json and sys.stderr.isatty())
+        titles = {n: r.title for n, r in run.nodes.items()}
+        errors: dict[str, str] = {}
+        try:
+            async for event in run.events():
+                bar.update(event, titles)
+                if isinstance(event, ev.NodeFinished) and event.error_message and \
+                        event.state != ev.SKIPPED:
+                    errors[event.node_id] = event.error_message.strip().splitlines()[0]
+        finally:
+            bar.close()
+        result = await run.wait()
+        if args.json:
+            print(json.dumps(_as_json(result, run), indent=2, default=str))
+        else:
+            print(_summary(result, errors))
+        return 0 if result.ok else 1
+    finally:
+        warm.cancel()
+        await engine.close()
+        workspace.close()
+
+
+def run_in_terminal(args: argparse.Namespace, params: dict, text: set[str]) -> int:
+    return asyncio.run(_run(args, params, text))

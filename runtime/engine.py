@@ -1,0 +1,450 @@
+"""The scheduler: run a flow's nodes as their inputs become ready, and stream events.
+
+It is asyncio code: the window drives it on the qasync loop, the command
+line with `asyncio.run`. Independent branches run at once up to the
+executor's slots; a failed node skips its downstream cone while the other
+branches go on; every event goes to the run's recorder first and then to
+every subscriber.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from plait.runtime import events as ev
+from plait.runtime.cache import ResultCache
+from plait.runtime.executors import make_executor
+from plait.runtime.model import Flow
+from plait.runtime.plan import Plan, call_layout, coercion, make_plan
+from plait.runtime.records import RunRecorder
+from plait.runtime.results import OutputRef
+from plait.runtime.store import Workspace
+from plait.runtime.worker import Outcome, Task
+
+MAX_REPAIRS = 3  # times a damaged cached input is recomputed before giving up
+
+
+@dataclass
+class RunOptions:
+    executor: str = "local"
+    max_workers: int | None = None
+    use_cache: bool = True  # False: run every node, still storing results
+    stop_on_failure: bool = False
+    only: str | None = None  # run this node and its ancestors only
+    force: tuple[str, ...] = ()  # recompute these nodes and their descendants
+    log_limit: int | None = None  # log lines kept per node (workspace setting otherwise)
+    parent_run: str | None = None
+    parent_node: str | None = None
+
+
+@dataclass
+class NodeResult:
+    node_id: str
+    title: str
+    state: str = ev.PENDING
+    attempts: int = 0
+    duration: float = 0.0
+    started: float | None = None
+    outputs: dict[str, OutputRef] = field(default_factory=dict)
+    error: str | None = None
+
+
+@dataclass
+class RunResult:
+    run_id: str
+    flow: str
+    state: str
+    duration: float
+    nodes: dict[str, NodeResult]
+
+    @property
+    def ok(self) -> bool:
+        return self.state == ev.RUN_COMPLETED
+
+
+class Engine:
+    """Runs flows of one workspace; keeps executors (and their workers) between runs."""
+
+    def __init__(self, workspace: Workspace, catalog: Any = None, executor: Any = None) -> None:
+        """`executor`, when given, runs every run (tests share one pool this way)."""
+        self.workspace = workspace
+        self._fixed_executor = executor
+        self.catalog = catalog
+        self.cache = ResultCache(workspace)
+        self.recorder = RunRecorder(workspace, self.cache)
+        self._executors: dict[tuple[str, int | None], Any] = {}
+        self.runs: dict[str, Run] = {}
+
+    def executor(self, name: str = "local", max_workers: int | None = None) -> Any:
+        if self._fixed_executor is not None:
+            return self._fixed_executor
+        key = (name, max_workers)
+        if key not in self._executors:
+            self._executors[key] = make_executor(name, max_workers, str(self.workspace.folder))
+        return self._executors[key]
+
+    async def warm_up(self, name: str = "local", max_workers: int | None = None) -> None:
+        """Start an executor's workers ahead of the first run."""
+        await self.executor(name, max_workers).start()
+
+    def start(self, flow: Flow, parameters: dict[str, Any] | None = None,
+              options: RunOptions | None = None, *, from_text: Any = False) -> Run:
+        """Check and plan a run, then start it on the running loop; raises RunRefused."""
+        options = options or RunOptions()
+        if flow.catalog is None:
+            flow.catalog = self.catalog
+        run_id = uuid.uuid4().hex
+        plan = make_plan(flow, parameters, from_text=from_text, only=options.only,
+                         force=options.force, run_id=run_id)
+        run = Run(self, run_id, plan, options)
+        self.runs[run_id] = run
+        run.task = asyncio.get_running_loop().create_task(run._main())
+        return run
+
+    async def run(self, flow: Flow, parameters: dict[str, Any] | None = None,
+                  options: RunOptions | None = None, **kwargs: Any) -> RunResult:
+        return await self.start(flow, parameters, options, **kwargs).wait()
+
+    def forget_functions(self) -> None:
+        """After a library changes: workers import node functions afresh."""
+        for executor in self._executors.values():
+            executor.forget_functions()
+
+    async def close(self) -> None:
+        for run in list(self.runs.values()):
+            run.cancel()
+            await run.wait()
+        for executor in self._executors.values():
+            await executor.close()
+        self._executors.clear()
+        self.recorder.flush()
+
+
+class Run:
+    """One run of a flow: its state, its event stream, and a way to stop it."""
+
+    def __init__(self, engine: Engine, run_id: str, plan: Plan, options: RunOptions) -> None:
+        self.engine = engine
+        self.id = run_id
+        self.plan = plan
+        self.flow = plan.flow
+        self.options = options
+        self.executor = engine.executor(options.executor, options.max_workers)
+        self.nodes = {n: NodeResult(n, self.flow.nodes[n].title) for n in plan.order}
+        self.task: asyncio.Task[RunResult] | None = None
+        self._subscribers: list[asyncio.Queue[object]] = []
+        self._history: list[object] = []
+        self._running: dict[str, asyncio.Task[None]] = {}
+        self._cancelled = False
+        self._started = time.time()
+        self._repairs = 0
+        self.log_limit = options.log_limit or int(
+            engine.workspace.get_setting("log_lines_per_node", 10_000))
+
+    # -- events -----------------------------------------------------------
+
+    def _emit(self, event: object) -> None:
+        self.engine.recorder.handle(event)
+        self._history.append(event)
+        for queue in self._subscribers:
+            queue.put_nowait(event)
+
+    async def events(self) -> AsyncIterator[object]:
+        """Every event of the run from its start, then live until it finishes."""
+        queue: asyncio.Queue[object] = asyncio.Queue()
+        for event in self._history:
+            queue.put_nowait(event)
+        self._subscribers.append(queue)
+        try:
+            while True:
+                event = await queue.get()
+                yield event
+                if isinstance(event, ev.RunFinished):
+                    return
+        finally:
+            self._subscribers.remove(queue)
+
+    # -- control ----------------------------------------------------------
+
+    def cancel(self) -> None:
+        """Stop the run: running nodes are killed, the rest marked cancelled."""
+        if self._cancelled:
+            return
+        self._cancelled = True
+        for task in list(self._running.values()):
+            task.cancel()
+
+    async def wait(self) -> RunResult:
+        assert self.task is not None
+        return await asyncio.shield(self.task)
+
+    # -- the run ----------------------------------------------------------
+
+    async def _main(self) -> RunResult:
+        plan, flow = self.plan, self.flow
+        self._emit(ev.RunStarted(
+            self.id, flow.id, flow.name, flow.version, plan.plain,
+            {n: r.title for n, r in self.nodes.items()}, self.executor.name, self._started,
+            self.options.parent_run, self.options.parent_node))
+        error = None
+        try:
+            await self._schedule()
+        except Exception as exc:  # noqa: BLE001 - a bug must still end the run's records
+            import traceback
+
+            error = f"{type(exc).__name__}: {exc}"
+            self._cancelled = True
+            for task in list(self._running.values()):
+                task.cancel()
+            for node in self.nodes.values():
+                if node.state not in ev.FINAL_STATES:
+                    self._finish(node.node_id, ev.CANCELLED, error_type=type(exc).__name__,
+                                 error_message=str(exc), traceback=traceback.format_exc())
+        return self._conclude(error)
+
+    def _conclude(self, error: str | None) -> RunResult:
+        counts: dict[str, int] = {}
+        for node in self.nodes.values():
+            counts[node.state] = counts.get(node.state, 0) + 1
+        if error is not None:
+            state = ev.RUN_FAILED
+        elif self._cancelled:
+            state = ev.RUN_CANCELLED
+        elif all(n.state in ev.SUCCESS_STATES for n in self.nodes.values()):
+            state = ev.RUN_COMPLETED
+        else:
+            state = ev.RUN_FAILED
+        ended = time.time()
+        self._emit(ev.RunFinished(self.id, state, ended, ended - self._started, counts, error))
+        self.engine.runs.pop(self.id, None)
+        return RunResult(self.id, self.flow.name, state, ended - self._started, self.nodes)
+
+    async def _schedule(self) -> None:
+        plan = self.plan
+        use_cache = self.options.use_cache
+        lookups = [k for n, k in plan.keys.items()
+                   if use_cache and n not in plan.forced and not self.flow.nodes[n].is_parameter]
+        hits = self.engine.cache.lookup(lookups) if lookups else {}
+        param_hits = self.engine.cache.lookup(
+            [plan.keys[n] for n in plan.order if self.flow.nodes[n].is_parameter])
+
+        remaining = {n: len(plan.upstream[n]) for n in plan.order}
+        ready: list[str] = []
+        for node_id in plan.order:
+            node = self.flow.nodes[node_id]
+            key = plan.keys[node_id]
+            if node.is_parameter:
+                self._resolve_parameter(node_id, param_hits.get(key))
+            elif key in hits:
+                self.engine.recorder.touch(key)
+                self._finish(node_id, ev.CACHED, outputs=hits[key].outputs)
+            if self.nodes[node_id].state in ev.SUCCESS_STATES:
+                for child in plan.downstream[node_id]:
+                    remaining[child] -= 1
+        ready = [n for n in plan.order if remaining[n] == 0 and self.nodes[n].state == ev.PENDING]
+
+        slots = self.executor.slots
+        while (ready or self._running) and not self._cancelled:
+            while ready and len(self._running) < slots and not self._cancelled:
+                node_id = ready.pop(0)
+                self._running[node_id] = asyncio.create_task(self._execute(node_id))
+            if not self._running:
+                break
+            done, _ = await asyncio.wait(self._running.values(),
+                                         return_when=asyncio.FIRST_COMPLETED)
+            for node_id in [n for n, t in self._running.items() if t in done]:
+                task = self._running.pop(node_id)
+                if not task.cancelled() and task.exception() is not None:
+                    raise task.exception()  # type: ignore[misc]
+                state = self.nodes[node_id].state
+                if state in ev.SUCCESS_STATES:
+                    for child in sorted(plan.downstream[node_id]):
+                        remaining[child] -= 1
+                        if remaining[child] == 0 and self.nodes[child].state == ev.PENDING:
+                            ready.append(child)
+                elif not self._cancelled:
+                    self._skip_cone(node_id)
+                    if self.options.stop_on_failure:
+                        self.cancel()
+        if self._running:
+            await asyncio.gather(*self._running.values(), return_exceptions=True)
+            self._running.clear()
+        for node in self.nodes.values():
+            if node.state not in ev.FINAL_STATES:
+                self._finish(node.node_id, ev.CANCELLED,
+                             error_message="the run was cancelled" if self._cancelled else None)
+
+    def _resolve_parameter(self, node_id: str, hit: Any) -> None:
+        node = self.flow.nodes[node_id]
+        if hit is not None:
+            self._finish(node_id, ev.CACHED, outputs=hit.outputs)
+            return
+        value = self.plan.values[node.values["name"]]
+        ref = self.engine.cache.store.write(self.plan.keys[node_id], "value", value)
+        self.engine.recorder.add_cache_entry(self.plan.keys[node_id], node.spec_key,
+                                             {"value": ref}, None)
+        self._finish(node_id, ev.COMPLETED, outputs={"value": ref})
+
+    def _skip_cone(self, node_id: str) -> None:
+        title = self.nodes[node_id].title
+        for child in sorted(self.plan.cone(node_id)):
+            if self.nodes[child].state == ev.PENDING:
+                self._finish(child, ev.SKIPPED, error_message=f"upstream node '{title}' did not "
+                             "complete")
+
+    def _finish(self, node_id: str, state: str, **fields: Any) -> None:
+        node = self.nodes[node_id]
+        node.state = state
+        node.outputs = fields.get("outputs") or node.outputs
+        node.error = fields.get("error_message") or node.error
+        if "duration" in fields:
+            node.duration = fields["duration"]
+        if "attempts" in fields:
+            node.attempts = fields["attempts"]
+        self._emit(ev.NodeFinished(self.id, node_id, state, time.time(),
+                                   cache_key=self.plan.keys[node_id], started=node.started,
+                                   duration=node.duration, attempts=node.attempts,
+                                   outputs=node.outputs,
+                                   error_type=fields.get("error_type"),
+                                   error_message=fields.get("error_message"),
+                                   traceback=fields.get("traceback")))
+
+    def _task(self, node_id: str, attempt: int) -> Task:
+        import cloudpickle
+
+        flow, plan = self.flow, self.plan
+        node = flow.nodes[node_id]
+        spec = flow.spec(node)
+        assert spec is not None
+        inputs: dict[str, tuple[str, Any]] = {}
+        for edge in flow.edges_into(node_id):
+            inputs[edge.target_port] = ("ref", self.nodes[edge.source].outputs[edge.source_port])
+        for port in spec.inputs:
+            if port.name not in inputs and port.name in node.values and port.wireable:
+                inputs[port.name] = ("value", node.values[port.name])
+        positional, fill = call_layout(spec, set(inputs))
+        for name, value in fill.items():
+            inputs[name] = ("value", value)
+        coerce = {p.name: c for p in spec.inputs if p.name in inputs
+                  for c in [coercion(p)] if c is not None}
+        blob = None
+        if "<" in spec.key and spec.func is not None:  # lambdas and local functions
+            blob = cloudpickle.dumps(spec.func)
+        return Task(
+            id=f"{self.id}:{node_id}:{attempt}", run_id=self.id, node_id=node_id,
+            title=node.title, spec_key=spec.key, key=plan.keys[node_id],
+            cache_folder=str(self.engine.cache.store.folder),
+            workspace=str(self.engine.workspace.folder), inputs=inputs, positional=positional,
+            outputs=tuple(p.name for p in spec.outputs), output_style=spec.output_style,
+            func_blob=blob, log_limit=self.log_limit, attempt=attempt, coerce=coerce)
+
+    def _report(self, node_id: str, message: tuple) -> None:
+        kind = message[0]
+        if kind == "log":
+            lines = tuple(ev.LogLine(*line) for line in message[2])
+            self._emit(ev.NodeLog(self.id, node_id, lines))
+        elif kind == "progress":
+            self._emit(ev.NodeProgress(self.id, node_id, message[2], message[3], message[4],
+                                       time.time()))
+
+    async def _execute(self, node_id: str) -> None:
+        """Run one node, with its retries and timeout, until it ends one way or another."""
+        node = self.nodes[node_id]
+        options = self.flow.options(node_id)
+        spec = self.flow.spec(node_id)
+        assert spec is not None
+        node.started = time.time()
+        attempt = 1
+        while True:
+            node.attempts = attempt
+            self._emit(ev.NodeStarted(self.id, node_id, attempt, time.time(),
+                                      self.plan.keys[node_id]))
+            task = self._task(node_id, attempt)
+            began = time.perf_counter()
+            timed_out = False
+            try:
+                coro = self.executor.run(task, lambda m: self._report(node_id, m))
+                if options.timeout:
+                    outcome = await asyncio.wait_for(coro, options.timeout)
+                else:
+                    outcome = await coro
+            except asyncio.TimeoutError:
+                timed_out = True
+                outcome = Outcome(False, error_type="TimeoutError",
+                                  error_message=f"node '{node.title}' ran longer than its "
+                                  f"timeout of {options.timeout:g} s and was stopped")
+            except asyncio.CancelledError:
+                node.duration = time.perf_counter() - began
+                self._finish(node_id, ev.CANCELLED, duration=node.duration,
+                             error_message="the run was cancelled")
+                return
+            node.duration = time.perf_counter() - began
+            if outcome.ok:
+                expires = (time.time() + options.cache_expiration
+                           if options.cache_expiration else None)
+                self.engine.recorder.add_cache_entry(self.plan.keys[node_id], spec.key,
+                                                     outcome.outputs, expires)
+                self._finish(node_id, ev.COMPLETED, outputs=outcome.outputs,
+                             duration=node.duration)
+                return
+            if outcome.corrupt_input and self._repairs < MAX_REPAIRS:
+                self._repairs += 1
+                if await self._repair(node_id, outcome.corrupt_input):
+                    continue
+            if attempt <= options.retries and not self._cancelled:
+                delay = _retry_delay(options.retry_delay, options.retry_backoff, attempt)
+                self._emit(ev.NodeRetrying(self.id, node_id, attempt, delay,
+                                           f"{outcome.error_type}: {outcome.error_message}",
+                                           time.time()))
+                node.state = ev.RETRYING
+                try:
+                    await asyncio.sleep(delay)
+                except asyncio.CancelledError:
+                    self._finish(node_id, ev.CANCELLED, error_message="the run was cancelled")
+                    return
+                attempt += 1
+                continue
+            self._finish(node_id, ev.TIMED_OUT if timed_out else ev.FAILED,
+                         duration=node.duration, error_type=outcome.error_type,
+                         error_message=outcome.error_message, traceback=outcome.traceback)
+            return
+
+    async def _repair(self, node_id: str, port: str) -> bool:
+        """A cached input was damaged: forget it and recompute the node that made it."""
+        edge = self.flow.edge_into(node_id, port)
+        if edge is None:
+            return False
+        source = edge.source
+        self.engine.cache.delete([self.plan.keys[source]])
+        self._emit(ev.NodeLog(self.id, node_id, (ev.LogLine(
+            time.time(), "plait", "WARNING",
+            f"[plait] the stored result of '{self.nodes[source].title}' was damaged; "
+            "recomputing it"),)))
+        self.nodes[source].state = ev.PENDING
+        if self.flow.nodes[source].is_parameter:
+            self._resolve_parameter(source, None)
+        else:
+            await self._execute(source)
+        return self.nodes[source].state in ev.SUCCESS_STATES
+
+
+def _retry_delay(delay: Any, backoff: float, attempt: int) -> float:
+    if isinstance(delay, (list, tuple)):
+        return float(delay[min(attempt - 1, len(delay) - 1)]) if delay else 0.0
+    return float(delay or 0.0) * (backoff ** (attempt - 1))
+
+
+async def run_flow(workspace: Workspace, flow: Flow, parameters: dict[str, Any] | None = None,
+                   options: RunOptions | None = None, catalog: Any = None) -> RunResult:
+    """Run a flow once and close the engine: the simplest way in from scripts and tests."""
+    engine = Engine(workspace, catalog or flow.catalog)
+    try:
+        return await engine.run(flow, parameters, options)
+    finally:
+        await engine.close()
+

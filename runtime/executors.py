@@ -1,0 +1,274 @@
+"""Executors: where node tasks run.
+
+An executor has a number of slots and one coroutine, `run(task, report)`,
+that finishes with the task's `Outcome`. Cancelling that coroutine stops the
+task (the local executor kills the worker process that runs it and starts
+another). The scheduler knows nothing more, so a Dask executor fits the same
+interface.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import multiprocessing
+import os
+import signal
+import sys
+import threading
+import types
+from collections.abc import Callable, Iterator
+from typing import Any, Protocol
+
+from plait.runtime.worker import Message, Outcome, Task, forget_functions, run_task
+
+
+class Executor(Protocol):
+    name: str
+    slots: int
+
+    async def start(self) -> None: ...
+
+    async def run(self, task: Task, report: Callable[[Message], None]) -> Outcome: ...
+
+    async def close(self) -> None: ...
+
+    def forget_functions(self) -> None: ...
+
+
+def default_slots() -> int:
+    return max(1, os.cpu_count() or 1)
+
+
+class InlineExecutor:
+    """Runs nodes one at a time in this process (for tests and debugging).
+
+    The node runs on a helper thread so the event loop stays responsive; it
+    cannot be stopped midway, so a timeout or cancel abandons it instead.
+    """
+
+    name = "inline"
+
+    def __init__(self, slots: int = 1) -> None:
+        self.slots = 1
+        self._lock = asyncio.Lock()
+
+    async def start(self) -> None:
+        pass
+
+    async def run(self, task: Task, report: Callable[[Message], None]) -> Outcome:
+        loop = asyncio.get_running_loop()
+
+        def send(message: Message) -> None:
+            loop.call_soon_threadsafe(report, message)
+
+        async with self._lock:
+            return await asyncio.to_thread(run_task, task, send)
+
+    async def close(self) -> None:
+        pass
+
+    def forget_functions(self) -> None:
+        forget_functions()
+
+
+def _describe_exit(code: int | None) -> str:
+    if code is None:
+        return "the worker process stopped answering"
+    if code < 0:
+        try:
+            sig = signal.Signals(-code)
+            meaning = {signal.SIGSEGV: "segmentation fault", signal.SIGKILL: "killed, "
+                       "perhaps for running out of memory", signal.SIGABRT: "aborted",
+                       signal.SIGBUS: "bus error", signal.SIGFPE: "arithmetic error"}.get(sig)
+            return f"the worker process was killed by {sig.name}" + (f" ({meaning})" if meaning else "")
+        except ValueError:
+            return f"the worker process was killed by signal {-code}"
+    return f"the worker process exited with code {code}"
+
+
+@contextlib.contextmanager
+def _plain_main() -> Iterator[None]:
+    """Start workers without re-running the caller's main script in them.
+
+    Spawn normally imports the parent's `__main__` in every child: slow for
+    the window, and fatal for a script without an `if __name__` guard.
+    """
+    saved = sys.modules.get("__main__")
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    try:
+        yield
+    finally:
+        if saved is not None:
+            sys.modules["__main__"] = saved
+
+
+class _Worker:
+    """One worker process and the thread that reads its messages."""
+
+    def __init__(self, context: Any, settings: dict[str, Any], loop: asyncio.AbstractEventLoop,
+                 on_message: Callable[[_Worker, Message], None],
+                 on_exit: Callable[[_Worker], None]) -> None:
+        from plait.runtime.worker import worker_main
+
+        self.conn, child = context.Pipe()
+        self.process = context.Process(target=worker_main, args=(child, settings), daemon=True,
+                                       name="plait-worker")
+        with _plain_main():
+            self.process.start()
+        child.close()
+        self.loop = loop
+        self.task: Task | None = None
+        self.future: asyncio.Future[Outcome] | None = None
+        self.report: Callable[[Message], None] | None = None
+        self.dead = False
+        self._on_message = on_message
+        self._on_exit = on_exit
+        self._reader = threading.Thread(target=self._read, daemon=True, name="plait-reader")
+        self._reader.start()
+
+    def _read(self) -> None:
+        while True:
+            try:
+                message = self.conn.recv()
+            except (EOFError, OSError):
+                break
+            except Exception as exc:  # noqa: BLE001 - an unpicklable message
+                message = ("error", None, f"a message from the worker could not be read: {exc}")
+            try:
+                self.loop.call_soon_threadsafe(self._on_message, self, message)
+            except RuntimeError:  # the loop is closed
+                return
+        self.process.join(timeout=5)
+        try:
+            self.loop.call_soon_threadsafe(self._on_exit, self)
+        except RuntimeError:
+            pass
+
+    def send(self, message: Any) -> None:
+        self.conn.send(message)
+
+    def kill(self) -> None:
+        self.dead = True
+        if self.process.is_alive():
+            self.process.kill()
+
+    def stop(self) -> None:
+        self.dead = True
+        try:
+            self.conn.send(None)
+        except (OSError, ValueError):
+            pass
+
+
+class LocalExecutor:
+    """A pool of long-lived worker processes, started with `spawn`.
+
+    Spawn, not fork: the scheduling process may own Qt, which must never be
+    forked. Workers are reused across nodes and runs; one that dies or is
+    killed (timeout, cancel) is replaced.
+    """
+
+    name = "local"
+
+    def __init__(self, slots: int | None = None, workspace: str | None = None) -> None:
+        self.slots = max(1, slots or default_slots())
+        self.settings = {"workspace": workspace}
+        self._context = multiprocessing.get_context("spawn")
+        self._idle: asyncio.Queue[_Worker] | None = None
+        self._workers: set[_Worker] = set()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._closed = False
+
+    async def start(self) -> None:
+        loop = asyncio.get_running_loop()
+        if self._loop is not None and self._loop is not loop:
+            # Started on another (finished) loop: its reader threads are gone with it.
+            await self._discard()
+        if self._idle is None:
+            self._loop = loop
+            self._idle = asyncio.Queue()
+            for _ in range(self.slots):
+                self._spawn()
+
+    def _spawn(self) -> None:
+        assert self._loop is not None and self._idle is not None
+        worker = _Worker(self._context, self.settings, self._loop, self._message, self._exited)
+        self._workers.add(worker)
+        self._idle.put_nowait(worker)
+
+    def _message(self, worker: _Worker, message: Message) -> None:
+        if message[0] == "done":
+            future, worker.future, worker.task = worker.future, None, None
+            if future is not None and not future.done():
+                future.set_result(message[2])
+            if not worker.dead and self._idle is not None:
+                self._idle.put_nowait(worker)
+        elif worker.report is not None and worker.task is not None and message[1] == worker.task.id:
+            worker.report(message)
+
+    def _exited(self, worker: _Worker) -> None:
+        self._workers.discard(worker)
+        future, worker.future = worker.future, None
+        worker.dead = True
+        if future is not None and not future.done():
+            future.set_result(Outcome(False, error_type="WorkerDied",
+                                      error_message=_describe_exit(worker.process.exitcode)))
+        if not self._closed and self._loop is not None:
+            self._spawn()
+
+    async def run(self, task: Task, report: Callable[[Message], None]) -> Outcome:
+        await self.start()
+        assert self._idle is not None
+        while True:
+            worker = await self._idle.get()
+            if not worker.dead:
+                break
+        worker.task, worker.report = task, report
+        worker.future = asyncio.get_running_loop().create_future()
+        try:
+            worker.send(task)
+            return await worker.future
+        except asyncio.CancelledError:
+            worker.kill()  # the reader sees the pipe close and a new worker replaces it
+            raise
+        except (OSError, ValueError) as exc:
+            worker.kill()
+            return Outcome(False, error_type="WorkerDied",
+                           error_message=f"the task could not be sent to a worker: {exc}")
+
+    def forget_functions(self) -> None:
+        for worker in list(self._workers):
+            if worker.task is None and not worker.dead:
+                try:
+                    worker.send("forget")
+                except (OSError, ValueError):
+                    pass
+
+    async def _discard(self) -> None:
+        for worker in list(self._workers):
+            worker.kill()
+        self._workers.clear()
+        self._idle = None
+        self._loop = None
+
+    async def close(self) -> None:
+        self._closed = True
+        for worker in list(self._workers):
+            worker.stop()
+        for worker in list(self._workers):
+            await asyncio.to_thread(worker.process.join, 2)
+            if worker.process.is_alive():
+                worker.process.kill()
+        self._workers.clear()
+        self._idle = None
+
+
+def make_executor(name: str, slots: int | None = None, workspace: str | None = None,
+                  **options: Any) -> Any:
+    """An executor by name: `local` (default), `inline`, or `dask`."""
+    if name == "local":
+        return LocalExecutor(slots, workspace)
+    if name == "inline":
+        return InlineExecutor()
+    raise ValueError(f"unknown executor '{name}': choose local or inline")

@@ -1,0 +1,301 @@
+"""Results by reference: serializers, blobs with checksums, and short summaries.
+
+The worker that computes a value writes it here and hands back an `OutputRef`;
+downstream workers load the value from the reference. The scheduling process
+(the window or the CLI) only ever sees references and summaries, so a flow of
+gigabyte arrays does not grow it.
+
+Small values travel inline (the bytes ride in the reference and are kept in
+SQLite); larger ones are files under `.plait/cache/`, written to a temporary
+name and renamed into place, with a CRC so a blob torn by a crash is detected
+and recomputed rather than loaded.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import pickle
+import reprlib
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+INLINE_LIMIT = 64 * 1024
+_CHUNK = 1 << 20
+
+
+class CorruptResult(Exception):
+    """A stored result is missing or fails its checksum."""
+
+
+@dataclass(frozen=True)
+class OutputRef:
+    """Where one output value lives and what it looks like, without the value."""
+
+    serializer: str
+    size: int
+    checksum: str
+    summary: dict[str, Any]
+    file: str | None = None  # relative to the cache folder
+    data: bytes | None = field(default=None, repr=False)  # inline bytes
+
+    def meta(self) -> dict[str, Any]:
+        """What the cache index keeps of this reference (inline bytes go elsewhere)."""
+        return {"serializer": self.serializer, "size": self.size, "checksum": self.checksum,
+                "summary": self.summary, "file": self.file}
+
+    @classmethod
+    def from_meta(cls, meta: dict[str, Any], data: bytes | None = None) -> OutputRef:
+        return cls(meta["serializer"], meta["size"], meta["checksum"], meta["summary"],
+                   meta.get("file"), data)
+
+
+def _crc(data: bytes, value: int = 0) -> int:
+    return zlib.crc32(data, value)
+
+
+def file_checksum(path: Path) -> str:
+    value = 0
+    with open(path, "rb") as fh:
+        while chunk := fh.read(_CHUNK):
+            value = _crc(chunk, value)
+    return f"{value:08x}"
+
+
+# -- serializers ----------------------------------------------------------------
+
+
+def _is_plain_json(value: Any, depth: int = 0) -> bool:
+    """True when JSON gives back exactly this value (no tuples, no int keys, no NaN)."""
+    if depth > 50:
+        return False
+    if value is None or isinstance(value, (bool, str)):
+        return True
+    if isinstance(value, int):
+        return type(value) is int
+    if isinstance(value, float):
+        return type(value) is float and value == value and value not in (float("inf"), float("-inf"))
+    if type(value) is list:
+        return all(_is_plain_json(v, depth + 1) for v in value)
+    if type(value) is dict:
+        return all(type(k) is str and _is_plain_json(v, depth + 1) for k, v in value.items())
+    return False
+
+
+@dataclass(frozen=True)
+class Serializer:
+    name: str
+    extension: str
+    accepts: Callable[[Any], bool]
+    dump: Callable[[Any, Any], None]  # (value, binary file) -> None
+    load: Callable[[Any], Any]  # (binary file) -> value
+
+
+def _module_type(value: Any, module: str, name: str) -> bool:
+    cls = type(value)
+    return cls.__name__ == name and cls.__module__.split(".")[0] == module
+
+
+def _is_dataframe(value: Any) -> bool:
+    if not _module_type(value, "pandas", "DataFrame"):
+        return False
+    try:
+        import pyarrow  # noqa: F401
+    except ImportError:
+        return False
+    # Parquet needs string column names; anything else is pickled as it is.
+    return all(isinstance(c, str) for c in value.columns)
+
+
+def _is_array(value: Any) -> bool:
+    return _module_type(value, "numpy", "ndarray") and value.dtype.kind != "O"
+
+
+def _dump_parquet(value: Any, fh: Any) -> None:
+    value.to_parquet(fh)
+
+
+def _load_parquet(fh: Any) -> Any:
+    import pandas
+
+    return pandas.read_parquet(fh)
+
+
+def _dump_npy(value: Any, fh: Any) -> None:
+    import numpy
+
+    numpy.save(fh, value, allow_pickle=False)
+
+
+def _load_npy(fh: Any) -> Any:
+    import numpy
+
+    return numpy.load(fh, allow_pickle=False)
+
+
+def _dump_json(value: Any, fh: Any) -> None:
+    fh.write(json.dumps(value, separators=(",", ":")).encode())
+
+
+def _load_json(fh: Any) -> Any:
+    return json.loads(fh.read())
+
+
+def _dump_pickle(value: Any, fh: Any) -> None:
+    import cloudpickle
+
+    cloudpickle.dump(value, fh, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def _load_pickle(fh: Any) -> Any:
+    return pickle.load(fh)
+
+
+# Tried in order; the first that accepts a value stores it.
+SERIALIZERS: list[Serializer] = [
+    Serializer("parquet", ".parquet", _is_dataframe, _dump_parquet, _load_parquet),
+    Serializer("npy", ".npy", _is_array, _dump_npy, _load_npy),
+    Serializer("json", ".json", _is_plain_json, _dump_json, _load_json),
+    Serializer("pickle", ".pkl", lambda value: True, _dump_pickle, _load_pickle),
+]
+_BY_NAME = {s.name: s for s in SERIALIZERS}
+
+
+def register_serializer(serializer: Serializer, before: str = "pickle") -> None:
+    """Add a serializer, tried before the one named `before`."""
+    index = next(i for i, s in enumerate(SERIALIZERS) if s.name == before)
+    SERIALIZERS.insert(index, serializer)
+    _BY_NAME[serializer.name] = serializer
+
+
+def serializer_for(value: Any) -> Serializer:
+    for serializer in SERIALIZERS:
+        try:
+            if serializer.accepts(value):
+                return serializer
+        except Exception:  # noqa: BLE001 - a picky accepts() must not lose the value
+            continue
+    return _BY_NAME["pickle"]
+
+
+# -- summaries ------------------------------------------------------------------
+
+_repr = reprlib.Repr()
+_repr.maxstring = 80
+_repr.maxother = 80
+_repr.maxlist = _repr.maxtuple = _repr.maxdict = _repr.maxset = 6
+
+
+def summarize(value: Any) -> dict[str, Any]:
+    """Type, shape or length and a one-line preview, cheap to compute for any value."""
+    cls = type(value)
+    summary: dict[str, Any] = {"type": cls.__name__}
+    shape = getattr(value, "shape", None)
+    if isinstance(shape, tuple) and all(isinstance(n, int) for n in shape):
+        summary["shape"] = list(shape)
+    if _module_type(value, "pandas", "DataFrame"):
+        columns = [str(c) for c in value.columns[:8]]
+        more = ", …" if len(value.columns) > 8 else ""
+        summary["preview"] = (f"{value.shape[0]} rows × {value.shape[1]} columns: "
+                              f"{', '.join(columns)}{more}")
+        summary["dtypes"] = {str(c): str(t) for c, t in list(value.dtypes.items())[:50]}
+    elif _module_type(value, "numpy", "ndarray"):
+        summary["dtype"] = str(value.dtype)
+        summary["preview"] = f"array {tuple(value.shape)} of {value.dtype}"
+    else:
+        try:
+            summary["length"] = len(value)
+        except Exception:  # noqa: BLE001 - len() on arbitrary objects may raise anything
+            pass
+        try:
+            summary["preview"] = _repr.repr(value)
+        except Exception as exc:  # noqa: BLE001
+            summary["preview"] = f"<{cls.__name__}: repr failed: {exc}>"
+    return summary
+
+
+# -- the store ------------------------------------------------------------------
+
+
+class ResultStore:
+    """Reads and writes result blobs under a workspace's cache folder."""
+
+    def __init__(self, folder: str | os.PathLike[str], inline_limit: int = INLINE_LIMIT) -> None:
+        self.folder = Path(folder)
+        self.inline_limit = inline_limit
+
+    def path(self, ref: OutputRef) -> Path:
+        assert ref.file is not None
+        return self.folder / ref.file
+
+    def write(self, key: str, port: str, value: Any) -> OutputRef:
+        """Store one output value and return its reference."""
+        serializer = serializer_for(value)
+        summary = summarize(value)
+        buffer = io.BytesIO()
+        try:
+            serializer.dump(value, buffer)
+        except Exception:
+            if serializer.name == "pickle":
+                raise
+            serializer = _BY_NAME["pickle"]
+            buffer = io.BytesIO()
+            serializer.dump(value, buffer)
+        data = buffer.getbuffer()
+        checksum = f"{_crc(data):08x}"
+        size = len(data)
+        if size <= self.inline_limit:
+            return OutputRef(serializer.name, size, checksum, summary, data=bytes(data))
+        relative = f"{key[:2]}/{key}-{port}{serializer.extension}"
+        target = self.folder / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, target)
+        return OutputRef(serializer.name, size, checksum, summary, file=relative)
+
+    def read(self, ref: OutputRef) -> Any:
+        """Load a value, refusing one whose bytes do not match their checksum."""
+        serializer = _BY_NAME.get(ref.serializer)
+        if serializer is None:
+            raise CorruptResult(f"no serializer '{ref.serializer}' is registered")
+        if ref.data is not None:
+            data = ref.data
+        else:
+            try:
+                data = self.path(ref).read_bytes()
+            except OSError as exc:
+                raise CorruptResult(f"result file {ref.file} cannot be read: {exc}") from None
+        if len(data) != ref.size or f"{_crc(data):08x}" != ref.checksum:
+            raise CorruptResult(f"result {ref.file or 'value'} is damaged (checksum mismatch)")
+        return serializer.load(io.BytesIO(data))
+
+    def exists(self, ref: OutputRef) -> bool:
+        """Cheap check: inline, or a file of the right size."""
+        if ref.data is not None or ref.file is None:
+            return True
+        try:
+            return self.path(ref).stat().st_size == ref.size
+        except OSError:
+            return False
+
+    def verify(self, ref: OutputRef) -> bool:
+        """Full check of a stored file against its checksum (reads it in chunks)."""
+        if ref.file is None:
+            return ref.data is None or f"{_crc(ref.data):08x}" == ref.checksum
+        try:
+            return self.exists(ref) and file_checksum(self.path(ref)) == ref.checksum
+        except OSError:
+            return False
+
+    def delete(self, ref: OutputRef) -> None:
+        if ref.file is not None:
+            try:
+                self.path(ref).unlink()
+            except FileNotFoundError:
+                pass

@@ -1,0 +1,358 @@
+"""What runs a node: load its inputs, call its function, capture what it says, store its outputs.
+
+The same `run_task` serves the worker processes of the local executor and
+the inline executor. It imports little, so a fresh worker starts fast.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import os
+import sys
+import threading
+import time
+import traceback
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from plait.runtime import reporting
+from plait.runtime.results import CorruptResult, OutputRef, ResultStore
+from plait.runtime.spec import (
+    OUTPUT_ATTRIBUTES,
+    OUTPUT_MAPPING,
+    OUTPUT_NONE,
+    OUTPUT_SEQUENCE,
+)
+
+Message = tuple  # (kind, task id, ...) sent from a worker to the scheduler
+
+LOG_FLUSH_LINES = 200
+LOG_FLUSH_SECONDS = 0.1
+
+
+@dataclass
+class Task:
+    """One attempt at running one node, as sent to a worker."""
+
+    id: str
+    run_id: str
+    node_id: str
+    title: str
+    spec_key: str
+    key: str  # the node's cache key: results are stored under it
+    cache_folder: str
+    workspace: str | None = None
+    # name -> ("value", plain value) or ("ref", OutputRef)
+    inputs: dict[str, tuple[str, Any]] = field(default_factory=dict)
+    positional: tuple[str, ...] = ()  # inputs passed by position, in order
+    outputs: tuple[str, ...] = ("result",)
+    output_style: str = "single"
+    func_blob: bytes | None = None  # cloudpickled function when it has no importable key
+    log_limit: int = 10_000
+    attempt: int = 1
+    coerce: dict[str, str] = field(default_factory=dict)  # input -> "path" | "enum:<mod>:<qualname>"
+
+
+@dataclass
+class Outcome:
+    """How a task ended."""
+
+    ok: bool
+    outputs: dict[str, OutputRef] = field(default_factory=dict)
+    duration: float = 0.0
+    error_type: str | None = None
+    error_message: str | None = None
+    traceback: str | None = None
+    corrupt_input: str | None = None  # the input whose stored value was damaged
+
+
+class _Lines(io.TextIOBase):
+    """A text stream that turns writes into log lines sent in batches."""
+
+    def __init__(self, sink: _LogSink, stream: str) -> None:
+        self._sink = sink
+        self._stream = stream
+        self._partial = ""
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        if not isinstance(text, str):
+            text = str(text)
+        data = self._partial + text
+        *lines, self._partial = data.split("\n")
+        for line in lines:
+            self._sink.add(self._stream, "INFO" if self._stream == "stdout" else "ERROR", line)
+        if len(self._partial) > 10_000:  # a huge line without a newline
+            self._sink.add(self._stream, "INFO", self._partial)
+            self._partial = ""
+        return len(text)
+
+    def flush(self) -> None:
+        self._sink.flush()
+
+    def close_partial(self) -> None:
+        if self._partial:
+            self._sink.add(self._stream, "INFO" if self._stream == "stdout" else "ERROR",
+                           self._partial)
+            self._partial = ""
+
+
+class _LogSink:
+    """Collects a node's log lines, sends them in batches, drops past the limit."""
+
+    def __init__(self, send: Callable[[Message], None], task_id: str, limit: int) -> None:
+        self._send = send
+        self._task_id = task_id
+        self._limit = limit
+        self._batch: list[tuple[float, str, str, str]] = []
+        self._last = time.monotonic()
+        self.count = 0
+        self.dropped = 0
+        self._lock = threading.Lock()
+
+    def add(self, stream: str, level: str, line: str) -> None:
+        with self._lock:
+            self.count += 1
+            if self.count > self._limit:
+                self.dropped += 1
+                return
+            self._batch.append((time.time(), stream, level, line.rstrip("\r")))
+            now = time.monotonic()
+            if len(self._batch) >= LOG_FLUSH_LINES or now - self._last >= LOG_FLUSH_SECONDS:
+                self._flush_locked(now)
+
+    def flush(self) -> None:
+        with self._lock:
+            self._flush_locked(time.monotonic())
+
+    def _flush_locked(self, now: float) -> None:
+        if self._batch:
+            self._send(("log", self._task_id, self._batch))
+            self._batch = []
+        self._last = now
+
+    def finish(self) -> None:
+        with self._lock:
+            if self.dropped:
+                self._batch.append((time.time(), "plait", "WARNING",
+                                    f"[plait] {self.dropped:,} more lines were dropped "
+                                    f"(the limit is {self._limit:,} lines per node)"))
+        self.flush()
+
+
+class _LogHandler(logging.Handler):
+    def __init__(self, sink: _LogSink) -> None:
+        super().__init__(logging.DEBUG)
+        self._sink = sink
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            message = self.format(record)
+        except Exception:  # noqa: BLE001 - a bad record must not fail the node
+            message = str(record.msg)
+        for line in message.splitlines() or [""]:
+            self._sink.add("logging", record.levelname, line)
+
+
+class _Router(io.TextIOBase):
+    """Stands in for sys.stdout/stderr and sends each write to the node that made it.
+
+    In a worker process everything printed belongs to its one node; in the
+    inline executor only what the node's own thread prints does, so the
+    caller's output is never mistaken for the node's.
+    """
+
+    def __init__(self, original: Any, name: str) -> None:
+        self.original = original
+        self.name = name
+
+    def _target(self) -> Any:
+        target = getattr(_capture, self.name, None)
+        if target is None:
+            target = _process_capture.get(self.name)
+        return target if target is not None else self.original
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        return self._target().write(text)
+
+    def flush(self) -> None:
+        self._target().flush()
+
+    def isatty(self) -> bool:
+        return False
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return getattr(self.original, "encoding", "utf-8")
+
+
+_capture = threading.local()
+_process_capture: dict[str, Any] = {}
+_whole_process = False
+
+
+def _install_routers() -> None:
+    if not isinstance(sys.stdout, _Router):
+        sys.stdout = _Router(sys.stdout, "stdout")
+    if not isinstance(sys.stderr, _Router):
+        sys.stderr = _Router(sys.stderr, "stderr")
+
+
+_FUNCTIONS: dict[tuple[str, str | None], Callable[..., Any]] = {}
+
+
+def _function(task: Task) -> Callable[..., Any]:
+    if task.func_blob is not None:
+        import pickle
+
+        return pickle.loads(task.func_blob)
+    cached = _FUNCTIONS.get((task.spec_key, task.workspace))
+    if cached is not None:
+        return cached
+    from plait.runtime.libraries import resolve_callable
+
+    fn = resolve_callable(task.spec_key, Path(task.workspace) if task.workspace else None)
+    _FUNCTIONS[(task.spec_key, task.workspace)] = fn
+    return fn
+
+
+def forget_functions() -> None:
+    """Drop resolved functions, so changed library files are imported afresh."""
+    _FUNCTIONS.clear()
+
+
+def _coerce(value: Any, how: str) -> Any:
+    if how == "path" and isinstance(value, str):
+        return Path(value)
+    if how.startswith("enum:"):
+        import importlib
+
+        _, module, qualname = how.split(":", 2)
+        cls: Any = importlib.import_module(module)
+        for part in qualname.split("."):
+            cls = getattr(cls, part)
+        if not isinstance(value, cls):
+            try:
+                return cls(value)
+            except ValueError:
+                return cls[value]
+    return value
+
+
+def _split_outputs(task: Task, value: Any) -> dict[str, Any]:
+    names = task.outputs
+    if task.output_style == OUTPUT_NONE:
+        return {}
+    if task.output_style == OUTPUT_SEQUENCE and not isinstance(value, Mapping):
+        values = tuple(value)
+        if len(values) != len(names):
+            raise ValueError(f"node '{task.title}' returned {len(values)} values but has "
+                             f"{len(names)} outputs ({', '.join(names)})")
+        return dict(zip(names, values, strict=False))
+    if task.output_style in (OUTPUT_MAPPING, OUTPUT_SEQUENCE):
+        missing = [n for n in names if n not in value]
+        if missing:
+            raise ValueError(f"node '{task.title}' returned no value for output(s) "
+                             f"{', '.join(missing)}")
+        return {n: value[n] for n in names}
+    if task.output_style == OUTPUT_ATTRIBUTES:
+        return {n: getattr(value, n) for n in names}
+    return {names[0]: value} if names else {}
+
+
+def run_task(task: Task, send: Callable[[Message], None],
+             store: ResultStore | None = None) -> Outcome:
+    """Run one task to its end, sending log and progress messages as it goes."""
+    store = store or ResultStore(task.cache_folder)
+    sink = _LogSink(send, task.id, task.log_limit)
+    out, err = _Lines(sink, "stdout"), _Lines(sink, "stderr")
+    handler = _LogHandler(sink)
+    handler.setFormatter(logging.Formatter("%(name)s: %(message)s"))
+    if not _whole_process:
+        thread = threading.get_ident()
+        handler.addFilter(lambda record: record.thread == thread)
+    root = logging.getLogger()
+    started = time.perf_counter()
+
+    def report(done: float, total: float | None, message: str | None) -> None:
+        send(("progress", task.id, done, total, message))
+
+    try:
+        fn = _function(task)
+        values: dict[str, Any] = {}
+        for name, (kind, payload) in task.inputs.items():
+            if kind == "ref":
+                try:
+                    value = store.read(payload)
+                except CorruptResult as exc:
+                    return Outcome(False, duration=time.perf_counter() - started,
+                                   error_type="CorruptResult", error_message=str(exc),
+                                   corrupt_input=name)
+            else:
+                value = payload
+            values[name] = _coerce(value, task.coerce[name]) if name in task.coerce else value
+        args = [values.pop(name) for name in task.positional if name in values]
+        kwargs = values
+
+        _install_routers()
+        if _whole_process:
+            _process_capture.update(stdout=out, stderr=err)
+        else:
+            _capture.stdout, _capture.stderr = out, err
+        root.addHandler(handler)
+        reporting.set_reporter(report)
+        try:
+            value = fn(*args, **kwargs)
+        finally:
+            reporting.set_reporter(None)
+            root.removeHandler(handler)
+            _process_capture.clear()
+            _capture.stdout = _capture.stderr = None
+            out.close_partial()
+            err.close_partial()
+        outputs = {port: store.write(task.key, port, v)
+                   for port, v in _split_outputs(task, value).items()}
+        return Outcome(True, outputs, time.perf_counter() - started)
+    except BaseException as exc:  # noqa: BLE001 - node code may raise anything, even SystemExit
+        return Outcome(False, duration=time.perf_counter() - started,
+                       error_type=type(exc).__name__, error_message=str(exc) or type(exc).__name__,
+                       traceback="".join(traceback.format_exception(exc)))
+    finally:
+        sink.finish()
+
+
+def worker_main(conn: Any, settings: dict[str, Any]) -> None:
+    """The loop of a worker process: run tasks until told to stop."""
+    global _whole_process
+    _whole_process = True
+    if settings.get("workspace"):
+        sys.path.insert(0, settings["workspace"])
+    logging.getLogger().setLevel(logging.INFO)
+    reporting.install_tqdm_hook()
+    stores: dict[str, ResultStore] = {}
+    os.environ.setdefault("PLAIT_WORKER", "1")
+    while True:
+        try:
+            message = conn.recv()
+        except (EOFError, OSError, KeyboardInterrupt):
+            return
+        if message is None:
+            return
+        if message == "forget":
+            forget_functions()
+            continue
+        task: Task = message
+        store = stores.setdefault(task.cache_folder, ResultStore(task.cache_folder))
+        outcome = run_task(task, conn.send, store)
+        try:
+            conn.send(("done", task.id, outcome))
+        except (OSError, ValueError):
+            return

@@ -1,0 +1,52 @@
+import asyncio
+
+import pytest
+
+from plait.runtime.engine import Engine
+from plait.runtime.executors import InlineExecutor, LocalExecutor
+from plait.runtime.introspect import spec_from_callable
+from plait.runtime.libraries import Catalog
+from plait.runtime.store import Workspace
+from tests.runtime import nodes as node_functions
+
+
+@pytest.fixture(scope="session")
+def loop():
+    loop = asyncio.new_event_loop()
+    yield loop
+    loop.close()
+
+
+@pytest.fixture(scope="session")
+def local_executor(loop):
+    """One pool of two worker processes shared by the engine tests, as the window shares it."""
+    executor = LocalExecutor(2)
+    loop.run_until_complete(executor.start())
+    yield executor
+    loop.run_until_complete(executor.close())
+
+
+@pytest.fixture
+def catalog():
+    catalog = Catalog()
+    for name in dir(node_functions):
+        fn = getattr(node_functions, name)
+        if callable(fn) and getattr(fn, "__module__", "") == node_functions.__name__:
+            catalog.add(spec_from_callable(fn))
+    return catalog
+
+
+@pytest.fixture
+def workspace(tmp_path):
+    with Workspace(tmp_path / "ws") as ws:
+        yield ws
+
+
+@pytest.fixture
+def engine(workspace, catalog, local_executor):
+    return Engine(workspace, catalog, executor=local_executor)
+
+
+@pytest.fixture
+def inline_engine(workspace, catalog):
+    return Engine(workspace, catalog, executor=InlineExecutor())

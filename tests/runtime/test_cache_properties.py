@@ -1,0 +1,143 @@
+"""For random flows and random edits, a cached run equals a fresh one and reruns exactly the edit's cone."""
+
+import textwrap
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from plait.runtime import events as ev
+from plait.runtime.engine import Engine, RunOptions
+from plait.runtime.executors import InlineExecutor
+from plait.runtime.libraries import Catalog
+from plait.runtime.model import Flow
+from plait.runtime.store import Workspace
+
+LIBRARY = textwrap.dedent("""
+    SCALE = 3.0
+
+
+    def helper(x):
+        return x * {factor}
+
+
+    def unrelated():
+        return "not used by any node"
+
+
+    def combine(a: float = 0.0, b: float = 0.0, c: float = 1.0) -> float:
+        return a + 2 * b + c * SCALE
+
+
+    def with_helper(a: float = 0.0, b: float = 0.0) -> float:
+        return helper(a) - b
+""")
+
+KINDS = ("combine", "with_helper")
+PORTS = {"combine": ("a", "b", "c"), "with_helper": ("a", "b")}
+
+
+@st.composite
+def flows(draw):
+    n = draw(st.integers(2, 7))
+    nodes = []
+    for i in range(n):
+        kind = draw(st.sampled_from(KINDS))
+        wires, constants = {}, {}
+        for port in PORTS[kind]:
+            choice = draw(st.sampled_from(["param", "node", "constant", "default"]))
+            if choice == "node" and i > 0:
+                wires[port] = draw(st.integers(0, i - 1))
+            elif choice == "param":
+                wires[port] = "p"
+            elif choice == "constant":
+                constants[port] = draw(st.integers(-5, 5)) / 2
+        nodes.append((kind, wires, constants))
+    edit = draw(st.sampled_from(["parameter", "constant", "helper", "edge"]))
+    target = draw(st.integers(0, n - 1))
+    return nodes, edit, target
+
+
+def build(catalog, nodes):
+    flow = Flow("prop", catalog=catalog)
+    p = flow.add_parameter("p", "float", 1.0)
+    ids = []
+    for kind, wires, constants in nodes:
+        node = flow.create_node(catalog.get(f"lib.py:{kind}"))
+        for port, source in wires.items():
+            if source == "p":
+                flow.connect(p.id, "value", node.id, port)
+            else:
+                flow.connect(ids[source], "result", node.id, port)
+        for port, value in constants.items():
+            flow.set_value(node.id, port, value)
+        ids.append(node.id)
+    return flow, p.id, ids
+
+
+def cone(flow, start):
+    seen, stack = set(), [start]
+    while stack:
+        for edge in flow.edges_out_of(stack.pop()):
+            if edge.target not in seen:
+                seen.add(edge.target)
+                stack.append(edge.target)
+    return seen
+
+
+def results(engine, result):
+    return {n: engine.cache.store.read(r.outputs["result"])
+            for n, r in result.nodes.items() if "result" in r.outputs}
+
+
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(case=flows())
+def test_cached_runs_equal_fresh_runs_and_recompute_exactly_the_cone(tmp_path_factory, loop,
+                                                                    case):
+    nodes, edit, target = case
+    folder = tmp_path_factory.mktemp("ws")
+    (folder / "lib.py").write_text(LIBRARY.format(factor=2.0))
+    catalog = Catalog(folder)
+    catalog.load()
+    with Workspace(folder) as ws:
+        engine = Engine(ws, catalog, executor=InlineExecutor())
+        flow, p, ids = build(catalog, nodes)
+        params = {"p": 1.0}
+
+        def go(**options):
+            return loop.run_until_complete(engine.run(flow, params, RunOptions(**options)))
+
+        go()
+        node_id = ids[target]
+        if edit == "parameter":
+            params = {"p": 7.0}
+            changed = {p}
+        elif edit == "constant":
+            port = PORTS[flow.nodes[node_id].spec_key.split(":")[1]][-1]
+            if flow.edge_into(node_id, port):
+                flow.disconnect(flow.edge_into(node_id, port))
+            flow.set_value(node_id, port, 99.5)
+            changed = {node_id}
+        elif edit == "helper":
+            (folder / "lib.py").write_text(LIBRARY.format(factor=5.0))
+            catalog.reload()
+            engine.forget_functions()
+            changed = {n for n in ids if flow.nodes[n].spec_key == "lib.py:with_helper"}
+        else:
+            edges = flow.edges_into(node_id)
+            if edges:
+                flow.disconnect(edges[0])
+                changed = {node_id}
+            else:
+                changed = set()
+        expected = set(changed)
+        for n in changed:
+            expected |= cone(flow, n)
+
+        cached = go()
+        recomputed = {n for n, r in cached.nodes.items() if r.state == ev.COMPLETED}
+        assert recomputed == expected
+        assert {n for n, r in cached.nodes.items() if r.state == ev.CACHED} == set(flow.nodes) - expected
+
+        fresh = go(use_cache=False)
+        assert results(engine, cached) == results(engine, fresh)
