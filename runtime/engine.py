@@ -222,6 +222,13 @@ class Run:
         ended = time.time()
         self._emit(ev.RunFinished(self.id, state, ended, ended - self._started, counts, error))
         self.engine.runs.pop(self.id, None)
+        self.engine.recorder.flush()
+        try:
+            self.engine.cache.evict()
+        except Exception as exc:  # noqa: BLE001 - eviction must never fail a finished run
+            import logging
+
+            logging.getLogger(__name__).warning("cache eviction failed: %s", exc)
         return RunResult(self.id, self.flow.name, state, ended - self._started, self.nodes)
 
     async def _schedule(self) -> None:

@@ -8,8 +8,10 @@ new one, so every older workspace can walk forward step by step.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-import sqlite_utils
+if TYPE_CHECKING:
+    import sqlite_utils
 
 
 def _m1_flows(db: sqlite_utils.Database) -> None:

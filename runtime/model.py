@@ -16,8 +16,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-import networkx as nx
-
 from plait.runtime.spec import NodeOptions, NodeSpec, Port
 from plait.runtime.types import PARAMETER_TYPES, is_compatible, parameter_type, type_name
 
@@ -304,8 +302,10 @@ class Flow:
                                         required="default" not in v))
         return sorted(params, key=lambda p: p.name)
 
-    def graph(self) -> nx.MultiDiGraph:
+    def graph(self) -> Any:
         """The flow as a networkx MultiDiGraph (node attribute `node`, edge key the ports)."""
+        import networkx as nx
+
         graph = nx.MultiDiGraph(name=self.name)
         for node in self.nodes.values():
             graph.add_node(node.id, node=node)

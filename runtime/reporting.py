@@ -68,8 +68,18 @@ def _patch_tqdm() -> None:
             progress(self.n, self.total, self.desc or None)
         return result
 
+    original_close = std.tqdm.close
+
+    def close(self):  # type: ignore[no-untyped-def]
+        # Iterating a bar updates it only now and then; its end is reported here.
+        if _reporter() is not None and not self.disable and not getattr(self, "_plait_closed", 0):
+            self._plait_closed = 1
+            progress(self.n, self.total if self.total is not None else self.n, self.desc or None)
+        return original_close(self)
+
     std.tqdm.__init__ = __init__
     std.tqdm.update = update
+    std.tqdm.close = close
     std.tqdm._plait_patched = True
 
 

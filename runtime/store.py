@@ -21,10 +21,10 @@ from pathlib import Path
 from typing import Any
 
 import platformdirs
-import sqlite_utils
 
 from plait.runtime.migrations import MIGRATIONS, SCHEMA_VERSION
 from plait.runtime.model import Edge, Flow, Node, SpecSource
+from plait.runtime.sqlite import Database
 
 DB_NAME = "plait.sqlite"
 DATA_DIR = ".plait"
@@ -145,7 +145,7 @@ class Workspace:
         conn.execute("pragma journal_mode = wal")
         conn.execute("pragma synchronous = normal")
         self.conn = conn
-        self.db = sqlite_utils.Database(conn)
+        self.db = Database(conn)
         self.data_dir.mkdir(exist_ok=True)
         self._migrate()
         self.mark_crashed_runs()

@@ -6,8 +6,6 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-import networkx as nx
-
 from plait.runtime.types import is_compatible, type_name
 
 if TYPE_CHECKING:
@@ -89,16 +87,12 @@ def validate(flow: Flow) -> list[Problem]:
                     f"input '{port.name}' of '{node.title}' needs a wire or a value",
                     node.id, port.name))
 
-    graph = nx.DiGraph()
-    graph.add_nodes_from(flow.nodes)
-    graph.add_edges_from((e.source, e.target) for e in flow.edges)
-    for component in nx.strongly_connected_components(graph):
-        if len(component) > 1 or any(graph.has_edge(n, n) for n in component):
-            titles = sorted(flow.nodes[n].title for n in component)
-            for node_id in sorted(component):
-                problems.append(Problem(
-                    CYCLE, f"nodes {', '.join(titles)} form a cycle: remove one of their wires",
-                    node_id))
+    for component in _cycles(flow):
+        titles = sorted(flow.nodes[n].title for n in component)
+        for node_id in sorted(component):
+            problems.append(Problem(
+                CYCLE, f"nodes {', '.join(titles)} form a cycle: remove one of their wires",
+                node_id))
 
     by_name: dict[str, list[str]] = defaultdict(list)
     for param in flow.parameters():
@@ -111,3 +105,26 @@ def validate(flow: Flow) -> list[Problem]:
                     f"{len(ids)} parameters are named '{name}'; rename all but one",
                     node_id, "name"))
     return problems
+
+
+def _cycles(flow: Flow) -> list[set[str]]:
+    """The groups of nodes that form cycles (networkx is loaded only when there are some)."""
+    indegree = {n: 0 for n in flow.nodes}
+    children: dict[str, list[str]] = defaultdict(list)
+    for edge in flow.edges:
+        indegree[edge.target] += 1
+        children[edge.source].append(edge.target)
+    ready = [n for n, d in indegree.items() if d == 0]
+    while ready:
+        for child in children[ready.pop()]:
+            indegree[child] -= 1
+            if indegree[child] == 0:
+                ready.append(child)
+    if all(d == 0 for d in indegree.values()):
+        return []
+    import networkx as nx
+
+    graph = nx.DiGraph()
+    graph.add_edges_from((e.source, e.target) for e in flow.edges)
+    return [c for c in nx.strongly_connected_components(graph)
+            if len(c) > 1 or any(graph.has_edge(n, n) for n in c)]

@@ -329,10 +329,24 @@ def run_task(task: Task, send: Callable[[Message], None],
         sink.finish()
 
 
+def _exit_with_parent() -> None:
+    """End this worker when the process that started it is gone (killed, crashed)."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while True:
+            time.sleep(1.0)
+            if os.getppid() != parent:
+                os._exit(0)
+
+    threading.Thread(target=watch, daemon=True, name="plait-parent-watch").start()
+
+
 def worker_main(conn: Any, settings: dict[str, Any]) -> None:
     """The loop of a worker process: run tasks until told to stop."""
     global _whole_process
     _whole_process = True
+    _exit_with_parent()
     if settings.get("workspace"):
         sys.path.insert(0, settings["workspace"])
     logging.getLogger().setLevel(logging.INFO)

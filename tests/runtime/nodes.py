@@ -106,3 +106,12 @@ def touch(x: float, path: str) -> float:
     with open(path, "a") as fh:
         fh.write(f"{x}\n")
     return x
+
+
+def with_tqdm(n: int = 50) -> int:
+    from tqdm import tqdm
+
+    done = 0
+    for _ in tqdm(range(n), desc="crunching"):
+        done += 1
+    return done

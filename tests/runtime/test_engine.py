@@ -346,3 +346,46 @@ def test_the_inline_executor_runs_the_same_flow(loop, inline_engine, flow):
     assert result.ok and value(inline_engine, result, a.id) == 2.0
     assert any(line.message == "line 0 of 2.0" for e in seen if isinstance(e, ev.NodeLog)
                for line in e.lines)
+
+
+def test_a_2000_node_run_records_every_node_and_every_log_line(loop, engine, flow, workspace):
+    for i in range(2000):
+        node(flow, "chatty", x=float(i), lines=1)
+    result, _ = run(loop, engine, flow)
+    assert result.ok
+    rows = workspace.conn.execute("select count(*), count(distinct node_id) from node_runs "
+                                  "where run_id=? and state='completed'",
+                                  (result.run_id,)).fetchone()
+    assert rows == (2000, 2000)
+    lines = workspace.conn.execute("select count(*) from logs where run_id=?",
+                                   (result.run_id,)).fetchone()[0]
+    assert lines == 2000 * 3  # one print, one stderr line, one logging record each
+    assert workspace.conn.execute(
+        "select count(*) from logs where run_id=? and message='line 0 of 1999.0'",
+        (result.run_id,)).fetchone()[0] == 1
+
+
+def test_tqdm_bars_inside_nodes_report_progress(loop, engine, flow):
+    node(flow, "with_tqdm", n=50)
+    result, seen = run(loop, engine, flow)
+    assert result.ok
+    progress = [e for e in seen if isinstance(e, ev.NodeProgress)]
+    assert progress and (progress[-1].done, progress[-1].total) == (50, 50)
+    assert progress[-1].message == "crunching"
+    # The bar's redraws are progress, not log lines.
+    assert not [e for e in seen if isinstance(e, ev.NodeLog)]
+
+
+def test_the_cache_evicts_least_recently_used_entries_past_its_limit(loop, engine, flow,
+                                                                     workspace):
+    a = node(flow, "big_array", n=100_000, seed=1.0)
+    first, seen = run(loop, engine, flow)
+    old_ref = first.nodes[a.id].outputs["result"]
+    old_key = next(e.cache_key for e in seen if isinstance(e, ev.NodeFinished))
+    workspace.set_setting("cache_limit_bytes", int(old_ref.size * 1.5))
+    flow.set_value(a.id, "seed", 2.0)
+    second, seen = run(loop, engine, flow)
+    new_key = next(e.cache_key for e in seen if isinstance(e, ev.NodeFinished))
+    assert engine.cache.total_size() == old_ref.size
+    assert engine.cache.entry(old_key) is None and engine.cache.entry(new_key) is not None
+    assert not engine.cache.store.path(old_ref).exists()

@@ -1,0 +1,230 @@
+"""Engine overhead against a bare ProcessPoolExecutor doing the same calls.
+
+    python benchmarks/engine.py [--repeat 5]
+
+Prints medians of several runs for (a) a chain of 500 trivial nodes, (b) 1,000
+independent trivial nodes fanned in to one, (c) (b) fully cached, (d) a whole
+`plait run` process on a 10-node flow, cold; and the scheduling process's
+peak memory while a chain of 5 nodes passes 200 MB arrays along.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import concurrent.futures
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+
+from plait.runtime.engine import Engine, RunOptions
+from plait.runtime.executors import LocalExecutor
+from plait.runtime.model import Flow
+from plait.runtime.store import Workspace
+
+FAN = 1000
+CHAIN = 500
+
+LIBRARY = textwrap.dedent("""
+    def inc(x: int = 0) -> int:
+        return x + 1
+
+
+    def big(previous: object = None, megabytes: int = 200):
+        import numpy
+        return numpy.ones(megabytes * 1024 * 1024 // 8)
+""") + "\n\ndef gather(" + ", ".join(f"x{i}: int = 0" for i in range(FAN)) + ") -> int:\n" + \
+    "    return " + " + ".join(f"x{i}" for i in range(FAN)) + "\n"
+
+
+def inc(x: int = 0) -> int:
+    return x + 1
+
+
+def gather_list(values: list) -> int:
+    return sum(values)
+
+
+def chain_flow(catalog, n: int, name: str) -> Flow:
+    flow = Flow(name, catalog=catalog)
+    prev = None
+    for _ in range(n):
+        node = flow.create_node(catalog.get("bench.py:inc"))
+        if prev is not None:
+            flow.connect(prev.id, "result", node.id, "x")
+        prev = node
+    return flow
+
+
+def fan_flow(catalog) -> Flow:
+    flow = Flow("fan", catalog=catalog)
+    sink = flow.create_node(catalog.get("bench.py:gather"))
+    for i in range(FAN):
+        node = flow.create_node(catalog.get("bench.py:inc"))
+        flow.set_value(node.id, "x", i)
+        flow.connect(node.id, "result", sink.id, f"x{i}")
+    return flow
+
+
+def floor_chain(pool: concurrent.futures.ProcessPoolExecutor, n: int) -> float:
+    start = time.perf_counter()
+    value = 0
+    for _ in range(n):
+        value = pool.submit(inc, value).result()
+    return time.perf_counter() - start
+
+
+def floor_fan(pool: concurrent.futures.ProcessPoolExecutor) -> float:
+    start = time.perf_counter()
+    values = [f.result() for f in [pool.submit(inc, i) for i in range(FAN)]]
+    pool.submit(gather_list, values).result()
+    return time.perf_counter() - start
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values)
+
+
+def line(label: str, plait_s: float, floor_s: float, nodes: int | None = None) -> str:
+    text = f"{label:<44} plait {plait_s * 1000:8.1f} ms   floor {floor_s * 1000:8.1f} ms   " \
+           f"ratio {plait_s / floor_s:5.2f}"
+    if nodes:
+        text += f"   overhead {(plait_s - floor_s) / nodes * 1000:6.3f} ms/node"
+    return text
+
+
+async def engine_figures(folder: Path, repeat: int) -> list[str]:
+    ws = Workspace(folder)
+    catalog = ws.catalog()
+    executor = LocalExecutor(2)
+    await executor.start()
+    engine = Engine(ws, catalog, executor=executor)
+    chain = chain_flow(catalog, CHAIN, "chain")
+    fan = fan_flow(catalog)
+    await engine.run(chain_flow(catalog, 4, "warm"), None, RunOptions(use_cache=False))
+
+    async def timed(flow: Flow, **options: object) -> float:
+        start = time.perf_counter()
+        result = await engine.run(flow, None, RunOptions(**options))
+        assert result.ok, result.state
+        return time.perf_counter() - start
+
+    a = [await timed(chain, use_cache=False) for _ in range(repeat)]
+    b = [await timed(fan, use_cache=False) for _ in range(repeat)]
+    c = [await timed(fan) for _ in range(repeat)]
+    await executor.close()
+    ws.close()
+
+    with concurrent.futures.ProcessPoolExecutor(2, mp_context=_spawn()) as pool:
+        list(pool.map(inc, range(4)))
+        fa = [floor_chain(pool, CHAIN) for _ in range(repeat)]
+        fb = [floor_fan(pool) for _ in range(repeat)]
+    return [
+        line(f"(a) chain of {CHAIN} trivial nodes", median(a), median(fa), CHAIN),
+        line(f"(b) {FAN} independent nodes fanned in to one", median(b), median(fb), FAN + 1),
+        line(f"(c) (b) fully cached ({FAN + 1} cache hits)", median(c), median(fb)),
+    ]
+
+
+def _spawn():
+    import multiprocessing
+
+    return multiprocessing.get_context("spawn")
+
+
+FLOOR_SCRIPT = textwrap.dedent("""
+    import concurrent.futures, multiprocessing, sys
+    sys.path.insert(0, sys.argv[1])
+    from bench import inc
+    if __name__ == "__main__":
+        with concurrent.futures.ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as pool:
+            value = 0
+            for _ in range(10):
+                value = pool.submit(inc, value).result()
+        print(value)
+""")
+
+
+def cold_process(folder: Path, repeat: int) -> str:
+    plait = str(Path(sys.executable).with_name("plait"))
+    with Workspace(folder) as ws:
+        ws.save_flow(chain_flow(ws.catalog(), 10, "ten"))
+    times, floors = [], []
+    script = folder / "floor.py"
+    script.write_text(FLOOR_SCRIPT)
+    for _ in range(repeat):
+        shutil.rmtree(folder / ".plait" / "cache", ignore_errors=True)
+        start = time.perf_counter()
+        done = subprocess.run([plait, "run", "ten", "-w", str(folder), "--no-cache"],
+                              capture_output=True, text=True)
+        times.append(time.perf_counter() - start)
+        assert done.returncode == 0, done.stderr
+        start = time.perf_counter()
+        subprocess.run([sys.executable, str(script), str(folder)], check=True,
+                       capture_output=True)
+        floors.append(time.perf_counter() - start)
+    return line("(d) whole `plait run` of a 10-node flow, cold", median(times), median(floors))
+
+
+MEMORY_SCRIPT = textwrap.dedent("""
+    import asyncio, resource, sys
+    from plait.runtime.engine import Engine, RunOptions
+    from plait.runtime.model import Flow
+    from plait.runtime.store import Workspace
+
+    async def main():
+        ws = Workspace(sys.argv[1])
+        catalog = ws.catalog()
+        flow = Flow("big", catalog=catalog)
+        prev = None
+        for _ in range(5):
+            node = flow.create_node(catalog.get("bench.py:big"))
+            if prev is not None:
+                flow.connect(prev.id, "result", node.id, "previous")
+            prev = node
+        engine = Engine(ws, catalog)
+        result = await engine.run(flow, None, RunOptions(use_cache=False, max_workers=1))
+        await engine.close()
+        assert result.ok, result.state
+        sizes = [n.outputs["result"].size for n in result.nodes.values()]
+        print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024, sum(sizes) // 2**20)
+
+    asyncio.run(main())
+""")
+
+
+def memory(folder: Path) -> str:
+    done = subprocess.run([sys.executable, "-c", MEMORY_SCRIPT, str(folder)], check=True,
+                          capture_output=True, text=True)
+    peak, passed = done.stdout.split()
+    shutil.rmtree(folder / ".plait" / "cache", ignore_errors=True)
+    return (f"memory: chain of 5 nodes returning 200 MB arrays ({passed} MB passed along): "
+            f"scheduling process peak RSS {peak} MB")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--repeat", type=int, default=5)
+    args = parser.parse_args()
+    folder = Path(tempfile.mkdtemp(prefix="plait-bench-"))
+    try:
+        (folder / "bench.py").write_text(LIBRARY)
+        sys.path.insert(0, str(folder))
+        print(f"Plait engine benchmark: {os.cpu_count()} cores, medians of {args.repeat} runs, "
+              "2 worker processes on both sides")
+        for text in asyncio.run(engine_figures(folder, args.repeat)):
+            print(text)
+        print(cold_process(folder, args.repeat))
+        print(memory(folder))
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

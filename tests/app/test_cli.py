@@ -1,0 +1,166 @@
+"""`plait` from a fresh shell: flows, run, runs, and clear refusals."""
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from plait.runtime.model import Flow
+from plait.runtime.store import Workspace
+
+PLAIT = str(Path(sys.executable).with_name("plait"))
+ROOT = Path(__file__).resolve().parents[2]
+
+LIBRARY = textwrap.dedent("""
+    import time
+
+
+    def make(n: int = 3) -> list:
+        \"\"\"A list of n numbers.\"\"\"
+        print(f"making {n}")
+        return list(range(n))
+
+
+    def total(items: list, scale: float = 1.0) -> float:
+        return sum(items) * scale
+
+
+    def nap(x: float, seconds: float = 0.0) -> float:
+        time.sleep(seconds)
+        return x
+""")
+
+
+def plait(*args, cwd=None, env=None, timeout=120):
+    return subprocess.run([PLAIT, *args], capture_output=True, text=True, timeout=timeout,
+                          cwd=cwd or "/", env={**os.environ, **(env or {})})
+
+
+@pytest.fixture
+def folder(tmp_path):
+    folder = tmp_path / "ws"
+    folder.mkdir()
+    (folder / "pipeline.py").write_text(LIBRARY)
+    with Workspace(folder) as ws:
+        catalog = ws.catalog()
+        f = Flow("numbers", catalog=catalog)
+        n = f.add_parameter("n", "int", 3, "how many numbers")
+        scale = f.add_parameter("scale", "float", 1.0)
+        m = f.create_node(catalog.get("pipeline.py:make"))
+        t = f.create_node(catalog.get("pipeline.py:total"))
+        s = f.create_node(catalog.get("pipeline.py:nap"))
+        f.connect(n.id, "value", m.id, "n")
+        f.connect(m.id, "result", t.id, "items")
+        f.connect(scale.id, "value", t.id, "scale")
+        f.connect(t.id, "result", s.id, "x")
+        pause = f.add_parameter("pause", "float", 0.0)
+        f.connect(pause.id, "value", s.id, "seconds")
+        ws.save_flow(f)
+    return folder
+
+
+def test_version_and_flows(folder):
+    assert plait("--version").stdout.startswith("plait ")
+    listed = plait("flows", "-w", str(folder))
+    assert listed.returncode == 0
+    assert "numbers" in listed.stdout and "1" in listed.stdout
+
+
+def test_run_with_parameters_from_the_command_line_and_a_file(folder, tmp_path):
+    first = plait("run", "numbers", "-w", str(folder), "--param", "n=4", "--json")
+    assert first.returncode == 0, first.stderr
+    doc = json.loads(first.stdout)
+    assert doc["state"] == "completed" and doc["parameters"]["n"] == 4
+    states = {n["title"]: n["state"] for n in doc["nodes"]}
+    assert states == {"n": "completed", "scale": "completed", "pause": "completed",
+                      "Make": "completed", "Total": "completed", "Nap": "completed"}
+    total = next(n for n in doc["nodes"] if n["title"] == "Total")
+    assert total["outputs"]["result"]["preview"] == "6.0"
+    assert set(total) >= {"id", "title", "state", "attempts", "duration"}
+
+    params = tmp_path / "params.json"
+    params.write_text(json.dumps({"n": 4, "scale": 2.5}))
+    second = plait("run", "numbers", "-w", str(folder), "--params-file", str(params), "--json")
+    doc = json.loads(second.stdout)
+    states = {n["title"]: n["state"] for n in doc["nodes"]}
+    assert states["Make"] == "cached" and states["Total"] == "completed"
+    assert next(n for n in doc["nodes"] if n["title"] == "Total")["outputs"]["result"][
+        "preview"] == "15.0"
+
+    again = plait("run", "numbers", "-w", str(folder), "--params-file", str(params))
+    assert again.returncode == 0
+    assert "6 cached" in again.stdout and "completed in" in again.stdout
+
+
+def test_run_refuses_an_unknown_flow_parameter_and_wrong_type(folder):
+    unknown_flow = plait("run", "nope", "-w", str(folder))
+    assert unknown_flow.returncode != 0
+    assert "has no flow 'nope' (flows: numbers)" in unknown_flow.stderr
+    unknown_param = plait("run", "numbers", "-w", str(folder), "--param", "count=3")
+    assert unknown_param.returncode != 0
+    assert "has no parameter 'count' (parameters: n, pause, scale)" in unknown_param.stderr
+    wrong = plait("run", "numbers", "-w", str(folder), "--param", "n=three")
+    assert wrong.returncode != 0
+    assert "parameter 'n' expects int, got 'three'" in wrong.stderr
+    assert "Traceback" not in unknown_flow.stderr + unknown_param.stderr + wrong.stderr
+    bad_file = plait("run", "numbers", "-w", str(folder), "--params-file", "/nonexistent.json")
+    assert bad_file.returncode != 0 and "cannot read parameters file" in bad_file.stderr
+
+
+def test_a_failing_node_makes_the_exit_status_one(folder):
+    (folder / "pipeline.py").write_text(LIBRARY.replace('print(f"making {n}")',
+                                                        'raise RuntimeError("no numbers today")'))
+    result = plait("run", "numbers", "-w", str(folder))
+    assert result.returncode == 1
+    assert "no numbers today" in result.stdout and "failed" in result.stdout
+
+
+def test_runs_lists_past_runs(folder):
+    plait("run", "numbers", "-w", str(folder))
+    listed = plait("runs", "-w", str(folder))
+    assert listed.returncode == 0
+    assert "numbers" in listed.stdout and "completed" in listed.stdout
+
+
+def test_a_killed_run_is_marked_crashed_and_the_next_run_reuses_what_finished(folder):
+    proc = subprocess.Popen([PLAIT, "run", "numbers", "-w", str(folder), "--param",
+                             "pause=60"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    db = folder / "plait.sqlite"
+    for _ in range(600):
+        time.sleep(0.05)
+        with sqlite3.connect(db) as conn:
+            states = dict(conn.execute("select title, state from node_runs"))
+        if states.get("Total") == "completed" and states.get("Nap") == "running":
+            break
+    else:
+        proc.kill()
+        raise AssertionError(f"the run never reached the long node: {states}")
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    with Workspace(folder) as ws:
+        state, error = ws.conn.execute("select state, error from runs").fetchone()
+        assert state == "crashed" and "ended without finishing" in error
+        nodes = dict(ws.conn.execute("select title, state from node_runs"))
+        assert nodes["Nap"] == "crashed" and nodes["Total"] == "completed"
+    rerun = plait("run", "numbers", "-w", str(folder), "--json")
+    doc = json.loads(rerun.stdout)
+    states = {n["title"]: n["state"] for n in doc["nodes"]}
+    assert states["Make"] == "cached" and states["Total"] == "cached"
+    assert states["Nap"] == "completed"
+
+
+def test_no_display_is_one_clear_line(tmp_path):
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    result = subprocess.run([PLAIT, str(tmp_path)], capture_output=True, text=True, env=env,
+                            timeout=60)
+    assert result.returncode != 0
+    assert result.stderr.strip().count("\n") == 0
+    assert "no display available" in result.stderr
