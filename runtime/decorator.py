@@ -38,6 +38,7 @@ def node(
     cache_expiration: float | datetime.timedelta | None = None,
     tags: Sequence[str] = (),
     map_over: str | None = None,
+    cache_key: Callable[[dict[str, Any]], Any] | None = None,
 ) -> Callable[[F], F]: ...
 
 
@@ -55,6 +56,7 @@ def node(
     cache_expiration: float | datetime.timedelta | None = None,
     tags: Sequence[str] = (),
     map_over: str | None = None,
+    cache_key: Callable[[dict[str, Any]], Any] | None = None,
 ) -> Any:
     """Mark a function as a Plait node, with optional title, outputs and run options.
 
@@ -64,8 +66,14 @@ def node(
     `outputs` is a single name (renames the one output), a sequence of names (the
     function returns a tuple, or a dict if its return annotation is a dict or
     TypedDict), or a mapping name -> type (the function returns a dict).
+    `cache_key(values)` adds to the node's cache key: it gets the input values
+    known before the run (constants and parameters, by input name) and returns
+    something that changes when the result would, such as a file's fingerprint.
     The function is returned unchanged.
     """
+    if cache_key is not None and not callable(cache_key):
+        raise TypeError(f"@node(cache_key=...) must be a function of the input values, "
+                        f"got {cache_key!r}")
     if fn is not None and not callable(fn):
         raise TypeError(
             f"@node takes keyword arguments only, got {fn!r}; "
@@ -84,6 +92,7 @@ def node(
             tags=_check_tags(tags),
             map_over=_check_map_over(map_over),
         ),
+        "cache_key": cache_key,
     }
 
     def attach(target: F) -> F:

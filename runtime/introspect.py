@@ -130,6 +130,7 @@ def spec_from_callable(fn: Any, *, key: str | None = None, module: str | None = 
         fingerprint=code_fingerprint(fn),
         output_style=style,
         func=fn,
+        cache_key=metadata.get("cache_key"),
     )
 
 

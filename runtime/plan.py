@@ -130,12 +130,22 @@ def parameter_key(name: str, plain_value: Any) -> str:
 
 
 def node_key(spec: NodeSpec, node: Node, inputs: list[tuple[str, str, str]],
-             salt: str | None = None) -> str:
-    """A function node's key from its code, its constants and its upstream keys."""
+             salt: str | None = None, known: dict[str, Any] | None = None) -> str:
+    """A function node's key from its code, its constants and its upstream keys.
+
+    `known` holds the input values known before the run (constants and
+    parameters) for the node type's own `cache_key` function.
+    """
     wired = {port for port, _, _ in inputs}
     names = {p.name for p in spec.inputs}
     constants = {k: v for k, v in node.values.items() if k in names and k not in wired}
-    extra = {"map_over": node.options.get("map_over") or spec.options.map_over}
+    extra: dict[str, Any] = {"map_over": node.options.get("map_over") or spec.options.map_over}
+    if spec.cache_key is not None:
+        try:
+            extra["custom"] = spec.cache_key(dict(known or constants))
+        except Exception as exc:  # noqa: BLE001 - say which node's key function broke
+            raise RunRefused(node.title, [f"the cache key function of node '{node.title}' "
+                                          f"failed: {type(exc).__name__}: {exc}"]) from exc
     return _digest([KEY_VERSION, spec.key, spec.fingerprint, constants, sorted(inputs), extra,
                     salt])
 
@@ -189,10 +199,21 @@ def make_plan(flow: Flow, given: dict[str, Any] | None = None, *,
             continue
         spec = flow.spec(node)
         assert spec is not None  # validate() refused missing node types
-        inputs = [(e.target_port, keys[e.source], e.source_port) for e in flow.edges_into(node_id)]
+        edges = flow.edges_into(node_id)
+        inputs = [(e.target_port, keys[e.source], e.source_port) for e in edges]
         options = flow.options(node)
         salt = run_id if options.cache == "never" else None
-        keys[node_id] = node_key(spec, node, inputs, salt)
+        known = None
+        if spec.cache_key is not None:
+            names = {p.name for p in spec.inputs}
+            known = {k: v for k, v in node.values.items() if k in names}
+            for edge in edges:
+                source = flow.nodes[edge.source]
+                if source.is_parameter:
+                    known[edge.target_port] = values[source.values["name"]]
+                else:
+                    known.pop(edge.target_port, None)
+        keys[node_id] = node_key(spec, node, inputs, salt, known)
     return Plan(flow, order, keys, upstream, downstream, forced, values, plain)
 
 

@@ -112,6 +112,8 @@ class NodeSpec:
     output_style: str = OUTPUT_SINGLE
     func: Callable[..., Any] | None = field(default=None, repr=False)
     builtin: bool = False
+    # Extra cache-key material from the values known before a run (see @node).
+    cache_key: Callable[[dict[str, Any]], Any] | None = field(default=None, repr=False)
 
     def input(self, name: str) -> Port | None:
         for port in self.inputs:

@@ -115,3 +115,13 @@ def with_tqdm(n: int = 50) -> int:
     for _ in tqdm(range(n), desc="crunching"):
         done += 1
     return done
+
+
+def _file_state(values: dict) -> str:
+    path = Path(values.get("path", ""))
+    return path.read_text() if path.exists() else "missing"
+
+
+@node(cache_key=_file_state)
+def read_text(path: str) -> str:
+    return Path(path).read_text().upper()

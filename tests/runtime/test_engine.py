@@ -389,3 +389,20 @@ def test_the_cache_evicts_least_recently_used_entries_past_its_limit(loop, engin
     assert engine.cache.total_size() == old_ref.size
     assert engine.cache.entry(old_key) is None and engine.cache.entry(new_key) is not None
     assert not engine.cache.store.path(old_ref).exists()
+
+
+def test_a_custom_cache_key_reruns_a_reader_when_its_file_changes(loop, engine, flow,
+                                                                  tmp_path):
+    data = tmp_path / "data.txt"
+    data.write_text("one")
+    path = flow.add_parameter("path", "str", str(data))
+    reader = node(flow, "read_text")
+    wire(flow, path, reader, "path")
+    first, _ = run(loop, engine, flow)
+    assert value(engine, first, reader.id) == "ONE"
+    second, _ = run(loop, engine, flow)
+    assert second.nodes[reader.id].state == ev.CACHED
+    data.write_text("two")
+    third, _ = run(loop, engine, flow)
+    assert third.nodes[reader.id].state == ev.COMPLETED
+    assert value(engine, third, reader.id) == "TWO"
