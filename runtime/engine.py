@@ -321,12 +321,14 @@ class Run:
                                    error_message=fields.get("error_message"),
                                    traceback=fields.get("traceback")))
 
-    def _task(self, node_id: str, attempt: int) -> Task:
+    def _task(self, node_id: str, attempt: int, override: dict[str, Any] | None = None,
+              key: str | None = None, context: dict[str, Any] | None = None) -> Task:
         import cloudpickle
 
         flow, plan = self.flow, self.plan
         node = flow.nodes[node_id]
         spec = flow.spec(node)
+        options = flow.options(node)
         assert spec is not None
         inputs: dict[str, tuple[str, Any]] = {}
         for edge in flow.edges_into(node_id):
@@ -337,18 +339,23 @@ class Run:
         positional, fill = call_layout(spec, set(inputs))
         for name, value in fill.items():
             inputs[name] = ("value", value)
+        inputs.update(override or {})
         coerce = {p.name: c for p in spec.inputs if p.name in inputs
                   for c in [coercion(p)] if c is not None}
         blob = None
         if "<" in spec.key and spec.func is not None:  # lambdas and local functions
             blob = cloudpickle.dumps(spec.func)
         return Task(
-            id=f"{self.id}:{node_id}:{attempt}", run_id=self.id, node_id=node_id,
-            title=node.title, spec_key=spec.key, key=plan.keys[node_id],
+            id=f"{self.id}:{node_id}:{attempt}:{key or ''}", run_id=self.id, node_id=node_id,
+            title=node.title, spec_key=spec.key, key=key or plan.keys[node_id],
             cache_folder=str(self.engine.cache.store.folder),
             workspace=str(self.engine.workspace.folder), inputs=inputs, positional=positional,
             outputs=tuple(p.name for p in spec.outputs), output_style=spec.output_style,
-            func_blob=blob, log_limit=self.log_limit, attempt=attempt, coerce=coerce)
+            func_blob=blob, log_limit=self.log_limit, attempt=attempt, coerce=coerce,
+            save_to=options.save_to, save_mode=options.save_mode,
+            context={"flow": flow.name, "node": node.title, "node_id": node_id,
+                     "run_id": self.id, **self.plan.plain, **(context or {})}
+            if options.save_to else {})
 
     def _report(self, node_id: str, message: tuple) -> None:
         kind = message[0]
@@ -366,13 +373,56 @@ class Run:
         spec = self.flow.spec(node_id)
         assert spec is not None
         node.started = time.time()
+        began = time.perf_counter()
+        try:
+            if options.map_over:
+                from plait.runtime.mapping import execute_mapped
+
+                await execute_mapped(self, node_id, options)
+                return
+            outcome, timed_out = await self.attempts(
+                node_id, lambda attempt: self._task(node_id, attempt), options, announce=True)
+        except asyncio.CancelledError:
+            node.duration = time.perf_counter() - began
+            self._finish(node_id, ev.CANCELLED, duration=node.duration,
+                         error_message="the run was cancelled")
+            return
+        node.duration = time.perf_counter() - began
+        if not outcome.ok:
+            self._finish(node_id, ev.TIMED_OUT if timed_out else ev.FAILED,
+                         duration=node.duration, error_type=outcome.error_type,
+                         error_message=outcome.error_message, traceback=outcome.traceback)
+            return
+        self.store_entry(node_id, self.plan.keys[node_id], outcome.outputs, options)
+        if outcome.saved_to:
+            verb = "read from" if outcome.checkpoint else "saved to"
+            self.log(node_id, f"[plait] output {verb} {outcome.saved_to}")
+        self._finish(node_id, ev.CHECKPOINT if outcome.checkpoint else ev.COMPLETED,
+                     outputs=outcome.outputs, duration=node.duration)
+
+    def store_entry(self, node_id: str, key: str, outputs: dict[str, OutputRef],
+                    options: Any) -> None:
+        """Index a computed result in the cache (with its expiry)."""
+        expires = time.time() + options.cache_expiration if options.cache_expiration else None
+        spec_key = self.flow.nodes[node_id].spec_key
+        self.engine.recorder.add_cache_entry(key, spec_key, outputs, expires)
+
+    def log(self, node_id: str, message: str, level: str = "INFO") -> None:
+        """A line from Plait itself in a node's log."""
+        self._emit(ev.NodeLog(self.id, node_id, (ev.LogLine(time.time(), "plait", level,
+                                                            message),)))
+
+    async def attempts(self, node_id: str, make_task: Any, options: Any,
+                       announce: bool = False) -> tuple[Outcome, bool]:
+        """Run a task until it succeeds or its retries run out: (outcome, timed out)."""
+        node = self.nodes[node_id]
         attempt = 1
         while True:
-            node.attempts = attempt
-            self._emit(ev.NodeStarted(self.id, node_id, attempt, time.time(),
-                                      self.plan.keys[node_id]))
-            task = self._task(node_id, attempt)
-            began = time.perf_counter()
+            if announce:
+                node.attempts = attempt
+                self._emit(ev.NodeStarted(self.id, node_id, attempt, time.time(),
+                                          self.plan.keys[node_id]))
+            task = make_task(attempt)
             timed_out = False
             try:
                 coro = self.executor.run(task, lambda m: self._report(node_id, m))
@@ -385,41 +435,21 @@ class Run:
                 outcome = Outcome(False, error_type="TimeoutError",
                                   error_message=f"node '{node.title}' ran longer than its "
                                   f"timeout of {options.timeout:g} s and was stopped")
-            except asyncio.CancelledError:
-                node.duration = time.perf_counter() - began
-                self._finish(node_id, ev.CANCELLED, duration=node.duration,
-                             error_message="the run was cancelled")
-                return
-            node.duration = time.perf_counter() - began
             if outcome.ok:
-                expires = (time.time() + options.cache_expiration
-                           if options.cache_expiration else None)
-                self.engine.recorder.add_cache_entry(self.plan.keys[node_id], spec.key,
-                                                     outcome.outputs, expires)
-                self._finish(node_id, ev.COMPLETED, outputs=outcome.outputs,
-                             duration=node.duration)
-                return
+                return outcome, False
             if outcome.corrupt_input and self._repairs < MAX_REPAIRS:
                 self._repairs += 1
                 if await self._repair(node_id, outcome.corrupt_input):
                     continue
-            if attempt <= options.retries and not self._cancelled:
-                delay = _retry_delay(options.retry_delay, options.retry_backoff, attempt)
-                self._emit(ev.NodeRetrying(self.id, node_id, attempt, delay,
-                                           f"{outcome.error_type}: {outcome.error_message}",
-                                           time.time()))
-                node.state = ev.RETRYING
-                try:
-                    await asyncio.sleep(delay)
-                except asyncio.CancelledError:
-                    self._finish(node_id, ev.CANCELLED, error_message="the run was cancelled")
-                    return
-                attempt += 1
-                continue
-            self._finish(node_id, ev.TIMED_OUT if timed_out else ev.FAILED,
-                         duration=node.duration, error_type=outcome.error_type,
-                         error_message=outcome.error_message, traceback=outcome.traceback)
-            return
+            if attempt > options.retries or self._cancelled:
+                return outcome, timed_out
+            delay = _retry_delay(options.retry_delay, options.retry_backoff, attempt)
+            self._emit(ev.NodeRetrying(self.id, node_id, attempt, delay,
+                                       f"{outcome.error_type}: {outcome.error_message}",
+                                       time.time()))
+            node.state = ev.RETRYING
+            await asyncio.sleep(delay)
+            attempt += 1
 
     async def _repair(self, node_id: str, port: str) -> bool:
         """A cached input was damaged: forget it and recompute the node that made it."""
@@ -428,10 +458,8 @@ class Run:
             return False
         source = edge.source
         self.engine.cache.delete([self.plan.keys[source]])
-        self._emit(ev.NodeLog(self.id, node_id, (ev.LogLine(
-            time.time(), "plait", "WARNING",
-            f"[plait] the stored result of '{self.nodes[source].title}' was damaged; "
-            "recomputing it"),)))
+        self.log(node_id, f"[plait] the stored result of '{self.nodes[source].title}' was "
+                 "damaged; recomputing it", "WARNING")
         self.nodes[source].state = ev.PENDING
         if self.flow.nodes[source].is_parameter:
             self._resolve_parameter(source, None)

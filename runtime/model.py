@@ -276,6 +276,12 @@ class Flow:
         spec = self.spec(node)
         return spec.outputs if spec else ()
 
+    def input_annotation(self, node: Node, port: Port) -> Any:
+        """What a wire into `port` must carry: a list of the port's type when it is mapped over."""
+        if self.options(node).map_over == port.name:
+            return list[port.annotation] if port.annotation is not Any else list
+        return port.annotation
+
     def options(self, node: Node | str) -> NodeOptions:
         """The node's effective options: its type's, with its own overrides."""
         if isinstance(node, str):
@@ -398,11 +404,11 @@ class Flow:
         if edge.source == edge.target or self._reaches(edge.target, edge.source):
             raise ConnectionRefused(
                 f"wiring '{src.title}' into '{dst.title}' would make a cycle")
-        if not is_compatible(out_port.annotation, in_port.annotation):
+        wanted = self.input_annotation(dst, in_port)
+        if not is_compatible(out_port.annotation, wanted):
             raise ConnectionRefused(
                 f"output '{out_port.name}' of '{src.title}' is {type_name(out_port.annotation)}, "
-                f"but input '{in_port.name}' of '{dst.title}' takes "
-                f"{type_name(in_port.annotation)}")
+                f"but input '{in_port.name}' of '{dst.title}' takes {type_name(wanted)}")
 
     def connect(self, source: str, source_port: str, target: str, target_port: str) -> Edge:
         """Wire an output to an input, or raise ConnectionRefused saying why not."""

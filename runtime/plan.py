@@ -105,6 +105,7 @@ class Plan:
     upstream: dict[str, set[str]]
     downstream: dict[str, set[str]]
     forced: set[str] = field(default_factory=set)
+    item_base: dict[str, str] = field(default_factory=dict)  # mapped node -> key of its items
     values: dict[str, Any] = field(default_factory=dict)  # parameter name -> python value
     plain: dict[str, Any] = field(default_factory=dict)  # parameter name -> JSON value
 
@@ -192,6 +193,7 @@ def make_plan(flow: Flow, given: dict[str, Any] | None = None, *,
                         stack.append(child)
 
     keys: dict[str, str] = {}
+    item_base: dict[str, str] = {}
     for node_id in order:
         node = flow.nodes[node_id]
         if node.is_parameter:
@@ -214,7 +216,14 @@ def make_plan(flow: Flow, given: dict[str, Any] | None = None, *,
                 else:
                     known.pop(edge.target_port, None)
         keys[node_id] = node_key(spec, node, inputs, salt, known)
-    return Plan(flow, order, keys, upstream, downstream, forced, values, plain)
+        if options.map_over:
+            # Items are cached by their own content, not by the whole list's key.
+            mapped = options.map_over
+            rest = [i for i in inputs if i[0] != mapped]
+            item_node = Node(node.id, node.spec_key, node.title,
+                             values={k: v for k, v in node.values.items() if k != mapped})
+            item_base[node_id] = node_key(spec, item_node, rest, salt, known) + ":item"
+    return Plan(flow, order, keys, upstream, downstream, forced, item_base, values, plain)
 
 
 def _topological(selected: set[str], upstream: dict[str, set[str]],

@@ -82,6 +82,8 @@ class NodeOptions:
     cache_expiration: float | None = None  # seconds
     tags: tuple[str, ...] = ()
     map_over: str | None = None
+    save_to: str | None = None  # path template for a persisted copy of the output
+    save_mode: str = "write"  # "write" after running, or "checkpoint": reuse an existing file
 
     def merged(self, overrides: dict[str, Any] | None) -> NodeOptions:
         """These options with a node's overrides applied (unknown keys ignored)."""

@@ -63,13 +63,14 @@ def validate(flow: Flow) -> list[Problem]:
                 f"a wire enters input '{edge.target_port}' of '{dst.title}', which it no "
                 "longer has: remove the wire",
                 edge.target, edge.target_port))
+        wanted = flow.input_annotation(dst, in_port) if in_port is not None else None
         if out_port is not None and in_port is not None and not is_compatible(
-                out_port.annotation, in_port.annotation):
+                out_port.annotation, wanted):
             problems.append(Problem(
                 INCOMPATIBLE_TYPES,
                 f"'{src.title}' gives {type_name(out_port.annotation)} from "
                 f"'{out_port.name}', but input '{in_port.name}' of '{dst.title}' takes "
-                f"{type_name(in_port.annotation)}",
+                f"{type_name(wanted)}",
                 edge.target, edge.target_port))
 
     for (target, port), count in sorted(wired.items()):

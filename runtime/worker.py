@@ -53,7 +53,11 @@ class Task:
     func_blob: bytes | None = None  # cloudpickled function when it has no importable key
     log_limit: int = 10_000
     attempt: int = 1
-    coerce: dict[str, str] = field(default_factory=dict)  # input -> "path" | "enum:<mod>:<qualname>"
+    coerce: dict[str, str] = field(default_factory=dict)  # input -> "path" | "enum:<mod>:<qn>"
+    save_to: str | None = None  # path template of a persisted output
+    save_mode: str = "write"  # or "checkpoint": an existing file is read instead of running
+    context: dict[str, Any] = field(default_factory=dict)  # names the save-to template may use
+    kind: str = "call"  # "split" a mapped input into items, or "gather" item results
 
 
 @dataclass
@@ -67,6 +71,9 @@ class Outcome:
     error_message: str | None = None
     traceback: str | None = None
     corrupt_input: str | None = None  # the input whose stored value was damaged
+    checkpoint: bool = False  # the value was read from its saved file, not computed
+    saved_to: str | None = None
+    items: list[tuple[OutputRef, str]] | None = None  # a split: each item and its digest
 
 
 class _Lines(io.TextIOBase):
@@ -247,6 +254,14 @@ def _coerce(value: Any, how: str) -> Any:
     return value
 
 
+def _nameable(value: Any) -> bool:
+    """Values that may appear in a file name (not tables or arrays)."""
+    import datetime
+
+    return isinstance(value, (str, int, float, bool, Path, datetime.date)) and \
+        len(str(value)) <= 120
+
+
 def _split_outputs(task: Task, value: Any) -> dict[str, Any]:
     names = task.outputs
     if task.output_style == OUTPUT_NONE:
@@ -268,10 +283,42 @@ def _split_outputs(task: Task, value: Any) -> dict[str, Any]:
     return {names[0]: value} if names else {}
 
 
+def _split(task: Task, store: ResultStore) -> Outcome:
+    """Store each item of a mapped input on its own, with a digest of its content."""
+    import hashlib
+
+    started = time.perf_counter()
+    (name, (kind, payload)), = task.inputs.items()
+    value = store.read(payload) if kind == "ref" else payload
+    if isinstance(value, (str, bytes)) or isinstance(value, Mapping):
+        raise TypeError(f"node '{task.title}' maps over input '{name}', which needs a list "
+                        f"(or another iterable of items), not a {type(value).__name__}")
+    items = []
+    for index, item in enumerate(value):
+        ref = store.write(f"{task.key}-{index}", "item", item)
+        data = ref.data if ref.data is not None else store.path(ref).read_bytes()
+        items.append((ref, hashlib.sha256(data).hexdigest()))
+    return Outcome(True, duration=time.perf_counter() - started, items=items)
+
+
+def _gather(task: Task, store: ResultStore) -> Outcome:
+    """Collect item results, in order, into one list per output."""
+    started = time.perf_counter()
+    outputs = {port: store.write(task.key, port, [store.read(ref) for ref in refs])
+               for port, (_, refs) in task.inputs.items()}
+    return Outcome(True, outputs, time.perf_counter() - started)
+
+
 def run_task(task: Task, send: Callable[[Message], None],
              store: ResultStore | None = None) -> Outcome:
     """Run one task to its end, sending log and progress messages as it goes."""
     store = store or ResultStore(task.cache_folder)
+    if task.kind != "call":
+        try:
+            return (_split if task.kind == "split" else _gather)(task, store)
+        except Exception as exc:  # noqa: BLE001 - reported like a node's own failure
+            return Outcome(False, error_type=type(exc).__name__, error_message=str(exc),
+                           traceback="".join(traceback.format_exception(exc)))
     sink = _LogSink(send, task.id, task.log_limit)
     out, err = _Lines(sink, "stdout"), _Lines(sink, "stderr")
     handler = _LogHandler(sink)
@@ -299,6 +346,17 @@ def run_task(task: Task, send: Callable[[Message], None],
             else:
                 value = payload
             values[name] = _coerce(value, task.coerce[name]) if name in task.coerce else value
+        path = None
+        if task.save_to:
+            from plait.runtime import persist
+
+            names = {**task.context, **{k: v for k, v in values.items() if _nameable(v)}}
+            path = persist.render_path(task.save_to, names, task.title, task.workspace)
+            if task.save_mode == "checkpoint" and path.exists():
+                outputs = {port: store.write(task.key, port, v)
+                           for port, v in _split_outputs(task, persist.load(path)).items()}
+                return Outcome(True, outputs, time.perf_counter() - started, checkpoint=True,
+                               saved_to=str(path))
         args = [values.pop(name) for name in task.positional if name in values]
         kwargs = values
 
@@ -318,9 +376,12 @@ def run_task(task: Task, send: Callable[[Message], None],
             _capture.stdout = _capture.stderr = None
             out.close_partial()
             err.close_partial()
+        if path is not None:
+            persist.save(value, path)
         outputs = {port: store.write(task.key, port, v)
                    for port, v in _split_outputs(task, value).items()}
-        return Outcome(True, outputs, time.perf_counter() - started)
+        return Outcome(True, outputs, time.perf_counter() - started,
+                       saved_to=str(path) if path else None)
     except BaseException as exc:  # noqa: BLE001 - node code may raise anything, even SystemExit
         return Outcome(False, duration=time.perf_counter() - started,
                        error_type=type(exc).__name__, error_message=str(exc) or type(exc).__name__,

@@ -125,3 +125,21 @@ def _file_state(values: dict) -> str:
 @node(cache_key=_file_state)
 def read_text(path: str) -> str:
     return Path(path).read_text().upper()
+
+
+def numbers(n: int = 5) -> list:
+    return [float(i) for i in range(n)]
+
+
+def square(x: float) -> float:
+    print(f"squaring {x}")
+    return x * x
+
+
+def invert(x: float) -> float:
+    return 1 / x
+
+
+@node(map_over="x", outputs=("double", "half"))
+def double_and_half(x: float) -> tuple[float, float]:
+    return x * 2, x / 2
