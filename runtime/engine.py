@@ -24,6 +24,7 @@ from plait.runtime.plan import Plan, call_layout, coercion, make_plan
 from plait.runtime.records import RunRecorder
 from plait.runtime.results import OutputRef
 from plait.runtime.store import Workspace
+from plait.runtime.subflows import execute_subflow, is_subflow
 from plait.runtime.worker import Outcome, Task
 
 MAX_REPAIRS = 3  # times a damaged cached input is recomputed before giving up
@@ -93,14 +94,19 @@ class Engine:
         await self.executor(name, max_workers).start()
 
     def start(self, flow: Flow, parameters: dict[str, Any] | None = None,
-              options: RunOptions | None = None, *, from_text: Any = False) -> Run:
-        """Check and plan a run, then start it on the running loop; raises RunRefused."""
+              options: RunOptions | None = None, *, from_text: Any = False,
+              refs: dict[str, tuple[str, OutputRef]] | None = None) -> Run:
+        """Check and plan a run, then start it on the running loop; raises RunRefused.
+
+        `refs` hands parameters over by reference (cache key, stored value), as a
+        parent flow does to its subflows.
+        """
         options = options or RunOptions()
         if flow.catalog is None:
             flow.catalog = self.catalog
         run_id = uuid.uuid4().hex
         plan = make_plan(flow, parameters, from_text=from_text, only=options.only,
-                         force=options.force, run_id=run_id)
+                         force=options.force, run_id=run_id, refs=refs)
         run = Run(self, run_id, plan, options)
         self.runs[run_id] = run
         run.task = asyncio.get_running_loop().create_task(run._main())
@@ -257,7 +263,7 @@ class Run:
 
         slots = self.executor.slots
         while (ready or self._running) and not self._cancelled:
-            while ready and len(self._running) < slots and not self._cancelled:
+            while ready and self._busy() < slots and not self._cancelled:
                 node_id = ready.pop(0)
                 self._running[node_id] = asyncio.create_task(self._execute(node_id))
             if not self._running:
@@ -286,8 +292,16 @@ class Run:
                 self._finish(node.node_id, ev.CANCELLED,
                              error_message="the run was cancelled" if self._cancelled else None)
 
+    def _busy(self) -> int:
+        """Running nodes that hold a worker (a subflow node only waits for its child run)."""
+        return sum(1 for n in self._running if not is_subflow(self.flow.nodes[n].spec_key))
+
     def _resolve_parameter(self, node_id: str, hit: Any) -> None:
         node = self.flow.nodes[node_id]
+        handed = self.plan.refs.get(node.values["name"])
+        if handed is not None:
+            self._finish(node_id, ev.COMPLETED, outputs={"value": handed[1]})
+            return
         if hit is not None:
             self._finish(node_id, ev.CACHED, outputs=hit.outputs)
             return
@@ -374,7 +388,18 @@ class Run:
         assert spec is not None
         node.started = time.time()
         began = time.perf_counter()
+        if self.flow.nodes[node_id].is_output:
+            edge = self.flow.edge_into(node_id, "value")
+            upstream = self.nodes[edge.source] if edge else None
+            self._finish(node_id, ev.CACHED if upstream and upstream.state == ev.CACHED
+                         else ev.COMPLETED,
+                         outputs={"value": upstream.outputs[edge.source_port]} if upstream
+                         else {})
+            return
         try:
+            if is_subflow(spec.key):
+                await execute_subflow(self, node_id, options)
+                return
             if options.map_over:
                 from plait.runtime.mapping import execute_mapped
 

@@ -36,6 +36,21 @@ PARAMETER_SPEC = NodeSpec(
 )
 
 
+OUTPUT_KEY = "plait:output"
+OUTPUT_INPUT = "value"
+
+# The built-in kind of node that marks a value as one of the flow's outputs:
+# placed in another flow as a subflow, the flow gives one output per such node.
+OUTPUT_SPEC = NodeSpec(
+    key=OUTPUT_KEY,
+    title="Flow output",
+    doc="Marks a value as an output of this flow when it is used as a node in another flow.",
+    module="Flow",
+    inputs=(Port(OUTPUT_INPUT, description="the value this flow gives"),),
+    builtin=True,
+)
+
+
 class FlowError(Exception):
     """An edit that cannot be made; the message says which and why."""
 
@@ -64,6 +79,10 @@ class Node:
     @property
     def is_parameter(self) -> bool:
         return self.spec_key == PARAMETER_KEY
+
+    @property
+    def is_output(self) -> bool:
+        return self.spec_key == OUTPUT_KEY
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -260,6 +279,8 @@ class Flow:
             node = self.node(node)
         if node.is_parameter:
             return PARAMETER_SPEC
+        if node.is_output:
+            return OUTPUT_SPEC
         return self.catalog.get(node.spec_key) if self.catalog is not None else None
 
     def inputs(self, node: Node | str) -> tuple[Port, ...]:
@@ -361,6 +382,20 @@ class Flow:
             node.values["default"] = default
         return self.add_node(node)
 
+    def add_output(self, name: str, position: tuple[float, float] = (0.0, 0.0),
+                   node_id: str | None = None) -> Node:
+        """Add a flow output node: what this flow gives when used inside another flow."""
+        if not name.isidentifier():
+            raise FlowError(f"'{name}' cannot name a flow output: use letters, digits and _")
+        node = Node(node_id or self.new_node_id(f"output_{name}"), OUTPUT_KEY, name,
+                    (float(position[0]), float(position[1])), {"name": name})
+        return self.add_node(node)
+
+    def output_names(self) -> list[tuple[str, str]]:
+        """(node id, name) of every flow output node, by name."""
+        return sorted(((n.id, n.values.get("name", n.title)) for n in self.nodes.values()
+                       if n.is_output), key=lambda pair: pair[1])
+
     def remove_node(self, node_id: str) -> tuple[Node, list[Edge]]:
         """Remove a node and every wire touching it; returns both, for undo."""
         node = self.node(node_id)
@@ -441,12 +476,15 @@ class Flow:
             _check_json(value, f"the value of '{port}' on node '{node.title}'")
         if node.is_parameter:
             self._check_parameter_field(node, port, value)
+        if node.is_output and port == "name" and not (isinstance(value, str)
+                                                      and value.isidentifier()):
+            raise FlowError(f"'{value}' cannot name a flow output: use letters, digits and _")
         old = node.values.get(port, _UNSET)
         if value is _UNSET:
             node.values.pop(port, None)
         else:
             node.values[port] = value
-        if node.is_parameter and port == "name" and value is not _UNSET:
+        if (node.is_parameter or node.is_output) and port == "name" and value is not _UNSET:
             node.title = value
         self._emit(NodeChanged(node_id, "value", port,
                                None if old is _UNSET else old, None if value is _UNSET else value))

@@ -46,8 +46,8 @@ def _adapter(annotation: Any) -> Any:
 
 
 def coerce_parameters(flow: Flow, given: dict[str, Any] | None = None,
-                      from_text: bool | Collection[str] = False
-                      ) -> tuple[dict[str, Any], dict[str, Any]]:
+                      from_text: bool | Collection[str] = False,
+                      skip: Collection[str] = ()) -> tuple[dict[str, Any], dict[str, Any]]:
     """Validate parameter values against their types.
 
     Returns (python values, plain JSON values); raises ParameterError naming
@@ -59,12 +59,14 @@ def coerce_parameters(flow: Flow, given: dict[str, Any] | None = None,
     given = dict(given or {})
     params = {p.name: p for p in flow.parameters()}
     problems = []
-    for name in sorted(set(given) - set(params)):
+    for name in sorted((set(given) | set(skip)) - set(params)):
         known = ", ".join(params) or "none"
         problems.append(f"flow '{flow.name}' has no parameter '{name}' (parameters: {known})")
     values: dict[str, Any] = {}
     plain: dict[str, Any] = {}
     for name, param in params.items():
+        if name in skip:
+            continue
         if name in given:
             raw = given[name]
         elif not param.required:
@@ -107,6 +109,8 @@ class Plan:
     forced: set[str] = field(default_factory=set)
     item_base: dict[str, str] = field(default_factory=dict)  # mapped node -> key of its items
     values: dict[str, Any] = field(default_factory=dict)  # parameter name -> python value
+    # parameter name -> (key, OutputRef): values handed over by reference (a parent flow's)
+    refs: dict[str, tuple[str, Any]] = field(default_factory=dict)
     plain: dict[str, Any] = field(default_factory=dict)  # parameter name -> JSON value
 
     def cone(self, node_id: str) -> set[str]:
@@ -154,12 +158,13 @@ def node_key(spec: NodeSpec, node: Node, inputs: list[tuple[str, str, str]],
 def make_plan(flow: Flow, given: dict[str, Any] | None = None, *,
               from_text: bool | Collection[str] = False,
               only: str | None = None, force: typing.Iterable[str] = (),
-              run_id: str = "") -> Plan:
+              run_id: str = "", refs: dict[str, tuple[str, Any]] | None = None) -> Plan:
     """Check the flow and its parameters and work out the run; raises RunRefused."""
     problems: list[Problem] = flow.validate()
     if problems:
         raise RunRefused(flow.name, [p.message for p in problems])
-    values, plain = coerce_parameters(flow, given, from_text)
+    refs = refs or {}
+    values, plain = coerce_parameters(flow, given, from_text, skip=refs)
 
     selected = set(flow.nodes)
     if only is not None:
@@ -197,7 +202,8 @@ def make_plan(flow: Flow, given: dict[str, Any] | None = None, *,
     for node_id in order:
         node = flow.nodes[node_id]
         if node.is_parameter:
-            keys[node_id] = parameter_key(node.values["name"], plain[node.values["name"]])
+            name = node.values["name"]
+            keys[node_id] = refs[name][0] if name in refs else parameter_key(name, plain[name])
             continue
         spec = flow.spec(node)
         assert spec is not None  # validate() refused missing node types
@@ -211,7 +217,7 @@ def make_plan(flow: Flow, given: dict[str, Any] | None = None, *,
             known = {k: v for k, v in node.values.items() if k in names}
             for edge in edges:
                 source = flow.nodes[edge.source]
-                if source.is_parameter:
+                if source.is_parameter and source.values["name"] in values:
                     known[edge.target_port] = values[source.values["name"]]
                 else:
                     known.pop(edge.target_port, None)
@@ -223,7 +229,8 @@ def make_plan(flow: Flow, given: dict[str, Any] | None = None, *,
             item_node = Node(node.id, node.spec_key, node.title,
                              values={k: v for k, v in node.values.items() if k != mapped})
             item_base[node_id] = node_key(spec, item_node, rest, salt, known) + ":item"
-    return Plan(flow, order, keys, upstream, downstream, forced, item_base, values, plain)
+    return Plan(flow, order, keys, upstream, downstream, forced, item_base=item_base,
+                values=values, plain=plain, refs=refs)
 
 
 def _topological(selected: set[str], upstream: dict[str, set[str]],

@@ -224,10 +224,11 @@ class Workspace:
     def catalog(self) -> Any:
         """Every node type this workspace offers: its own *.py files and listed modules."""
         from plait.runtime.libraries import Catalog
+        from plait.runtime.subflows import FlowCatalog
 
         catalog = Catalog(self.folder, self.get_setting("libraries", []))
         catalog.load()
-        return catalog
+        return FlowCatalog(catalog, self)
 
     # -- settings ----------------------------------------------------------
 

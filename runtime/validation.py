@@ -18,6 +18,8 @@ MISSING_NODE_TYPE = "missing_node_type"
 DUPLICATE_PARAMETER = "duplicate_parameter"
 UNKNOWN_PORT = "unknown_port"
 SHARED_INPUT = "shared_input"
+DUPLICATE_OUTPUT = "duplicate_output"
+SELF_INCLUDING = "self_including"
 
 
 @dataclass(frozen=True)
@@ -105,6 +107,19 @@ def validate(flow: Flow) -> list[Problem]:
                     DUPLICATE_PARAMETER,
                     f"{len(ids)} parameters are named '{name}'; rename all but one",
                     node_id, "name"))
+    outputs: dict[str, list[str]] = defaultdict(list)
+    for node_id, name in flow.output_names():
+        outputs[name].append(node_id)
+    for name, ids in outputs.items():
+        if len(ids) > 1:
+            for node_id in ids:
+                problems.append(Problem(
+                    DUPLICATE_OUTPUT, f"{len(ids)} flow outputs are named '{name}'; rename all "
+                    "but one", node_id, "name"))
+    # A catalog that knows other flows (subflows) checks that none includes itself.
+    flow_problems = getattr(flow.catalog, "flow_problems", None)
+    if flow_problems is not None:
+        problems.extend(flow_problems(flow))
     return problems
 
 
