@@ -97,6 +97,62 @@ def cmd_runs(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    import asyncio
+    import logging
+    import signal
+
+    from plait.runtime.service import Service
+
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(message)s")
+
+    async def serve() -> None:
+        with _open_workspace(args.workspace) as ws:
+            service = Service(ws, executor=args.executor, max_workers=args.max_workers)
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                loop.add_signal_handler(sig, service.stop)
+            await service.run()
+
+    asyncio.run(serve())
+    return 0
+
+
+def cmd_schedule(args: argparse.Namespace) -> int:
+    from plait.runtime import schedules as sch
+
+    with _open_workspace(args.workspace) as ws:
+        if args.action == "add":
+            kinds = [k for k, v in (("interval", args.every), ("cron", args.cron),
+                                    ("after", args.after)) if v]
+            if len(kinds) != 1:
+                raise UsageError("give exactly one of --every, --cron or --after")
+            params, _ = _parse_params(args.param, None)
+            expression = args.every or args.cron or args.after
+            schedule = sch.add_schedule(ws, args.flow, kinds[0], expression,
+                                        timezone=args.tz, parameters=params,
+                                        missed=args.missed)
+            print(f"Schedule {schedule.id}: flow '{args.flow}' {schedule.describe()}")
+            for slot in schedule.upcoming(time.time()):
+                print(f"  next: {_format_time(slot)}")
+        elif args.action == "list":
+            found = sch.schedules(ws, args.flow)
+            if not found:
+                print("No schedules.")
+            names = {f.id: f.name for f in ws.flows()}
+            for s in found:
+                state = "on " if s.enabled else "off"
+                nxt = s.upcoming(time.time(), 1)
+                print(f"{s.id}  {state}  {names.get(s.flow_id, s.flow_id):<20} {s.describe()}"
+                      + (f"  next {_format_time(nxt[0])}" if nxt else ""))
+        elif args.action in ("enable", "disable"):
+            sch.set_enabled(ws, args.id, args.action == "enable")
+        elif args.action == "remove":
+            sch.remove_schedule(ws, args.id)
+    return 0
+
+
 def display_problem() -> str | None:
     """Why no window can be shown here, or None when one can."""
     platform = os.environ.get("QT_QPA_PLATFORM", "")
@@ -158,6 +214,33 @@ def build_parser() -> argparse.ArgumentParser:
     runs.add_argument("-w", "--workspace", help="workspace folder (default: your default one)")
     runs.add_argument("-n", "--limit", type=int, default=30, help="how many (default 30)")
     runs.set_defaults(func=cmd_runs)
+
+    serve = sub.add_parser("serve", help="run the workspace's schedules until stopped")
+    serve.add_argument("-w", "--workspace", help="workspace folder (default: your default one)")
+    serve.add_argument("--executor", choices=("local", "inline"), default="local")
+    serve.add_argument("--max-workers", type=int, metavar="N")
+    serve.set_defaults(func=cmd_serve)
+
+    schedule = sub.add_parser("schedule", help="add, list, enable, disable or remove schedules")
+    schedule_sub = schedule.add_subparsers(dest="action", required=True)
+    add = schedule_sub.add_parser("add", help="schedule a flow")
+    add.add_argument("flow")
+    add.add_argument("--every", metavar="INTERVAL", help="e.g. 15m, 2h, 1d")
+    add.add_argument("--cron", metavar="EXPR", help="e.g. '0 3 * * *'")
+    add.add_argument("--after", metavar="FLOW", help="run after this flow succeeds")
+    add.add_argument("--tz", default="UTC", help="time zone of a cron expression")
+    add.add_argument("--param", "-p", action="append", default=[], metavar="NAME=VALUE")
+    add.add_argument("--missed", choices=("run_once", "skip"), default="run_once",
+                     help="what to do with slots missed while nothing ran schedules")
+    listing = schedule_sub.add_parser("list", help="list schedules")
+    listing.add_argument("flow", nargs="?")
+    for action in ("enable", "disable", "remove"):
+        one = schedule_sub.add_parser(action, help=f"{action} a schedule")
+        one.add_argument("id")
+    for parser_ in (add, listing, *schedule_sub.choices.values()):
+        if not any(a.dest == "workspace" for a in parser_._actions):
+            parser_.add_argument("-w", "--workspace", help="workspace folder")
+    schedule.set_defaults(func=cmd_schedule)
     return parser
 
 
@@ -165,7 +248,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     # A bare folder opens the window on it; argparse would take it for a command.
-    commands = {"flows", "run", "runs"}
+    commands = {"flows", "run", "runs", "serve", "schedule"}
     if argv and not argv[0].startswith("-") and argv[0] not in commands:
         args = argparse.Namespace(path=argv[0], func=cmd_window)
         if len(argv) > 1:

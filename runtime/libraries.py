@@ -33,6 +33,18 @@ from plait.runtime.loader import (
 )
 from plait.runtime.spec import NodeSpec
 
+# Modules every workspace offers, before the ones its "libraries" setting lists.
+STANDARD_LIBRARIES = ("plait.runtime.builtins",)
+# A module may name its palette group with this attribute (default: the module name).
+GROUP_ATTRIBUTE = "__plait_group__"
+
+
+def library_modules(listed: Iterable[str] = ()) -> list[str]:
+    """The module libraries of a workspace: Plait's standard ones, then those it lists."""
+    names = list(STANDARD_LIBRARIES)
+    names += [name for name in listed if name not in names]
+    return names
+
 
 class NodeNotFoundError(LookupError):
     """A node key names no function that can be found (file, module or name missing)."""
@@ -109,7 +121,10 @@ def load_module_library(module_name: str, *, reload: bool = False) -> Library:
     file = getattr(module, "__file__", None)
     library.path = Path(file) if file else None
     library.signature = file_signature(library.path)
-    library.specs, library.problems = _specs_of(module, prefix=module_name, group=module_name)
+    group = getattr(module, GROUP_ATTRIBUTE, None)
+    library.specs, library.problems = _specs_of(
+        module, prefix=module_name, group=group if isinstance(group, str) else module_name
+    )
     return library
 
 

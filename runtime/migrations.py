@@ -71,8 +71,23 @@ def _m2_runs(db: sqlite_utils.Database) -> None:
         pk=("key", "port"), foreign_keys=[("key", "cache_entries", "key")])
 
 
+def _m3_schedules(db: sqlite_utils.Database) -> None:
+    db["schedules"].create(
+        {"id": str, "flow_id": str, "kind": str, "expression": str, "timezone": str,
+         "parameters": str, "enabled": int, "missed": str, "created": float,
+         "last_slot": float},
+        pk="id")
+    # One row per slot of a schedule: inserting it is how a process claims the slot,
+    # so two schedulers on one workspace never start the same slot twice.
+    db["schedule_slots"].create(
+        {"schedule_id": str, "slot": float, "state": str, "reason": str, "run_id": str,
+         "claimed_by": str, "claimed_at": float},
+        pk=("schedule_id", "slot"))
+
+
 MIGRATIONS: dict[int, Callable[[sqlite_utils.Database], None]] = {
     1: _m1_flows,
     2: _m2_runs,
+    3: _m3_schedules,
 }
 SCHEMA_VERSION = max(MIGRATIONS)

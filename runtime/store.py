@@ -223,10 +223,11 @@ class Workspace:
 
     def catalog(self) -> Any:
         """Every node type this workspace offers: its own *.py files and listed modules."""
-        from plait.runtime.libraries import Catalog
+        from plait.runtime.libraries import Catalog, library_modules
         from plait.runtime.subflows import FlowCatalog
 
-        catalog = Catalog(self.folder, self.get_setting("libraries", []))
+        # Plait's built-in nodes first, then the modules the workspace lists.
+        catalog = Catalog(self.folder, library_modules(self.get_setting("libraries", []) or []))
         catalog.load()
         return FlowCatalog(catalog, self)
 

@@ -164,3 +164,35 @@ def test_no_display_is_one_clear_line(tmp_path):
     assert result.returncode != 0
     assert result.stderr.strip().count("\n") == 0
     assert "no display available" in result.stderr
+
+
+def test_serve_runs_a_scheduled_flow_and_stops_cleanly_on_sigterm(folder):
+    from plait.runtime.schedules import add_schedule
+
+    with Workspace(folder) as ws:
+        # Every minute, created 59 s ago: the first slot comes a second after serve starts.
+        add_schedule(ws, "numbers", "interval", "1m", parameters={"pause": 30},
+                     now=time.time() - 59)
+    proc = subprocess.Popen([PLAIT, "serve", "-w", str(folder)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    db = folder / "plait.sqlite"
+    for _ in range(600):
+        time.sleep(0.05)
+        with sqlite3.connect(db) as conn:
+            nap = conn.execute("select state from node_runs where title='Nap'").fetchone()
+        if nap == ("running",):
+            break
+    else:
+        proc.kill()
+        raise AssertionError("the scheduled run never started: " + proc.stderr.read())
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert "started run" in err and "stopped" in err
+    with Workspace(folder) as ws:
+        run_id, state, ended = ws.conn.execute("select id, state, ended from runs").fetchone()
+        assert state == "cancelled" and ended is not None
+        states = dict(ws.conn.execute("select title, state from node_runs"))
+        assert states["Nap"] == "cancelled" and states["Total"] == "completed"
+        slot = ws.conn.execute("select state, run_id from schedule_slots").fetchone()
+        assert slot == ("started", run_id)

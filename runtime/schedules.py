@@ -1,0 +1,293 @@
+"""Schedules: run a flow every N minutes, on a cron expression, or after another flow.
+
+Schedules live in the workspace. A `Scheduler` looks at the clock (injected,
+so tests can drive it), works out which slots are due, and claims each slot
+by inserting its row in `schedule_slots` inside one transaction: whichever
+process (the window, `plait serve`) inserts it first starts it, so a slot runs
+exactly once however many schedulers watch the workspace.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import re
+import socket
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from plait.runtime.store import Workspace, WorkspaceError
+
+INTERVAL = "interval"
+CRON = "cron"
+AFTER = "after"
+KINDS = (INTERVAL, CRON, AFTER)
+MISSED_RUN_ONCE = "run_once"
+MISSED_SKIP = "skip"
+GRACE = 90.0  # seconds a slot may be late and still count as on time
+MAX_SLOTS = 1000  # slots looked at per schedule and tick, after a long sleep
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+class ScheduleError(WorkspaceError):
+    """A schedule that cannot be made as asked; the message says why."""
+
+
+def parse_interval(text: str) -> float:
+    """'90s', '5m', '2h', '1d' or plain seconds -> seconds."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*", str(text))
+    if not match or float(match.group(1)) <= 0:
+        raise ScheduleError(f"'{text}' is not an interval: use a number with s, m, h or d, "
+                            "such as 15m or 2h")
+    return float(match.group(1)) * _UNITS[match.group(2) or "s"]
+
+
+def _zone(name: str) -> datetime.tzinfo:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ScheduleError(f"'{name}' is not a time zone (use a name such as "
+                            "Europe/Paris or UTC)") from None
+
+
+@dataclass
+class Schedule:
+    id: str
+    flow_id: str
+    kind: str
+    expression: str  # seconds for interval, a cron expression, or the flow id to follow
+    timezone: str = "UTC"
+    parameters: dict[str, Any] = field(default_factory=dict)
+    enabled: bool = True
+    missed: str = MISSED_RUN_ONCE
+    created: float = 0.0
+    last_slot: float | None = None
+
+    def describe(self) -> str:
+        if self.kind == INTERVAL:
+            seconds = float(self.expression)
+            for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+                if seconds % size == 0:
+                    return f"every {seconds / size:g}{unit}"
+            return f"every {seconds:g}s"
+        if self.kind == CRON:
+            return f"cron '{self.expression}' ({self.timezone})"
+        return f"after flow {self.expression} succeeds"
+
+    def slots_between(self, start: float, end: float) -> list[float]:
+        """Clock slots in (start, end], oldest first (not for 'after' schedules)."""
+        slots: list[float] = []
+        if self.kind == INTERVAL:
+            step = float(self.expression)
+            k = int((start - self.created) // step) + 1
+            while len(slots) < MAX_SLOTS:
+                slot = self.created + k * step
+                if slot > end:
+                    break
+                if slot > start:
+                    slots.append(slot)
+                k += 1
+        elif self.kind == CRON:
+            from croniter import croniter
+
+            zone = _zone(self.timezone)
+            it = croniter(self.expression, datetime.datetime.fromtimestamp(start, zone))
+            while len(slots) < MAX_SLOTS:
+                slot = it.get_next(datetime.datetime).timestamp()
+                if slot > end:
+                    break
+                slots.append(slot)
+        return slots
+
+    def upcoming(self, now: float, count: int = 5) -> list[float]:
+        """The next few slot times, for a preview."""
+        if self.kind == AFTER:
+            return []
+        horizon = now + (float(self.expression) * (count + 1) if self.kind == INTERVAL
+                         else 400 * 86400)
+        return self.slots_between(now, horizon)[:count]
+
+
+def _row(schedule: Schedule) -> tuple:
+    return (schedule.id, schedule.flow_id, schedule.kind, schedule.expression,
+            schedule.timezone, json.dumps(schedule.parameters), int(schedule.enabled),
+            schedule.missed, schedule.created, schedule.last_slot)
+
+
+def _from_row(row: tuple) -> Schedule:
+    return Schedule(row[0], row[1], row[2], row[3], row[4], json.loads(row[5] or "{}"),
+                    bool(row[6]), row[7], row[8], row[9])
+
+
+_COLUMNS = ("id, flow_id, kind, expression, timezone, parameters, enabled, missed, created, "
+            "last_slot")
+
+
+def add_schedule(workspace: Workspace, flow: str, kind: str, expression: str, *,
+                 timezone: str = "UTC", parameters: dict[str, Any] | None = None,
+                 missed: str = MISSED_RUN_ONCE, now: float | None = None) -> Schedule:
+    """Check and store a new schedule for a flow (by name or id)."""
+    info = workspace.flow_info(flow)
+    if kind not in KINDS:
+        raise ScheduleError(f"a schedule is one of {', '.join(KINDS)}, not '{kind}'")
+    if missed not in (MISSED_RUN_ONCE, MISSED_SKIP):
+        raise ScheduleError(f"missed slots are '{MISSED_RUN_ONCE}' or '{MISSED_SKIP}', "
+                            f"not '{missed}'")
+    _zone(timezone)
+    if kind == INTERVAL:
+        expression = str(parse_interval(expression))
+    elif kind == CRON:
+        from croniter import croniter
+
+        if not croniter.is_valid(expression):
+            raise ScheduleError(f"'{expression}' is not a cron expression (five fields: "
+                                "minute hour day-of-month month day-of-week, e.g. '0 3 * * *')")
+    else:
+        followed = workspace.flow_info(expression)
+        if followed.id == info.id:
+            raise ScheduleError(f"flow '{info.name}' cannot be scheduled after itself")
+        expression = followed.id
+    now = time.time() if now is None else now
+    schedule = Schedule(uuid.uuid4().hex[:12], info.id, kind, expression, timezone,
+                        dict(parameters or {}), True, missed, now, None)
+    with workspace.transaction() as conn:
+        conn.execute(f"insert into schedules({_COLUMNS}) values (?,?,?,?,?,?,?,?,?,?)",
+                     _row(schedule))
+    return schedule
+
+
+def schedules(workspace: Workspace, flow: str | None = None) -> list[Schedule]:
+    sql, args = f"select {_COLUMNS} from schedules", []
+    if flow:
+        sql += " where flow_id=?"
+        args.append(workspace.flow_info(flow).id)
+    return [_from_row(r) for r in workspace.conn.execute(sql + " order by created", args)]
+
+
+def set_enabled(workspace: Workspace, schedule_id: str, enabled: bool) -> None:
+    with workspace.transaction() as conn:
+        if conn.execute("update schedules set enabled=? where id=?",
+                        (int(enabled), schedule_id)).rowcount == 0:
+            raise ScheduleError(f"workspace {workspace.folder} has no schedule '{schedule_id}'")
+
+
+def remove_schedule(workspace: Workspace, schedule_id: str) -> None:
+    with workspace.transaction() as conn:
+        conn.execute("delete from schedule_slots where schedule_id=?", (schedule_id,))
+        if conn.execute("delete from schedules where id=?", (schedule_id,)).rowcount == 0:
+            raise ScheduleError(f"workspace {workspace.folder} has no schedule '{schedule_id}'")
+
+
+def slot_rows(workspace: Workspace, schedule_id: str) -> list[dict[str, Any]]:
+    keys = ("slot", "state", "reason", "run_id", "claimed_by")
+    return [dict(zip(keys, r, strict=True)) for r in workspace.conn.execute(
+        "select slot, state, reason, run_id, claimed_by from schedule_slots "
+        "where schedule_id=? order by slot", (schedule_id,))]
+
+
+@dataclass(frozen=True)
+class Due:
+    """A slot this scheduler claimed and must start now."""
+
+    schedule: Schedule
+    slot: float
+
+
+class Scheduler:
+    """Finds due slots and claims them; `starter` starts a run and returns its id."""
+
+    def __init__(self, workspace: Workspace, clock: Callable[[], float] = time.time,
+                 name: str | None = None) -> None:
+        self.workspace = workspace
+        self.clock = clock
+        self.name = name or f"{socket.gethostname()}:{os.getpid()}"
+
+    def tick(self) -> list[Due]:
+        """Claim every slot due now; record missed, skipped and overlapping ones."""
+        now = self.clock()
+        claimed: list[Due] = []
+        for schedule in schedules(self.workspace):
+            if schedule.enabled:
+                claimed.extend(self._tick_one(schedule, now))
+        return claimed
+
+    def _due(self, schedule: Schedule, now: float) -> list[float]:
+        start = schedule.last_slot if schedule.last_slot is not None else schedule.created
+        if schedule.kind != AFTER:
+            return schedule.slots_between(start, now)
+        rows = self.workspace.conn.execute(
+            "select ended from runs where flow_id=? and state='completed' and ended>? "
+            "and ended<=? order by ended", (schedule.expression, start, now)).fetchall()
+        return [r[0] for r in rows][:MAX_SLOTS]
+
+    def _tick_one(self, schedule: Schedule, now: float) -> list[Due]:
+        due = self._due(schedule, now)
+        if not due:
+            return []
+        late = [t for t in due if now - t > GRACE]
+        on_time = [t for t in due if now - t <= GRACE]
+        records: list[tuple[float, str, str]] = []  # slot, state, reason
+        to_run: float | None = None
+        if on_time:
+            to_run = on_time[-1]
+            records += [(t, "missed", "a later slot ran instead") for t in on_time[:-1]]
+            records += [(t, "missed", "a later slot ran instead") for t in late]
+        elif schedule.missed == MISSED_RUN_ONCE:
+            to_run = late[-1]
+            records += [(t, "missed", "run once for all missed slots") for t in late[:-1]]
+        else:
+            records += [(t, "skipped", "missed while nothing was running schedules")
+                        for t in late]
+        if to_run is not None and self._still_running(schedule.flow_id):
+            records.append((to_run, "skipped", "the previous run of the flow was still going"))
+            to_run = None
+        claimed: list[Due] = []
+        with self.workspace.transaction() as conn:
+            for slot, state, reason in records:
+                conn.execute("insert or ignore into schedule_slots(schedule_id, slot, state,"
+                             " reason, claimed_by, claimed_at) values (?,?,?,?,?,?)",
+                             (schedule.id, slot, state, reason, self.name, now))
+            if to_run is not None:
+                inserted = conn.execute(
+                    "insert or ignore into schedule_slots(schedule_id, slot, state, reason,"
+                    " claimed_by, claimed_at) values (?,?,'claimed',NULL,?,?)",
+                    (schedule.id, to_run, self.name, now)).rowcount
+                if inserted == 1:
+                    claimed.append(Due(schedule, to_run))
+            conn.execute("update schedules set last_slot=max(coalesce(last_slot, 0), ?) "
+                         "where id=?", (max(due), schedule.id))
+        return claimed
+
+    def _still_running(self, flow_id: str) -> bool:
+        row = self.workspace.conn.execute(
+            "select count(*) from runs where flow_id=? and state='running'", (flow_id,)
+        ).fetchone()
+        return bool(row[0])
+
+    def started(self, due: Due, run_id: str | None, error: str | None = None) -> None:
+        """Record what became of a claimed slot."""
+        with self.workspace.transaction() as conn:
+            conn.execute("update schedule_slots set state=?, run_id=?, reason=? "
+                         "where schedule_id=? and slot=?",
+                         ("started" if run_id else "failed", run_id, error, due.schedule.id,
+                          due.slot))
+
+    def next_wake(self, ceiling: float = 30.0) -> float:
+        """Seconds until the next clock slot, at most `ceiling` (after-flow needs polling)."""
+        now = self.clock()
+        soonest = ceiling
+        for schedule in schedules(self.workspace):
+            if schedule.enabled and schedule.kind != AFTER:
+                upcoming = schedule.upcoming(now, 1)
+                if upcoming:
+                    soonest = min(soonest, max(0.05, upcoming[0] - now))
+            elif schedule.enabled:
+                soonest = min(soonest, 2.0)
+        return soonest
