@@ -7,7 +7,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 QT_DEBS := fonts-dejavu-core libegl1 libgl1 libxkbcommon0 libfontconfig1 libdbus-1-3
 
-.PHONY: run test lint bench system-libs clean
+.PHONY: run test lint bench bench-canvas screenshots system-libs clean
 
 run: $(STAMP)
 	$(VENV)/bin/plait $(ARGS)
@@ -21,6 +21,13 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/model.py
+
+bench-canvas: $(STAMP)
+	QT_QPA_PLATFORM=offscreen $(PY) benchmarks/canvas.py
+
+# The main window with an example flow, rendered offscreen in both themes.
+screenshots: $(STAMP)
+	QT_QPA_PLATFORM=offscreen $(PY) -m plait.app.screenshots docs
 
 $(STAMP): pyproject.toml
 	@$(MAKE) --no-print-directory system-libs

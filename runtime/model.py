@@ -453,6 +453,14 @@ class Flow:
         self._emit(EdgeAdded(edge))
         return edge
 
+    def restore_edge(self, edge: Edge) -> Edge:
+        """Put back a wire exactly as it was, unchecked (undo of removing a broken wire)."""
+        if edge.source not in self.nodes or edge.target not in self.nodes:
+            raise FlowError(f"flow '{self.name}' cannot restore wire {edge}: a node is missing")
+        self._index_edge(edge)
+        self._emit(EdgeAdded(edge))
+        return edge
+
     def disconnect(self, edge: Edge) -> Edge:
         if edge not in self._edges:
             raise FlowError(f"flow '{self.name}' has no wire {edge}")
@@ -566,13 +574,16 @@ class Flow:
     # -- content ----------------------------------------------------------
 
     def content(self) -> dict[str, Any]:
-        """Everything a saved version holds, in a stable order (names excluded)."""
-        return {
+        """Everything a saved version holds, in a stable order (names excluded).
+
+        A deep copy: a snapshot taken before an edit does not change with it.
+        """
+        return json.loads(json.dumps({
             "description": self.description,
             "extras": self.extras,
             "nodes": [self.nodes[k].to_dict() for k in sorted(self.nodes)],
             "edges": [[e.source, e.source_port, e.target, e.target_port] for e in self.edges],
-        }
+        }))
 
     def digest(self) -> str:
         blob = json.dumps(self.content(), sort_keys=True, separators=(",", ":"))

@@ -1,0 +1,164 @@
+"""The window's editing side: clipboard, delete, auto-layout, frames and comments."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QMimeData, QRectF, Qt
+from PySide6.QtWidgets import QApplication, QInputDialog
+
+from plait.app import clipboard
+from plait.app.layout import dot_positions
+from plait.widgets.canvas.frame_item import FRAME_TITLE
+from plait.widgets.mime import NODES_MIME
+
+PASTE_OFFSET = 40.0
+
+
+class EditOps:
+    """Mixed into MainWindow: edits on the selection, each one undoable step."""
+
+    def _editable(self) -> bool:
+        return self.document is not None and not self.document.read_only
+
+    def add_node_at_centre(self, key: str) -> str | None:
+        if not self._editable():
+            return None
+        centre = self.view.mapToScene(self.view.viewport().rect().center())
+        return self.document.create_node(key, (centre.x() - 90, centre.y() - 30))
+
+    def select_all(self) -> None:
+        if self.scene is not None:
+            for item in list(self.scene.nodes.values()) + list(self.scene.frames.values()):
+                item.setSelected(True)
+
+    def delete_selection(self) -> None:
+        if not self._editable():
+            return
+        scene = self.scene
+        self.document.delete(scene.selected_node_ids(), scene.selected_edges(),
+                             scene.selected_frame_ids())
+
+    # -- clipboard ---------------------------------------------------------
+
+    def _copied(self) -> dict | None:
+        if self.scene is None:
+            return None
+        ids = self.scene.selected_node_ids()
+        frames = self.scene.selected_frame_ids()
+        if not ids and not frames:
+            return None
+        return clipboard.copy_selection(self.document.flow, ids, frames)
+
+    def copy_selection(self) -> None:
+        data = self._copied()
+        if data is None:
+            return
+        mime = QMimeData()
+        text = clipboard.to_text(data)
+        mime.setData(NODES_MIME, text.encode())
+        mime.setText(text)
+        QApplication.clipboard().setMimeData(mime)
+        self.show_message(f"Copied {len(data['nodes'])} nodes")
+
+    def paste(self) -> None:
+        if not self._editable():
+            return
+        mime = QApplication.clipboard().mimeData()
+        data = None
+        if mime is not None and mime.hasFormat(NODES_MIME):
+            data = clipboard.from_text(bytes(mime.data(NODES_MIME)).decode())
+        elif mime is not None and mime.hasText():
+            data = clipboard.from_text(mime.text())
+        if not data:
+            self.show_message("Nothing to paste: copy nodes first")
+            return
+        self._paste(data, self._paste_offset(data))
+
+    def _paste_offset(self, data: dict) -> tuple[float, float]:
+        """Paste at the mouse when it is over the canvas, else just beside the originals."""
+        cursor = self.view.mapFromGlobal(self.view.cursor().pos())
+        if self.view.viewport().rect().contains(cursor):
+            target = self.view.mapToScene(cursor)
+            left, top = clipboard.bounds(data)
+            return (target.x() - left, target.y() - top)
+        return (PASTE_OFFSET, PASTE_OFFSET)
+
+    def _paste(self, data: dict, offset: tuple[float, float]) -> None:
+        new_ids = self.document.paste(data, offset)
+        self.scene.select_nodes(new_ids)
+        self.show_message(f"Pasted {len(new_ids)} nodes")
+
+    def duplicate(self) -> None:
+        if not self._editable():
+            return
+        data = self._copied()
+        if data is not None:
+            self._paste(data, (PASTE_OFFSET, PASTE_OFFSET))
+
+    # -- layout ------------------------------------------------------------
+
+    def auto_layout(self) -> None:
+        """Place every node left to right with Graphviz dot, as one undo step."""
+        if not self._editable() or not self.document.flow.nodes:
+            return
+        flow = self.document.flow
+        sizes = {nid: (item.layout.width, item.layout.height)
+                 for nid, item in self.scene.nodes.items()}
+        QApplication.setOverrideCursor(Qt.WaitCursor)
+        try:
+            positions = dot_positions(flow, sizes)
+        finally:
+            QApplication.restoreOverrideCursor()
+        # Keep the flow where it was on the canvas: align the layout's corner with the old one.
+        old_left = min(n.position[0] for n in flow.nodes.values())
+        old_top = min(n.position[1] for n in flow.nodes.values())
+        new_left = min(x for x, _ in positions.values())
+        new_top = min(y for _, y in positions.values())
+        dx, dy = old_left - new_left, old_top - new_top
+        self.document.move_nodes({k: (x + dx, y + dy) for k, (x, y) in positions.items()},
+                                 text="Auto-layout")
+        self.view.fit_view()
+
+    # -- frames and comments -----------------------------------------------
+
+    def frame_selection(self) -> None:
+        if not self._editable():
+            return
+        items = [self.scene.nodes[n] for n in self.scene.selected_node_ids()]
+        if not items:
+            self.show_message("Select the nodes to frame first")
+            return
+        rect = QRectF()
+        for item in items:
+            rect = rect.united(item.sceneBoundingRect())
+        rect = rect.adjusted(-20, -FRAME_TITLE - 14, 20, 20)
+        self.document.add_frame([rect.x(), rect.y(), rect.width(), rect.height()], "Frame")
+
+    def add_comment(self) -> None:
+        if not self._editable():
+            return
+        answer = self.ask_frame_text("Comment", "")
+        if answer is None:
+            return
+        centre = self.view.mapToScene(self.view.viewport().rect().center())
+        self.document.add_frame([centre.x() - 120, centre.y() - 60, 240, 120], *answer)
+
+    def ask_frame_text(self, title: str, text: str) -> tuple[str, str] | None:
+        title, ok = QInputDialog.getText(self, "Frame", "Title:", text=title)
+        if not ok:
+            return None
+        text, ok = QInputDialog.getMultiLineText(self, "Frame", "Note:", text)
+        return (title, text) if ok else None
+
+    def edit_frame(self, frame_id: str) -> None:
+        if not self._editable():
+            return
+        frame = next((f for f in self.document.flow.extras.get("frames", [])
+                      if f["id"] == frame_id), None)
+        if frame is None:
+            return
+        answer = self.ask_frame_text(frame.get("title", ""), frame.get("text", ""))
+        if answer is not None:
+            self.document.update_frame(frame_id, title=answer[0], text=answer[1])
+
+
+

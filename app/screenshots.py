@@ -1,0 +1,129 @@
+"""Render the main window offscreen with an example flow, in both themes, to PNGs.
+
+    QT_QPA_PLATFORM=offscreen python -m plait.app.screenshots docs/
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import textwrap
+from pathlib import Path
+
+EXAMPLE_LIBRARY = textwrap.dedent('''
+    """Sales analysis nodes (an example library)."""
+    from pathlib import Path
+    from typing import Literal
+
+
+    def load_sales(path: Path, sheet: str = "2024") -> list:
+        """Read the sales rows from a CSV file."""
+        return []
+
+
+    def clean(rows: list, drop_missing: bool = True) -> list:
+        """Drop rows with missing amounts and normalise region names."""
+        return rows
+
+
+    def by_region(rows: list, metric: Literal["sum", "mean", "max"] = "sum") -> dict:
+        """Total the sales of each region."""
+        return {}
+
+
+    def top_n(table: dict, n: int = 5) -> list:
+        """The n best regions."""
+        return []
+
+
+    def growth(rows: list, baseline: float) -> float:
+        """Growth over the baseline, in percent."""
+        return 0.0
+
+
+    def report(top: list, growth: float, title: str = "Sales") -> str:
+        """A one-page text report."""
+        return ""
+''')
+
+
+def build_example(folder: Path) -> None:
+    """A workspace with the example library and a saved flow using it."""
+    from plait.runtime.libraries import Catalog
+    from plait.runtime.model import Flow
+    from plait.runtime.store import Workspace
+
+    (folder / "sales.py").write_text(EXAMPLE_LIBRARY)
+    catalog = Catalog(folder)
+    catalog.load()
+    flow = Flow("Regional sales", catalog=catalog)
+
+    def add(name, x, y, **values):
+        node = flow.create_node(catalog.get(f"sales.py:{name}"), (x, y))
+        for key, value in values.items():
+            flow.set_value(node.id, key, value)
+        return node.id
+
+    path = flow.add_parameter("csv_path", "path", "data/sales.csv", "Where the export is",
+                              position=(0, 0)).id
+    baseline = flow.add_parameter("baseline", "float", 100.0, position=(0, 200)).id
+    load = add("load_sales", 220, 0)
+    clean = add("clean", 440, 0)
+    regions = add("by_region", 660, -60)
+    top = add("top_n", 880, -60, n=3)
+    grow = add("growth", 660, 140)
+    rep = add("report", 1100, 40, title="Q3 sales")
+    for edge in ((path, "value", load, "path"), (load, "result", clean, "rows"),
+                 (clean, "result", regions, "rows"), (regions, "result", top, "table"),
+                 (clean, "result", grow, "rows"), (baseline, "value", grow, "baseline"),
+                 (top, "result", rep, "top"), (grow, "result", rep, "growth")):
+        flow.connect(*edge)
+    flow.set_flow_field("extras", {"frames": [
+        {"id": "prep", "title": "Preparation", "text": "", "rect": [200, -50, 450, 160]}]})
+    with Workspace(folder) as ws:
+        ws.save_flow(flow)
+
+
+def render(out_dir: Path) -> list[Path]:
+    from PySide6.QtCore import QSettings
+
+    from plait.app.main import application, open_window
+
+    app = application()
+    written = []
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp) / "Sales analysis"
+        folder.mkdir()
+        build_example(folder)
+        settings = QSettings(str(Path(tmp) / "settings.ini"), QSettings.IniFormat)
+        for theme in ("light", "dark"):
+            window = open_window(folder, settings)
+            window.set_theme(theme)
+            window.resize(1600, 900)
+            app.processEvents()
+            window.view.fit_view()
+            # Select one node so the inspector shows what it edits.
+            node_id = next(n for n in window.document.flow.nodes if n.startswith("by_region"))
+            window.scene.select_nodes([node_id])
+            app.processEvents()
+            path = out_dir / f"screenshot-{theme}.png"
+            window.grab().save(str(path))
+            written.append(path)
+            window.document.mark_saved()
+            window.close()
+    return written
+
+
+def main(argv: list[str] | None = None) -> int:
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    argv = sys.argv[1:] if argv is None else argv
+    out_dir = Path(argv[0] if argv else "docs")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for path in render(out_dir):
+        print(path)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,311 @@
+"""The main window: canvas in the centre, docks around it, menus and a toolbar.
+
+The window binds things together and keeps none of the model: the open
+flow's `FlowDocument` holds the flow and its undo stack; the scene, the
+inspector and the palette follow it.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QApplication, QDockWidget, QLabel, QMainWindow, QMessageBox
+
+from plait.app.document import FlowDocument
+from plait.app.edit_ops import EditOps
+from plait.app.theme import apply_theme
+from plait.app.workspace_ops import WorkspaceOps
+from plait.widgets.canvas.scene import FlowScene
+from plait.widgets.canvas.view import FlowView
+from plait.widgets.flows_dock import FlowsDock
+from plait.widgets.inspector import Inspector
+from plait.widgets.palette import Palette
+
+RUN_LATER = "Running flows lands with the engine; until then Plait designs and saves them."
+
+
+class MainWindow(WorkspaceOps, EditOps, QMainWindow):
+    def __init__(self, settings: QSettings | None = None) -> None:
+        super().__init__()
+        self.setObjectName("PlaitMainWindow")
+        self.settings = settings or QSettings("plait", "plait")
+        self.workspace = None
+        self.catalog = None
+        self.document: FlowDocument | None = None
+        self.scene: FlowScene | None = None
+        self.problems: list = []
+        self._unobserve = lambda: None
+        self.view = FlowView(self)
+        self.setCentralWidget(self.view)
+        self._make_docks()
+        self._make_actions()
+        self._make_menus()
+        self._make_toolbar()
+        self.problem_label = QLabel(self)
+        self.zoom_label = QLabel(self)
+        self.statusBar().addPermanentWidget(self.problem_label)
+        self.statusBar().addPermanentWidget(self.zoom_label)
+        self.view.zoom_changed.connect(lambda z: self.zoom_label.setText(f"{z * 100:.0f}%"))
+        self._validate_timer = QTimer(self, singleShot=True, interval=0)
+        self._validate_timer.timeout.connect(self.validate)
+        self.theme = self.settings.value("theme", "light")
+        self.set_theme(self.theme)
+        self.resize(1400, 880)
+        self._restore_layout()
+        self.init_workspace_ops()
+
+    # -- layout ------------------------------------------------------------
+
+    def _dock(self, title: str, widget, area) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(f"{title}Dock")
+        dock.setWidget(widget)
+        self.addDockWidget(area, dock)
+        return dock
+
+    def _make_docks(self) -> None:
+        self.palette_widget = Palette(self)
+        self.inspector = Inspector(self)
+        self.flows_dock = FlowsDock(self)
+        self.palette_dock = self._dock("Palette", self.palette_widget, Qt.LeftDockWidgetArea)
+        self.flows_dock_widget = self._dock("Flows", self.flows_dock, Qt.LeftDockWidgetArea)
+        self.inspector_dock = self._dock("Inspector", self.inspector, Qt.RightDockWidgetArea)
+        self.resizeDocks([self.palette_dock, self.inspector_dock], [250, 320], Qt.Horizontal)
+        self.resizeDocks([self.palette_dock, self.flows_dock_widget], [520, 260], Qt.Vertical)
+        self.palette_widget.activated.connect(self.add_node_at_centre)
+
+    def _action(self, name: str, text: str, slot=None, shortcut=None, tip: str = "",
+                canvas: bool = False, checkable: bool = False) -> QAction:
+        action = QAction(text, self)
+        action.setObjectName(name)
+        if shortcut:
+            action.setShortcut(QKeySequence(shortcut))
+        if tip:
+            action.setToolTip(tip)
+            action.setStatusTip(tip)
+        action.setCheckable(checkable)
+        if slot is not None:
+            action.triggered.connect(slot)
+        if canvas:
+            # Single keys (F, L, Del) act on the canvas only, never while typing elsewhere.
+            action.setShortcutContext(Qt.WidgetWithChildrenShortcut)
+            self.view.addAction(action)
+        self.actions_by_name[name] = action
+        return action
+
+    def _make_actions(self) -> None:
+        self.actions_by_name: dict[str, QAction] = {}
+        a = self._action
+        a("new_flow", "&New flow", self.new_flow, QKeySequence.New, "Start a new, empty flow")
+        a("open_workspace", "&Open workspace folder…", self.choose_workspace, QKeySequence.Open,
+          "Open a folder as a workspace")
+        a("save", "&Save", self.save, QKeySequence.Save, "Save the flow as a new version")
+        a("quit", "&Quit", self.close, QKeySequence.Quit)
+        a("delete", "&Delete", self.delete_selection, QKeySequence.Delete,
+          "Delete the selected nodes, wires and frames", canvas=True)
+        a("copy", "&Copy", self.copy_selection, QKeySequence.Copy, canvas=True)
+        a("paste", "&Paste", self.paste, QKeySequence.Paste, canvas=True)
+        a("duplicate", "D&uplicate", self.duplicate, "Ctrl+D", canvas=True)
+        a("select_all", "Select &all", self.select_all, QKeySequence.SelectAll, canvas=True)
+        a("frame", "&Frame selection", self.frame_selection, "Ctrl+G",
+          "Put a frame around the selected nodes", canvas=True)
+        a("comment", "Add co&mment", self.add_comment, "Ctrl+Shift+M",
+          "Add a note on the canvas")
+        a("add_parameter", "Add &parameter", lambda: self.add_node_at_centre("plait:parameter"),
+          tip="Add a flow parameter node")
+        a("layout", "Auto-&layout", self.auto_layout, "L",
+          "Lay the flow out left to right (Graphviz dot)", canvas=True)
+        a("fit", "&Fit view", self.view.fit_view, "F", "Show the whole flow", canvas=True)
+        a("zoom_in", "Zoom &in", lambda: self.view.zoom_by(1.25), QKeySequence.ZoomIn)
+        a("zoom_out", "Zoom &out", lambda: self.view.zoom_by(0.8), QKeySequence.ZoomOut)
+        a("zoom_reset", "&Actual size", self.view.reset_zoom, "Ctrl+0")
+        a("snap", "Snap to &grid", self.set_snap, "Ctrl+'", "Snap moved nodes to the grid",
+          checkable=True)
+        a("minimap", "&Minimap", self.set_minimap, "M", "Show an overview of large flows",
+          canvas=True, checkable=True)
+        a("dark", "&Dark theme", lambda on: self.set_theme("dark" if on else "light"),
+          checkable=True)
+        run = a("run", "&Run", None, "Ctrl+R", RUN_LATER)
+        run.setEnabled(False)
+        undo_group = self.undo_actions()
+        self.actions_by_name.update(undo_group)
+        self.actions_by_name["snap"].setChecked(self.settings.value("snap", False, type=bool))
+        self.actions_by_name["minimap"].setChecked(self.settings.value("minimap", True, type=bool))
+
+    def undo_actions(self) -> dict[str, QAction]:
+        undo = QAction("&Undo", self)
+        undo.setObjectName("undo")
+        undo.setShortcut(QKeySequence.Undo)
+        undo.triggered.connect(lambda: self.document and self.document.undo_stack.undo())
+        redo = QAction("&Redo", self)
+        redo.setObjectName("redo")
+        redo.setShortcut(QKeySequence.Redo)
+        redo.triggered.connect(lambda: self.document and self.document.undo_stack.redo())
+        return {"undo": undo, "redo": redo}
+
+    def _make_menus(self) -> None:
+        act = self.actions_by_name
+        bar = self.menuBar()
+        file = bar.addMenu("&File")
+        for name in ("new_flow", "open_workspace"):
+            file.addAction(act[name])
+        self.recent_menu = file.addMenu("Recent &workspaces")
+        file.addSeparator()
+        file.addAction(act["save"])
+        file.addSeparator()
+        file.addAction(act["quit"])
+        edit = bar.addMenu("&Edit")
+        for name in ("undo", "redo", None, "copy", "paste", "duplicate", "delete", "select_all",
+                     None, "add_parameter", "frame", "comment"):
+            edit.addSeparator() if name is None else edit.addAction(act[name])
+        view = bar.addMenu("&View")
+        for name in ("fit", "zoom_in", "zoom_out", "zoom_reset", None, "layout", "snap",
+                     "minimap", None, "dark"):
+            view.addSeparator() if name is None else view.addAction(act[name])
+        self.docks_menu = view.addMenu("&Panels")
+        for dock in (self.palette_dock, self.inspector_dock, self.flows_dock_widget):
+            self.docks_menu.addAction(dock.toggleViewAction())
+        flow = bar.addMenu("F&low")
+        flow.addAction(act["run"])
+
+    def _make_toolbar(self) -> None:
+        bar = self.addToolBar("Main")
+        bar.setObjectName("MainToolbar")
+        bar.setToolButtonStyle(Qt.ToolButtonTextOnly)
+        act = self.actions_by_name
+        for name in ("new_flow", "open_workspace", "save", None, "undo", "redo", None,
+                     "layout", "fit", None, "run"):
+            bar.addSeparator() if name is None else bar.addAction(act[name])
+
+    # -- settings ----------------------------------------------------------
+
+    def _restore_layout(self) -> None:
+        geometry = self.settings.value("geometry")
+        state = self.settings.value("window_state")
+        if isinstance(geometry, QByteArray):
+            self.restoreGeometry(geometry)
+        if isinstance(state, QByteArray):
+            self.restoreState(state)
+
+    def save_layout(self) -> None:
+        self.settings.setValue("geometry", self.saveGeometry())
+        self.settings.setValue("window_state", self.saveState())
+        self.settings.setValue("theme", self.theme)
+        self.settings.setValue("snap", self.actions_by_name["snap"].isChecked())
+        self.settings.setValue("minimap", self.actions_by_name["minimap"].isChecked())
+        self.settings.sync()
+
+    def set_theme(self, name: str) -> None:
+        self.theme = name
+        self.canvas_style = apply_theme(QApplication.instance(), name)
+        self.actions_by_name["dark"].setChecked(name == "dark")
+        if self.scene is not None:
+            self.scene.set_style(self.canvas_style)
+        self.view.viewport().update()
+
+    def set_snap(self, on: bool) -> None:
+        if self.scene is not None:
+            self.scene.snap_to_grid = on
+
+    def set_minimap(self, on: bool) -> None:
+        self.view.minimap.enabled_by_user = on
+        self.view.minimap.refresh()
+
+    # -- the open flow -----------------------------------------------------
+
+    def set_document(self, document: FlowDocument) -> None:
+        """Show a flow document: a new scene for it, docks following it."""
+        old_scene = self.scene
+        self._release_document()
+        self.document = document
+        self.scene = FlowScene(document, self.canvas_style, self)
+        self.scene.snap_to_grid = self.actions_by_name["snap"].isChecked()
+        self.view.set_flow_scene(self.scene)
+        self.view.catalog = self.catalog
+        if old_scene is not None:
+            old_scene.detach()
+            old_scene.deleteLater()
+        self.scene.message.connect(self.show_message)
+        self.scene.selectionChanged.connect(self._selection_changed)
+        self.scene.frame_edit_requested.connect(self.edit_frame)
+        document.message.connect(self.show_message)
+        document.undo_stack.cleanChanged.connect(self.update_title)
+        document.undo_stack.indexChanged.connect(self._flow_edited)
+        self._unobserve = document.flow.observe(lambda event: self._validate_timer.start())
+        self.inspector.set_editor(document)
+        self.update_title()
+        self.validate()
+        for name in ("delete", "paste", "duplicate", "layout", "frame", "comment",
+                     "add_parameter"):
+            self.actions_by_name[name].setEnabled(not document.read_only)
+        self.actions_by_name["save"].setEnabled(not document.read_only)
+        self.view.fit_view()
+        self.view.setFocus()
+
+    def _release_document(self) -> None:
+        # The old document's undo stack emits while it is destroyed; by then
+        # nothing here should listen.
+        old = self.document
+        if old is None:
+            return
+        for signal, slot in ((old.undo_stack.cleanChanged, self.update_title),
+                             (old.undo_stack.indexChanged, self._flow_edited),
+                             (old.message, self.show_message)):
+            signal.disconnect(slot)
+        self._unobserve()
+        self._unobserve = lambda: None
+
+    def _selection_changed(self) -> None:
+        ids = self.scene.selected_node_ids() if self.scene else []
+        self.inspector.show_node(ids[0] if len(ids) == 1 else None)
+
+    def _flow_edited(self) -> None:
+        self.update_title()
+        self.schedule_draft()
+
+    def update_title(self, *_: object) -> None:
+        doc = self.document
+        if doc is None:
+            self.setWindowTitle("Plait")
+            return
+        suffix = f" (version {doc.flow.version}, read-only)" if doc.read_only else ""
+        where = f" — {self.workspace.folder.name}" if self.workspace else ""
+        self.setWindowTitle(f"{doc.flow.name}[*]{suffix}{where} — Plait")
+        self.setWindowModified(doc.modified)
+
+    def validate(self) -> None:
+        if self.document is None:
+            return
+        self.problems = self.document.flow.validate()
+        self.scene.set_problems(self.problems)
+        self.inspector.set_problems(self.problems)
+        count = len(self.problems)
+        self.problem_label.setText(f"⚠ {count} problem{'s' * (count != 1)}" if count else "✓ no problems")
+
+    def show_message(self, text: str) -> None:
+        self.statusBar().showMessage(text, 8000)
+
+    # -- questions (tests replace these) ----------------------------------
+
+    def ask_save_changes(self) -> str:
+        """'save', 'discard' or 'cancel' for the open flow's unsaved changes."""
+        box = QMessageBox(QMessageBox.Warning, "Unsaved changes",
+                          f"Save the changes to '{self.document.flow.name}'?",
+                          QMessageBox.Save | QMessageBox.Discard | QMessageBox.Cancel, self)
+        answer = box.exec()
+        return {QMessageBox.Save: "save", QMessageBox.Discard: "discard"}.get(answer, "cancel")
+
+    def confirm(self, title: str, text: str) -> bool:
+        return QMessageBox.question(self, title, text) == QMessageBox.Yes
+
+    # -- closing -----------------------------------------------------------
+
+    def closeEvent(self, event) -> None:
+        if not self.maybe_save():
+            event.ignore()
+            return
+        self.save_layout()
+        self.close_workspace()
+        self._release_document()
+        self.document = None
+        event.accept()

@@ -1,0 +1,120 @@
+"""A main window on a scratch workspace with a small node library, driven like a person would."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+
+import pytest
+from PySide6.QtCore import QPoint, QSettings, Qt
+from PySide6.QtTest import QTest
+
+from plait.app.window import MainWindow
+from plait.widgets.canvas.ports import INPUT, OUTPUT
+
+LIBRARY = textwrap.dedent('''
+    """Small nodes for the window tests."""
+
+
+    def load(path: str = "data.csv") -> list:
+        """Read rows from a file."""
+        return []
+
+
+    def count(items: list) -> int:
+        """How many items there are."""
+        return len(items)
+
+
+    def scale(x: float, factor: float = 2.0) -> float:
+        """Multiply x by a factor."""
+        return x * factor
+
+
+    def label(text: str) -> str:
+        """Put a label on text."""
+        return text
+''')
+
+
+@pytest.fixture
+def workspace_folder(tmp_path):
+    folder = tmp_path / "ws"
+    folder.mkdir()
+    (folder / "nodes.py").write_text(LIBRARY)
+    return folder
+
+
+@pytest.fixture
+def settings(tmp_path):
+    return QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat)
+
+
+@pytest.fixture
+def make_window(qtbot, settings):
+    windows = []
+
+    def make(folder, restore_drafts: bool = False) -> MainWindow:
+        window = MainWindow(settings)
+        qtbot.addWidget(window)
+        # Dialogs would block an offscreen test: answer them in code.
+        window.ask_save_changes = lambda: "discard"
+        window.offered_drafts = []
+        window.ask_restore_draft = lambda draft: window.offered_drafts.append(draft.name) or (
+            restore_drafts)
+        window.confirm = lambda title, text: True
+        window.open_workspace(folder)
+        window.resize(1300, 800)
+        window.show()
+        qtbot.waitExposed(window)
+        window.view.reset_zoom()
+        windows.append(window)
+        return window
+
+    yield make
+    for window in windows:
+        window.ask_save_changes = lambda: "discard"
+
+
+@pytest.fixture
+def window(make_window, workspace_folder) -> MainWindow:
+    return make_window(workspace_folder)
+
+
+# -- helpers a test uses like hands ------------------------------------------
+
+
+def add(window, name: str, x: float, y: float) -> str:
+    """Add a node of `nodes.py:name` at a scene point (through the document, undoable)."""
+    key = "plait:parameter" if name == "parameter" else f"nodes.py:{name}"
+    return window.document.create_node(key, (x, y))
+
+
+def port_point(window, node_id: str, side: str, port: str) -> QPoint:
+    item = window.scene.nodes[node_id]
+    return window.view.mapFromScene(item.port_scene_pos(side, port))
+
+
+def node_point(window, node_id: str) -> QPoint:
+    """A point on a node's title bar."""
+    item = window.scene.nodes[node_id]
+    return window.view.mapFromScene(item.mapToScene(60, 12))
+
+
+def drag(window, start: QPoint, end: QPoint, steps: int = 4, button=Qt.LeftButton,
+         modifiers=Qt.NoModifier) -> None:
+    viewport = window.view.viewport()
+    QTest.mousePress(viewport, button, modifiers, start)
+    for i in range(1, steps + 1):
+        QTest.mouseMove(viewport, start + (end - start) * i / steps)
+    QTest.mouseRelease(viewport, button, modifiers, end)
+
+
+def wire(window, source: str, out_port: str, target: str, in_port: str) -> None:
+    drag(window, port_point(window, source, OUTPUT, out_port),
+         port_point(window, target, INPUT, in_port))
+
+
+def content(window) -> dict:
+    """A snapshot of the flow (content() shares the nodes' live dicts)."""
+    return json.loads(json.dumps(window.document.flow.content()))

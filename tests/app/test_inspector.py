@@ -1,0 +1,107 @@
+"""The inspector edits the selected node through undoable commands."""
+
+from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
+
+from plait.widgets.editors import (
+    BoolEditor,
+    ChoiceEditor,
+    ExpressionEditor,
+    JsonEditor,
+    NumberEditor,
+    TextEditor,
+)
+from tests.app.conftest import add
+
+
+def test_selecting_a_node_shows_an_editor_per_unwired_input(window):
+    scale = add(window, "scale", 0, 0)
+    window.scene.select_nodes([scale])
+    editors = window.inspector.value_editors
+    assert set(editors) == {"x", "factor"}
+    assert all(isinstance(e, NumberEditor) for e in editors.values())
+    assert editors["factor"].widget.value() == 2.0
+
+
+def test_typing_a_value_sets_it_in_the_model_and_undo_takes_it_back(window):
+    scale = add(window, "scale", 0, 0)
+    window.scene.select_nodes([scale])
+    box = window.inspector.value_editors["x"].widget
+    box.lineEdit().selectAll()
+    QTest.keyClicks(box.lineEdit(), "4.5")
+    QTest.keyClick(box.lineEdit(), Qt.Key_Return)
+    flow = window.document.flow
+    assert flow.nodes[scale].values == {"x": 4.5}
+    window.document.undo_stack.undo()
+    assert flow.nodes[scale].values == {}
+    assert window.inspector.value_editors["x"].widget.value() == 0.0
+
+
+def test_renaming_in_the_inspector_renames_the_node(window):
+    count = add(window, "count", 0, 0)
+    window.scene.select_nodes([count])
+    edit = window.inspector.title_edit
+    edit.selectAll()
+    QTest.keyClicks(edit, "Rows")
+    QTest.keyClick(edit, Qt.Key_Return)
+    assert window.document.flow.nodes[count].title == "Rows"
+
+
+def test_options_are_edited_as_overrides(window):
+    count = add(window, "count", 0, 0)
+    window.scene.select_nodes([count])
+    fields = window.inspector.option_fields
+    fields["retries"].setValue(2)
+    fields["timeout"].setValue(30)
+    fields["cache"].activated.emit(fields["cache"].findText("never"))
+    assert window.document.flow.nodes[count].options == {"retries": 2, "timeout": 30.0,
+                                                         "cache": "never"}
+    window.document.undo_stack.undo()
+    assert window.document.flow.nodes[count].options == {"retries": 2, "timeout": 30.0}
+    assert fields["cache"].currentText() == "inputs"
+
+
+def test_a_parameter_node_edits_its_name_type_default_and_description(window):
+    param = add(window, "parameter", 0, 0)
+    window.scene.select_nodes([param])
+    fields = window.inspector.param_fields
+    fields["name"].setText("threshold")
+    fields["name"].editingFinished.emit()
+    fields = window.inspector.param_fields
+    fields["type"].activated.emit(fields["type"].findText("float"))
+    fields = window.inspector.param_fields  # the default editor follows the type
+    assert isinstance(fields["default"], NumberEditor)
+    fields["has_default"].setChecked(True)
+    fields["default"].widget.setValue(0.25)
+    values = window.document.flow.nodes[param].values
+    assert values["name"] == "threshold" and values["type"] == "float"
+    assert values["default"] == 0.25
+    assert window.document.flow.nodes[param].title == "threshold"
+
+
+def test_a_bad_parameter_name_is_refused_with_the_models_message(window):
+    param = add(window, "parameter", 0, 0)
+    window.scene.select_nodes([param])
+    fields = window.inspector.param_fields
+    fields["name"].setText("not a name")
+    fields["name"].editingFinished.emit()
+    assert window.document.flow.nodes[param].values["name"] == "param"
+    assert "cannot name a parameter" in window.statusBar().currentMessage()
+
+
+def test_editor_kinds_follow_the_port_types():
+    import pathlib
+    from typing import Annotated, Any, Literal, Optional
+
+    from plait.runtime.spec import Port
+    from plait.widgets.editors import editor_kind
+
+    kinds = {name: editor_kind(Port(name, annotation, choices=choices))
+             for name, annotation, choices in [
+                 ("i", int, None), ("f", Optional[float], None), ("b", bool, None),
+                 ("s", str, None), ("p", pathlib.Path, None), ("l", list[int], None),
+                 ("d", dict, None), ("c", Literal["a", "b"], ("a", "b")), ("a", Any, None),
+                 ("r", Annotated[int, "range"], None)]}
+    assert kinds == {"i": "int", "f": "float", "b": "bool", "s": "str", "p": "path",
+                     "l": "json", "d": "json", "c": "choice", "a": "expression", "r": "int"}
+    _ = (BoolEditor, ChoiceEditor, ExpressionEditor, JsonEditor, TextEditor)

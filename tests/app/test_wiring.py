@@ -1,0 +1,86 @@
+"""Drawing wires with the mouse: connect, refuse, replace, and search on empty canvas."""
+
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtTest import QTest
+
+from plait.runtime.model import Edge
+from plait.widgets.canvas.ports import INPUT, OUTPUT
+from tests.app.conftest import add, content, drag, port_point, wire
+
+
+def test_dragging_from_an_output_to_an_input_wires_them(window):
+    load = add(window, "load", 0, 0)
+    count = add(window, "count", 300, 0)
+    wire(window, load, "result", count, "items")
+    assert window.document.flow.edges == [Edge(load, "result", count, "items")]
+
+
+def test_dragging_from_an_input_back_to_an_output_wires_them_too(window):
+    load = add(window, "load", 0, 0)
+    count = add(window, "count", 300, 0)
+    drag(window, port_point(window, count, INPUT, "items"),
+         port_point(window, load, OUTPUT, "result"))
+    assert window.document.flow.edges == [Edge(load, "result", count, "items")]
+
+
+def test_a_wire_that_would_make_a_cycle_is_refused_and_leaves_the_model_unchanged(window):
+    a = add(window, "scale", 0, 0)
+    b = add(window, "scale", 300, 0)
+    wire(window, a, "result", b, "x")
+    before = content(window)
+    steps = window.document.undo_stack.count()
+    wire(window, b, "result", a, "x")
+    assert content(window) == before
+    assert window.document.undo_stack.count() == steps
+    assert "cycle" in window.statusBar().currentMessage()
+
+
+def test_an_incompatible_type_is_refused_with_the_models_message(window):
+    label = add(window, "label", 0, 0)
+    scale = add(window, "scale", 300, 0)
+    wire(window, label, "result", scale, "x")
+    assert window.document.flow.edges == []
+    assert "takes float" in window.statusBar().currentMessage()
+
+
+def test_while_dragging_fitting_ports_are_lit_and_others_dimmed(window):
+    load = add(window, "load", 0, 0)
+    count = add(window, "count", 300, 0)
+    scale = add(window, "scale", 300, 200)
+    viewport = window.view.viewport()
+    start = port_point(window, load, OUTPUT, "result")
+    QTest.mousePress(viewport, Qt.LeftButton, Qt.NoModifier, start)
+    QTest.mouseMove(viewport, start + QPoint(40, 40))
+    assert window.scene.nodes[count].reach[(INPUT, "items")] is True
+    assert window.scene.nodes[scale].reach[(INPUT, "x")] is False
+    QTest.mouseRelease(viewport, Qt.LeftButton, Qt.NoModifier, start + QPoint(40, 40))
+    assert window.scene.nodes[count].reach is None
+
+
+def test_dropping_on_a_taken_input_replaces_its_wire_in_one_undo_step(window):
+    first = add(window, "scale", 0, 0)
+    second = add(window, "scale", 0, 200)
+    target = add(window, "scale", 300, 100)
+    wire(window, first, "result", target, "x")
+    before = content(window)
+    wire(window, second, "result", target, "x")
+    assert window.document.flow.edges == [Edge(second, "result", target, "x")]
+    window.document.undo_stack.undo()
+    assert content(window) == before
+
+
+def test_a_wire_dropped_on_empty_canvas_offers_fitting_types_and_wires_the_choice(window, qtbot):
+    load = add(window, "load", 0, 0)
+    start = port_point(window, load, OUTPUT, "result")
+    drag(window, start, start + QPoint(250, 150))
+    popup = window.view.popup
+    assert popup is not None and popup.isVisible()
+    listed = [popup.list.item(i).data(Qt.UserRole) for i in range(popup.list.count())]
+    assert "nodes.py:count" in listed and "nodes.py:scale" not in listed
+    QTest.keyClicks(popup.search, "count")
+    QTest.keyClick(popup.search, Qt.Key_Return)
+    flow = window.document.flow
+    new = next(n for n in flow.nodes.values() if n.spec_key == "nodes.py:count")
+    assert flow.edges == [Edge(load, "result", new.id, "items")]
+    window.document.undo_stack.undo()
+    assert list(flow.nodes) == [load] and flow.edges == []

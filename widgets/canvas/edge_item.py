@@ -1,0 +1,55 @@
+"""Wires: one bezier path item per edge, re-pathed when either end moves."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QPointF, Qt
+from PySide6.QtGui import QPainterPath, QPen
+from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem
+
+from plait.runtime.model import Edge
+from plait.widgets.canvas.style import CanvasStyle
+
+EDGE_TYPE = QGraphicsItem.UserType + 2
+
+
+def wire_path(start: QPointF, end: QPointF) -> QPainterPath:
+    """A left-to-right S curve from an output at `start` to an input at `end`."""
+    path = QPainterPath(start)
+    dx = max(40.0, abs(end.x() - start.x()) * 0.5)
+    path.cubicTo(QPointF(start.x() + dx, start.y()), QPointF(end.x() - dx, end.y()), end)
+    return path
+
+
+class EdgeItem(QGraphicsPathItem):
+    """The picture of one `Edge`.
+
+    Not Qt-selectable: Qt would draw a dashed box around a selected path; the
+    scene keeps wire selection itself and shows it with the pen instead.
+    """
+
+    def __init__(self, edge: Edge, style: CanvasStyle) -> None:
+        super().__init__()
+        self.edge = edge
+        self.broken = False
+        self.chosen = False  # selected by the user
+        self.setZValue(0.0)
+        self.setAcceptHoverEvents(False)
+        self.restyle(style)
+
+    def type(self) -> int:  # noqa: A003 - Qt's name
+        return EDGE_TYPE
+
+    def set_ends(self, start: QPointF, end: QPointF) -> None:
+        self.setPath(wire_path(start, end))
+
+    def restyle(self, style: CanvasStyle) -> None:
+        if self.chosen:
+            pen = QPen(style.wire_selected, 3.0)
+        elif self.broken:
+            pen = QPen(style.broken, 2.0, Qt.DashLine)
+        else:
+            pen = QPen(style.wire, 2.0)
+        pen.setCapStyle(Qt.RoundCap)
+        self.setPen(pen)
+        self.setToolTip(f"{self.edge}\nThis wire's port no longer exists; select it and "
+                        "press Del to remove it." if self.broken else str(self.edge))

@@ -1,0 +1,257 @@
+"""A node on the canvas: one graphics item that paints its title, ports and labels.
+
+Drawing ports and labels in the node's own `paint()` instead of one child item
+per port keeps a big flow at one item per node; the painting is cached per
+item (DeviceCoordinateCache) and drops text when zoomed far out.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QPainter, QPen
+from PySide6.QtWidgets import QGraphicsItem, QStyle, QStyleOptionGraphicsItem, QWidget
+
+from plait.runtime.model import PARAMETER_KEY
+from plait.widgets.canvas.ports import INPUT, NodeLayout, PortSlot, layout_for, port_tooltip
+from plait.widgets.canvas.style import (
+    GRID,
+    PORT_RADIUS,
+    ROW_HEIGHT,
+    TEXT_MIN_ZOOM,
+    TITLE_HEIGHT,
+    type_colour,
+)
+
+if TYPE_CHECKING:
+    from plait.widgets.canvas.scene import FlowScene
+
+NODE_TYPE = QGraphicsItem.UserType + 1
+BADGE_RADIUS = 8.0
+_fonts: dict[str, QFont] = {}
+
+
+def font(kind: str) -> QFont:
+    """Shared fonts, made once (a QFont per paint call would cost more than the text)."""
+    if kind not in _fonts:
+        f = QFont()
+        f.setPointSizeF(9.0 if kind == "title" else 8.0)
+        f.setBold(kind == "title")
+        f.setItalic(kind == "italic")
+        _fonts[kind] = f
+    return _fonts[kind]
+
+
+class NodeItem(QGraphicsItem):
+    """The picture of one `Node`; the model stays in the flow."""
+
+    def __init__(self, scene: FlowScene, node_id: str) -> None:
+        super().__init__()
+        self._scene = scene
+        self.node_id = node_id
+        self.layout: NodeLayout = layout_for(scene.flow, node_id)
+        self.problems: list[str] = []
+        # While a wire is dragged: port name -> True (fits) / False (does not).
+        self.reach: dict[tuple[str, str], bool] | None = None
+        self.hover_slot: PortSlot | None = None
+        self.carried = False  # moved along by a frame being dragged
+        self.setFlags(QGraphicsItem.ItemIsMovable | QGraphicsItem.ItemIsSelectable
+                      | QGraphicsItem.ItemSendsGeometryChanges)
+        self.setCacheMode(QGraphicsItem.DeviceCoordinateCache)
+        self.setAcceptHoverEvents(True)
+        self.setZValue(1.0)
+        node = scene.flow.nodes[node_id]
+        self.is_param = node.is_parameter
+        self.setPos(*node.position)
+
+    def type(self) -> int:  # noqa: A003 - Qt's name
+        return NODE_TYPE
+
+    # -- model -------------------------------------------------------------
+
+    @property
+    def node(self):
+        return self._scene.flow.nodes[self.node_id]
+
+    def refresh(self) -> None:
+        """Re-read ports and title from the model (after a library reload or an edit)."""
+        self.prepareGeometryChange()
+        self.layout = layout_for(self._scene.flow, self.node_id)
+        self.update()
+
+    def port_scene_pos(self, side: str, name: str) -> QPointF:
+        slot = self.layout.slot(side, name)
+        if slot is None:  # the wire's port vanished and the layout has not caught up
+            return self.mapToScene(QPointF(0 if side == INPUT else self.layout.width, TITLE_HEIGHT))
+        x, y = self.layout.port_pos(slot)
+        return self.mapToScene(QPointF(x, y))
+
+    def slot_at(self, scene_pos: QPointF) -> PortSlot | None:
+        p = self.mapFromScene(scene_pos)
+        return self.layout.slot_at(p.x(), p.y())
+
+    # -- geometry ----------------------------------------------------------
+
+    def boundingRect(self) -> QRectF:
+        w, h = self.layout.width, self.layout.height
+        return QRectF(-PORT_RADIUS - 2, -BADGE_RADIUS - 2, w + 2 * PORT_RADIUS + 4 + BADGE_RADIUS,
+                      h + BADGE_RADIUS + 4)
+
+    def body_rect(self) -> QRectF:
+        return QRectF(0, 0, self.layout.width, self.layout.height)
+
+    def itemChange(self, change, value):
+        if change == QGraphicsItem.ItemPositionChange and self._scene.snap_to_grid \
+                and not self.carried:
+            return QPointF(round(value.x() / GRID) * GRID, round(value.y() / GRID) * GRID)
+        if change == QGraphicsItem.ItemPositionHasChanged:
+            self._scene.node_item_moved(self)
+        elif change == QGraphicsItem.ItemSelectedHasChanged:
+            self.update()
+        return super().itemChange(change, value)
+
+    # -- hover -------------------------------------------------------------
+
+    def hoverMoveEvent(self, event) -> None:
+        slot = self.layout.slot_at(event.pos().x(), event.pos().y())
+        if slot is not self.hover_slot:
+            self.hover_slot = slot
+            self.setToolTip(port_tooltip(slot) if slot else self._node_tooltip())
+            self.update()
+        super().hoverMoveEvent(event)
+
+    def hoverLeaveEvent(self, event) -> None:
+        if self.hover_slot is not None:
+            self.hover_slot = None
+            self.update()
+        super().hoverLeaveEvent(event)
+
+    def _node_tooltip(self) -> str:
+        flow = self._scene.flow
+        node = self.node
+        spec = flow.spec(node)
+        parts = [f"<b>{node.title}</b> <span style='color:gray'>{node.spec_key}</span>"]
+        if spec is not None and spec.doc:
+            parts.append(spec.doc.split("\n\n", 1)[0])
+        parts += [f"<span style='color:#d93838'>⚠ {p}</span>" for p in self.problems]
+        return "<br>".join(parts)
+
+    # -- painting ----------------------------------------------------------
+
+    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem,
+              widget: QWidget | None = None) -> None:
+        style = self._scene.style
+        node = self.node
+        is_param = node.spec_key == PARAMETER_KEY
+        missing = not is_param and self._scene.flow.spec(node) is None
+        lod = option.levelOfDetailFromTransform(painter.worldTransform())
+        selected = bool(option.state & QStyle.State_Selected)
+        rect = self.body_rect()
+        body = style.param_body if is_param else style.node_body
+        head = style.broken if missing else (style.param_title if is_param else style.node_title)
+        border = style.selection if selected else (style.broken if self.problems
+                                                   else style.node_border)
+
+        if lod < TEXT_MIN_ZOOM:
+            # Far out: a block with its title colour is all the eye can use.
+            painter.setPen(QPen(border, 3 if selected else 1))
+            painter.setBrush(body)
+            painter.drawRect(rect)
+            painter.fillRect(QRectF(0, 0, rect.width(), TITLE_HEIGHT), head)
+            return
+
+        painter.setRenderHint(QPainter.Antialiasing, True)
+        radius = 12.0 if is_param else 5.0
+        painter.setPen(QPen(border, 2.2 if selected else 1.0))
+        painter.setBrush(body)
+        painter.drawRoundedRect(rect, radius, radius)
+        # Title bar: rounded at the top only.
+        painter.setPen(Qt.NoPen)
+        painter.setBrush(head)
+        painter.drawRoundedRect(QRectF(0.5, 0.5, rect.width() - 1, TITLE_HEIGHT), radius, radius)
+        painter.drawRect(QRectF(0.5, TITLE_HEIGHT / 2, rect.width() - 1, TITLE_HEIGHT / 2))
+
+        painter.setFont(font("title"))
+        painter.setPen(style.node_title_text)
+        title = ("◆ " if is_param else "") + node.title
+        metrics = QFontMetricsF(font("title"))
+        painter.drawText(QRectF(9, 0, rect.width() - 18, TITLE_HEIGHT),
+                         Qt.AlignVCenter | Qt.AlignLeft,
+                         metrics.elidedText(title, Qt.ElideRight, rect.width() - 18))
+
+        small = font("small")
+        small_metrics = QFontMetricsF(small)
+        painter.setFont(small)
+        if is_param:
+            self._paint_parameter_summary(painter, style, small_metrics)
+        elif missing:
+            painter.setPen(style.broken)
+            painter.setFont(font("italic"))
+            painter.drawText(QRectF(9, TITLE_HEIGHT, rect.width() - 18, ROW_HEIGHT),
+                             Qt.AlignVCenter | Qt.AlignLeft, "type not available")
+            painter.setFont(small)
+
+        half = rect.width() / 2 - 14
+        for slot in self.layout.inputs + self.layout.outputs:
+            self._paint_port(painter, style, slot, small_metrics, half, lod)
+        if self.problems:
+            self._paint_badge(painter, style, rect)
+
+    def _paint_parameter_summary(self, painter, style, metrics) -> None:
+        values = self.node.values
+        summary = values.get("type", "any")
+        if "default" in values:
+            summary += f" = {values['default']!r}"
+        else:
+            summary += " (required)"
+        painter.setPen(style.text_dim)
+        width = self.layout.width - 18
+        painter.drawText(QRectF(9, TITLE_HEIGHT, width, ROW_HEIGHT),
+                         Qt.AlignVCenter | Qt.AlignLeft,
+                         metrics.elidedText(summary, Qt.ElideRight, width))
+
+    def _paint_port(self, painter, style, slot: PortSlot, metrics, half: float, lod: float) -> None:
+        x, y = self.layout.port_pos(slot)
+        colour = style.broken if slot.ghost else type_colour(slot.type_name)
+        fits = None if self.reach is None else self.reach.get((slot.side, slot.name), False)
+        if fits is False:
+            colour = QColor(colour)
+            colour.setAlpha(60)
+        text_colour = style.text if slot.wireable else style.text_dim
+        if fits is False:
+            text_colour = style.text_dim
+        if fits or slot is self.hover_slot:
+            painter.setPen(Qt.NoPen)
+            painter.setBrush(QColor(style.highlight.red(), style.highlight.green(),
+                                    style.highlight.blue(), 90))
+            painter.drawEllipse(QPointF(x, y), PORT_RADIUS + 4, PORT_RADIUS + 4)
+        painter.setPen(QPen(style.node_body if not slot.ghost else style.broken, 1.5))
+        painter.setBrush(colour if slot.wireable or slot.ghost else Qt.NoBrush)
+        if slot.wireable or slot.ghost:
+            painter.drawEllipse(QPointF(x, y), PORT_RADIUS, PORT_RADIUS)
+        else:
+            painter.setPen(QPen(colour, 1.5))
+            painter.drawEllipse(QPointF(x, y), PORT_RADIUS - 1.5, PORT_RADIUS - 1.5)
+        if lod < 0.5:
+            return
+        label = slot.name + (" ✕" if slot.ghost else "")
+        painter.setPen(style.broken if slot.ghost else text_colour)
+        label = metrics.elidedText(label, Qt.ElideRight, half)
+        if slot.side == INPUT:
+            painter.drawText(QRectF(x + 10, y - ROW_HEIGHT / 2, half, ROW_HEIGHT),
+                             Qt.AlignVCenter | Qt.AlignLeft, label)
+        else:
+            painter.drawText(QRectF(x - 10 - half, y - ROW_HEIGHT / 2, half, ROW_HEIGHT),
+                             Qt.AlignVCenter | Qt.AlignRight, label)
+
+    def _paint_badge(self, painter, style, rect: QRectF) -> None:
+        centre = QPointF(rect.width() - 2, -1)
+        painter.setPen(QPen(style.node_body, 1.5))
+        painter.setBrush(QBrush(style.broken))
+        painter.drawEllipse(centre, BADGE_RADIUS, BADGE_RADIUS)
+        painter.setPen(QColor("white"))
+        painter.setFont(font("title"))
+        painter.drawText(QRectF(centre.x() - BADGE_RADIUS, centre.y() - BADGE_RADIUS,
+                                2 * BADGE_RADIUS, 2 * BADGE_RADIUS), Qt.AlignCenter,
+                         str(len(self.problems)) if len(self.problems) > 1 else "!")

@@ -1,0 +1,396 @@
+"""The canvas scene: follows a `Flow`'s events and turns gestures into editor calls.
+
+The flow is the source of truth. The scene subscribes to it once
+(`flow.observe`) and adds, removes, moves and repaints items as events come
+in. Gestures (dragging nodes, drawing wires, deleting) never touch the model:
+they call the `FlowEditor`, which pushes undoable commands, whose edits come
+back here as events.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QPen, QTransform
+from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem, QGraphicsScene
+
+from plait.runtime.model import (
+    Edge,
+    EdgeAdded,
+    EdgeRemoved,
+    FlowChanged,
+    NodeAdded,
+    NodeChanged,
+    NodeRemoved,
+)
+from plait.widgets.canvas.edge_item import EdgeItem, wire_path
+from plait.widgets.canvas.editor import FlowEditor
+from plait.widgets.canvas.frame_item import FrameItem
+from plait.widgets.canvas.node_item import NodeItem
+from plait.widgets.canvas.ports import INPUT, OUTPUT, WireReach, refusal
+from plait.widgets.canvas.style import LIGHT, CanvasStyle
+
+SCENE_MARGIN = 400.0
+
+
+class FlowScene(QGraphicsScene):
+    """Items for one flow. `editor.flow` is the model it shows."""
+
+    message = Signal(str)  # a refusal or hint for the status bar
+    # (scene position, (node id, side, port) of a wire dropped on empty canvas, or None)
+    search_requested = Signal(QPointF, object)
+    frame_edit_requested = Signal(str)
+    wire_selection_changed = Signal()
+
+    def __init__(self, editor: FlowEditor, style: CanvasStyle = LIGHT, parent=None) -> None:
+        super().__init__(parent)
+        self.editor = editor
+        self.style = style
+        self.snap_to_grid = False
+        # Far out, the view draws every node as a block in one batch and the
+        # node items paint nothing (they still take clicks): see FlowView.
+        self.far = False
+        self.nodes: dict[str, NodeItem] = {}
+        self.edges: dict[Edge, EdgeItem] = {}
+        self.frames: dict[str, FrameItem] = {}
+        self._node_edges: dict[str, set[EdgeItem]] = {}
+        self._wire: QGraphicsPathItem | None = None
+        self._reach: WireReach | None = None
+        self._drag_start: dict[QGraphicsItem, QPointF] | None = None
+        self._carry: dict[FrameItem, list[NodeItem]] = {}
+        self.setItemIndexMethod(QGraphicsScene.BspTreeIndex)
+        self.setBackgroundBrush(style.background)
+        self._build()
+        self._unsubscribe = self.flow.observe(self._on_event)
+
+    @property
+    def flow(self):
+        return self.editor.flow
+
+    def detach(self) -> None:
+        """Stop following the flow (before the scene is thrown away)."""
+        self._unsubscribe()
+
+    # -- building ----------------------------------------------------------
+
+    def _build(self) -> None:
+        # Items are positioned before they join the scene, so the index is
+        # built once and no per-item move notifications fire.
+        for node_id in self.flow.nodes:
+            item = NodeItem(self, node_id)
+            self.nodes[node_id] = item
+            self._node_edges[node_id] = set()
+            self.addItem(item)
+        for edge in self.flow.edges:
+            self._add_edge(edge)
+        self._sync_frames()
+        self.fit_scene_rect()
+
+    def fit_scene_rect(self) -> None:
+        """Grow the scene rectangle to hold every item with room around it."""
+        rect = self.itemsBoundingRect().adjusted(-SCENE_MARGIN, -SCENE_MARGIN,
+                                                 SCENE_MARGIN, SCENE_MARGIN)
+        self.setSceneRect(rect.united(self.sceneRect()) if self.items() else rect)
+
+    def _add_edge(self, edge: Edge) -> None:
+        item = EdgeItem(edge, self.style)
+        self.edges[edge] = item
+        self._node_edges[edge.source].add(item)
+        self._node_edges[edge.target].add(item)
+        self._path_edge(item)
+        self.addItem(item)
+
+    def _path_edge(self, item: EdgeItem) -> None:
+        edge = item.edge
+        src, dst = self.nodes[edge.source], self.nodes[edge.target]
+        item.set_ends(src.port_scene_pos(OUTPUT, edge.source_port),
+                      dst.port_scene_pos(INPUT, edge.target_port))
+        out_slot = src.layout.slot(OUTPUT, edge.source_port)
+        in_slot = dst.layout.slot(INPUT, edge.target_port)
+        broken = out_slot is None or out_slot.ghost or in_slot is None or in_slot.ghost
+        if broken != item.broken:
+            item.broken = broken
+            item.restyle(self.style)
+
+    def _sync_frames(self) -> None:
+        wanted = {f["id"]: f for f in self.flow.extras.get("frames", [])}
+        for frame_id in list(self.frames):
+            if frame_id not in wanted:
+                self.removeItem(self.frames.pop(frame_id))
+        for frame_id, data in wanted.items():
+            item = self.frames.get(frame_id)
+            if item is not None and item.data == data:
+                continue
+            if item is not None:
+                self.removeItem(item)
+            self.frames[frame_id] = item = FrameItem(self, data)
+            self.addItem(item)
+
+    # -- following the model ----------------------------------------------
+
+    def _on_event(self, event: object) -> None:
+        if isinstance(event, NodeAdded):
+            item = NodeItem(self, event.node.id)
+            item.setFlag(QGraphicsItem.ItemHasNoContents, self.far)
+            self.nodes[event.node.id] = item
+            self._node_edges[event.node.id] = set()
+            self.addItem(item)
+            self.fit_scene_rect()
+        elif isinstance(event, NodeRemoved):
+            item = self.nodes.pop(event.node.id)
+            self._node_edges.pop(event.node.id, None)
+            self.removeItem(item)
+        elif isinstance(event, EdgeAdded):
+            self._add_edge(event.edge)
+            self._refresh_ends(event.edge)
+        elif isinstance(event, EdgeRemoved):
+            item = self.edges.pop(event.edge)
+            self._node_edges[event.edge.source].discard(item)
+            self._node_edges[event.edge.target].discard(item)
+            self.removeItem(item)
+            self._refresh_ends(event.edge)
+        elif isinstance(event, NodeChanged):
+            item = self.nodes.get(event.node_id)
+            if item is None:
+                return
+            if event.what == "position":
+                if (item.x(), item.y()) != tuple(event.new):
+                    item.setPos(*event.new)
+            else:
+                item.refresh()
+                if event.what == "value":  # a parameter's type changes its output
+                    self._repath(event.node_id)
+        elif isinstance(event, FlowChanged) and event.what == "extras":
+            self._sync_frames()
+
+    def _refresh_ends(self, edge: Edge) -> None:
+        # A wire to a vanished port adds or drops a ghost port on its nodes.
+        for node_id in (edge.source, edge.target):
+            item = self.nodes.get(node_id)
+            if item is not None:
+                item.refresh()
+                self._repath(node_id)
+
+    def _repath(self, node_id: str) -> None:
+        for edge_item in self._node_edges.get(node_id, ()):
+            self._path_edge(edge_item)
+
+    def refresh_ports(self) -> None:
+        """Re-read every node's ports (the libraries were reloaded)."""
+        for item in self.nodes.values():
+            item.refresh()
+        for edge_item in self.edges.values():
+            self._path_edge(edge_item)
+
+    def set_problems(self, problems: list) -> None:
+        """Show validation problems as badges on their nodes."""
+        by_node: dict[str, list[str]] = {}
+        for problem in problems:
+            if problem.node_id:
+                by_node.setdefault(problem.node_id, []).append(problem.message)
+        for node_id, item in self.nodes.items():
+            mine = by_node.get(node_id, [])
+            if mine != item.problems:
+                item.problems = mine
+                item.setToolTip("")
+                item.hover_slot = None
+                item.update()
+
+    def set_far(self, far: bool) -> None:
+        if far == self.far:
+            return
+        self.far = far
+        for item in self.nodes.values():
+            item.setFlag(QGraphicsItem.ItemHasNoContents, far)
+
+    def set_style(self, style: CanvasStyle) -> None:
+        self.style = style
+        self.setBackgroundBrush(style.background)
+        for edge_item in self.edges.values():
+            edge_item.restyle(style)
+        for item in list(self.nodes.values()) + list(self.frames.values()):
+            item.update()
+
+    # -- item callbacks ----------------------------------------------------
+
+    def node_item_moved(self, item: NodeItem) -> None:
+        for edge_item in self._node_edges.get(item.node_id, ()):
+            self._path_edge(edge_item)
+
+    def frame_item_moved(self, frame: FrameItem) -> None:
+        carried = self._carry.get(frame)
+        if not carried:
+            return
+        delta = frame.pos() - frame.last_pos
+        frame.last_pos = frame.pos()
+        for node in carried:
+            node.carried = True
+            node.moveBy(delta.x(), delta.y())
+            node.carried = False
+
+    # -- selection ---------------------------------------------------------
+
+    def selected_node_ids(self) -> list[str]:
+        return [i.node_id for i in self.selectedItems() if isinstance(i, NodeItem)]
+
+    def selected_frame_ids(self) -> list[str]:
+        return [i.frame_id for i in self.selectedItems() if isinstance(i, FrameItem)]
+
+    def selected_edges(self) -> list[Edge]:
+        return [e for e, item in self.edges.items() if item.chosen]
+
+    def select_nodes(self, node_ids) -> None:
+        self.clearSelection()
+        for node_id in node_ids:
+            if node_id in self.nodes:
+                self.nodes[node_id].setSelected(True)
+
+    def _choose_wire(self, item: EdgeItem | None, add: bool) -> None:
+        changed = False
+        for other in self.edges.values():
+            want = (other is item and not (add and other.chosen)) or (add and other.chosen
+                                                                      and other is not item)
+            if other.chosen != want:
+                other.chosen = want
+                other.restyle(self.style)
+                changed = True
+        if changed:
+            self.wire_selection_changed.emit()
+
+    def nodes_in(self, rect: QRectF) -> list[NodeItem]:
+        return [i for i in self.items(rect, Qt.ContainsItemBoundingRect)
+                if isinstance(i, NodeItem)]
+
+    # -- gestures ----------------------------------------------------------
+
+    def _item_at(self, pos: QPointF) -> QGraphicsItem | None:
+        return self.itemAt(pos, QTransform())
+
+    def mousePressEvent(self, event) -> None:
+        pos = event.scenePos()
+        item = self._item_at(pos)
+        if event.button() == Qt.LeftButton and isinstance(item, NodeItem) \
+                and not self.editor.read_only:
+            slot = item.slot_at(pos)
+            if slot is not None and slot.wireable:
+                self._start_wire(item, slot)
+                event.accept()
+                return
+        if event.button() == Qt.LeftButton:
+            ctrl = bool(event.modifiers() & Qt.ControlModifier)
+            if isinstance(item, EdgeItem):
+                if not ctrl:
+                    self.clearSelection()
+                self._choose_wire(item, ctrl)
+                event.accept()
+                return
+            if not ctrl:
+                self._choose_wire(None, False)
+        super().mousePressEvent(event)
+        if event.button() == Qt.LeftButton and isinstance(item, (NodeItem, FrameItem)) \
+                and not self.editor.read_only:
+            self._remember_drag()
+
+    def mouseMoveEvent(self, event) -> None:
+        if self._wire is not None:
+            self._drag_wire(event.scenePos())
+            event.accept()
+            return
+        super().mouseMoveEvent(event)
+
+    def mouseReleaseEvent(self, event) -> None:
+        if self._wire is not None:
+            self._finish_wire(event.scenePos())
+            event.accept()
+            return
+        super().mouseReleaseEvent(event)
+        self._commit_drag()
+
+    def _remember_drag(self) -> None:
+        selected = [i for i in self.selectedItems() if isinstance(i, (NodeItem, FrameItem))]
+        self._carry = {}
+        start = {i: i.pos() for i in selected}
+        for frame in (i for i in selected if isinstance(i, FrameItem)):
+            rect = frame.sceneBoundingRect()
+            frame.last_pos = frame.pos()
+            self._carry[frame] = [n for n in self.nodes_in(rect) if not n.isSelected()]
+            start.update({n: n.pos() for n in self._carry[frame]})
+        self._drag_start = start
+
+    def _commit_drag(self) -> None:
+        start, self._drag_start, self._carry = self._drag_start, None, {}
+        if not start:
+            return
+        moves: dict[str, tuple[float, float]] = {}
+        frames: dict[str, list[float]] = {}
+        for item, was in start.items():
+            if item.pos() == was:
+                continue
+            if isinstance(item, NodeItem):
+                moves[item.node_id] = (item.x(), item.y())
+            else:
+                frames[item.frame_id] = item.rect_list()
+        if moves or frames:
+            self.editor.move_nodes(moves, frames)
+
+    # -- wiring ------------------------------------------------------------
+
+    def _start_wire(self, item: NodeItem, slot) -> None:
+        self._reach = WireReach(self.flow, item.node_id, slot)
+        self._wire_anchor = item.port_scene_pos(slot.side, slot.name)
+        self._wire = QGraphicsPathItem()
+        pen = QPen(self.style.highlight, 2.0, Qt.DashLine)
+        self._wire.setPen(pen)
+        self._wire.setZValue(5.0)
+        self.addItem(self._wire)
+        for node_item in self.nodes.values():
+            node_item.reach = {(s.side, s.name): self._reach.fits(node_item.node_id, s)
+                               for s in node_item.layout.inputs + node_item.layout.outputs}
+            node_item.update()
+        self._drag_wire(self._wire_anchor)
+
+    def _drag_wire(self, pos: QPointF) -> None:
+        if self._reach.slot.side == OUTPUT:
+            self._wire.setPath(wire_path(self._wire_anchor, pos))
+        else:
+            self._wire.setPath(wire_path(pos, self._wire_anchor))
+
+    def _end_wire(self) -> None:
+        self.removeItem(self._wire)
+        self._wire = None
+        for node_item in self.nodes.values():
+            node_item.reach = None
+            node_item.update()
+
+    def _finish_wire(self, pos: QPointF) -> None:
+        reach = self._reach
+        anchor = self._wire_anchor
+        self._end_wire()
+        target = next((i for i in self.items(pos) if isinstance(i, NodeItem)), None)
+        if target is None:
+            if (pos - anchor).manhattanLength() > 12:
+                self.search_requested.emit(pos, (reach.node_id, reach.slot.side, reach.slot.name))
+            return
+        if target.node_id == reach.node_id and target.slot_at(pos) is reach.slot:
+            return  # a click on a port, not a drag
+        slot = target.slot_at(pos)
+        if slot is None:
+            # Dropped on a node's body: take its first port that fits.
+            candidates = target.layout.inputs if reach.slot.side == OUTPUT else target.layout.outputs
+            slot = next((s for s in candidates if reach.fits(target.node_id, s)), None)
+            if slot is None:
+                self.message.emit(f"'{target.node.title}' has no port that fits "
+                                  f"'{reach.slot.name}'")
+                return
+        if slot.side == reach.slot.side:
+            self.message.emit("a wire goes from an output (right side) to an input (left side)")
+            return
+        edge = reach.edge_to(target.node_id, slot.name)
+        why = refusal(self.flow, edge)
+        if why:
+            self.message.emit(f"Not connected: {why}")
+            return
+        why = self.editor.connect(edge)
+        if why:
+            self.message.emit(f"Not connected: {why}")
+        else:
+            self.message.emit(f"Connected {edge}")
