@@ -34,6 +34,7 @@ MAX_REPAIRS = 3  # times a damaged cached input is recomputed before giving up
 class RunOptions:
     executor: str = "local"
     max_workers: int | None = None
+    address: str | None = None  # a Dask scheduler, for the dask executor
     use_cache: bool = True  # False: run every node, still storing results
     stop_on_failure: bool = False
     only: str | None = None  # run this node and its ancestors only
@@ -62,6 +63,7 @@ class RunResult:
     state: str
     duration: float
     nodes: dict[str, NodeResult]
+    error: str | None = None  # why the run as a whole failed, when it did
 
     @property
     def ok(self) -> bool:
@@ -78,20 +80,27 @@ class Engine:
         self.catalog = catalog
         self.cache = ResultCache(workspace)
         self.recorder = RunRecorder(workspace, self.cache)
-        self._executors: dict[tuple[str, int | None], Any] = {}
+        self._executors: dict[tuple[str, int | None, str | None], Any] = {}
         self.runs: dict[str, Run] = {}
 
-    def executor(self, name: str = "local", max_workers: int | None = None) -> Any:
+    def executor(self, name: str = "local", max_workers: int | None = None,
+                 address: str | None = None) -> Any:
         if self._fixed_executor is not None:
             return self._fixed_executor
-        key = (name, max_workers)
+        key = (name, max_workers, address)
         if key not in self._executors:
-            self._executors[key] = make_executor(name, max_workers, str(self.workspace.folder))
+            shared = self.workspace.get_setting("dask_shared_store", True)
+            self._executors[key] = make_executor(name, max_workers, str(self.workspace.folder),
+                                                 address=address, shared_store=shared)
         return self._executors[key]
 
-    async def warm_up(self, name: str = "local", max_workers: int | None = None) -> None:
+    async def warm_up(self, name: str = "local", max_workers: int | None = None,
+                      address: str | None = None) -> None:
         """Start an executor's workers ahead of the first run."""
-        await self.executor(name, max_workers).start()
+        try:
+            await self.executor(name, max_workers, address).start()
+        except Exception:  # noqa: BLE001 - the run itself reports what went wrong
+            pass
 
     def start(self, flow: Flow, parameters: dict[str, Any] | None = None,
               options: RunOptions | None = None, *, from_text: Any = False,
@@ -140,7 +149,7 @@ class Run:
         self.plan = plan
         self.flow = plan.flow
         self.options = options
-        self.executor = engine.executor(options.executor, options.max_workers)
+        self.executor = engine.executor(options.executor, options.max_workers, options.address)
         self.nodes = {n: NodeResult(n, self.flow.nodes[n].title) for n in plan.order}
         self.task: asyncio.Task[RunResult] | None = None
         self._subscribers: list[asyncio.Queue[object]] = []
@@ -199,18 +208,23 @@ class Run:
             self.options.parent_run, self.options.parent_node))
         error = None
         try:
+            await self.executor.start()
             await self._schedule()
         except Exception as exc:  # noqa: BLE001 - a bug must still end the run's records
             import traceback
 
-            error = f"{type(exc).__name__}: {exc}"
+            from plait.runtime.dask_executor import ExecutorUnavailable
+
+            error = str(exc) if isinstance(exc, ExecutorUnavailable) else \
+                f"{type(exc).__name__}: {exc}"
             self._cancelled = True
             for task in list(self._running.values()):
                 task.cancel()
             for node in self.nodes.values():
                 if node.state not in ev.FINAL_STATES:
                     self._finish(node.node_id, ev.CANCELLED, error_type=type(exc).__name__,
-                                 error_message=str(exc), traceback=traceback.format_exc())
+                                 error_message="the run stopped: see the run's error",
+                                 traceback=traceback.format_exc())
         return self._conclude(error)
 
     def _conclude(self, error: str | None) -> RunResult:
@@ -235,7 +249,7 @@ class Run:
             import logging
 
             logging.getLogger(__name__).warning("cache eviction failed: %s", exc)
-        return RunResult(self.id, self.flow.name, state, ended - self._started, self.nodes)
+        return RunResult(self.id, self.flow.name, state, ended - self._started, self.nodes, error)
 
     async def _schedule(self) -> None:
         plan = self.plan

@@ -271,4 +271,9 @@ def make_executor(name: str, slots: int | None = None, workspace: str | None = N
         return LocalExecutor(slots, workspace)
     if name == "inline":
         return InlineExecutor()
-    raise ValueError(f"unknown executor '{name}': choose local or inline")
+    if name == "dask":
+        from plait.runtime.dask_executor import DaskExecutor
+
+        return DaskExecutor(options.get("address"), slots, workspace,
+                            options.get("shared_store"))
+    raise ValueError(f"unknown executor '{name}': choose local, inline or dask")

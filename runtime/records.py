@@ -38,7 +38,11 @@ class RunRecorder:
         self._timer: asyncio.TimerHandle | None = None
         self._titles: dict[str, dict[str, str]] = {}
 
-    def add_cache_entry(self, key: str, spec_key: str, outputs: dict, expires: float | None) -> None:
+    def add_cache_entry(self, key: str, spec_key: str, outputs: dict,
+                        expires: float | None) -> None:
+        # A value held only in a cluster's memory is indexed once someone fetches it.
+        if any(ref.serializer == "dask" for ref in outputs.values()):
+            return
         self._cache_rows.append((key, spec_key, outputs, expires))
         self._bump()
 

@@ -19,12 +19,13 @@ class Service:
     """Ticks the scheduler and starts the runs of claimed slots on one engine."""
 
     def __init__(self, workspace: Workspace, *, executor: str = "local",
-                 max_workers: int | None = None, clock: Callable[[], float] = time.time) -> None:
+                 max_workers: int | None = None, address: str | None = None,
+                 clock: Callable[[], float] = time.time) -> None:
         self.workspace = workspace
         self.catalog = workspace.catalog()
         self.engine = Engine(workspace, self.catalog)
         self.scheduler = Scheduler(workspace, clock)
-        self.options = RunOptions(executor=executor, max_workers=max_workers)
+        self.options = RunOptions(executor=executor, max_workers=max_workers, address=address)
         self.stopping = asyncio.Event()
         self.started: list[str] = []
 
