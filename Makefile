@@ -19,8 +19,11 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check app widgets runtime tests benchmarks
 	$(VENV)/bin/lint-imports
 
+# Figures, not tests: each script prints medians of several runs.
 bench: $(STAMP)
 	$(PY) benchmarks/model.py
+	$(PY) benchmarks/engine.py
+	QT_QPA_PLATFORM=offscreen $(PY) benchmarks/canvas.py
 
 bench-canvas: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(PY) benchmarks/canvas.py
@@ -33,7 +36,7 @@ $(STAMP): pyproject.toml
 	@$(MAKE) --no-print-directory system-libs
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[data,dev]"
+	$(PY) -m pip install --quiet -e ".[data,dask,dev]"
 	touch $(STAMP)
 
 # Qt needs a few shared libraries that slim Debian images lack. Install the

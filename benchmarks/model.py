@@ -1,0 +1,75 @@
+"""Saving and loading a large flow: 1,000 nodes and 1,500 wires.
+
+    python benchmarks/model.py [--repeat 5]
+
+Prints medians of building the flow edit by edit (every connect checked for
+cycles), saving it as a version, loading it back in bulk, and validating it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from plait.runtime.model import Flow
+from plait.runtime.spec import NodeSpec, Port
+from plait.runtime.store import Workspace
+
+NODES = 1000
+
+
+class _Catalog(dict):
+    def get(self, key, default=None):  # type: ignore[override]
+        return super().get(key, default)
+
+
+def catalog() -> _Catalog:
+    spec = NodeSpec("bench:add", "Add", inputs=(Port("a", default=0), Port("b", default=0)),
+                    outputs=(Port("result"),))
+    return _Catalog({spec.key: spec})
+
+
+def build(cat: _Catalog) -> Flow:
+    flow = Flow("large", catalog=cat)
+    nodes = [flow.create_node(cat["bench:add"], (i * 10.0, i * 5.0)) for i in range(NODES)]
+    for i in range(1, NODES):
+        flow.connect(nodes[(i - 1) // 2].id, "result", nodes[i].id, "a")
+    for i in range(NODES // 2 - 1, NODES):  # 501 more: 1,500 wires in all
+        flow.connect(nodes[i - (NODES // 2 - 1)].id, "result", nodes[i].id, "b")
+    return flow
+
+
+def timed(fn):  # type: ignore[no-untyped-def]
+    start = time.perf_counter()
+    value = fn()
+    return time.perf_counter() - start, value
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--repeat", type=int, default=5)
+    args = parser.parse_args()
+    cat = catalog()
+    builds, saves, loads, checks = [], [], [], []
+    for _ in range(args.repeat):
+        with tempfile.TemporaryDirectory() as folder, Workspace(Path(folder)) as ws:
+            took, flow = timed(lambda: build(cat))
+            builds.append(took)
+            saves.append(timed(lambda: ws.save_flow(flow))[0])
+            took, loaded = timed(lambda: ws.load_flow("large", catalog=cat))
+            loads.append(took)
+            checks.append(timed(loaded.validate)[0])
+            assert loaded.content() == flow.content() and loaded.validate() == []
+    edges = len(flow.edges)
+    print(f"Flow of {NODES} nodes and {edges} wires, medians of {args.repeat} runs:")
+    print(f"  build with checked edits  {statistics.median(builds) * 1000:8.1f} ms")
+    print(f"  save as a new version     {statistics.median(saves) * 1000:8.1f} ms")
+    print(f"  load from the workspace   {statistics.median(loads) * 1000:8.1f} ms")
+    print(f"  validate                  {statistics.median(checks) * 1000:8.1f} ms")
+
+
+if __name__ == "__main__":
+    main()
