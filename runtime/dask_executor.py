@@ -195,6 +195,11 @@ class DaskExecutor:
         value = await held
         return store.write(key, port, value)
 
+    def release(self, ref: OutputRef) -> None:
+        """Drop the cluster's copy of a value no node needs any more."""
+        if ref.serializer == IN_CLUSTER:
+            self._held.pop(ref.checksum, None)
+
     def forget_functions(self) -> None:
         pass
 

@@ -298,6 +298,7 @@ class Run:
                     self._skip_cone(node_id)
                     if self.options.stop_on_failure:
                         self.cancel()
+                self._release_inputs(node_id)
         if self._running:
             await asyncio.gather(*self._running.values(), return_exceptions=True)
             self._running.clear()
@@ -305,6 +306,20 @@ class Run:
             if node.state not in ev.FINAL_STATES:
                 self._finish(node.node_id, ev.CANCELLED,
                              error_message="the run was cancelled" if self._cancelled else None)
+
+    def _release_inputs(self, node_id: str) -> None:
+        """Let an executor that holds values in memory drop those no one needs any more.
+
+        An upstream value is released once every node that consumes it has
+        finished; what nothing consumes (the flow's results) is kept.
+        """
+        release = getattr(self.executor, "release", None)
+        if release is None:
+            return
+        for upstream in self.plan.upstream[node_id]:
+            if all(self.nodes[c].state in ev.FINAL_STATES for c in self.plan.downstream[upstream]):
+                for ref in self.nodes[upstream].outputs.values():
+                    release(ref)
 
     def _busy(self) -> int:
         """Running nodes that hold a worker (a subflow node only waits for its child run)."""

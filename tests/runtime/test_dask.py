@@ -113,6 +113,9 @@ def test_values_can_stay_in_the_cluster_when_the_store_is_not_shared(loop, clust
     ref = result.nodes[split.id].outputs["high"]
     assert ref.serializer == "dask" and ref.summary["preview"] == "7.0"
     assert not any((workspace.data_dir / "cache").rglob("*.pkl"))
+    # Values are released once their consumers finished: only the results nothing
+    # consumes are still held.
+    assert set(executor._held) == {ref.checksum for ref in result.nodes[split.id].outputs.values()}
     stored = loop.run_until_complete(executor.materialize(ref, engine.cache.store, "k", "high"))
     assert engine.cache.store.read(stored) == 7.0
     loop.run_until_complete(executor.close())
