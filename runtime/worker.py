@@ -6,7 +6,6 @@ the inline executor. It imports little, so a fresh worker starts fast.
 
 from __future__ import annotations
 
-import io
 import logging
 import os
 import sys
@@ -19,6 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from plait.runtime import reporting
+from plait.runtime.capture import Capture, Message, capture_whole_process
+from plait.runtime.context import using_workspace
 from plait.runtime.results import CorruptResult, OutputRef, ResultStore
 from plait.runtime.spec import (
     OUTPUT_ATTRIBUTES,
@@ -26,11 +27,6 @@ from plait.runtime.spec import (
     OUTPUT_NONE,
     OUTPUT_SEQUENCE,
 )
-
-Message = tuple  # (kind, task id, ...) sent from a worker to the scheduler
-
-LOG_FLUSH_LINES = 200
-LOG_FLUSH_SECONDS = 0.1
 
 
 @dataclass
@@ -74,143 +70,6 @@ class Outcome:
     checkpoint: bool = False  # the value was read from its saved file, not computed
     saved_to: str | None = None
     items: list[tuple[OutputRef, str]] | None = None  # a split: each item and its digest
-
-
-class _Lines(io.TextIOBase):
-    """A text stream that turns writes into log lines sent in batches."""
-
-    def __init__(self, sink: _LogSink, stream: str) -> None:
-        self._sink = sink
-        self._stream = stream
-        self._partial = ""
-
-    def writable(self) -> bool:
-        return True
-
-    def write(self, text: str) -> int:
-        if not isinstance(text, str):
-            text = str(text)
-        data = self._partial + text
-        *lines, self._partial = data.split("\n")
-        for line in lines:
-            self._sink.add(self._stream, "INFO" if self._stream == "stdout" else "ERROR", line)
-        if len(self._partial) > 10_000:  # a huge line without a newline
-            self._sink.add(self._stream, "INFO", self._partial)
-            self._partial = ""
-        return len(text)
-
-    def flush(self) -> None:
-        self._sink.flush()
-
-    def close_partial(self) -> None:
-        if self._partial:
-            self._sink.add(self._stream, "INFO" if self._stream == "stdout" else "ERROR",
-                           self._partial)
-            self._partial = ""
-
-
-class _LogSink:
-    """Collects a node's log lines, sends them in batches, drops past the limit."""
-
-    def __init__(self, send: Callable[[Message], None], task_id: str, limit: int) -> None:
-        self._send = send
-        self._task_id = task_id
-        self._limit = limit
-        self._batch: list[tuple[float, str, str, str]] = []
-        self._last = time.monotonic()
-        self.count = 0
-        self.dropped = 0
-        self._lock = threading.Lock()
-
-    def add(self, stream: str, level: str, line: str) -> None:
-        with self._lock:
-            self.count += 1
-            if self.count > self._limit:
-                self.dropped += 1
-                return
-            self._batch.append((time.time(), stream, level, line.rstrip("\r")))
-            now = time.monotonic()
-            if len(self._batch) >= LOG_FLUSH_LINES or now - self._last >= LOG_FLUSH_SECONDS:
-                self._flush_locked(now)
-
-    def flush(self) -> None:
-        with self._lock:
-            self._flush_locked(time.monotonic())
-
-    def _flush_locked(self, now: float) -> None:
-        if self._batch:
-            self._send(("log", self._task_id, self._batch))
-            self._batch = []
-        self._last = now
-
-    def finish(self) -> None:
-        with self._lock:
-            if self.dropped:
-                self._batch.append((time.time(), "plait", "WARNING",
-                                    f"[plait] {self.dropped:,} more lines were dropped "
-                                    f"(the limit is {self._limit:,} lines per node)"))
-        self.flush()
-
-
-class _LogHandler(logging.Handler):
-    def __init__(self, sink: _LogSink) -> None:
-        super().__init__(logging.DEBUG)
-        self._sink = sink
-
-    def emit(self, record: logging.LogRecord) -> None:
-        try:
-            message = self.format(record)
-        except Exception:  # noqa: BLE001 - a bad record must not fail the node
-            message = str(record.msg)
-        for line in message.splitlines() or [""]:
-            self._sink.add("logging", record.levelname, line)
-
-
-class _Router(io.TextIOBase):
-    """Stands in for sys.stdout/stderr and sends each write to the node that made it.
-
-    In a worker process everything printed belongs to its one node; in the
-    inline executor only what the node's own thread prints does, so the
-    caller's output is never mistaken for the node's.
-    """
-
-    def __init__(self, original: Any, name: str) -> None:
-        self.original = original
-        self.name = name
-
-    def _target(self) -> Any:
-        target = getattr(_capture, self.name, None)
-        if target is None:
-            target = _process_capture.get(self.name)
-        return target if target is not None else self.original
-
-    def writable(self) -> bool:
-        return True
-
-    def write(self, text: str) -> int:
-        return self._target().write(text)
-
-    def flush(self) -> None:
-        self._target().flush()
-
-    def isatty(self) -> bool:
-        return False
-
-    @property
-    def encoding(self) -> str:  # type: ignore[override]
-        return getattr(self.original, "encoding", "utf-8")
-
-
-_capture = threading.local()
-_process_capture: dict[str, Any] = {}
-_whole_process = False
-
-
-def _install_routers() -> None:
-    if not isinstance(sys.stdout, _Router):
-        sys.stdout = _Router(sys.stdout, "stdout")
-    if not isinstance(sys.stderr, _Router):
-        sys.stderr = _Router(sys.stderr, "stderr")
 
 
 _FUNCTIONS: dict[tuple[str, str | None], Callable[..., Any]] = {}
@@ -319,18 +178,8 @@ def run_task(task: Task, send: Callable[[Message], None],
         except Exception as exc:  # noqa: BLE001 - reported like a node's own failure
             return Outcome(False, error_type=type(exc).__name__, error_message=str(exc),
                            traceback="".join(traceback.format_exception(exc)))
-    sink = _LogSink(send, task.id, task.log_limit)
-    out, err = _Lines(sink, "stdout"), _Lines(sink, "stderr")
-    handler = _LogHandler(sink)
-    handler.setFormatter(logging.Formatter("%(name)s: %(message)s"))
-    if not _whole_process:
-        thread = threading.get_ident()
-        handler.addFilter(lambda record: record.thread == thread)
-    root = logging.getLogger()
+    capture = Capture(send, task.id, task.log_limit)
     started = time.perf_counter()
-
-    def report(done: float, total: float | None, message: str | None) -> None:
-        send(("progress", task.id, done, total, message))
 
     try:
         fn = _function(task)
@@ -360,22 +209,8 @@ def run_task(task: Task, send: Callable[[Message], None],
         args = [values.pop(name) for name in task.positional if name in values]
         kwargs = values
 
-        _install_routers()
-        if _whole_process:
-            _process_capture.update(stdout=out, stderr=err)
-        else:
-            _capture.stdout, _capture.stderr = out, err
-        root.addHandler(handler)
-        reporting.set_reporter(report)
-        try:
+        with capture, using_workspace(task.workspace):
             value = fn(*args, **kwargs)
-        finally:
-            reporting.set_reporter(None)
-            root.removeHandler(handler)
-            _process_capture.clear()
-            _capture.stdout = _capture.stderr = None
-            out.close_partial()
-            err.close_partial()
         if path is not None:
             persist.save(value, path)
         outputs = {port: store.write(task.key, port, v)
@@ -387,7 +222,7 @@ def run_task(task: Task, send: Callable[[Message], None],
                        error_type=type(exc).__name__, error_message=str(exc) or type(exc).__name__,
                        traceback="".join(traceback.format_exception(exc)))
     finally:
-        sink.finish()
+        capture.finish()
 
 
 def _exit_with_parent() -> None:
@@ -405,8 +240,7 @@ def _exit_with_parent() -> None:
 
 def worker_main(conn: Any, settings: dict[str, Any]) -> None:
     """The loop of a worker process: run tasks until told to stop."""
-    global _whole_process
-    _whole_process = True
+    capture_whole_process()
     _exit_with_parent()
     if settings.get("workspace"):
         sys.path.insert(0, settings["workspace"])
