@@ -14,7 +14,7 @@ import time
 from importlib import metadata
 from pathlib import Path
 
-from plait.runtime.store import Workspace, WorkspaceError, default_workspace_path
+from plait.runtime.store import Workspace, WorkspaceError, open_workspace
 
 
 def _version() -> str:
@@ -25,7 +25,7 @@ def _version() -> str:
 
 
 def _open_workspace(path: str | None) -> Workspace:
-    return Workspace(Path(path) if path else default_workspace_path())
+    return open_workspace(path)
 
 
 def _format_time(ts: float | None) -> str:
@@ -109,7 +109,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     async def serve() -> None:
         with _open_workspace(args.workspace) as ws:
-            service = Service(ws, executor=args.executor, max_workers=args.max_workers)
+            service = Service(ws, executor=args.executor, max_workers=args.max_workers,
+                              address=args.address)
             loop = asyncio.get_running_loop()
             for sig in (signal.SIGTERM, signal.SIGINT):
                 loop.add_signal_handler(sig, service.stop)
@@ -150,6 +151,103 @@ def cmd_schedule(args: argparse.Namespace) -> int:
             sch.set_enabled(ws, args.id, args.action == "enable")
         elif args.action == "remove":
             sch.remove_schedule(ws, args.id)
+    return 0
+
+
+EXPORT_FORMATS = ("json", "svg", "png", "dot", "py")
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """Write a flow as a document, a drawing or a script, to a file or stdout."""
+    suffix = Path(args.output).suffix.lstrip(".").lower() if args.output else ""
+    fmt = args.to or (suffix if suffix in EXPORT_FORMATS else "json")
+    if fmt == "png" and not args.output and sys.stdout.isatty():
+        raise UsageError("a PNG is binary: give -o FILE.png to write it to a file")
+    with _open_workspace(args.workspace) as ws:
+        if fmt == "json":
+            from plait.runtime.documents import export_flow
+
+            data = export_flow(ws.load_flow(args.flow)).encode()
+        else:
+            catalog = ws.catalog()
+            for library in catalog.libraries:
+                if library.error:
+                    first = library.error.strip().splitlines()[-1]
+                    print(f"plait: library {library.name} failed to load: {first}",
+                          file=sys.stderr)
+            flow = ws.load_flow(args.flow, catalog=catalog)
+            try:
+                if fmt == "py":
+                    from plait.runtime.scripts import export_script
+
+                    data = export_script(flow, ws.folder, args.output).encode()
+                else:
+                    from plait.runtime.drawing import draw_flow, last_run_states
+
+                    states = last_run_states(ws, flow.id) if args.states else None
+                    data = draw_flow(flow, fmt, states)
+            except ValueError as exc:  # ScriptError, DrawingError: the message says why
+                raise UsageError(f"cannot export flow '{flow.name}' as {fmt}: {exc}") from None
+    if args.output:
+        Path(args.output).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.output).write_bytes(data)
+        print(f"Wrote {args.output}", file=sys.stderr)
+    else:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+    return 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    """Read a flow document into the workspace as a new flow or a new version."""
+    from plait.runtime.documents import import_file
+
+    with _open_workspace(args.workspace) as ws:
+        before = {f.id: f.latest_version for f in ws.flows()}
+        flow = import_file(args.file, ws, name=args.name)
+        if flow.id not in before:
+            print(f"Imported '{flow.name}' as a new flow into {ws.folder}")
+        elif before[flow.id] == flow.version:
+            print(f"'{flow.name}' is unchanged (version {flow.version}); nothing imported")
+        else:
+            print(f"Imported '{flow.name}' as version {flow.version}")
+        catalog = ws.catalog()
+        for node in flow.nodes.values():
+            if not (node.is_parameter or node.is_output) and catalog.get(node.spec_key) is None:
+                print(f"plait: warning: node '{node.title}' has type '{node.spec_key}', which "
+                      f"this workspace does not offer: add its library to {ws.folder}",
+                      file=sys.stderr)
+    return 0
+
+
+SETTINGS = {
+    "libraries": "module names whose functions become node types, e.g. [\"mypkg.nodes\"]",
+    "cache_limit_bytes": "size of the result cache before old entries are evicted",
+    "log_lines_per_node": "log lines kept per node and run; more are counted and dropped",
+    "dask_shared_store": "whether Dask workers can reach this workspace's folder",
+}
+
+
+def cmd_settings(args: argparse.Namespace) -> int:
+    with _open_workspace(args.workspace) as ws:
+        if args.key is None:
+            for key, meaning in SETTINGS.items():
+                value = ws.get_setting(key)
+                shown = "(default)" if value is None else json.dumps(value)
+                print(f"{key:<20} {shown:<24} {meaning}")
+            return 0
+        if args.key not in SETTINGS:
+            raise UsageError(f"there is no setting '{args.key}'; settings: "
+                             f"{', '.join(SETTINGS)}")
+        if args.value is None:
+            print(json.dumps(ws.get_setting(args.key)))
+            return 0
+        try:
+            value = json.loads(args.value)
+        except ValueError:
+            value = args.value
+        ws.set_setting(args.key, value)
+        print(f"{args.key} = {json.dumps(value)}")
     return 0
 
 
@@ -197,8 +295,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--param", "-p", action="append", default=[], metavar="NAME=VALUE",
                      help="a parameter value (repeatable); lists and dicts as JSON")
     run.add_argument("--params-file", metavar="FILE.json", help="parameter values as JSON")
-    run.add_argument("--executor", choices=("local", "inline"), default="local",
-                     help="where nodes run: worker processes (local) or this process (inline)")
+    run.add_argument("--executor", choices=("local", "inline", "dask"), default="local",
+                     help="where nodes run: worker processes (local), this process (inline) "
+                          "or a Dask cluster (dask)")
+    run.add_argument("--address", metavar="tcp://HOST:PORT",
+                     help="the Dask scheduler to use (default: start a local cluster)")
     run.add_argument("--max-workers", type=int, metavar="N", help="worker processes to use")
     run.add_argument("--no-cache", action="store_true", help="recompute every node")
     run.add_argument("--only", metavar="NODE", help="run this node and its ancestors only")
@@ -215,9 +316,16 @@ def build_parser() -> argparse.ArgumentParser:
     runs.add_argument("-n", "--limit", type=int, default=30, help="how many (default 30)")
     runs.set_defaults(func=cmd_runs)
 
+    settings = sub.add_parser("settings", help="show or change the workspace's settings")
+    settings.add_argument("key", nargs="?")
+    settings.add_argument("value", nargs="?", help="a JSON value (or plain text)")
+    settings.add_argument("-w", "--workspace", help="workspace folder (default: your default one)")
+    settings.set_defaults(func=cmd_settings)
+
     serve = sub.add_parser("serve", help="run the workspace's schedules until stopped")
     serve.add_argument("-w", "--workspace", help="workspace folder (default: your default one)")
-    serve.add_argument("--executor", choices=("local", "inline"), default="local")
+    serve.add_argument("--executor", choices=("local", "inline", "dask"), default="local")
+    serve.add_argument("--address", metavar="tcp://HOST:PORT", help="Dask scheduler")
     serve.add_argument("--max-workers", type=int, metavar="N")
     serve.set_defaults(func=cmd_serve)
 
@@ -241,6 +349,23 @@ def build_parser() -> argparse.ArgumentParser:
         if not any(a.dest == "workspace" for a in parser_._actions):
             parser_.add_argument("-w", "--workspace", help="workspace folder")
     schedule.set_defaults(func=cmd_schedule)
+
+    export = sub.add_parser("export", help="write a flow as JSON, a drawing (svg, png, dot) "
+                            "or a Python script")
+    export.add_argument("flow", help="flow name or id")
+    export.add_argument("--to", choices=EXPORT_FORMATS,
+                        help="what to write (default: from -o's extension, else json)")
+    export.add_argument("-o", "--output", metavar="FILE", help="file to write (default: stdout)")
+    export.add_argument("-w", "--workspace", help="workspace folder (default: your default one)")
+    export.add_argument("--states", action="store_true",
+                        help="colour a drawing's nodes by the states of the flow's last run")
+    export.set_defaults(func=cmd_export)
+
+    import_ = sub.add_parser("import", help="read a flow document (.json) into the workspace")
+    import_.add_argument("file", metavar="FILE.json", help="a flow document from plait export")
+    import_.add_argument("-w", "--workspace", help="workspace folder (default: your default one)")
+    import_.add_argument("--name", help="save it under this name (a copy if the flow exists)")
+    import_.set_defaults(func=cmd_import)
     return parser
 
 
@@ -248,7 +373,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     # A bare folder opens the window on it; argparse would take it for a command.
-    commands = {"flows", "run", "runs", "serve", "schedule"}
+    commands = {"flows", "run", "runs", "serve", "schedule", "export", "import", "settings"}
     if argv and not argv[0].startswith("-") and argv[0] not in commands:
         args = argparse.Namespace(path=argv[0], func=cmd_window)
         if len(argv) > 1:

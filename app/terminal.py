@@ -7,13 +7,12 @@ import asyncio
 import json
 import signal
 import sys
-from pathlib import Path
 from typing import Any
 
 from plait.runtime import events as ev
 from plait.runtime.engine import Engine, RunOptions, RunResult
 from plait.runtime.plan import RunRefused
-from plait.runtime.store import Workspace, default_workspace_path
+from plait.runtime.store import open_workspace
 
 _MARKS = {ev.COMPLETED: "✓", ev.CACHED: "↺", ev.FAILED: "✗", ev.TIMED_OUT: "⌛",
           ev.SKIPPED: "–", ev.CANCELLED: "■", ev.CRASHED: "✗"}
@@ -52,7 +51,25 @@ class _Progress:
             self.bar.close()
 
 
-def _summary(result: RunResult, errors: dict[str, str]) -> str:
+def _echo(event: ev.NodeLog | ev.NodeRetrying, titles: dict[str, str],
+          progress: _Progress) -> None:
+    """Show what a node prints as it prints it, and its retries, after its title."""
+    title = titles.get(event.node_id, event.node_id)
+    if isinstance(event, ev.NodeRetrying):
+        messages = [f"attempt {event.attempt} failed ({event.error.splitlines()[0]}); "
+                    f"retrying in {event.delay:g}s"]
+    else:
+        messages = [line.message for line in event.lines]
+    for message in messages:
+        text = f"  {title} │ {message}"
+        if progress.bar is not None:
+            progress.bar.write(text, file=sys.stdout)
+        else:
+            print(text, flush=True)
+
+
+def _summary(result: RunResult, errors: dict[str, str], finals: set[str] | None = None) -> str:
+    """One line per node; `finals` (nodes nothing consumes) also show their result, cached or not."""
     width = max((len(n.title) for n in result.nodes.values()), default=4)
     lines = []
     for node in result.nodes.values():
@@ -60,6 +77,11 @@ def _summary(result: RunResult, errors: dict[str, str]) -> str:
         line = f"  {_MARKS.get(node.state, '?')} {node.title:<{width}}  {node.state:<10} {took:>8}"
         if node.node_id in errors:
             line += f"  {errors[node.node_id]}"
+        elif finals and node.node_id in finals and node.outputs:
+            previews = [str(ref.summary.get("preview", ref.summary.get("type", "")))
+                        for ref in node.outputs.values()]
+            shown = "; ".join(previews)
+            line += f"  → {shown if len(shown) <= 70 else shown[:69] + '…'}"
         lines.append(line)
     counts: dict[str, int] = {}
     for node in result.nodes.values():
@@ -76,6 +98,7 @@ def _as_json(result: RunResult, run: Any) -> dict[str, Any]:
         "flow": result.flow,
         "flow_version": run.flow.version,
         "state": result.state,
+        **({"error": result.error} if result.error else {}),
         "duration": round(result.duration, 4),
         "parameters": run.plan.plain,
         "nodes": [{
@@ -88,10 +111,11 @@ def _as_json(result: RunResult, run: Any) -> dict[str, Any]:
 
 
 async def _run(args: argparse.Namespace, params: dict, text: set[str]) -> int:
-    workspace = Workspace(Path(args.workspace) if args.workspace else default_workspace_path())
+    workspace = open_workspace(args.workspace)
     engine = Engine(workspace)
     # Start the worker processes first: they boot while the flow and its libraries load.
-    warm = asyncio.ensure_future(engine.warm_up(args.executor, args.max_workers))
+    warm = asyncio.ensure_future(engine.warm_up(args.executor, args.max_workers,
+                                                getattr(args, "address", None)))
     try:
         catalog = workspace.catalog()
         engine.catalog = catalog
@@ -101,6 +125,7 @@ async def _run(args: argparse.Namespace, params: dict, text: set[str]) -> int:
                 print(f"plait: library {library.name} failed to load: {first}", file=sys.stderr)
         flow = workspace.load_flow(args.flow, catalog=catalog)
         options = RunOptions(executor=args.executor, max_workers=args.max_workers,
+                             address=getattr(args, "address", None),
                              use_cache=not args.no_cache, stop_on_failure=args.stop_on_failure,
                              only=args.only, force=tuple(args.force))
         try:
@@ -120,6 +145,8 @@ async def _run(args: argparse.Namespace, params: dict, text: set[str]) -> int:
         try:
             async for event in run.events():
                 bar.update(event, titles)
+                if isinstance(event, (ev.NodeLog, ev.NodeRetrying)) and not args.json:
+                    _echo(event, titles, bar)
                 if isinstance(event, ev.NodeFinished) and event.error_message and \
                         event.state != ev.SKIPPED:
                     errors[event.node_id] = event.error_message.strip().splitlines()[0]
@@ -129,7 +156,10 @@ async def _run(args: argparse.Namespace, params: dict, text: set[str]) -> int:
         if args.json:
             print(json.dumps(_as_json(result, run), indent=2, default=str))
         else:
-            print(_summary(result, errors))
+            finals = {n for n in result.nodes if not run.flow.edges_out_of(n)}
+            print(_summary(result, errors, finals))
+            if result.error:
+                print(f"plait: {result.error}", file=sys.stderr)
         return 0 if result.ok else 1
     finally:
         warm.cancel()

@@ -106,12 +106,14 @@ def export_flow(flow: Flow) -> str:
 
 
 def _dump(value: Any, depth: int, indent: int = 0) -> str:
-    """JSON text where the document, its lists and each node are blocks, and smaller values
-    take one line when they fit: a change to one value touches one line of a diff."""
+    """JSON text where the document, its lists, each node and a node's values are blocks,
+    and smaller values take one line when they fit: a change to one value touches one
+    line of a diff."""
     flat = json.dumps(value, sort_keys=True, ensure_ascii=False, allow_nan=False)
     if not isinstance(value, (dict, list)) or not value:
         return flat
-    if depth >= 3 and indent + len(flat) <= WIDTH:
+    inline_from = 3 if isinstance(value, list) else 4  # positions inline; values one per line
+    if depth >= inline_from and indent + len(flat) <= WIDTH:
         return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(", ", ": "))
     pad = " " * (indent + 2)
     if isinstance(value, dict):
@@ -270,18 +272,18 @@ def import_flow(text: str, workspace: Any, *, name: str | None = None,
     An unchanged flow writes no new version.
     """
     flow = parse_flow(text, source=source)
-    by_id = _lookup(workspace, flow.id)
+    by_id = _lookup(workspace, flow.id, "id")
     if name is not None:
         if not name.strip():
             raise DocumentError("the name to import a flow under must not be empty")
         flow.name = name.strip()
-        by_name = _lookup(workspace, flow.name)
+        by_name = _lookup(workspace, flow.name, "name")
         if by_name is not None:
             flow.id = by_name.id
         elif by_id is not None:
             flow.id = uuid.uuid4().hex  # the document's flow stays as it is
     elif by_id is None:
-        by_name = _lookup(workspace, flow.name)
+        by_name = _lookup(workspace, flow.name, "name")
         if by_name is not None:
             flow.id = by_name.id
     workspace.save_flow(flow)
@@ -300,15 +302,9 @@ def import_file(path: str | os.PathLike[str], workspace: Any, *, name: str | Non
     return import_flow(text, workspace, name=name, source=str(path))
 
 
-def _lookup(workspace: Any, id_or_name: str) -> Any:
-    from plait.runtime.store import FlowNotFound
-
-    try:
-        info = workspace.flow_info(id_or_name)
-    except FlowNotFound:
-        return None
-    # flow_info matches an id or a name; keep only the kind of match asked for.
-    return info if id_or_name in (info.id, info.name) else None
+def _lookup(workspace: Any, value: str, by: str) -> Any:
+    """The workspace's flow whose `by` ("id" or "name") is `value`, or None."""
+    return next((info for info in workspace.flows() if getattr(info, by) == value), None)
 
 
 @dataclass

@@ -68,7 +68,8 @@ def _function_label(flow: Flow, node: Node, state: str | None) -> str:
     else:  # a missing node type: draw the ports its wires name
         inputs = []
         outputs = sorted({e.source_port for e in flow.edges_out_of(node.id)})
-    rows = []
+    inputs_cells: list[tuple[str, str]] = []  # (port, cell)
+    hidden = 0  # optional inputs left at their defaults: counted, not listed, to keep it small
     for port in inputs:
         name = html.escape(port.name)
         if port.name in wired_in:
@@ -78,11 +79,11 @@ def _function_label(flow: Flow, node: Node, state: str | None) -> str:
         elif port.default is REQUIRED:
             cell = f'{name} <FONT COLOR="#c0392b">(needs a value)</FONT>'
         else:
-            cell = f'<FONT COLOR="{MUTED}">{name}</FONT>'
-        rows.append(("in", port.name, cell))
+            hidden += 1
+            continue
+        inputs_cells.append((port.name, cell))
     if spec is None:
-        rows += [("in", p, html.escape(p)) for p in sorted(wired_in)]
-    inputs_cells = [r for r in rows if r[0] == "in"]
+        inputs_cells += [(p, html.escape(p)) for p in sorted(wired_in)]
     header_fill = STATE_COLOURS.get(state or "", HEADER) if spec is not None else MISSING_FILL
     title = f"<B>{html.escape(node.title)}</B>"
     if state:
@@ -94,26 +95,29 @@ def _function_label(flow: Flow, node: Node, state: str | None) -> str:
     for index in range(max(len(inputs_cells), len(outputs), 0)):
         left = right = '<TD></TD>'
         if index < len(inputs_cells):
-            _, name, cell = inputs_cells[index]
+            name, cell = inputs_cells[index]
             left = f'<TD PORT="{_port_id("in", name)}" ALIGN="LEFT">{cell}</TD>'
         if index < len(outputs):
             name = outputs[index]
             right = (f'<TD PORT="{_port_id("out", name)}" ALIGN="RIGHT">'
                      f'<I>{html.escape(name)}</I></TD>')
         lines.append(f"<TR>{left}{right}</TR>")
+    if hidden:
+        more = f"+{hidden} optional input{'s' if hidden > 1 else ''}"
+        lines.append(f'<TR><TD COLSPAN="2" ALIGN="LEFT"><FONT POINT-SIZE="9" COLOR="{MUTED}">'
+                     f'{more}</FONT></TD></TR>')
     return _table(lines, BORDER, "white")
 
 
-def _parameter_label(node: Node, state: str | None) -> str:
+def _parameter_label(node: Node) -> str:
+    # Parameters keep their colour in a run's picture: their "state" says nothing.
     values = node.values
     head = f'<B>{html.escape(values.get("name", node.title))}</B>'
     kind = html.escape(str(values.get("type", "any")))
     detail = f"{kind} = {_text(values['default'])}" if "default" in values else f"{kind}, required"
-    fill = STATE_COLOURS.get(state or "", PARAMETER_FILL) if state else PARAMETER_FILL
     lines = [
-        f'<TR><TD BGCOLOR="{fill}" CELLPADDING="3"><FONT POINT-SIZE="9" COLOR="#7a5a00">'
-        f'PARAMETER</FONT></TD></TR>',
-        f'<TR><TD PORT="{_port_id("out", "value")}" BGCOLOR="{fill}">{head}<BR/>'
+        '<TR><TD CELLPADDING="3"><FONT POINT-SIZE="9" COLOR="#7a5a00">PARAMETER</FONT></TD></TR>',
+        f'<TR><TD PORT="{_port_id("out", "value")}">{head}<BR/>'
         f'<FONT POINT-SIZE="10">{detail}</FONT></TD></TR>',
     ]
     return _table(lines, PARAMETER_BORDER, PARAMETER_FILL, rounded=True)
@@ -151,7 +155,7 @@ def flow_graph(flow: Flow, states: dict[str, str] | None = None) -> Any:
     for node in sorted(flow.nodes.values(), key=lambda n: (n.position[0], n.position[1], n.id)):
         state = states.get(node.id)
         if node.is_parameter:
-            label = _parameter_label(node, state)
+            label = _parameter_label(node)
         elif node.is_output:
             label = _output_label(node)
         else:

@@ -18,6 +18,7 @@ from typing import Any
 
 from plait.runtime import events as ev
 from plait.runtime.cache import ResultCache
+from plait.runtime.context import using_workspace
 from plait.runtime.executors import make_executor
 from plait.runtime.model import Flow
 from plait.runtime.plan import Plan, call_layout, coercion, make_plan
@@ -114,8 +115,10 @@ class Engine:
         if flow.catalog is None:
             flow.catalog = self.catalog
         run_id = uuid.uuid4().hex
-        plan = make_plan(flow, parameters, from_text=from_text, only=options.only,
-                         force=options.force, run_id=run_id, refs=refs)
+        # Cache-key functions (a reader's file fingerprint) see the workspace's paths.
+        with using_workspace(self.workspace.folder):
+            plan = make_plan(flow, parameters, from_text=from_text, only=options.only,
+                             force=options.force, run_id=run_id, refs=refs)
         run = Run(self, run_id, plan, options)
         self.runs[run_id] = run
         run.task = asyncio.get_running_loop().create_task(run._main())

@@ -124,6 +124,18 @@ def _check_database_file(path: Path) -> None:
             f"reads up to {SCHEMA_VERSION}). Upgrade Plait to open it; the file is unchanged.")
 
 
+def open_workspace(folder: str | os.PathLike[str] | None) -> Workspace:
+    """A workspace folder, or the default one, which gets the examples when first made."""
+    if folder is not None:
+        return Workspace(folder)
+    path = default_workspace_path()
+    if not (path / DB_NAME).exists():
+        from plait.runtime.examples import install_examples
+
+        install_examples(path)
+    return Workspace(path)
+
+
 class Workspace:
     """A Plait workspace folder and its database."""
 
@@ -149,11 +161,16 @@ class Workspace:
         self.data_dir.mkdir(exist_ok=True)
         self._migrate()
         self.mark_crashed_runs()
+        # A folder that ships flow documents (flows/*.json, as the examples do) gets
+        # them imported on first open, so no database needs to be committed.
+        from plait.runtime.documents import seed_from_documents
+
+        seed_from_documents(self)
 
     @classmethod
     def default(cls) -> Workspace:
-        """The default workspace in the user data folder, created on first use."""
-        return cls(default_workspace_path())
+        """The default workspace in the user data folder, created with the examples."""
+        return open_workspace(None)
 
     def close(self) -> None:
         self.conn.close()

@@ -195,12 +195,13 @@ def test_settings_are_kept_in_the_workspace(ws):
     assert ws.get_setting("libraries") == ["json"]
 
 
-def test_the_default_workspace_is_created_on_first_use(tmp_path, monkeypatch):
+def test_the_default_workspace_is_created_on_first_use_with_the_examples(tmp_path, monkeypatch):
     monkeypatch.setenv("PLAIT_WORKSPACE", str(tmp_path / "home" / "ws"))
     assert default_workspace_path() == tmp_path / "home" / "ws"
     with Workspace.default() as w:
         assert (tmp_path / "home" / "ws" / "plait.sqlite").is_file()
-        assert w.flows() == []
+        assert {"data-engineering", "data-science"} <= {f.name for f in w.flows()}
+        assert (w.folder / "iris.csv").is_file()
 
 
 def test_the_default_workspace_lives_in_the_user_data_folder(monkeypatch):
