@@ -10,6 +10,7 @@ from plait.runtime.model import Flow
 distributed = pytest.importorskip("distributed")
 
 from plait.runtime.dask_executor import DaskExecutor  # noqa: E402
+from tests.runtime.running import run  # noqa: E402
 
 K = "tests.runtime.nodes:"
 
@@ -45,12 +46,6 @@ def pipeline(catalog):
     return flow, talk, split
 
 
-def run(loop, engine, flow, params=None, **options):
-    async def go():
-        handle = engine.start(flow, params, RunOptions(**options))
-        seen = [e async for e in handle.events()]
-        return await handle.wait(), seen
-    return loop.run_until_complete(go())
 
 
 def keys(seen):

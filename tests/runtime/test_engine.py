@@ -6,6 +6,7 @@ from plait.runtime import events as ev
 from plait.runtime.engine import RunOptions
 from plait.runtime.model import Flow
 from plait.runtime.plan import ParameterError, RunRefused
+from tests.runtime.running import run
 
 K = "tests.runtime.nodes:"
 
@@ -21,12 +22,6 @@ def wire(flow, a, b, port, out="result"):
     flow.connect(a.id, "value" if a.is_parameter else out, b.id, port)
 
 
-def run(loop, engine, flow, params=None, **options):
-    async def go():
-        handle = engine.start(flow, params, RunOptions(**options))
-        seen = [e async for e in handle.events()]
-        return await handle.wait(), seen
-    return loop.run_until_complete(go())
 
 
 def value(engine, result, node_id, port="result"):

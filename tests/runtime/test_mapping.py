@@ -1,16 +1,10 @@
 from plait.runtime import events as ev
-from plait.runtime.engine import RunOptions
 from plait.runtime.model import Flow
+from tests.runtime.running import run
 
 K = "tests.runtime.nodes:"
 
 
-def run(loop, engine, flow, params=None, **options):
-    async def go():
-        handle = engine.start(flow, params, RunOptions(**options))
-        seen = [e async for e in handle.events()]
-        return await handle.wait(), seen
-    return loop.run_until_complete(go())
 
 
 def mapped_flow(catalog, fn="square", n=5):
