@@ -6,10 +6,14 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 QT_DEBS := fonts-dejavu-core libegl1 libgl1 libxkbcommon0 libfontconfig1 libdbus-1-3
+# What Qt's X11 plugin needs on top, to open a window on a desktop.
+X11_DEBS := libxcb-cursor0 libxkbcommon-x11-0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0 \
+            libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 libxcb-randr0
 
 .PHONY: run test lint bench bench-canvas screenshots system-libs clean
 
 run: $(STAMP)
+	@$(MAKE) --no-print-directory system-libs QT_DEBS="$(X11_DEBS)"
 	$(VENV)/bin/plait $(ARGS)
 
 test: $(STAMP)

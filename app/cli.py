@@ -260,6 +260,18 @@ def display_problem() -> str | None:
             os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
         return ("plait: no display available (DISPLAY and WAYLAND_DISPLAY are unset); "
                 "run it on a desktop, or use 'plait run FLOW' for a headless run")
+    if sys.platform.startswith("linux") and platform in ("", "xcb") and \
+            not os.environ.get("WAYLAND_DISPLAY"):
+        # Without these Qt's X11 plugin aborts the process instead of saying why.
+        import ctypes.util
+
+        missing = [package for library, package in (("xcb-cursor", "libxcb-cursor0"),
+                                                    ("xkbcommon-x11", "libxkbcommon-x11-0"))
+                   if ctypes.util.find_library(library) is None]
+        if missing:
+            return (f"plait: Qt needs {' and '.join(missing)} to open a window on X11; "
+                    f"install {'them' if len(missing) > 1 else 'it'} "
+                    f"(sudo apt-get install {' '.join(missing)}) and try again")
     return None
 
 
