@@ -10,7 +10,7 @@ QT_DEBS := fonts-dejavu-core libegl1 libgl1 libxkbcommon0 libfontconfig1 libdbus
 X11_DEBS := libxcb-cursor0 libxkbcommon-x11-0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0 \
             libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 libxcb-randr0
 
-.PHONY: run test lint bench bench-canvas screenshots system-libs clean
+.PHONY: run test lint bench bench-canvas bench-window screenshots system-libs clean
 
 run: $(STAMP)
 	@$(MAKE) --no-print-directory system-libs QT_DEBS="$(X11_DEBS)"
@@ -32,9 +32,15 @@ bench: $(STAMP)
 bench-canvas: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(PY) benchmarks/canvas.py
 
-# The main window with an example flow, rendered offscreen in both themes.
+# Event-loop latency of the window while a 200-node chatty flow runs.
+bench-window: $(STAMP)
+	QT_QPA_PLATFORM=offscreen $(PY) benchmarks/responsiveness.py
+
+# The main window with an example flow, rendered offscreen in both themes,
+# then during and after a real run (logs and outputs docks open).
 screenshots: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(PY) -m plait.app.screenshots docs
+	QT_QPA_PLATFORM=offscreen $(PY) -m plait.app.run_screenshots docs
 
 $(STAMP): pyproject.toml
 	@$(MAKE) --no-print-directory system-libs

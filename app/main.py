@@ -1,12 +1,22 @@
-"""Starting the window: the Qt application, the theme and the workspace to open."""
+"""Starting the window: the Qt application, its asyncio loop (qasync) and the workspace to open.
+
+The engine is asyncio code; running it on a `qasync.QEventLoop` puts its
+coroutines on the GUI thread's event loop, where they only ever wait (worker
+processes and threads do the work), so the window stays responsive.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from PySide6.QtCore import QSettings
+from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
+
+_loop = None
 
 
 def application() -> QApplication:
@@ -16,7 +26,38 @@ def application() -> QApplication:
         app = QApplication(sys.argv[:1])
         app.setApplicationName("Plait")
         app.setOrganizationName("plait")
+        from plait.resources import icon_path
+
+        app.setWindowIcon(QIcon(str(icon_path())))
+        # Nodes copied to the clipboard belong to Qt, which deletes them after
+        # Python has shut down and crashes the exit; let go of them first.
+        app.aboutToQuit.connect(release_clipboard)
     return app
+
+
+def release_clipboard() -> None:
+    """Clear the clipboard if it holds Plait's nodes (see `application`)."""
+    from plait.widgets.mime import NODES_MIME
+
+    app = QApplication.instance()
+    if app is not None:
+        mime = app.clipboard().mimeData()
+        if mime is not None and mime.hasFormat(NODES_MIME):
+            app.clipboard().clear()
+
+
+def event_loop():
+    """The application's qasync loop, made on first use and set as asyncio's loop."""
+    global _loop
+    if _loop is None or _loop.is_closed():
+        from qasync import QEventLoop
+
+        _loop = QEventLoop(application())
+        # Plain threads for loading values and records: qasync's default QThreads
+        # complain when the application ends while one is idle.
+        _loop.set_default_executor(ThreadPoolExecutor(4, thread_name_prefix="plait-io"))
+        asyncio.set_event_loop(_loop)
+    return _loop
 
 
 def open_window(path: str | Path | None = None, settings: QSettings | None = None):
@@ -24,6 +65,7 @@ def open_window(path: str | Path | None = None, settings: QSettings | None = Non
     from plait.app.window import MainWindow
 
     application()
+    event_loop()
     window = MainWindow(settings)
     window.open_workspace(path)
     window.show()
@@ -31,9 +73,12 @@ def open_window(path: str | Path | None = None, settings: QSettings | None = Non
 
 
 def run_window(path: str | None) -> int:
-    """`plait [WORKSPACE]`: show the window until it is closed."""
-    app = application()
+    """`plait [WORKSPACE]`: show the window until it is closed, on the qasync loop."""
+    application()
+    loop = event_loop()
     window = open_window(path)
     if window.workspace is None:
         return 1
-    return app.exec()
+    with loop:
+        code = loop.run_forever()
+    return int(code or 0)

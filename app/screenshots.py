@@ -86,11 +86,15 @@ def build_example(folder: Path) -> None:
 
 
 def render(out_dir: Path) -> list[Path]:
+    import asyncio
+
     from PySide6.QtCore import QSettings
 
-    from plait.app.main import application, open_window
+    from plait.app.main import application, event_loop, open_window
 
     app = application()
+    # The window loads outputs with asyncio: mark its loop running, as under `plait`.
+    asyncio.events._set_running_loop(event_loop())
     written = []
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "Sales analysis"
@@ -112,6 +116,9 @@ def render(out_dir: Path) -> list[Path]:
             written.append(path)
             window.document.mark_saved()
             window.close()
+            while window.runs._tasks or not window.shut_down:  # let loads in flight finish
+                app.processEvents()
+    asyncio.events._set_running_loop(None)
     return written
 
 

@@ -7,24 +7,38 @@ inspector and the palette follow it.
 
 from __future__ import annotations
 
+import shiboken6
 from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QApplication, QDockWidget, QLabel, QMainWindow, QMessageBox
+from PySide6.QtWidgets import (
+    QApplication,
+    QDockWidget,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QTabBar,
+)
 
 from plait.app.document import FlowDocument
 from plait.app.edit_ops import EditOps
+from plait.app.export_ops import ExportOps
+from plait.app.history_ops import HistoryOps
+from plait.app.run_ops import RunOps
+from plait.app.schedule_ops import ScheduleOps
 from plait.app.theme import apply_theme
 from plait.app.workspace_ops import WorkspaceOps
 from plait.widgets.canvas.scene import FlowScene
 from plait.widgets.canvas.view import FlowView
 from plait.widgets.flows_dock import FlowsDock
 from plait.widgets.inspector import Inspector
+from plait.widgets.logs_dock import LogsDock
+from plait.widgets.outputs_dock import OutputsDock
 from plait.widgets.palette import Palette
+from plait.widgets.runs_dock import RunsDock
+from plait.widgets.schedules_dock import SchedulesDock
 
-RUN_LATER = "Running flows lands with the engine; until then Plait designs and saves them."
 
-
-class MainWindow(WorkspaceOps, EditOps, QMainWindow):
+class MainWindow(WorkspaceOps, EditOps, RunOps, HistoryOps, ScheduleOps, ExportOps, QMainWindow):
     def __init__(self, settings: QSettings | None = None) -> None:
         super().__init__()
         self.setObjectName("PlaitMainWindow")
@@ -37,6 +51,7 @@ class MainWindow(WorkspaceOps, EditOps, QMainWindow):
         self._unobserve = lambda: None
         self.view = FlowView(self)
         self.setCentralWidget(self.view)
+        self.resize(1400, 880)  # before the docks: tab bars laid out at another size linger
         self._make_docks()
         self._make_actions()
         self._make_menus()
@@ -50,7 +65,9 @@ class MainWindow(WorkspaceOps, EditOps, QMainWindow):
         self._validate_timer.timeout.connect(self.validate)
         self.theme = self.settings.value("theme", "light")
         self.set_theme(self.theme)
-        self.resize(1400, 880)
+        self.init_run_ops()
+        self.init_history_ops()
+        self.init_schedule_ops()
         self._restore_layout()
         self.init_workspace_ops()
 
@@ -60,7 +77,8 @@ class MainWindow(WorkspaceOps, EditOps, QMainWindow):
         dock = QDockWidget(title, self)
         dock.setObjectName(f"{title}Dock")
         dock.setWidget(widget)
-        self.addDockWidget(area, dock)
+        if area is not None:
+            self.addDockWidget(area, dock)
         return dock
 
     def _make_docks(self) -> None:
@@ -73,6 +91,22 @@ class MainWindow(WorkspaceOps, EditOps, QMainWindow):
         self.resizeDocks([self.palette_dock, self.inspector_dock], [250, 320], Qt.Horizontal)
         self.resizeDocks([self.palette_dock, self.flows_dock_widget], [520, 260], Qt.Vertical)
         self.palette_widget.activated.connect(self.add_node_at_centre)
+        # Run docks along the bottom: logs and outputs side by side, runs and schedules tabbed.
+        self.logs_dock = LogsDock(self)
+        self.outputs_dock = OutputsDock(self)
+        self.runs_dock = RunsDock(self)
+        self.schedules_dock = SchedulesDock(self)
+        # Each dock goes straight to its place: docks moved after being placed leave
+        # stray tab bars behind (Qt 6.11).
+        self.logs_dock_widget = self._dock("Logs", self.logs_dock, Qt.BottomDockWidgetArea)
+        self.outputs_dock_widget = self._dock("Outputs", self.outputs_dock, None)
+        self.runs_dock_widget = self._dock("Runs", self.runs_dock, None)
+        self.schedules_dock_widget = self._dock("Schedules", self.schedules_dock, None)
+        self.splitDockWidget(self.logs_dock_widget, self.outputs_dock_widget, Qt.Horizontal)
+        self.tabifyDockWidget(self.logs_dock_widget, self.runs_dock_widget)
+        self.tabifyDockWidget(self.outputs_dock_widget, self.schedules_dock_widget)
+        self.logs_dock_widget.raise_()
+        self.outputs_dock_widget.raise_()
 
     def _action(self, name: str, text: str, slot=None, shortcut=None, tip: str = "",
                 canvas: bool = False, checkable: bool = False) -> QAction:
@@ -115,7 +149,7 @@ class MainWindow(WorkspaceOps, EditOps, QMainWindow):
           tip="Add a flow parameter node")
         a("layout", "Auto-&layout", self.auto_layout, "L",
           "Lay the flow out left to right (Graphviz dot)", canvas=True)
-        a("fit", "&Fit view", self.view.fit_view, "F", "Show the whole flow", canvas=True)
+        a("fit", "&Fit view", lambda: self.view.fit_view(), "F", "Show the whole flow", canvas=True)
         a("zoom_in", "Zoom &in", lambda: self.view.zoom_by(1.25), QKeySequence.ZoomIn)
         a("zoom_out", "Zoom &out", lambda: self.view.zoom_by(0.8), QKeySequence.ZoomOut)
         a("zoom_reset", "&Actual size", self.view.reset_zoom, "Ctrl+0")
@@ -125,8 +159,15 @@ class MainWindow(WorkspaceOps, EditOps, QMainWindow):
           canvas=True, checkable=True)
         a("dark", "&Dark theme", lambda on: self.set_theme("dark" if on else "light"),
           checkable=True)
-        run = a("run", "&Run", None, "Ctrl+R", RUN_LATER)
-        run.setEnabled(False)
+        a("run", "&Run", lambda: self.run_flow(), "F5",
+          "Run the flow (asks for its parameters)")
+        a("run_file", "Run with parameters &file…", lambda: self.run_with_file(),
+          tip="Run the flow with the values in a JSON parameters file")
+        stop = a("stop", "&Stop", self.stop_run, "Esc", "Cancel the running flow")
+        stop.setEnabled(False)
+        a("schedules", "S&chedules…", lambda: (self.schedules_dock_widget.show(),
+                                               self.schedules_dock_widget.raise_()),
+          tip="Run this flow on a schedule")
         undo_group = self.undo_actions()
         self.actions_by_name.update(undo_group)
         self.actions_by_name["snap"].setChecked(self.settings.value("snap", False, type=bool))
@@ -153,6 +194,8 @@ class MainWindow(WorkspaceOps, EditOps, QMainWindow):
         file.addSeparator()
         file.addAction(act["save"])
         file.addSeparator()
+        self.make_export_menu(file)
+        file.addSeparator()
         file.addAction(act["quit"])
         edit = bar.addMenu("&Edit")
         for name in ("undo", "redo", None, "copy", "paste", "duplicate", "delete", "select_all",
@@ -163,10 +206,13 @@ class MainWindow(WorkspaceOps, EditOps, QMainWindow):
                      "minimap", None, "dark"):
             view.addSeparator() if name is None else view.addAction(act[name])
         self.docks_menu = view.addMenu("&Panels")
-        for dock in (self.palette_dock, self.inspector_dock, self.flows_dock_widget):
+        for dock in (self.palette_dock, self.inspector_dock, self.flows_dock_widget,
+                     self.logs_dock_widget, self.outputs_dock_widget, self.runs_dock_widget,
+                     self.schedules_dock_widget):
             self.docks_menu.addAction(dock.toggleViewAction())
         flow = bar.addMenu("F&low")
-        flow.addAction(act["run"])
+        for name in ("run", "run_file", "stop", None, "schedules"):
+            flow.addSeparator() if name is None else flow.addAction(act[name])
 
     def _make_toolbar(self) -> None:
         bar = self.addToolBar("Main")
@@ -174,7 +220,7 @@ class MainWindow(WorkspaceOps, EditOps, QMainWindow):
         bar.setToolButtonStyle(Qt.ToolButtonTextOnly)
         act = self.actions_by_name
         for name in ("new_flow", "open_workspace", "save", None, "undo", "redo", None,
-                     "layout", "fit", None, "run"):
+                     "layout", "fit", None, "run", "stop"):
             bar.addSeparator() if name is None else bar.addAction(act[name])
 
     # -- settings ----------------------------------------------------------
@@ -184,8 +230,38 @@ class MainWindow(WorkspaceOps, EditOps, QMainWindow):
         state = self.settings.value("window_state")
         if isinstance(geometry, QByteArray):
             self.restoreGeometry(geometry)
-        if isinstance(state, QByteArray):
+        self._fresh_layout = not isinstance(state, QByteArray)
+        if not self._fresh_layout:
             self.restoreState(state)
+
+    def _hide_stray_tab_bars(self) -> None:
+        """Hide dock tab bars Qt left behind from an earlier layout (a Qt 6.11 quirk).
+
+        A bar in use sits against the visible dock of its group; a stray one
+        stays where an older layout put it, painted over other docks.
+        """
+        docks = [d for d in self.findChildren(QDockWidget) if d.isVisible()]
+        for bar in self.findChildren(QTabBar):
+            if bar.parent() is not self or not bar.isVisible() or not bar.count():
+                continue
+            titles = {bar.tabText(i) for i in range(bar.count())}
+            home = [d.geometry() for d in docks if d.windowTitle() in titles]
+            if not any(abs(g.left() - bar.x()) <= 1 and abs(g.bottom() + 1 - bar.y()) <= 1
+                       for g in home):
+                bar.hide()
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        QTimer.singleShot(0, self._hide_stray_tab_bars)
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        QTimer.singleShot(0, self._hide_stray_tab_bars)
+        if self._fresh_layout:
+            # Dock sizes only take once the window has its size: the first show.
+            self._fresh_layout = False
+            self.resizeDocks([self.palette_dock, self.inspector_dock], [240, 320], Qt.Horizontal)
+            self.resizeDocks([self.logs_dock_widget], [220], Qt.Vertical)
 
     def save_layout(self) -> None:
         self.settings.setValue("geometry", self.saveGeometry())
@@ -228,10 +304,11 @@ class MainWindow(WorkspaceOps, EditOps, QMainWindow):
         self.scene.message.connect(self.show_message)
         self.scene.selectionChanged.connect(self._selection_changed)
         self.scene.frame_edit_requested.connect(self.edit_frame)
+        self.scene.node_menu_requested.connect(self.open_node_menu)
         document.message.connect(self.show_message)
         document.undo_stack.cleanChanged.connect(self.update_title)
         document.undo_stack.indexChanged.connect(self._flow_edited)
-        self._unobserve = document.flow.observe(lambda event: self._validate_timer.start())
+        self._unobserve = document.flow.observe(self._flow_event)
         self.inspector.set_editor(document)
         self.update_title()
         self.validate()
@@ -239,8 +316,17 @@ class MainWindow(WorkspaceOps, EditOps, QMainWindow):
                      "add_parameter"):
             self.actions_by_name[name].setEnabled(not document.read_only)
         self.actions_by_name["save"].setEnabled(not document.read_only)
-        self.view.fit_view()
+        run = self.shown_run
+        if run is not None and run.flow_id == document.flow.id:
+            self.scene.set_statuses(run.statuses)
+        self.outputs_dock.clear()
+        self.refresh_schedules()
+        self.view.fit_view(keep_fitting=True)
         self.view.setFocus()
+
+    def _flow_event(self, event: object) -> None:
+        self._validate_timer.start()
+        self.mark_stale(event)
 
     def _release_document(self) -> None:
         # The old document's undo stack emits while it is destroyed; by then
@@ -255,9 +341,21 @@ class MainWindow(WorkspaceOps, EditOps, QMainWindow):
         self._unobserve()
         self._unobserve = lambda: None
 
+    def _selected_one(self) -> str | None:
+        ids = self.scene.selected_node_ids() if self.scene else []
+        return ids[0] if len(ids) == 1 else None
+
     def _selection_changed(self) -> None:
+        if self.document is None:
+            return
         ids = self.scene.selected_node_ids() if self.scene else []
         self.inspector.show_node(ids[0] if len(ids) == 1 else None)
+        # Selecting nodes filters the logs to them and shows the outputs of one.
+        titles = [self.document.flow.nodes[n].title for n in ids]
+        self.logs_dock.set_node_filter(ids, ", ".join(titles[:3]) + ("…" if len(ids) > 3 else ""))
+        one = self._selected_one()
+        if one != self.outputs_dock.node_id or one is None:
+            self.show_outputs(one)
 
     def _flow_edited(self) -> None:
         self.update_title()
@@ -301,11 +399,30 @@ class MainWindow(WorkspaceOps, EditOps, QMainWindow):
     # -- closing -----------------------------------------------------------
 
     def closeEvent(self, event) -> None:
-        if not self.maybe_save():
-            event.ignore()
-            return
+        if not self.shut_down:
+            running = self.runs.running
+            if running and not self.ask_cancel_runs(len(running)):
+                event.ignore()
+                return
+            if not self.maybe_save():
+                event.ignore()
+                return
+            if self.runs.engine is not None or self.runs.running:
+                # Cancelled runs still write their records; the workers stop; then close.
+                event.ignore()
+                self.show_message("Stopping runs and workers…")
+                self.runs.close().add_done_callback(lambda _: self._closed_runs())
+                return
+        self.shut_down = True
+        self._poll.stop()
+        self._schedule_timer.stop()
         self.save_layout()
         self.close_workspace()
         self._release_document()
         self.document = None
         event.accept()
+
+    def _closed_runs(self) -> None:
+        if shiboken6.isValid(self):  # the window may have been deleted meanwhile
+            self.shut_down = True
+            self.close()

@@ -9,9 +9,8 @@ from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox
 
 from plait.app.document import FlowDocument
 from plait.app.recovery import Draft, Drafts
-from plait.runtime.libraries import Catalog
 from plait.runtime.model import Flow
-from plait.runtime.store import Workspace, WorkspaceError, default_workspace_path
+from plait.runtime.store import WorkspaceError, open_workspace
 
 MAX_RECENT = 8
 DRAFT_DELAY_MS = 1500
@@ -51,19 +50,21 @@ class WorkspaceOps:
         if not self.maybe_save():
             return False
         try:
-            workspace = Workspace(Path(folder) if folder else default_workspace_path())
+            workspace = open_workspace(folder)
         except WorkspaceError as exc:
             QMessageBox.warning(self, "Cannot open workspace", str(exc))
             return False
         self.close_workspace()
         self.workspace = workspace
         self.drafts = Drafts(workspace.data_dir)
-        self.catalog = Catalog(workspace.folder, workspace.get_setting("libraries", []) or [])
-        self.catalog.load()
+        # Built-in nodes, the workspace's libraries and its flows (as subflows).
+        self.catalog = workspace.catalog()
         self.palette_widget.set_catalog(self.catalog)
         self.view.catalog = self.catalog
         self._watch()
         self._remember_recent(workspace.folder)
+        self.runs.set_workspace(workspace, self.catalog)
+        self.shown_run = None
         if not self._offer_drafts():
             flows = sorted(workspace.flows(), key=lambda f: f.updated, reverse=True)
             last = self.settings.value(f"last_flow/{workspace.folder}")
@@ -73,6 +74,9 @@ class WorkspaceOps:
             else:
                 self.new_flow(ask=False)
         self.refresh_flows()
+        self.refresh_runs()
+        self.refresh_schedules()
+        self.start_scheduler()
         return True
 
     def close_workspace(self) -> None:
@@ -257,6 +261,7 @@ class WorkspaceOps:
         changed = self.catalog.reload()
         self._watch()  # editors save by replacing files, which drops them from the watch
         if changed:
+            self.runs.libraries_changed()
             self.palette_widget.set_catalog(self.catalog)
             if self.scene is not None:
                 self.scene.refresh_ports()

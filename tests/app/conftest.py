@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import textwrap
 
@@ -51,12 +52,29 @@ def settings(tmp_path):
 
 
 @pytest.fixture
-def make_window(qtbot, settings):
+def qasync_loop(qapp):
+    """The application's qasync loop, marked running for the test as it is under `plait`.
+
+    The window starts engine runs from slots, which needs asyncio's running
+    loop; the flag is taken back afterwards so `asyncio.run` works in other tests.
+    """
+    from plait.app.main import event_loop
+
+    loop = event_loop()
+    asyncio.events._set_running_loop(loop)
+    yield loop
+    asyncio.events._set_running_loop(None)
+
+
+@pytest.fixture
+def make_window(qtbot, settings, qasync_loop):
     windows = []
+    settings.setValue("run/executor", "inline")  # fast runs; tests that need workers say so
 
     def make(folder, restore_drafts: bool = False) -> MainWindow:
         window = MainWindow(settings)
-        qtbot.addWidget(window)
+        # Not given to qtbot: its teardown would close and delete the window before the
+        # engine's workers have stopped. This fixture closes it, waits, then deletes it.
         # Dialogs would block an offscreen test: answer them in code.
         window.ask_save_changes = lambda: "discard"
         window.offered_drafts = []
@@ -74,6 +92,12 @@ def make_window(qtbot, settings):
     yield make
     for window in windows:
         window.ask_save_changes = lambda: "discard"
+        window.ask_cancel_runs = lambda count: True
+        if not window.shut_down:
+            window.close()
+            # Runs are cancelled and worker processes stopped before the window goes.
+            qtbot.waitUntil(lambda: window.shut_down, timeout=60_000)
+        window.deleteLater()
 
 
 @pytest.fixture

@@ -211,5 +211,5 @@ def test_the_window_opens_on_a_folder_like_plait_path(workspace_folder, settings
     qtbot.addWidget(window)
     window.ask_save_changes = lambda: "discard"
     assert window.workspace.folder == workspace_folder.resolve()
-    assert not window.actions_by_name["run"].isEnabled()
-    assert "engine" in window.actions_by_name["run"].toolTip()
+    assert window.actions_by_name["run"].isEnabled()
+    assert window.actions_by_name["run"].shortcut().toString() == "F5"

@@ -7,6 +7,7 @@ item (DeviceCoordinateCache) and drops text when zoomed far out.
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QPointF, QRectF, Qt
@@ -15,6 +16,7 @@ from PySide6.QtWidgets import QGraphicsItem, QStyle, QStyleOptionGraphicsItem, Q
 
 from plait.runtime.model import PARAMETER_KEY
 from plait.widgets.canvas.ports import INPUT, NodeLayout, PortSlot, layout_for, port_tooltip
+from plait.widgets.canvas.status import STATUS_HEIGHT, NodeStatus, state_colour
 from plait.widgets.canvas.style import (
     GRID,
     PORT_RADIUS,
@@ -52,6 +54,7 @@ class NodeItem(QGraphicsItem):
         self.node_id = node_id
         self.layout: NodeLayout = layout_for(scene.flow, node_id)
         self.problems: list[str] = []
+        self.status: NodeStatus | None = None  # its state in the run the canvas shows
         # While a wire is dragged: port name -> True (fits) / False (does not).
         self.reach: dict[tuple[str, str], bool] | None = None
         self.hover_slot: PortSlot | None = None
@@ -96,7 +99,18 @@ class NodeItem(QGraphicsItem):
     def boundingRect(self) -> QRectF:
         w, h = self.layout.width, self.layout.height
         return QRectF(-PORT_RADIUS - 2, -BADGE_RADIUS - 2, w + 2 * PORT_RADIUS + 4 + BADGE_RADIUS,
-                      h + BADGE_RADIUS + 4)
+                      h + BADGE_RADIUS + 4 + STATUS_HEIGHT)
+
+    def set_status(self, status: NodeStatus | None) -> None:
+        """Show the node's state in a run (None: no run shown)."""
+        self.status = status
+        if self.isUnderMouse() and self.hover_slot is None:
+            self.setToolTip(self._node_tooltip())
+        self.update()
+
+    def tooltip_text(self) -> str:
+        """What hovering the node's body shows: its doc, problems, run state and traceback."""
+        return self._node_tooltip()
 
     def body_rect(self) -> QRectF:
         return QRectF(0, 0, self.layout.width, self.layout.height)
@@ -121,6 +135,10 @@ class NodeItem(QGraphicsItem):
             self.update()
         super().hoverMoveEvent(event)
 
+    def hoverEnterEvent(self, event) -> None:
+        self.setToolTip(self._node_tooltip())
+        super().hoverEnterEvent(event)
+
     def hoverLeaveEvent(self, event) -> None:
         if self.hover_slot is not None:
             self.hover_slot = None
@@ -135,6 +153,12 @@ class NodeItem(QGraphicsItem):
         if spec is not None and spec.doc:
             parts.append(spec.doc.split("\n\n", 1)[0])
         parts += [f"<span style='color:#d93838'>⚠ {p}</span>" for p in self.problems]
+        status = self.status
+        if status is not None:
+            colour = state_colour(status.state).name()
+            parts.append(f"<span style='color:{colour}'>{_escape(status.text(time.time()))}</span>")
+            if status.traceback:
+                parts.append(f"<pre>{_escape(status.traceback.strip()[-4000:])}</pre>")
         return "<br>".join(parts)
 
     # -- painting ----------------------------------------------------------
@@ -152,6 +176,11 @@ class NodeItem(QGraphicsItem):
         head = style.broken if missing else (style.param_title if is_param else style.node_title)
         border = style.selection if selected else (style.broken if self.problems
                                                    else style.node_border)
+        status = self.status
+        if status is not None and not selected and not self.problems:
+            border = state_colour(status.state)
+            if status.stale:
+                border.setAlpha(110)
 
         if lod < TEXT_MIN_ZOOM:
             # Far out: a block with its title colour is all the eye can use.
@@ -163,7 +192,8 @@ class NodeItem(QGraphicsItem):
 
         painter.setRenderHint(QPainter.Antialiasing, True)
         radius = 12.0 if is_param else 5.0
-        painter.setPen(QPen(border, 2.2 if selected else 1.0))
+        width = 2.2 if selected or (status is not None and status.state != "pending") else 1.0
+        painter.setPen(QPen(border, width, Qt.DashLine if status and status.stale else Qt.SolidLine))
         painter.setBrush(body)
         painter.drawRoundedRect(rect, radius, radius)
         # Title bar: rounded at the top only.
@@ -197,6 +227,8 @@ class NodeItem(QGraphicsItem):
             self._paint_port(painter, style, slot, small_metrics, half, lod)
         if self.problems:
             self._paint_badge(painter, style, rect)
+        if status is not None:
+            self._paint_status(painter, style, rect, status)
 
     def _paint_parameter_summary(self, painter, style, metrics) -> None:
         values = self.node.values
@@ -245,6 +277,30 @@ class NodeItem(QGraphicsItem):
             painter.drawText(QRectF(x - 10 - half, y - ROW_HEIGHT / 2, half, ROW_HEIGHT),
                              Qt.AlignVCenter | Qt.AlignRight, label)
 
+    def _paint_status(self, painter, style, rect: QRectF, status: NodeStatus) -> None:
+        colour = state_colour(status.state)
+        if status.stale:
+            colour.setAlpha(130)
+        if status.state in ("running", "retrying"):
+            # A bar along the bottom edge: its share when the total is known, else a stripe.
+            track = QRectF(4, rect.height() - 5, rect.width() - 8, 3)
+            painter.setPen(Qt.NoPen)
+            faint = QColor(colour)
+            faint.setAlpha(50)
+            painter.setBrush(faint)
+            painter.drawRoundedRect(track, 1.5, 1.5)
+            fraction = status.fraction
+            if fraction is not None:
+                painter.setBrush(colour)
+                painter.drawRoundedRect(QRectF(track.x(), track.y(), track.width() * fraction,
+                                               track.height()), 1.5, 1.5)
+        painter.setFont(font("small"))
+        painter.setPen(colour if status.state != "pending" else style.text_dim)
+        metrics = QFontMetricsF(font("small"))
+        line = QRectF(2, rect.height() + 2, rect.width() + 40, STATUS_HEIGHT - 4)
+        painter.drawText(line, Qt.AlignVCenter | Qt.AlignLeft,
+                         metrics.elidedText(status.text(time.time()), Qt.ElideRight, line.width()))
+
     def _paint_badge(self, painter, style, rect: QRectF) -> None:
         centre = QPointF(rect.width() - 2, -1)
         painter.setPen(QPen(style.node_body, 1.5))
@@ -255,3 +311,7 @@ class NodeItem(QGraphicsItem):
         painter.drawText(QRectF(centre.x() - BADGE_RADIUS, centre.y() - BADGE_RADIUS,
                                 2 * BADGE_RADIUS, 2 * BADGE_RADIUS), Qt.AlignCenter,
                          str(len(self.problems)) if len(self.problems) > 1 else "!")
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

@@ -9,7 +9,7 @@ back here as events.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QPen, QTransform
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem, QGraphicsScene
 
@@ -27,12 +27,13 @@ from plait.widgets.canvas.editor import FlowEditor
 from plait.widgets.canvas.frame_item import FrameItem
 from plait.widgets.canvas.node_item import NodeItem
 from plait.widgets.canvas.ports import INPUT, OUTPUT, WireReach, refusal
+from plait.widgets.canvas.status import RunStates
 from plait.widgets.canvas.style import LIGHT, CanvasStyle
 
 SCENE_MARGIN = 400.0
 
 
-class FlowScene(QGraphicsScene):
+class FlowScene(RunStates, QGraphicsScene):
     """Items for one flow. `editor.flow` is the model it shows."""
 
     message = Signal(str)  # a refusal or hint for the status bar
@@ -40,6 +41,7 @@ class FlowScene(QGraphicsScene):
     search_requested = Signal(QPointF, object)
     frame_edit_requested = Signal(str)
     wire_selection_changed = Signal()
+    node_menu_requested = Signal(str, QPoint)  # node id, screen position: the window builds the menu
 
     def __init__(self, editor: FlowEditor, style: CanvasStyle = LIGHT, parent=None) -> None:
         super().__init__(parent)

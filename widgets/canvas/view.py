@@ -12,11 +12,14 @@ from plait.widgets.canvas.minimap import Minimap
 from plait.widgets.canvas.node_item import NodeItem
 from plait.widgets.canvas.ports import OUTPUT
 from plait.widgets.canvas.scene import FlowScene
+from plait.widgets.canvas.status import state_colour
 from plait.widgets.canvas.style import GRID, TEXT_MIN_ZOOM, TITLE_HEIGHT
 from plait.widgets.mime import NODE_TYPE_MIME
 from plait.widgets.search_popup import NodeSearchPopup, fitting
 
 MIN_ZOOM, MAX_ZOOM = 0.03, 4.0
+FIT_MARGIN = 24.0  # view pixels around a fitted flow
+FIT_MAX_ZOOM = 1.25
 
 
 class FlowView(QGraphicsView):
@@ -44,6 +47,8 @@ class FlowView(QGraphicsView):
         self.popup: NodeSearchPopup | None = None
         self.minimap = Minimap(self)
         self.minimap.hide()
+        # A flow opened before the window has its size is fitted again once it has.
+        self._fit_pending = False
 
     # -- scene -------------------------------------------------------------
 
@@ -66,6 +71,7 @@ class FlowView(QGraphicsView):
         return self.transform().m11()
 
     def zoom_by(self, factor: float) -> None:
+        self._fit_pending = False
         target = max(MIN_ZOOM, min(MAX_ZOOM, self.zoom * factor))
         factor = target / self.zoom
         if abs(factor - 1.0) > 1e-6:
@@ -77,18 +83,29 @@ class FlowView(QGraphicsView):
     def reset_zoom(self) -> None:
         self.zoom_by(1.0 / self.zoom)
 
-    def fit_view(self) -> None:
-        """Show the whole flow (F)."""
+    def fit_view(self, keep_fitting: bool = False) -> None:
+        """Show the whole flow, snugly with a small margin (F).
+
+        With `keep_fitting` (a flow just opened), fit again when the view is
+        resized, until the person zooms: the window may not have its size yet.
+        """
         scene = self.flow_scene()
         if scene is None:
             return
-        rect = scene.itemsBoundingRect()
+        rect = QRectF()
+        for item in list(scene.nodes.values()) + list(scene.frames.values()):
+            rect = rect.united(item.sceneBoundingRect())
         if rect.isEmpty():
             rect = QRectF(-200, -150, 400, 300)
-        self.fitInView(rect.adjusted(-40, -40, 40, 40), Qt.KeepAspectRatio)
-        # Never blow a small flow up past 1:1: it would look broken, not fitted.
-        if self.zoom > 1.0:
-            self.zoom_by(1.0 / self.zoom)
+        margin = FIT_MARGIN / max(self.zoom, 1e-3)
+        # Two passes: the margin is in view pixels, so it depends on the zoom being fitted.
+        for _ in range(2):
+            self.fitInView(rect.adjusted(-margin, -margin, margin, margin), Qt.KeepAspectRatio)
+            margin = FIT_MARGIN / max(self.zoom, 1e-3)
+        # A small flow is shown a little enlarged at most: blown up further it looks broken.
+        if self.zoom > FIT_MAX_ZOOM:
+            self.zoom_by(FIT_MAX_ZOOM / self.zoom)
+        self._fit_pending = keep_fitting
         self._update_lod()
         self.zoom_changed.emit(self.zoom)
         self.minimap.scene_changed()
@@ -103,6 +120,7 @@ class FlowView(QGraphicsView):
 
     def mousePressEvent(self, event) -> None:
         if event.button() == Qt.MiddleButton:
+            self._fit_pending = False
             self._pan_from = event.position()
             self.viewport().setCursor(Qt.ClosedHandCursor)
             event.accept()
@@ -288,6 +306,7 @@ class FlowView(QGraphicsView):
         # when a thousand nodes are a few pixels each.
         style = scene.style
         bodies, heads, params, marked, chosen = [], [], [], [], []
+        by_state: dict[str, list[QRectF]] = {}
         for item in scene.nodes.values():
             x, y = item.x(), item.y()
             w, h = item.layout.width, item.layout.height
@@ -302,6 +321,8 @@ class FlowView(QGraphicsView):
                 chosen.append(body)
             elif item.problems:
                 marked.append(body)
+            elif item.status is not None:
+                by_state.setdefault(item.status.state, []).append(body)
         painter.setRenderHint(QPainter.Antialiasing, False)
         painter.setPen(QPen(style.node_border, 0))
         painter.setBrush(style.node_body)
@@ -312,13 +333,16 @@ class FlowView(QGraphicsView):
         painter.setBrush(style.param_title)
         painter.drawRects(params)
         painter.setBrush(Qt.NoBrush)
-        for rects, colour in ((marked, style.broken), (chosen, style.selection)):
+        coloured = [(rects, state_colour(state)) for state, rects in by_state.items()]
+        for rects, colour in coloured + [(marked, style.broken), (chosen, style.selection)]:
             if rects:
                 painter.setPen(QPen(colour, 3 / max(self.zoom, 1e-3)))
                 painter.drawRects(rects)
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
+        if self._fit_pending:
+            self.fit_view(keep_fitting=True)
         margin = 12
         self.minimap.move(self.viewport().width() - self.minimap.width() - margin,
                           self.viewport().height() - self.minimap.height() - margin)

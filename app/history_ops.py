@@ -1,0 +1,251 @@
+"""The window's history side: the runs dock, a chosen run's states, logs and outputs.
+
+Mixed into MainWindow. Records and values are read off the GUI thread
+(`asyncio.to_thread`); the docks only show what comes back. Runs started
+elsewhere (`plait run` in a terminal, `plait serve`) are picked up by a poll
+of the runs table.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+
+from PySide6.QtCore import QTimer
+
+from plait.app.history import PastRun, SaveError, latest_outputs, load_past_run, maker_of, save_value
+from plait.app.run_controller import LiveRun
+from plait.runtime import events as ev
+from plait.runtime.plan import RunRefused, make_plan
+from plait.runtime.records import run_rows
+from plait.widgets.gantt import Bar
+from plait.widgets.outputs_dock import PortInfo
+from plait.widgets.previews import prepare
+
+POLL_MS = 2000
+HISTORY_ROWS = 200
+
+
+class HistoryOps:
+    """Mixed into MainWindow: run history, timelines, outputs, clearing caches."""
+
+    def init_history_ops(self) -> None:
+        self._runs_signature = None
+        self._poll = QTimer(self, interval=POLL_MS)
+        self._poll.timeout.connect(self.poll_runs)
+        self._poll.start()
+        self._values: dict[tuple[str, str], object] = {}  # (node, port) -> loaded value
+        self._output_refs: dict[str, object] = {}
+        self.runs_dock.run_selected.connect(self.show_run)
+        self.runs_dock.rerun_requested.connect(self.rerun)
+        self.runs_dock.node_clicked.connect(lambda n: self.scene and self.scene.select_nodes([n]))
+        self.runs_dock.scope_changed.connect(lambda _: self.refresh_runs())
+        self.outputs_dock.load_requested.connect(self._load_port)
+        self.outputs_dock.save_requested.connect(self._save_port)
+        self.logs_dock.node_filter_cleared.connect(
+            lambda: self.scene and self.scene.clearSelection())
+
+    def _spawn(self, coro) -> None:
+        self.runs._background(coro)
+
+    # -- the history -------------------------------------------------------
+
+    def refresh_runs(self) -> None:
+        if self.workspace is None:
+            self.runs_dock.set_runs([])
+            return
+        only = self.runs_dock.only_flow.isChecked() and self.document is not None
+        try:
+            rows = run_rows(self.workspace, self.document.flow.id if only else None,
+                            limit=HISTORY_ROWS)
+        except Exception:  # noqa: BLE001 - a flow never saved has no runs to filter by
+            rows = []
+        self.runs_dock.set_runs(rows)
+        self._runs_signature = self._signature()
+
+    def _signature(self):
+        return self.workspace.conn.execute(
+            "select count(*), max(started), max(ended), sum(state='running') from runs").fetchone()
+
+    def poll_runs(self) -> None:
+        """Refresh the history when runs changed (a terminal's `plait run`, a schedule)."""
+        if self.workspace is None or not self.isVisible():
+            return
+        if self._signature() != self._runs_signature or self.runs.running:
+            self.refresh_runs()
+
+    def show_run(self, run_id: str) -> None:
+        """Show a run: its node states on the canvas, its logs, its timeline."""
+        live = self.runs.live.get(run_id)
+        if live is not None:
+            self.show_live_run(live)
+            return
+        self._spawn(self._show_past(run_id))
+
+    async def _show_past(self, run_id: str) -> None:
+        past = await asyncio.to_thread(load_past_run, self.workspace.db_path, run_id)
+        if past is None or self.runs_dock.selected_run() != run_id:
+            return
+        self.shown_run = past
+        if self.scene is not None:
+            self.scene.set_statuses(past.statuses if self._shows_flow(past.flow_id) else {})
+        self.logs_dock.set_lines(past.lines, past.titles)
+        self._selection_changed()
+        self.update_timeline()
+
+    def update_timeline(self) -> None:
+        run = self.shown_run
+        if run is None:
+            self.runs_dock.set_timeline([])
+            return
+        if isinstance(run, PastRun):
+            bars = run.bars
+            detail = f"{run.flow_name} v{run.version}: {run.state}" + (
+                f" — {run.error}" if run.error else "")
+        else:
+            bars = [Bar(n, run.titles.get(n, n), s.state, s.started,
+                        (s.started + s.duration) if s.started and s.duration else None)
+                    for n, s in run.statuses.items()]
+            detail = f"{run.flow_name}: {run.state}" + (f" — {run.error}" if run.error else "")
+        self.runs_dock.set_timeline(bars, detail)
+
+    def rerun(self, run_id: str) -> None:
+        """Run a past run's flow (its latest version) again with the same parameters."""
+        row = self.workspace.conn.execute(
+            "select flow_id, parameters from runs where id=?", (run_id,)).fetchone()
+        if row is None:
+            return
+        flow_id, parameters = row[0], json.loads(row[1] or "{}")
+        if not self._shows_flow(flow_id):
+            if not self.open_flow(flow_id):
+                return
+        elif self.document.modified and not self.document.read_only and not self.save():
+            return
+        self.start_run(self.document.flow, parameters, self.run_choices())
+
+    # -- outputs -----------------------------------------------------------
+
+    def _run_for_outputs(self, node_id: str):
+        run = self.shown_run
+        if run is not None and self._shows_flow(run.flow_id) and node_id in run.statuses:
+            return run
+        return None
+
+    def show_outputs(self, node_id: str | None) -> None:
+        """Show a node's outputs: from the shown run, else the node's newest stored result."""
+        self._values = {k: v for k, v in self._values.items() if k[0] == node_id}
+        if node_id is None or self.document is None or node_id not in self.document.flow.nodes:
+            self.outputs_dock.clear()
+            return
+        run = self._run_for_outputs(node_id)
+        title = self.document.flow.nodes[node_id].title
+        if run is not None:
+            status = run.statuses[node_id]
+            if status.state not in ev.SUCCESS_STATES:
+                why = status.error or status.state.replace("_", " ")
+                self.outputs_dock.clear(f"<b>{title}</b>: {why} — no output in this run.")
+                return
+            refs = run.outputs.get(node_id, {})
+            self._present(node_id, title, refs, run.id, status.state,
+                          run.cache_keys.get(node_id))
+            return
+        self._spawn(self._show_latest(node_id, title))
+
+    async def _show_latest(self, node_id: str, title: str) -> None:
+        run_id, state, refs = await asyncio.to_thread(
+            latest_outputs, self.workspace.db_path, self.document.flow.id, node_id)
+        if self.outputs_dock.node_id not in (None, node_id) or self._selected_one() != node_id:
+            return
+        if not refs:
+            self.outputs_dock.clear(f"<b>{title}</b> has no stored output yet: run the flow.")
+            return
+        self._present(node_id, title, refs, run_id, state, None)
+
+    def _present(self, node_id, title, refs, run_id, state, cache_key) -> None:
+        self._output_refs = dict(refs)
+        if state == ev.CACHED:
+            origin = "from the cache"
+        elif state == ev.CHECKPOINT:
+            origin = f"read from its checkpoint file in run {run_id[:8]}"
+        else:
+            origin = f"computed by run {run_id[:8]}"
+        ports = [PortInfo(port, ref.summary.get("preview", ref.summary.get("type", "")), origin)
+                 for port, ref in refs.items()]
+        heading = f"<b>{title}</b> — {len(ports)} output{'s' * (len(ports) != 1)}"
+        self.outputs_dock.show_node(node_id, heading, ports)
+        if state == ev.CACHED and cache_key:
+            self._spawn(self._say_maker(node_id, cache_key))
+
+    async def _say_maker(self, node_id: str, cache_key: str) -> None:
+        made = await asyncio.to_thread(maker_of, self.workspace.db_path, cache_key)
+        if made is None or self.outputs_dock.node_id != node_id:
+            return
+        stamp = time.strftime("%Y-%m-%d %H:%M", time.localtime(made[1]))
+        for tab in self.outputs_dock.tab_by_port.values():
+            tab.origin.setText(f"from the cache — made by run {made[0][:8]} at {stamp}")
+
+    def _load_port(self, port: str) -> None:
+        node_id = self.outputs_dock.node_id
+        ref = self._output_refs.get(port)
+        if node_id is not None and ref is not None:
+            self._spawn(self._load_value(node_id, port, ref))
+
+    async def _load_value(self, node_id: str, port: str, ref) -> None:
+        engine = self.runs.engine_for_workspace()
+        try:
+            if ref.serializer == "dask":
+                key = self.shown_run.cache_keys.get(node_id, "") if self.shown_run else ""
+                executor = self.shown_run.run.executor if isinstance(self.shown_run, LiveRun) \
+                    else None
+                if executor is None:
+                    raise RuntimeError("the value stayed in the Dask cluster; run again")
+                ref = await executor.materialize(ref, engine.cache.store, key, port)
+            value = await asyncio.to_thread(engine.cache.store.read, ref)
+            preview = await asyncio.to_thread(prepare, value)
+        except Exception as exc:  # noqa: BLE001 - anything a stored value may throw
+            self.outputs_dock.show_error(
+                node_id, port, f"The value cannot be loaded: {exc}. Run the node again to "
+                "recompute it.")
+            return
+        self._values[(node_id, port)] = value
+        self.outputs_dock.show_preview(node_id, port, preview)
+
+    def _save_port(self, port: str, path: str) -> None:
+        value = self._values.get((self.outputs_dock.node_id, port))
+        if value is None and (self.outputs_dock.node_id, port) not in self._values:
+            self.show_message("The value is still loading; try again in a moment")
+            return
+        self._spawn(self._save(value, path))
+
+    async def _save(self, value, path: str) -> None:
+        try:
+            written = await asyncio.to_thread(save_value, value, path)
+        except (SaveError, OSError) as exc:
+            self.tell("Cannot save the value", str(exc))
+            return
+        self.show_message(f"Saved {written}")
+
+    # -- the cache ---------------------------------------------------------
+
+    def clear_node_cache(self, node_id: str) -> int:
+        """Forget a node's cached result (its current key and its last run's)."""
+        flow = self.document.flow
+        keys = set()
+        try:
+            values = {p.name: p.default for p in flow.parameters() if not p.required}
+            values.update(self.last_parameters(flow))
+            keys.add(make_plan(flow, values).keys[node_id])
+        except (RunRefused, KeyError):
+            pass
+        row = self.workspace.conn.execute(
+            "select n.cache_key from node_runs n join runs r on r.id=n.run_id where r.flow_id=?"
+            " and n.node_id=? and n.cache_key is not null order by r.started desc limit 1",
+            (flow.id, node_id)).fetchone()
+        if row:
+            keys.add(row[0])
+        removed = self.runs.engine_for_workspace().cache.delete(keys)
+        title = flow.nodes[node_id].title
+        self.show_message(f"Cleared the cached result of '{title}'" if removed
+                          else f"'{title}' had no cached result")
+        return removed
