@@ -55,7 +55,7 @@ class ExportOps:
                     / f"{self.document.flow.name}.{fmt}")
         path, _ = QFileDialog.getSaveFileName(self, f"Export {text.rstrip('…')}", start, filters)
         if path:
-            self.runs._background(self.export_to(path, fmt))
+            self.runs.background(self.export_to(path, fmt))
 
     async def export_to(self, path: str, fmt: str | None = None) -> bool:
         """Write the open flow to `path` as json, svg, png, dot or py (from the extension)."""

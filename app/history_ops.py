@@ -47,7 +47,7 @@ class HistoryOps:
             lambda: self.scene and self.scene.clearSelection())
 
     def _spawn(self, coro) -> None:
-        self.runs._background(coro)
+        self.runs.background(coro)
 
     # -- the history -------------------------------------------------------
 

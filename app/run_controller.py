@@ -102,7 +102,7 @@ class RunController(QObject):
     def set_workspace(self, workspace, catalog) -> None:
         """Follow another workspace; the old engine's workers are shut down in the background."""
         if self.engine is not None and self.engine.workspace is not workspace:
-            self._background(self._close_engine(self.engine))
+            self.background(self._close_engine(self.engine))
             self.engine = None
         self.workspace, self.catalog = workspace, catalog
         if self.engine is not None:
@@ -133,7 +133,7 @@ class RunController(QObject):
         live.statuses = {n: NodeStatus() for n in run.nodes}
         self.live[run.id] = live
         self.run_started.emit(live)
-        self._background(self._follow(live))
+        self.background(self._follow(live))
         return live
 
     def cancel(self, run_id: str | None = None) -> None:
@@ -142,7 +142,7 @@ class RunController(QObject):
             if not live.finished:
                 live.run.cancel()
 
-    def _background(self, coro) -> asyncio.Task:
+    def background(self, coro) -> asyncio.Task:
         task = asyncio.get_event_loop().create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._done)

@@ -143,7 +143,8 @@ FLOOR_SCRIPT = textwrap.dedent("""
     sys.path.insert(0, sys.argv[1])
     from bench import inc
     if __name__ == "__main__":
-        with concurrent.futures.ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as pool:
+        spawn = multiprocessing.get_context("spawn")
+        with concurrent.futures.ProcessPoolExecutor(2, mp_context=spawn) as pool:
             value = 0
             for _ in range(10):
                 value = pool.submit(inc, value).result()

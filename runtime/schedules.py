@@ -47,7 +47,7 @@ def parse_interval(text: str) -> float:
     return float(match.group(1)) * _UNITS[match.group(2) or "s"]
 
 
-def _zone(name: str) -> datetime.tzinfo:
+def time_zone(name: str) -> datetime.tzinfo:
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
     try:
@@ -97,7 +97,7 @@ class Schedule:
         elif self.kind == CRON:
             from croniter import croniter
 
-            zone = _zone(self.timezone)
+            zone = time_zone(self.timezone)
             it = croniter(self.expression, datetime.datetime.fromtimestamp(start, zone))
             while len(slots) < MAX_SLOTS:
                 slot = it.get_next(datetime.datetime).timestamp()
@@ -140,7 +140,7 @@ def add_schedule(workspace: Workspace, flow: str, kind: str, expression: str, *,
     if missed not in (MISSED_RUN_ONCE, MISSED_SKIP):
         raise ScheduleError(f"missed slots are '{MISSED_RUN_ONCE}' or '{MISSED_SKIP}', "
                             f"not '{missed}'")
-    _zone(timezone)
+    time_zone(timezone)
     if kind == INTERVAL:
         expression = str(parse_interval(expression))
     elif kind == CRON:

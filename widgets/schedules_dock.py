@@ -58,9 +58,9 @@ def draft_schedule(kind: str, expression: str, timezone: str) -> Schedule:
         if not croniter.is_valid(expression.strip()):
             raise ScheduleError(f"'{expression}' is not a cron expression (five fields: minute "
                                 "hour day-of-month month day-of-week, e.g. '0 3 * * *')")
-        from plait.runtime.schedules import _zone
+        from plait.runtime.schedules import time_zone
 
-        _zone(timezone)
+        time_zone(timezone)
     return Schedule("draft", "", kind, expression.strip(), timezone or "UTC", created=time.time())
 
 
