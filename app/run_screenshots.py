@@ -10,7 +10,6 @@ the run with a node's DataFrame in the outputs dock and its logs beside it.
 from __future__ import annotations
 
 import asyncio
-import os
 import sys
 import tempfile
 import textwrap
@@ -163,13 +162,9 @@ def render(out_dir: Path) -> list[Path]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    argv = sys.argv[1:] if argv is None else argv
-    out_dir = Path(argv[0] if argv else "docs")
-    out_dir.mkdir(parents=True, exist_ok=True)
-    for path in render(out_dir):
-        print(path)
-    return 0
+    from plait.app import screenshots
+
+    return screenshots.main(argv, render)
 
 
 if __name__ == "__main__":

@@ -122,12 +122,13 @@ def render(out_dir: Path) -> list[Path]:
     return written
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, draw=None) -> int:  # type: ignore[no-untyped-def]
+    """Render screenshots into the folder named on the command line (default docs/)."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     argv = sys.argv[1:] if argv is None else argv
     out_dir = Path(argv[0] if argv else "docs")
     out_dir.mkdir(parents=True, exist_ok=True)
-    for path in render(out_dir):
+    for path in (draw or render)(out_dir):
         print(path)
     return 0
 
