@@ -161,10 +161,54 @@ def render(out_dir: Path) -> list[Path]:
     return written
 
 
+def render_iris(out_dir: Path) -> list[Path]:
+    """The Iris example after its two flows ran: the data-science flow, its accuracy shown."""
+    import shutil
+
+    from PySide6.QtCore import QSettings, Qt
+
+    from plait.app.main import application, event_loop, open_window
+    from plait.runtime.examples import examples_folder
+    from plait.widgets.parameter_dialog import RunChoices
+
+    app = application()
+    loop = event_loop()
+    asyncio.events._set_running_loop(loop)
+    path = out_dir / "screenshot-iris.png"
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp) / "iris"
+        shutil.copytree(examples_folder() / "iris", folder)
+        settings = QSettings(str(Path(tmp) / "settings.ini"), QSettings.IniFormat)
+        window = open_window(folder, settings)
+        window.ask_cancel_runs = lambda count: True
+        window.resize(1600, 1000)
+        app.processEvents()
+        window.resizeDocks([window.logs_dock_widget], [300], Qt.Vertical)
+        for name in ("data-engineering", "data-science"):
+            window.open_flow(window.workspace.flow_info(name).id)
+            app.processEvents()
+            flow = window.document.flow
+            params = {p.name: p.default for p in flow.parameters()}
+            live = window.start_run(flow, params, RunChoices("local", "", 2, False))
+            _wait(app, lambda live=live: live.finished)
+        window.view.fit_view()
+        accuracy = next(n.id for n in window.document.flow.nodes.values()
+                        if n.title == "Accuracy")
+        window.scene.select_nodes([accuracy])
+        tab = window.outputs_dock.tab_by_port.get("result")
+        _wait(app, lambda: tab is not None and tab.preview is not None)
+        app.processEvents()
+        window.grab().save(str(path))
+        window.close()
+        _wait(app, lambda: window.shut_down)
+    asyncio.events._set_running_loop(None)
+    return [path]
+
+
 def main(argv: list[str] | None = None) -> int:
     from plait.app import screenshots
 
-    return screenshots.main(argv, render)
+    return screenshots.main(argv, lambda out: render(out) + render_iris(out))
 
 
 if __name__ == "__main__":
