@@ -218,27 +218,22 @@ class FlowDocument(QObject):
         return None
 
     def set_value(self, node_id: str, port: str, value: Any = cmd.UNSET) -> str | None:
-        node = self.flow.nodes[node_id]
-        if node.values.get(port, cmd.UNSET) == value:
-            return None
-        args = (node_id, port) if value is cmd.UNSET else (node_id, port, value)
-        why = self._try(lambda f: f.set_value(*args))
-        if why:
-            self.message.emit(why)
-            return why
-        self._push(cmd.SetValue(self.flow, node_id, port, value))
-        return None
+        return self._set("values", "set_value", cmd.SetValue, node_id, port, value)
 
     def set_option(self, node_id: str, name: str, value: Any = cmd.UNSET) -> str | None:
-        node = self.flow.nodes[node_id]
-        if node.options.get(name, cmd.UNSET) == value:
+        return self._set("options", "set_option", cmd.SetOption, node_id, name, value)
+
+    def _set(self, where: str, edit: str, command: Any, node_id: str, name: str,
+             value: Any) -> str | None:
+        """An undoable change of a node's value or option; no value clears it."""
+        if getattr(self.flow.nodes[node_id], where).get(name, cmd.UNSET) == value:
             return None
         args = (node_id, name) if value is cmd.UNSET else (node_id, name, value)
-        why = self._try(lambda f: f.set_option(*args))
+        why = self._try(lambda f: getattr(f, edit)(*args))
         if why:
             self.message.emit(why)
             return why
-        self._push(cmd.SetOption(self.flow, node_id, name, value))
+        self._push(command(self.flow, node_id, name, value))
         return None
 
     def rename(self, node_id: str, title: str) -> str | None:
