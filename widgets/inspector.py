@@ -115,8 +115,19 @@ class Inspector(QScrollArea):
         self.box.addWidget(self.problem_box)
         self.box.addStretch(1)
         page.setEnabled(not (self.editor and self.editor.read_only) or self.node_id is None)
-        self.setWidget(page)
+        self._replace_page(page)
         self._fill_problems()
+
+    def _replace_page(self, page: QWidget) -> None:
+        # The rebuild often starts inside a signal of a widget on the old page (a
+        # combo's `activated` when a parameter's type changes). Deleting that widget
+        # now would pull it out from under its own signal and crash the process, so
+        # the old page is detached and deleted once control is back in the event loop.
+        old = self.takeWidget()
+        self.setWidget(page)
+        if old is not None:
+            old.hide()
+            old.deleteLater()
 
     def _build_node(self, page: QWidget, flow) -> None:
         node = flow.nodes[self.node_id]

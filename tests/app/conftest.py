@@ -142,3 +142,20 @@ def wire(window, source: str, out_port: str, target: str, in_port: str) -> None:
 def content(window) -> dict:
     """A snapshot of the flow (content() shares the nodes' live dicts)."""
     return json.loads(json.dumps(window.document.flow.content()))
+
+
+def choose(combo, text: str) -> None:
+    """Open a combo box's list and click the item `text` with the mouse, as a person does."""
+    from PySide6.QtWidgets import QApplication
+
+    index = combo.findText(text)
+    assert index >= 0, f"{text!r} is not in the list ({[combo.itemText(i) for i in range(combo.count())]})"
+    combo.showPopup()
+    view = combo.view()
+    QTest.qWaitForWindowExposed(view.window())
+    model_index = view.model().index(index, combo.modelColumn(), view.rootIndex())
+    view.scrollTo(model_index)
+    point = view.visualRect(model_index).center()
+    QTest.mouseMove(view.viewport(), point)
+    QTest.mouseClick(view.viewport(), Qt.LeftButton, Qt.NoModifier, point)
+    QApplication.processEvents()  # deferred deletions run here: a crash shows now
