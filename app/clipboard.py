@@ -11,7 +11,7 @@ import json
 import uuid
 from typing import Any
 
-from plait.runtime.model import Edge, Flow, Node
+from plait.runtime.flow.model import Edge, Flow, Node
 
 
 def copy_selection(flow: Flow, node_ids: list[str], frame_ids: list[str] = ()) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from typing import Any
 
 from PySide6.QtGui import QUndoCommand
 
-from plait.runtime.model import Edge, Flow, Node
+from plait.runtime.flow.model import Edge, Flow, Node
 
 _UNSET = object()
 

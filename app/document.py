@@ -16,7 +16,7 @@ from PySide6.QtGui import QUndoStack
 
 from plait.app import commands as cmd
 from plait.app.clipboard import paste_plan
-from plait.runtime.model import PARAMETER_KEY, Edge, Flow, FlowError, Node
+from plait.runtime.flow.model import PARAMETER_KEY, Edge, Flow, FlowError, Node
 from plait.widgets.canvas.ports import OUTPUT, refusal
 from plait.widgets.search_popup import fitting
 

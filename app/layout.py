@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pygraphviz
 
-from plait.runtime.model import Flow
+from plait.runtime.flow.model import Flow
 
 POINTS_PER_INCH = 72.0
 

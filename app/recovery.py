@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from plait.runtime.model import Edge, Flow, Node, SpecSource
+from plait.runtime.flow.model import Edge, Flow, Node, SpecSource
 
 
 @dataclass

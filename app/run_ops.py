@@ -18,7 +18,7 @@ from PySide6.QtWidgets import QFileDialog, QLabel, QMenu, QMessageBox, QProgress
 from plait.app.run_controller import LiveRun, RunController
 from plait.runtime import events as ev
 from plait.runtime.engine import RunOptions
-from plait.runtime.model import EdgeAdded, EdgeRemoved, NodeChanged
+from plait.runtime.flow.model import EdgeAdded, EdgeRemoved, NodeChanged
 from plait.runtime.plan import RunRefused
 from plait.widgets.canvas.status import format_duration
 from plait.widgets.parameter_dialog import EXECUTORS, ParameterDialog, RunChoices

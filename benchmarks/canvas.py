@@ -51,7 +51,7 @@ def catalog():
 
 
 def build(folder: Path, n_nodes: int, n_edges: int) -> None:
-    from plait.runtime.model import Edge, Flow, Node
+    from plait.runtime.flow.model import Edge, Flow, Node
     from plait.runtime.store import Workspace
 
     rng = random.Random(4)

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from plait.runtime.engine import Engine, RunOptions
 from plait.runtime.executors import LocalExecutor
-from plait.runtime.model import Flow
+from plait.runtime.flow.model import Flow
 from plait.runtime.store import Workspace
 
 FAN = 1000
@@ -176,7 +176,7 @@ def cold_process(folder: Path, repeat: int) -> str:
 MEMORY_SCRIPT = textwrap.dedent("""
     import asyncio, resource, sys
     from plait.runtime.engine import Engine, RunOptions
-    from plait.runtime.model import Flow
+    from plait.runtime.flow.model import Flow
     from plait.runtime.store import Workspace
 
     async def main():

@@ -14,7 +14,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from plait.runtime.model import Flow
+from plait.runtime.flow.model import Flow
 from plait.runtime.spec import NodeSpec, Port
 from plait.runtime.store import Workspace
 

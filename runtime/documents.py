@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from plait.runtime.model import Edge, Flow, Node
+from plait.runtime.flow.model import Edge, Flow, Node
 from plait.runtime.spec import NodeOptions
 from plait.runtime.store import WorkspaceError
 from plait.runtime.types import PARAMETER_TYPES

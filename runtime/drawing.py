@@ -13,7 +13,7 @@ import html
 import json
 from typing import Any
 
-from plait.runtime.model import Flow, Node
+from plait.runtime.flow.model import Flow, Node
 from plait.runtime.spec import REQUIRED
 
 FORMATS = ("svg", "png", "dot")

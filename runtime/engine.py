@@ -20,7 +20,7 @@ from plait.runtime import events as ev
 from plait.runtime.cache import ResultCache
 from plait.runtime.context import using_workspace
 from plait.runtime.executors import make_executor
-from plait.runtime.model import Flow
+from plait.runtime.flow.model import Flow
 from plait.runtime.plan import Plan, call_layout, coercion, make_plan
 from plait.runtime.records import RunRecorder
 from plait.runtime.results import OutputRef

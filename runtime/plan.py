@@ -18,9 +18,9 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
-from plait.runtime.model import Flow, Node
+from plait.runtime.flow.model import Flow, Node
+from plait.runtime.flow.validation import Problem
 from plait.runtime.spec import POSITIONAL_ONLY, REQUIRED, NodeSpec, Port
-from plait.runtime.validation import Problem
 
 KEY_VERSION = 1  # bump when the key recipe changes, so old entries stop matching
 

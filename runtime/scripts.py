@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from plait.runtime.embedding import embedded_source
+from plait.runtime.flow.model import Flow, Node
 from plait.runtime.loader import WORKSPACE_MODULE_PREFIX
-from plait.runtime.model import Flow, Node
 from plait.runtime.plan import call_layout, coercion
 from plait.runtime.spec import OUTPUT_ATTRIBUTES, OUTPUT_MAPPING, OUTPUT_NONE, OUTPUT_SEQUENCE
 

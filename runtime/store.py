@@ -22,8 +22,8 @@ from typing import Any
 
 import platformdirs
 
+from plait.runtime.flow.model import Edge, Flow, Node, SpecSource
 from plait.runtime.migrations import MIGRATIONS, SCHEMA_VERSION
-from plait.runtime.model import Edge, Flow, Node, SpecSource
 from plait.runtime.sqlite import Database
 
 DB_NAME = "plait.sqlite"

@@ -11,9 +11,9 @@ import hashlib
 import time
 from typing import Any
 
-from plait.runtime.model import Flow
+from plait.runtime.flow.model import Flow
+from plait.runtime.flow.validation import SELF_INCLUDING, Problem
 from plait.runtime.spec import REQUIRED, NodeSpec, Port
-from plait.runtime.validation import SELF_INCLUDING, Problem
 
 SUBFLOW_PREFIX = "plait:flow:"
 

@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from plait.runtime.model import EdgeAdded, EdgeRemoved, NodeChanged, NodeRemoved
+from plait.runtime.flow.model import EdgeAdded, EdgeRemoved, NodeChanged, NodeRemoved
 from plait.runtime.spec import CACHE_POLICIES, REQUIRED, Port
 from plait.runtime.types import PARAMETER_TYPES, parameter_type
 from plait.widgets.editors import ValueEditor, make_editor

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from plait.runtime.model import PARAMETER_SPEC
+from plait.runtime.flow.model import PARAMETER_SPEC
 from plait.widgets.mime import NODE_TYPE_MIME
 from plait.widgets.search_popup import matches
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import textwrap
 
+from plait.runtime.flow.model import Flow
 from plait.runtime.libraries import Catalog
-from plait.runtime.model import Flow
 from plait.runtime.store import Workspace
 
 LIBRARY = textwrap.dedent('''

@@ -4,7 +4,7 @@ from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtTest import QTest
 
-from plait.runtime.model import Edge
+from plait.runtime.flow.model import Edge
 from plait.widgets.mime import NODE_TYPE_MIME
 from tests.app.conftest import add, drag, node_point
 

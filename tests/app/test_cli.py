@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from plait.runtime.model import Flow
+from plait.runtime.flow.model import Flow
 from plait.runtime.store import Workspace
 
 PLAIT = str(Path(sys.executable).with_name("plait"))

@@ -3,7 +3,7 @@
 import pytest
 from PySide6.QtCore import QPoint
 
-from plait.runtime.model import Edge
+from plait.runtime.flow.model import Edge
 from tests.app.conftest import add, content, drag, node_point, wire
 
 

@@ -3,7 +3,7 @@
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtTest import QTest
 
-from plait.runtime.model import Edge
+from plait.runtime.flow.model import Edge
 from plait.widgets.canvas.ports import INPUT, OUTPUT
 from tests.app.conftest import add, content, drag, port_point, wire
 

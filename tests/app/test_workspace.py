@@ -2,7 +2,7 @@
 
 import textwrap
 
-from plait.runtime.model import Edge
+from plait.runtime.flow.model import Edge
 from plait.runtime.store import Workspace
 from tests.app.conftest import LIBRARY, add, content, wire
 

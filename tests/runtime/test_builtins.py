@@ -13,7 +13,7 @@ from plait.runtime import events as ev
 from plait.runtime.context import using_workspace
 from plait.runtime.engine import Engine, RunOptions
 from plait.runtime.executors import InlineExecutor
-from plait.runtime.model import Flow
+from plait.runtime.flow.model import Flow
 from plait.runtime.store import Workspace
 
 B = "plait.runtime.builtins:"

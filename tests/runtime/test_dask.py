@@ -5,7 +5,7 @@ import pytest
 
 from plait.runtime import events as ev
 from plait.runtime.engine import Engine, RunOptions
-from plait.runtime.model import Flow
+from plait.runtime.flow.model import Flow
 
 distributed = pytest.importorskip("distributed")
 

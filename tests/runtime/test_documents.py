@@ -13,7 +13,7 @@ from plait.runtime.documents import (
     seed_from_documents,
 )
 from plait.runtime.examples import example_names, install_examples
-from plait.runtime.model import Flow
+from plait.runtime.flow.model import Flow
 from plait.runtime.store import Workspace, WorkspaceError
 
 K = "tests.runtime.nodes:"

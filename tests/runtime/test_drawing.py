@@ -13,7 +13,7 @@ from plait.runtime.drawing import (
     last_run_states,
 )
 from plait.runtime.engine import RunOptions
-from plait.runtime.model import Flow
+from plait.runtime.flow.model import Flow
 
 K = "tests.runtime.nodes:"
 

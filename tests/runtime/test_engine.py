@@ -4,7 +4,7 @@ import pytest
 
 from plait.runtime import events as ev
 from plait.runtime.engine import RunOptions
-from plait.runtime.model import Flow
+from plait.runtime.flow.model import Flow
 from plait.runtime.plan import ParameterError, RunRefused
 from tests.runtime.running import run
 

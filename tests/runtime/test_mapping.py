@@ -1,5 +1,5 @@
 from plait.runtime import events as ev
-from plait.runtime.model import Flow
+from plait.runtime.flow.model import Flow
 from tests.runtime.running import run
 
 K = "tests.runtime.nodes:"

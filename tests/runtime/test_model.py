@@ -1,7 +1,7 @@
 import networkx as nx
 import pytest
 
-from plait.runtime.model import (
+from plait.runtime.flow.model import (
     PARAMETER_KEY,
     ConnectionRefused,
     Edge,

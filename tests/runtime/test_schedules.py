@@ -3,7 +3,7 @@ import datetime
 import pytest
 
 from plait.runtime import schedules as sch
-from plait.runtime.model import Flow
+from plait.runtime.flow.model import Flow
 from plait.runtime.store import Workspace
 
 T0 = datetime.datetime(2026, 3, 1, 12, 0, tzinfo=datetime.timezone.utc).timestamp()

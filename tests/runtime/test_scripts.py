@@ -14,7 +14,7 @@ from plait.runtime.context import using_workspace
 from plait.runtime.engine import Engine, RunOptions
 from plait.runtime.examples import examples_folder
 from plait.runtime.executors import InlineExecutor
-from plait.runtime.model import Flow
+from plait.runtime.flow.model import Flow
 from plait.runtime.scripts import ScriptError, export_script
 from plait.runtime.store import Workspace
 
@@ -154,7 +154,7 @@ def test_the_iris_script_runs_without_plait_and_matches(loop, tmp_path):
 
 
 def test_a_node_whose_type_is_missing_cannot_be_scripted(catalog, tmp_path):
-    from plait.runtime.model import Node
+    from plait.runtime.flow.model import Node
 
     f = Flow("broken", catalog=catalog)
     f.add_node(Node("ghost", "gone:fn", "Ghost"))

@@ -6,8 +6,8 @@ import textwrap
 import pytest
 import sqlite_utils
 
+from plait.runtime.flow.model import Flow
 from plait.runtime.migrations import MIGRATIONS, SCHEMA_VERSION
-from plait.runtime.model import Flow
 from plait.runtime.store import FlowNotFound, Workspace, WorkspaceError, default_workspace_path
 from tests.runtime.specs import catalog
 
@@ -213,7 +213,7 @@ def test_the_default_workspace_lives_in_the_user_data_folder(monkeypatch):
 
 WRITER = textwrap.dedent("""
     import sys
-    from plait.runtime.model import Flow
+    from plait.runtime.flow.model import Flow
     from plait.runtime.store import Workspace
     folder, who, shared_id = sys.argv[1], sys.argv[2], sys.argv[3]
     ws = Workspace(folder)

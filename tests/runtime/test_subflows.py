@@ -2,10 +2,10 @@ import pytest
 
 from plait.runtime import events as ev
 from plait.runtime.engine import Engine, RunOptions
-from plait.runtime.model import Flow
+from plait.runtime.flow.model import Flow
+from plait.runtime.flow.validation import SELF_INCLUDING
 from plait.runtime.plan import RunRefused
 from plait.runtime.subflows import FlowCatalog, subflow_key
-from plait.runtime.validation import SELF_INCLUDING
 
 K = "tests.runtime.nodes:"
 

@@ -1,5 +1,5 @@
-from plait.runtime.model import Edge, Flow, Node
-from plait.runtime.validation import (
+from plait.runtime.flow.model import Edge, Flow, Node
+from plait.runtime.flow.validation import (
     CYCLE,
     DUPLICATE_PARAMETER,
     INCOMPATIBLE_TYPES,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from PySide6.QtCore import QPointF
 
-from plait.runtime.model import Edge, Flow
+from plait.runtime.flow.model import Edge, Flow
 from plait.widgets.canvas.ports import INPUT, OUTPUT, WireReach, refusal
 from plait.widgets.canvas.scene import FlowScene
 from plait.widgets.canvas.view import FlowView

@@ -6,7 +6,7 @@ from PySide6.QtCore import QPointF, Qt
 from PySide6.QtGui import QPainterPath, QPen
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem
 
-from plait.runtime.model import Edge
+from plait.runtime.flow.model import Edge
 from plait.widgets.canvas.style import CanvasStyle
 
 EDGE_TYPE = QGraphicsItem.UserType + 2

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from plait.runtime.model import Edge, Flow
+from plait.runtime.flow.model import Edge, Flow
 
 
 class FlowEditor(Protocol):

@@ -14,7 +14,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QPainter, QPen
 from PySide6.QtWidgets import QGraphicsItem, QStyle, QStyleOptionGraphicsItem, QWidget
 
-from plait.runtime.model import PARAMETER_KEY
+from plait.runtime.flow.model import PARAMETER_KEY
 from plait.widgets.canvas.ports import INPUT, NodeLayout, PortSlot, layout_for, port_tooltip
 from plait.widgets.canvas.status import STATUS_HEIGHT, NodeStatus, state_colour
 from plait.widgets.canvas.style import (

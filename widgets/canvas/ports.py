@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from plait.runtime.model import ConnectionRefused, Edge, Flow
+from plait.runtime.flow.model import ConnectionRefused, Edge, Flow
 from plait.runtime.spec import REQUIRED, Port
 from plait.runtime.types import is_compatible, type_name
 from plait.widgets.canvas.style import (

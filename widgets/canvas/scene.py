@@ -13,7 +13,7 @@ from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QPen, QTransform
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem, QGraphicsScene
 
-from plait.runtime.model import (
+from plait.runtime.flow.model import (
     Edge,
     EdgeAdded,
     EdgeRemoved,

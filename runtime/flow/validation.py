@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from plait.runtime.types import is_compatible, type_name
 
 if TYPE_CHECKING:
-    from plait.runtime.model import Flow
+    from plait.runtime.flow.model import Flow
 
 UNWIRED_INPUT = "unwired_input"
 CYCLE = "cycle"

@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from plait.runtime.elements import (  # noqa: F401 - re-exported: the model's vocabulary
+from plait.runtime.flow.parts import (  # noqa: F401 - re-exported: the model's vocabulary
     OUTPUT_INPUT,
     OUTPUT_KEY,
     OUTPUT_SPEC,
@@ -473,7 +473,7 @@ class Flow:
 
     def validate(self) -> list:
         """Every problem of the flow, attached to nodes and ports; never raises."""
-        from plait.runtime.validation import validate
+        from plait.runtime.flow.validation import validate
 
         return validate(self)
 
