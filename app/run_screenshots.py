@@ -78,7 +78,7 @@ LIBRARY = textwrap.dedent('''
 def build(folder: Path) -> dict[str, str]:
     """The workspace and its flow; returns the node ids by name."""
     from plait.runtime.flow.model import Flow
-    from plait.runtime.libraries import Catalog
+    from plait.runtime.nodes.libraries import Catalog
     from plait.runtime.store import Workspace
 
     (folder / "sales.py").write_text(LIBRARY)

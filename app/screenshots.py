@@ -51,7 +51,7 @@ EXAMPLE_LIBRARY = textwrap.dedent('''
 def build_example(folder: Path) -> None:
     """A workspace with the example library and a saved flow using it."""
     from plait.runtime.flow.model import Flow
-    from plait.runtime.libraries import Catalog
+    from plait.runtime.nodes.libraries import Catalog
     from plait.runtime.store import Workspace
 
     (folder / "sales.py").write_text(EXAMPLE_LIBRARY)

@@ -29,7 +29,7 @@ FLOW = "benchmark"
 
 def node_types():
     """A handful of node types with 1-4 inputs and 1-2 outputs, built by hand."""
-    from plait.runtime.spec import NodeSpec, Port
+    from plait.runtime.nodes.spec import NodeSpec, Port
 
     specs = []
     for n_in in range(1, 5):

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from plait.runtime.flow.model import Flow
-from plait.runtime.spec import NodeSpec, Port
+from plait.runtime.nodes.spec import NodeSpec, Port
 from plait.runtime.store import Workspace
 
 NODES = 1000

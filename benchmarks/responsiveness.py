@@ -39,7 +39,7 @@ PROBE_MS = 10
 
 def build(folder: Path, nodes: int) -> str:
     from plait.runtime.flow.model import Flow
-    from plait.runtime.libraries import Catalog
+    from plait.runtime.nodes.libraries import Catalog
     from plait.runtime.store import Workspace
 
     (folder / "chat.py").write_text(LIBRARY)

@@ -10,16 +10,16 @@ from importlib import import_module
 from typing import Any
 
 _EXPORTS = {
-    "node": "plait.runtime.decorator",
+    "node": "plait.runtime.nodes.decorator",
     "progress": "plait.runtime.reporting",
-    "spec_from_callable": "plait.runtime.introspect",
+    "spec_from_callable": "plait.runtime.nodes.introspect",
     "Flow": "plait.runtime.flow.model",
     "Node": "plait.runtime.flow.model",
     "Edge": "plait.runtime.flow.model",
     "Workspace": "plait.runtime.store",
     "Engine": "plait.runtime.engine",
     "RunOptions": "plait.runtime.engine",
-    "Catalog": "plait.runtime.libraries",
+    "Catalog": "plait.runtime.nodes.libraries",
 }
 
 __all__ = sorted(_EXPORTS)

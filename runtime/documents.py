@@ -41,9 +41,9 @@ from pathlib import Path
 from typing import Any
 
 from plait.runtime.flow.model import Edge, Flow, Node
-from plait.runtime.spec import NodeOptions
+from plait.runtime.nodes.port_types import PARAMETER_TYPES
+from plait.runtime.nodes.spec import NodeOptions
 from plait.runtime.store import WorkspaceError
-from plait.runtime.types import PARAMETER_TYPES
 
 FORMAT = "plait-flow"
 FORMAT_VERSION = 1

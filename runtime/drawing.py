@@ -14,7 +14,7 @@ import json
 from typing import Any
 
 from plait.runtime.flow.model import Flow, Node
-from plait.runtime.spec import REQUIRED
+from plait.runtime.nodes.spec import REQUIRED
 
 FORMATS = ("svg", "png", "dot")
 FONT = "Helvetica"

@@ -26,7 +26,7 @@ import types
 from collections.abc import Iterator
 from typing import Any
 
-from plait.runtime.loader import WORKSPACE_MODULE_PREFIX
+from plait.runtime.nodes.loader import WORKSPACE_MODULE_PREFIX
 
 # Memory addresses make reprs differ between processes.
 _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")

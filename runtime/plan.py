@@ -20,7 +20,7 @@ from typing import Any
 
 from plait.runtime.flow.model import Flow, Node
 from plait.runtime.flow.validation import Problem
-from plait.runtime.spec import POSITIONAL_ONLY, REQUIRED, NodeSpec, Port
+from plait.runtime.nodes.spec import POSITIONAL_ONLY, REQUIRED, NodeSpec, Port
 
 KEY_VERSION = 1  # bump when the key recipe changes, so old entries stop matching
 

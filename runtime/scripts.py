@@ -21,9 +21,10 @@ from typing import Any
 
 from plait.runtime.embedding import embedded_source
 from plait.runtime.flow.model import Flow, Node
-from plait.runtime.loader import WORKSPACE_MODULE_PREFIX
+from plait.runtime.nodes.libraries import KEY_MODULES
+from plait.runtime.nodes.loader import WORKSPACE_MODULE_PREFIX
+from plait.runtime.nodes.spec import OUTPUT_ATTRIBUTES, OUTPUT_MAPPING, OUTPUT_NONE, OUTPUT_SEQUENCE
 from plait.runtime.plan import call_layout, coercion
-from plait.runtime.spec import OUTPUT_ATTRIBUTES, OUTPUT_MAPPING, OUTPUT_NONE, OUTPUT_SEQUENCE
 
 # How a parameter type is read from the command line, and the helper it needs.
 _ARGUMENT_TYPES = {
@@ -84,7 +85,7 @@ def _import_target(key: str) -> tuple[str, str]:
     if target.endswith(".py"):
         stem = Path(target).with_suffix("").as_posix().replace("/", ".")
         return stem, qualname
-    return target, qualname
+    return KEY_MODULES.get(target, target), qualname
 
 
 def _enum_source(how: str) -> tuple[str, str]:

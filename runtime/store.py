@@ -240,7 +240,7 @@ class Workspace:
 
     def catalog(self) -> Any:
         """Every node type this workspace offers: its own *.py files and listed modules."""
-        from plait.runtime.libraries import Catalog, library_modules
+        from plait.runtime.nodes.libraries import Catalog, library_modules
         from plait.runtime.subflows import FlowCatalog
 
         # Plait's built-in nodes first, then the modules the workspace lists.

@@ -13,7 +13,7 @@ from typing import Any
 
 from plait.runtime.flow.model import Flow
 from plait.runtime.flow.validation import SELF_INCLUDING, Problem
-from plait.runtime.spec import REQUIRED, NodeSpec, Port
+from plait.runtime.nodes.spec import REQUIRED, NodeSpec, Port
 
 SUBFLOW_PREFIX = "plait:flow:"
 

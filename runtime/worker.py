@@ -20,13 +20,13 @@ from typing import Any
 from plait.runtime import reporting
 from plait.runtime.capture import Capture, Message, capture_whole_process
 from plait.runtime.context import using_workspace
-from plait.runtime.results import CorruptResult, OutputRef, ResultStore
-from plait.runtime.spec import (
+from plait.runtime.nodes.spec import (
     OUTPUT_ATTRIBUTES,
     OUTPUT_MAPPING,
     OUTPUT_NONE,
     OUTPUT_SEQUENCE,
 )
+from plait.runtime.results import CorruptResult, OutputRef, ResultStore
 
 
 @dataclass
@@ -83,7 +83,7 @@ def _function(task: Task) -> Callable[..., Any]:
     cached = _FUNCTIONS.get((task.spec_key, task.workspace))
     if cached is not None:
         return cached
-    from plait.runtime.libraries import resolve_callable
+    from plait.runtime.nodes.libraries import resolve_callable
 
     fn = resolve_callable(task.spec_key, Path(task.workspace) if task.workspace else None)
     _FUNCTIONS[(task.spec_key, task.workspace)] = fn

@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from plait.runtime.spec import REQUIRED, Port
+from plait.runtime.nodes.spec import REQUIRED, Port
 
 INT_LIMIT = 2_000_000_000
 

@@ -23,8 +23,8 @@ from PySide6.QtWidgets import (
 )
 
 from plait.runtime.flow.model import EdgeAdded, EdgeRemoved, NodeChanged, NodeRemoved
-from plait.runtime.spec import CACHE_POLICIES, REQUIRED, Port
-from plait.runtime.types import PARAMETER_TYPES, parameter_type
+from plait.runtime.nodes.port_types import PARAMETER_TYPES, parameter_type
+from plait.runtime.nodes.spec import CACHE_POLICIES, REQUIRED, Port
 from plait.widgets.editors import ValueEditor, make_editor
 
 NO_VALUE = ...  # "clear it": the editor's set_value called without a value

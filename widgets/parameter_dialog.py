@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from plait.runtime.spec import REQUIRED, Port
+from plait.runtime.nodes.spec import REQUIRED, Port
 from plait.widgets.editors import BoolEditor, JsonEditor, TextEditor
 
 EXECUTORS = (("local", "Local worker processes"), ("inline", "Inline (this process, debugging)"),

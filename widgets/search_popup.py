@@ -11,8 +11,8 @@ from collections.abc import Iterable
 from PySide6.QtCore import QPoint, Qt, Signal
 from PySide6.QtWidgets import QFrame, QLineEdit, QListWidget, QListWidgetItem, QVBoxLayout
 
-from plait.runtime.spec import NodeSpec
-from plait.runtime.types import is_compatible
+from plait.runtime.nodes.port_types import is_compatible
+from plait.runtime.nodes.spec import NodeSpec
 
 
 def matches(spec: NodeSpec, text: str) -> bool:

@@ -37,8 +37,8 @@ from plait.runtime.flow.parts import (  # noqa: F401 - re-exported: the model's 
     Parameter,
     SpecSource,
 )
-from plait.runtime.spec import NodeOptions, NodeSpec, Port
-from plait.runtime.types import PARAMETER_TYPES, is_compatible, parameter_type, type_name
+from plait.runtime.nodes.port_types import PARAMETER_TYPES, is_compatible, parameter_type, type_name
+from plait.runtime.nodes.spec import NodeOptions, NodeSpec, Port
 
 _UNSET = object()
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from plait.runtime.spec import NodeSpec, Port
-from plait.runtime.types import parameter_type
+from plait.runtime.nodes.port_types import parameter_type
+from plait.runtime.nodes.spec import NodeSpec, Port
 
 PARAMETER_KEY = "plait:parameter"
 PARAMETER_OUTPUT = "value"

@@ -6,7 +6,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from plait.runtime.types import is_compatible, type_name
+from plait.runtime.nodes.port_types import is_compatible, type_name
 
 if TYPE_CHECKING:
     from plait.runtime.flow.model import Flow

@@ -93,7 +93,7 @@ def test_editor_kinds_follow_the_port_types():
     import pathlib
     from typing import Annotated, Any, Literal, Optional
 
-    from plait.runtime.spec import Port
+    from plait.runtime.nodes.spec import Port
     from plait.widgets.editors import editor_kind
 
     kinds = {name: editor_kind(Port(name, annotation, choices=choices))

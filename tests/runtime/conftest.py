@@ -4,8 +4,8 @@ import pytest
 
 from plait.runtime.engine import Engine
 from plait.runtime.executors import InlineExecutor, LocalExecutor
-from plait.runtime.introspect import spec_from_callable
-from plait.runtime.libraries import Catalog
+from plait.runtime.nodes.introspect import spec_from_callable
+from plait.runtime.nodes.libraries import Catalog
 from plait.runtime.store import Workspace
 from tests.runtime import nodes as node_functions
 

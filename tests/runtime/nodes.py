@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from plait.runtime.decorator import node
+from plait.runtime.nodes.decorator import node
 from plait.runtime.reporting import progress
 
 

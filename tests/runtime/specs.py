@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
-from plait.runtime.spec import VAR_KEYWORD, NodeSpec, Port
+from plait.runtime.nodes.spec import VAR_KEYWORD, NodeSpec, Port
 
 
 def make_spec(key: str, inputs=(), outputs=("result",)) -> NodeSpec:

@@ -8,12 +8,12 @@ import textwrap
 import pandas as pd
 import pytest
 
-from plait.runtime import builtins as b
 from plait.runtime import events as ev
 from plait.runtime.context import using_workspace
 from plait.runtime.engine import Engine, RunOptions
 from plait.runtime.executors import InlineExecutor
 from plait.runtime.flow.model import Flow
+from plait.runtime.nodes import tables as b
 from plait.runtime.store import Workspace
 
 B = "plait.runtime.builtins:"
@@ -119,7 +119,7 @@ def test_the_builtins_are_in_every_workspace_catalog_under_their_own_group(tmp_p
 def test_loading_the_builtins_imports_neither_pandas_nor_matplotlib():
     code = textwrap.dedent("""
         import sys
-        from plait.runtime.libraries import load_module_library
+        from plait.runtime.nodes.libraries import load_module_library
         library = load_module_library("plait.runtime.builtins")
         assert library.error is None and len(library.specs) == 7, library
         print(sorted(m for m in ("pandas", "matplotlib", "numpy") if m in sys.modules))

@@ -9,7 +9,7 @@ from plait.runtime import events as ev
 from plait.runtime.engine import Engine, RunOptions
 from plait.runtime.executors import InlineExecutor
 from plait.runtime.flow.model import Flow
-from plait.runtime.libraries import Catalog
+from plait.runtime.nodes.libraries import Catalog
 from plait.runtime.plan import make_plan
 from plait.runtime.store import Workspace
 

@@ -13,9 +13,9 @@ import annotated_types
 import pytest
 from pydantic import Field
 
-from plait.runtime.decorator import node, node_metadata
-from plait.runtime.introspect import NodeSpecError, Range, humanise, spec_from_callable
-from plait.runtime.spec import (
+from plait.runtime.nodes.decorator import node, node_metadata
+from plait.runtime.nodes.introspect import NodeSpecError, Range, humanise, spec_from_callable
+from plait.runtime.nodes.spec import (
     KEYWORD_ONLY,
     OUTPUT_ATTRIBUTES,
     OUTPUT_MAPPING,

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from plait.runtime.libraries import (
+from plait.runtime.nodes.libraries import (
     Catalog,
     LibraryImportError,
     NodeNotFoundError,
@@ -19,13 +19,13 @@ from plait.runtime.libraries import (
     resolve_callable,
     workspace_module_name,
 )
-from plait.runtime.spec import NodeSpec
+from plait.runtime.nodes.spec import NodeSpec
 
 PIPELINE = """
     from dataclasses import dataclass
     from os.path import join  # imported: not a node
 
-    from plait.runtime.decorator import node
+    from plait.runtime.nodes.decorator import node
 
 
     @dataclass
@@ -63,7 +63,7 @@ RAISES = """
 """
 
 BAD_NODE = """
-    from plait.runtime.decorator import node
+    from plait.runtime.nodes.decorator import node
 
 
     @node(outputs=("a", "b", "c"))
@@ -228,7 +228,7 @@ def test_resolve_callable_works_in_a_fresh_process(tmp_path):
     script = (
         "import sys\n"
         "from pathlib import Path\n"
-        "from plait.runtime.libraries import resolve_callable\n"
+        "from plait.runtime.nodes.libraries import resolve_callable\n"
         "count = resolve_callable('pipeline.py:count', Path(sys.argv[1]))\n"
         "load = resolve_callable('pipeline.py:load_data', Path(sys.argv[1]))\n"
         "print(count(load('p', 3)))\n"

@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal, Optional, TypedDict, Union
 
 import pytest
 
-from plait.runtime.types import is_compatible, type_name
+from plait.runtime.nodes.port_types import is_compatible, type_name
 
 
 class Colour(enum.Enum):

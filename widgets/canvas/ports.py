@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from plait.runtime.flow.model import ConnectionRefused, Edge, Flow
-from plait.runtime.spec import REQUIRED, Port
-from plait.runtime.types import is_compatible, type_name
+from plait.runtime.nodes.port_types import is_compatible, type_name
+from plait.runtime.nodes.spec import REQUIRED, Port
 from plait.widgets.canvas.style import (
     NODE_WIDTH,
     PARAM_WIDTH,

@@ -13,7 +13,7 @@ import numbers
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar, overload
 
-from plait.runtime.spec import CACHE_POLICIES, NodeOptions
+from plait.runtime.nodes.spec import CACHE_POLICIES, NodeOptions
 
 F = TypeVar("F", bound=Callable[..., Any])
 

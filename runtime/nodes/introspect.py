@@ -27,10 +27,10 @@ import types
 import typing
 from typing import Any
 
-from plait.runtime.decorator import node_metadata
-from plait.runtime.docstrings import read_docstring
 from plait.runtime.fingerprint import bound_arguments, code_fingerprint, qualified_name
-from plait.runtime.hints import (
+from plait.runtime.nodes.decorator import node_metadata
+from plait.runtime.nodes.docstrings import read_docstring
+from plait.runtime.nodes.hints import (
     MISSING,
     Range,
     choices_of,
@@ -41,7 +41,7 @@ from plait.runtime.hints import (
     resolve_annotation,
     type_hints,
 )
-from plait.runtime.spec import (
+from plait.runtime.nodes.spec import (
     KEYWORD_ONLY,
     OUTPUT_ATTRIBUTES,
     OUTPUT_MAPPING,

@@ -65,7 +65,7 @@ class Port:
 
     @property
     def type_name(self) -> str:
-        from plait.runtime.types import type_name
+        from plait.runtime.nodes.port_types import type_name
 
         return type_name(self.annotation)
 

@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from plait.runtime.decorator import node
+from plait.runtime.nodes.decorator import node
 
 if TYPE_CHECKING:  # for readers and type checkers; the palette shows the names as written
     from matplotlib.figure import Figure

@@ -5,7 +5,7 @@ Keys: a function `load_data` in the workspace file `pipeline.py` is
 `"package.module:qualname"`. `resolve_callable` turns either back into the
 function, in this process or in a worker.
 
-Workspace files are imported through `plait.runtime.loader`: private module
+Workspace files are imported through `plait.runtime.nodes.loader`: private module
 names, sibling imports, and a fresh import after any edit in the folder.
 """
 
@@ -22,19 +22,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from plait.runtime import loader
-from plait.runtime.introspect import spec_from_callable
-from plait.runtime.loader import (
+from plait.runtime.nodes import loader
+from plait.runtime.nodes.introspect import spec_from_callable
+from plait.runtime.nodes.loader import (
     file_signature,
     folder_signature,
     forget_workspace,
     import_workspace_file,
     workspace_module_name,
 )
-from plait.runtime.spec import NodeSpec
+from plait.runtime.nodes.spec import NodeSpec
 
 # Modules every workspace offers, before the ones its "libraries" setting lists.
 STANDARD_LIBRARIES = ("plait.runtime.builtins",)
+# Saved flows name built-in node types by the module they first lived in
+# (`plait.runtime.builtins:read_table`); those keys stay while the code moves.
+KEY_MODULES = {"plait.runtime.builtins": "plait.runtime.nodes.tables"}
 # A module may name its palette group with this attribute (default: the module name).
 GROUP_ATTRIBUTE = "__plait_group__"
 
@@ -109,7 +112,7 @@ def load_module_library(module_name: str, *, reload: bool = False) -> Library:
     """Import a module by name (re-executing it when `reload`) and spec its public functions."""
     library = Library(module_name, None, module_name)
     try:
-        module = importlib.import_module(module_name)
+        module = importlib.import_module(KEY_MODULES.get(module_name, module_name))
         if reload:
             file = getattr(module, "__file__", None)
             if file:
@@ -255,7 +258,7 @@ def resolve_callable(key: str, workspace_folder: Path | None = None) -> Any:
             ) from error
     else:
         try:
-            module = importlib.import_module(target)
+            module = importlib.import_module(KEY_MODULES.get(target, target))
         except ModuleNotFoundError as error:
             raise NodeNotFoundError(f"Node {key!r}: module {target!r} is not installed") from error
         except (Exception, SystemExit) as error:
