@@ -16,8 +16,8 @@ from PySide6.QtCore import QTimer
 
 from plait.app.history import PastRun, SaveError, latest_outputs, load_past_run, maker_of, save_value
 from plait.app.run_controller import LiveRun
-from plait.runtime import events as ev
-from plait.runtime.plan import RunRefused, make_plan
+from plait.runtime.engine import events as ev
+from plait.runtime.engine.plan import RunRefused, make_plan
 from plait.runtime.records import run_rows
 from plait.widgets.gantt import Bar
 from plait.widgets.outputs_dock import PortInfo

@@ -18,8 +18,8 @@ from typing import Any
 import shiboken6
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from plait.runtime import events as ev
-from plait.runtime.engine import Engine, RunOptions
+from plait.runtime.engine import events as ev
+from plait.runtime.engine.scheduler import Engine, RunOptions
 from plait.widgets.canvas.status import NodeStatus
 
 FLUSH_MS = 50

@@ -16,10 +16,10 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QFileDialog, QLabel, QMenu, QMessageBox, QProgressBar, QToolButton
 
 from plait.app.run_controller import LiveRun, RunController
-from plait.runtime import events as ev
-from plait.runtime.engine import RunOptions
+from plait.runtime.engine import events as ev
+from plait.runtime.engine.plan import RunRefused
+from plait.runtime.engine.scheduler import RunOptions
 from plait.runtime.flow.model import EdgeAdded, EdgeRemoved, NodeChanged
-from plait.runtime.plan import RunRefused
 from plait.widgets.canvas.status import format_duration
 from plait.widgets.parameter_dialog import EXECUTORS, ParameterDialog, RunChoices
 

@@ -12,8 +12,8 @@ import time
 
 from PySide6.QtCore import Qt, QTimer
 
-from plait.runtime.engine import RunOptions
-from plait.runtime.plan import RunRefused
+from plait.runtime.engine.plan import RunRefused
+from plait.runtime.engine.scheduler import RunOptions
 from plait.runtime.schedules import (
     ScheduleError,
     Scheduler,

@@ -9,9 +9,9 @@ import signal
 import sys
 from typing import Any
 
-from plait.runtime import events as ev
-from plait.runtime.engine import Engine, RunOptions, RunResult
-from plait.runtime.plan import RunRefused
+from plait.runtime.engine import events as ev
+from plait.runtime.engine.plan import RunRefused
+from plait.runtime.engine.scheduler import Engine, RunOptions, RunResult
 from plait.runtime.store import open_workspace
 
 _MARKS = {ev.COMPLETED: "✓", ev.CACHED: "↺", ev.FAILED: "✗", ev.TIMED_OUT: "⌛",

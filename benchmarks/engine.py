@@ -23,8 +23,8 @@ import textwrap
 import time
 from pathlib import Path
 
-from plait.runtime.engine import Engine, RunOptions
-from plait.runtime.executors import LocalExecutor
+from plait.runtime.engine.executors import LocalExecutor
+from plait.runtime.engine.scheduler import Engine, RunOptions
 from plait.runtime.flow.model import Flow
 from plait.runtime.store import Workspace
 
@@ -175,7 +175,7 @@ def cold_process(folder: Path, repeat: int) -> str:
 
 MEMORY_SCRIPT = textwrap.dedent("""
     import asyncio, resource, sys
-    from plait.runtime.engine import Engine, RunOptions
+    from plait.runtime.engine.scheduler import Engine, RunOptions
     from plait.runtime.flow.model import Flow
     from plait.runtime.store import Workspace
 

@@ -11,14 +11,14 @@ from typing import Any
 
 _EXPORTS = {
     "node": "plait.runtime.nodes.decorator",
-    "progress": "plait.runtime.reporting",
+    "progress": "plait.runtime.engine.progress",
     "spec_from_callable": "plait.runtime.nodes.introspect",
     "Flow": "plait.runtime.flow.model",
     "Node": "plait.runtime.flow.model",
     "Edge": "plait.runtime.flow.model",
     "Workspace": "plait.runtime.store",
-    "Engine": "plait.runtime.engine",
-    "RunOptions": "plait.runtime.engine",
+    "Engine": "plait.runtime.engine.scheduler",
+    "RunOptions": "plait.runtime.engine.scheduler",
     "Catalog": "plait.runtime.nodes.libraries",
 }
 

@@ -14,8 +14,8 @@ import os
 import socket
 from typing import Any
 
-from plait.runtime import events as ev
 from plait.runtime.cache import ResultCache
+from plait.runtime.engine import events as ev
 from plait.runtime.store import Workspace
 
 FLUSH_SECONDS = 0.1

@@ -20,11 +20,11 @@ from pathlib import Path
 from typing import Any
 
 from plait.runtime.embedding import embedded_source
+from plait.runtime.engine.plan import call_layout, coercion
 from plait.runtime.flow.model import Flow, Node
 from plait.runtime.nodes.libraries import KEY_MODULES
 from plait.runtime.nodes.loader import WORKSPACE_MODULE_PREFIX
 from plait.runtime.nodes.spec import OUTPUT_ATTRIBUTES, OUTPUT_MAPPING, OUTPUT_NONE, OUTPUT_SEQUENCE
-from plait.runtime.plan import call_layout, coercion
 
 # How a parameter type is read from the command line, and the helper it needs.
 _ARGUMENT_TYPES = {

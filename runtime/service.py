@@ -7,8 +7,8 @@ import logging
 import time
 from collections.abc import Callable
 
-from plait.runtime.engine import Engine, RunOptions
-from plait.runtime.plan import RunRefused
+from plait.runtime.engine.plan import RunRefused
+from plait.runtime.engine.scheduler import Engine, RunOptions
 from plait.runtime.schedules import Due, Scheduler
 from plait.runtime.store import Workspace, WorkspaceError
 

@@ -9,7 +9,7 @@ import threading
 import pytest
 from PySide6.QtCore import Qt
 
-from plait.runtime.engine import RunOptions, run_flow
+from plait.runtime.engine.scheduler import RunOptions, run_flow
 from plait.runtime.store import Workspace
 from tests.app.running import failing_flow, table_flow
 from tests.app.test_running import click_node, run_with_dialog, states

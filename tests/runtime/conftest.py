@@ -2,8 +2,8 @@ import asyncio
 
 import pytest
 
-from plait.runtime.engine import Engine
-from plait.runtime.executors import InlineExecutor, LocalExecutor
+from plait.runtime.engine.executors import InlineExecutor, LocalExecutor
+from plait.runtime.engine.scheduler import Engine
 from plait.runtime.nodes.introspect import spec_from_callable
 from plait.runtime.nodes.libraries import Catalog
 from plait.runtime.store import Workspace

@@ -9,8 +9,8 @@ import sys
 import time
 from pathlib import Path
 
+from plait.runtime.engine.progress import progress
 from plait.runtime.nodes.decorator import node
-from plait.runtime.reporting import progress
 
 
 def number(value: float = 1.0) -> float:

@@ -1,6 +1,6 @@
 """Running a flow in a test: the result and every event the run yielded."""
 
-from plait.runtime.engine import RunOptions
+from plait.runtime.engine.scheduler import RunOptions
 
 
 def run(loop, engine, flow, params=None, **options):

@@ -8,10 +8,10 @@ import textwrap
 import pandas as pd
 import pytest
 
-from plait.runtime import events as ev
-from plait.runtime.context import using_workspace
-from plait.runtime.engine import Engine, RunOptions
-from plait.runtime.executors import InlineExecutor
+from plait.runtime.engine import events as ev
+from plait.runtime.engine.context import using_workspace
+from plait.runtime.engine.executors import InlineExecutor
+from plait.runtime.engine.scheduler import Engine, RunOptions
 from plait.runtime.flow.model import Flow
 from plait.runtime.nodes import tables as b
 from plait.runtime.store import Workspace

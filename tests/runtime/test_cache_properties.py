@@ -5,12 +5,12 @@ import textwrap
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from plait.runtime import events as ev
-from plait.runtime.engine import Engine, RunOptions
-from plait.runtime.executors import InlineExecutor
+from plait.runtime.engine import events as ev
+from plait.runtime.engine.executors import InlineExecutor
+from plait.runtime.engine.plan import make_plan
+from plait.runtime.engine.scheduler import Engine, RunOptions
 from plait.runtime.flow.model import Flow
 from plait.runtime.nodes.libraries import Catalog
-from plait.runtime.plan import make_plan
 from plait.runtime.store import Workspace
 
 LIBRARY = textwrap.dedent("""

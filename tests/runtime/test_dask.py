@@ -3,13 +3,13 @@
 
 import pytest
 
-from plait.runtime import events as ev
-from plait.runtime.engine import Engine, RunOptions
+from plait.runtime.engine import events as ev
+from plait.runtime.engine.scheduler import Engine, RunOptions
 from plait.runtime.flow.model import Flow
 
 distributed = pytest.importorskip("distributed")
 
-from plait.runtime.dask_executor import DaskExecutor  # noqa: E402
+from plait.runtime.engine.dask_executor import DaskExecutor  # noqa: E402
 from tests.runtime.running import run  # noqa: E402
 
 K = "tests.runtime.nodes:"

@@ -12,7 +12,7 @@ from plait.runtime.drawing import (
     flow_graph,
     last_run_states,
 )
-from plait.runtime.engine import RunOptions
+from plait.runtime.engine.scheduler import RunOptions
 from plait.runtime.flow.model import Flow
 
 K = "tests.runtime.nodes:"

@@ -2,10 +2,10 @@ import json
 
 import pytest
 
-from plait.runtime import events as ev
-from plait.runtime.engine import RunOptions
+from plait.runtime.engine import events as ev
+from plait.runtime.engine.plan import ParameterError, RunRefused
+from plait.runtime.engine.scheduler import RunOptions
 from plait.runtime.flow.model import Flow
-from plait.runtime.plan import ParameterError, RunRefused
 from tests.runtime.running import run
 
 K = "tests.runtime.nodes:"

@@ -1,4 +1,4 @@
-from plait.runtime import events as ev
+from plait.runtime.engine import events as ev
 from plait.runtime.flow.model import Flow
 from tests.runtime.running import run
 

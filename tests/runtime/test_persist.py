@@ -2,8 +2,8 @@ import json
 
 import pytest
 
-from plait.runtime import events as ev
-from plait.runtime.engine import RunOptions
+from plait.runtime.engine import events as ev
+from plait.runtime.engine.scheduler import RunOptions
 from plait.runtime.flow.model import Flow
 from plait.runtime.persist import SavePathError, load, render_path, save
 

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from plait.runtime.context import using_workspace
-from plait.runtime.engine import Engine, RunOptions
+from plait.runtime.engine.context import using_workspace
+from plait.runtime.engine.executors import InlineExecutor
+from plait.runtime.engine.scheduler import Engine, RunOptions
 from plait.runtime.examples import examples_folder
-from plait.runtime.executors import InlineExecutor
 from plait.runtime.flow.model import Flow
 from plait.runtime.scripts import ScriptError, export_script
 from plait.runtime.store import Workspace

@@ -1,11 +1,11 @@
 import pytest
 
-from plait.runtime import events as ev
-from plait.runtime.engine import Engine, RunOptions
+from plait.runtime.engine import events as ev
+from plait.runtime.engine.plan import RunRefused
+from plait.runtime.engine.scheduler import Engine, RunOptions
+from plait.runtime.engine.subflows import FlowCatalog, subflow_key
 from plait.runtime.flow.model import Flow
 from plait.runtime.flow.validation import SELF_INCLUDING
-from plait.runtime.plan import RunRefused
-from plait.runtime.subflows import FlowCatalog, subflow_key
 
 K = "tests.runtime.nodes:"
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from PySide6.QtGui import QColor
 
-from plait.runtime import events as ev
+from plait.runtime.engine import events as ev
 
 STATUS_HEIGHT = 18.0  # the line under a node where its state is written
 

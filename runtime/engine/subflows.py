@@ -130,8 +130,8 @@ def subflow_spec(flow: Flow) -> NodeSpec:
 
 async def execute_subflow(run: Any, node_id: str, options: Any) -> None:
     """Run a subflow node: its flow runs as a child run of this one, with the same engine."""
-    from plait.runtime import events as ev
-    from plait.runtime.engine import RunOptions
+    from plait.runtime.engine import events as ev
+    from plait.runtime.engine.scheduler import RunOptions
 
     node = run.flow.nodes[node_id]
     state = run.nodes[node_id]

@@ -16,17 +16,17 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from plait.runtime import events as ev
 from plait.runtime.cache import ResultCache
-from plait.runtime.context import using_workspace
-from plait.runtime.executors import make_executor
+from plait.runtime.engine import events as ev
+from plait.runtime.engine.context import using_workspace
+from plait.runtime.engine.executors import make_executor
+from plait.runtime.engine.plan import Plan, call_layout, coercion, make_plan
+from plait.runtime.engine.subflows import execute_subflow, is_subflow
+from plait.runtime.engine.worker import Outcome, Task
 from plait.runtime.flow.model import Flow
-from plait.runtime.plan import Plan, call_layout, coercion, make_plan
 from plait.runtime.records import RunRecorder
 from plait.runtime.results import OutputRef
 from plait.runtime.store import Workspace
-from plait.runtime.subflows import execute_subflow, is_subflow
-from plait.runtime.worker import Outcome, Task
 
 MAX_REPAIRS = 3  # times a damaged cached input is recomputed before giving up
 
@@ -216,7 +216,7 @@ class Run:
         except Exception as exc:  # noqa: BLE001 - a bug must still end the run's records
             import traceback
 
-            from plait.runtime.dask_executor import ExecutorUnavailable
+            from plait.runtime.engine.dask_executor import ExecutorUnavailable
 
             error = str(exc) if isinstance(exc, ExecutorUnavailable) else \
                 f"{type(exc).__name__}: {exc}"
@@ -433,7 +433,7 @@ class Run:
                 await execute_subflow(self, node_id, options)
                 return
             if options.map_over:
-                from plait.runtime.mapping import execute_mapped
+                from plait.runtime.engine.mapping import execute_mapped
 
                 await execute_mapped(self, node_id, options)
                 return

@@ -20,7 +20,7 @@ import types
 from collections.abc import Callable, Iterator
 from typing import Any, Protocol
 
-from plait.runtime.worker import Message, Outcome, Task, forget_functions, run_task
+from plait.runtime.engine.worker import Message, Outcome, Task, forget_functions, run_task
 
 
 class Executor(Protocol):
@@ -109,7 +109,7 @@ class _Worker:
     def __init__(self, context: Any, settings: dict[str, Any], loop: asyncio.AbstractEventLoop,
                  on_message: Callable[[_Worker, Message], None],
                  on_exit: Callable[[_Worker], None]) -> None:
-        from plait.runtime.worker import worker_main
+        from plait.runtime.engine.worker import worker_main
 
         self.conn, child = context.Pipe()
         self.process = context.Process(target=worker_main, args=(child, settings), daemon=True,
@@ -272,7 +272,7 @@ def make_executor(name: str, slots: int | None = None, workspace: str | None = N
     if name == "inline":
         return InlineExecutor()
     if name == "dask":
-        from plait.runtime.dask_executor import DaskExecutor
+        from plait.runtime.engine.dask_executor import DaskExecutor
 
         return DaskExecutor(options.get("address"), slots, workspace,
                             options.get("shared_store"))

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from plait.runtime import reporting
+from plait.runtime.engine import progress as reporting
 
 LOG_FLUSH_LINES = 200
 LOG_FLUSH_SECONDS = 0.1

@@ -13,11 +13,11 @@ import hashlib
 import time
 from typing import TYPE_CHECKING, Any
 
-from plait.runtime import events as ev
-from plait.runtime.worker import Task
+from plait.runtime.engine import events as ev
+from plait.runtime.engine.worker import Task
 
 if TYPE_CHECKING:
-    from plait.runtime.engine import Run
+    from plait.runtime.engine.scheduler import Run
 
 
 def item_key(base: str, digest: str) -> str:

@@ -21,8 +21,8 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+from plait.runtime.engine.worker import Message, Outcome, Task, run_task
 from plait.runtime.results import OutputRef, ResultStore
-from plait.runtime.worker import Message, Outcome, Task, run_task
 
 IN_CLUSTER = "dask"  # serializer name of a value held in cluster memory
 CONNECT_TIMEOUT = 5.0

@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from plait.runtime import reporting
-from plait.runtime.capture import Capture, Message, capture_whole_process
-from plait.runtime.context import using_workspace
+from plait.runtime.engine import progress as reporting
+from plait.runtime.engine.capture import Capture, Message, capture_whole_process
+from plait.runtime.engine.context import using_workspace
 from plait.runtime.nodes.spec import (
     OUTPUT_ATTRIBUTES,
     OUTPUT_MAPPING,
