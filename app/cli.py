@@ -14,7 +14,7 @@ import time
 from importlib import metadata
 from pathlib import Path
 
-from plait.runtime.store import Workspace, WorkspaceError, open_workspace
+from plait.runtime.workspace.store import Workspace, WorkspaceError, open_workspace
 
 
 def _version() -> str:
@@ -81,7 +81,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_runs(args: argparse.Namespace) -> int:
-    from plait.runtime.records import run_rows
+    from plait.runtime.workspace.records import run_rows
 
     with _open_workspace(args.workspace) as ws:
         rows = run_rows(ws, args.flow, args.limit)
@@ -102,7 +102,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import logging
     import signal
 
-    from plait.runtime.service import Service
+    from plait.runtime.schedules.service import Service
 
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(message)s")
@@ -121,7 +121,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_schedule(args: argparse.Namespace) -> int:
-    from plait.runtime import schedules as sch
+    from plait.runtime.schedules import schedule as sch
 
     with _open_workspace(args.workspace) as ws:
         if args.action == "add":
@@ -165,7 +165,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         raise UsageError("a PNG is binary: give -o FILE.png to write it to a file")
     with _open_workspace(args.workspace) as ws:
         if fmt == "json":
-            from plait.runtime.documents import export_flow
+            from plait.runtime.workspace.documents import export_flow
 
             data = export_flow(ws.load_flow(args.flow)).encode()
         else:
@@ -178,11 +178,11 @@ def cmd_export(args: argparse.Namespace) -> int:
             flow = ws.load_flow(args.flow, catalog=catalog)
             try:
                 if fmt == "py":
-                    from plait.runtime.scripts import export_script
+                    from plait.runtime.export.scripts import export_script
 
                     data = export_script(flow, ws.folder, args.output).encode()
                 else:
-                    from plait.runtime.drawing import draw_flow, last_run_states
+                    from plait.runtime.export.drawing import draw_flow, last_run_states
 
                     states = last_run_states(ws, flow.id) if args.states else None
                     data = draw_flow(flow, fmt, states)
@@ -200,7 +200,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def cmd_import(args: argparse.Namespace) -> int:
     """Read a flow document into the workspace as a new flow or a new version."""
-    from plait.runtime.documents import import_file
+    from plait.runtime.workspace.documents import import_file
 
     with _open_workspace(args.workspace) as ws:
         before = {f.id: f.latest_version for f in ws.flows()}

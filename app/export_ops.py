@@ -23,14 +23,14 @@ EXPORTS = {
 
 def _export_bytes(flow, fmt: str, folder: Path, path: Path, states: dict) -> bytes:
     if fmt == "json":
-        from plait.runtime.documents import export_flow
+        from plait.runtime.workspace.documents import export_flow
 
         return export_flow(flow).encode()
     if fmt == "py":
-        from plait.runtime.scripts import export_script
+        from plait.runtime.export.scripts import export_script
 
         return export_script(flow, folder, path).encode()
-    from plait.runtime.drawing import draw_flow
+    from plait.runtime.export.drawing import draw_flow
 
     return draw_flow(flow, fmt, states)
 
@@ -86,8 +86,8 @@ class ExportOps:
 
     def import_from(self, path: str) -> str | None:
         """Import a flow document as a new flow or version, and open it; returns its id."""
-        from plait.runtime.documents import import_file
-        from plait.runtime.store import WorkspaceError
+        from plait.runtime.workspace.documents import import_file
+        from plait.runtime.workspace.store import WorkspaceError
 
         if not self.maybe_save():
             return None

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from plait.runtime.results import OutputRef
+from plait.runtime.results.blobs import OutputRef
 from plait.widgets.canvas.status import NodeStatus
 from plait.widgets.gantt import Bar
 

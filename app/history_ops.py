@@ -18,7 +18,7 @@ from plait.app.history import PastRun, SaveError, latest_outputs, load_past_run,
 from plait.app.run_controller import LiveRun
 from plait.runtime.engine import events as ev
 from plait.runtime.engine.plan import RunRefused, make_plan
-from plait.runtime.records import run_rows
+from plait.runtime.workspace.records import run_rows
 from plait.widgets.gantt import Bar
 from plait.widgets.outputs_dock import PortInfo
 from plait.widgets.previews import prepare

@@ -79,7 +79,7 @@ def build(folder: Path) -> dict[str, str]:
     """The workspace and its flow; returns the node ids by name."""
     from plait.runtime.flow.model import Flow
     from plait.runtime.nodes.libraries import Catalog
-    from plait.runtime.store import Workspace
+    from plait.runtime.workspace.store import Workspace
 
     (folder / "sales.py").write_text(LIBRARY)
     catalog = Catalog(folder)
@@ -168,7 +168,7 @@ def render_iris(out_dir: Path) -> list[Path]:
     from PySide6.QtCore import QSettings, Qt
 
     from plait.app.main import application, event_loop, open_window
-    from plait.runtime.examples import examples_folder
+    from plait.runtime.workspace.examples import examples_folder
     from plait.widgets.parameter_dialog import RunChoices
 
     app = application()

@@ -14,7 +14,7 @@ from PySide6.QtCore import Qt, QTimer
 
 from plait.runtime.engine.plan import RunRefused
 from plait.runtime.engine.scheduler import RunOptions
-from plait.runtime.schedules import (
+from plait.runtime.schedules.schedule import (
     ScheduleError,
     Scheduler,
     add_schedule,
@@ -22,7 +22,7 @@ from plait.runtime.schedules import (
     schedules,
     set_enabled,
 )
-from plait.runtime.store import WorkspaceError
+from plait.runtime.workspace.store import WorkspaceError
 from plait.widgets.schedules_dock import ScheduleDialog
 
 MAX_WAIT_MS = 30_000

@@ -52,7 +52,7 @@ def build_example(folder: Path) -> None:
     """A workspace with the example library and a saved flow using it."""
     from plait.runtime.flow.model import Flow
     from plait.runtime.nodes.libraries import Catalog
-    from plait.runtime.store import Workspace
+    from plait.runtime.workspace.store import Workspace
 
     (folder / "sales.py").write_text(EXAMPLE_LIBRARY)
     catalog = Catalog(folder)

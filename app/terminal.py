@@ -12,7 +12,7 @@ from typing import Any
 from plait.runtime.engine import events as ev
 from plait.runtime.engine.plan import RunRefused
 from plait.runtime.engine.scheduler import Engine, RunOptions, RunResult
-from plait.runtime.store import open_workspace
+from plait.runtime.workspace.store import open_workspace
 
 _MARKS = {ev.COMPLETED: "✓", ev.CACHED: "↺", ev.FAILED: "✗", ev.TIMED_OUT: "⌛",
           ev.SKIPPED: "–", ev.CANCELLED: "■", ev.CRASHED: "✗"}

@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox
 from plait.app.document import FlowDocument
 from plait.app.recovery import Draft, Drafts
 from plait.runtime.flow.model import Flow
-from plait.runtime.store import WorkspaceError, open_workspace
+from plait.runtime.workspace.store import WorkspaceError, open_workspace
 
 MAX_RECENT = 8
 DRAFT_DELAY_MS = 1500

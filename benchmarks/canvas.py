@@ -52,7 +52,7 @@ def catalog():
 
 def build(folder: Path, n_nodes: int, n_edges: int) -> None:
     from plait.runtime.flow.model import Edge, Flow, Node
-    from plait.runtime.store import Workspace
+    from plait.runtime.workspace.store import Workspace
 
     rng = random.Random(4)
     specs = node_types()
@@ -86,7 +86,7 @@ def measure(folder: Path, frames: int) -> None:
 
     from plait.app.document import FlowDocument
     from plait.app.layout import dot_positions
-    from plait.runtime.store import Workspace
+    from plait.runtime.workspace.store import Workspace
     from plait.widgets.canvas.scene import FlowScene
     from plait.widgets.canvas.view import FlowView
 

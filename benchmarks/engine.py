@@ -26,7 +26,7 @@ from pathlib import Path
 from plait.runtime.engine.executors import LocalExecutor
 from plait.runtime.engine.scheduler import Engine, RunOptions
 from plait.runtime.flow.model import Flow
-from plait.runtime.store import Workspace
+from plait.runtime.workspace.store import Workspace
 
 FAN = 1000
 CHAIN = 500
@@ -177,7 +177,7 @@ MEMORY_SCRIPT = textwrap.dedent("""
     import asyncio, resource, sys
     from plait.runtime.engine.scheduler import Engine, RunOptions
     from plait.runtime.flow.model import Flow
-    from plait.runtime.store import Workspace
+    from plait.runtime.workspace.store import Workspace
 
     async def main():
         ws = Workspace(sys.argv[1])

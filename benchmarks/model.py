@@ -16,7 +16,7 @@ from pathlib import Path
 
 from plait.runtime.flow.model import Flow
 from plait.runtime.nodes.spec import NodeSpec, Port
-from plait.runtime.store import Workspace
+from plait.runtime.workspace.store import Workspace
 
 NODES = 1000
 

@@ -40,7 +40,7 @@ PROBE_MS = 10
 def build(folder: Path, nodes: int) -> str:
     from plait.runtime.flow.model import Flow
     from plait.runtime.nodes.libraries import Catalog
-    from plait.runtime.store import Workspace
+    from plait.runtime.workspace.store import Workspace
 
     (folder / "chat.py").write_text(LIBRARY)
     catalog = Catalog(folder)

@@ -16,7 +16,7 @@ _EXPORTS = {
     "Flow": "plait.runtime.flow.model",
     "Node": "plait.runtime.flow.model",
     "Edge": "plait.runtime.flow.model",
-    "Workspace": "plait.runtime.store",
+    "Workspace": "plait.runtime.workspace.store",
     "Engine": "plait.runtime.engine.scheduler",
     "RunOptions": "plait.runtime.engine.scheduler",
     "Catalog": "plait.runtime.nodes.libraries",

@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from plait.runtime.schedules import (
+from plait.runtime.schedules.schedule import (
     AFTER,
     CRON,
     INTERVAL,
@@ -58,7 +58,7 @@ def draft_schedule(kind: str, expression: str, timezone: str) -> Schedule:
         if not croniter.is_valid(expression.strip()):
             raise ScheduleError(f"'{expression}' is not a cron expression (five fields: minute "
                                 "hour day-of-month month day-of-week, e.g. '0 3 * * *')")
-        from plait.runtime.schedules import time_zone
+        from plait.runtime.schedules.schedule import time_zone
 
         time_zone(timezone)
     return Schedule("draft", "", kind, expression.strip(), timezone or "UTC", created=time.time())

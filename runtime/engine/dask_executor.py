@@ -22,7 +22,7 @@ from collections.abc import Callable
 from typing import Any
 
 from plait.runtime.engine.worker import Message, Outcome, Task, run_task
-from plait.runtime.results import OutputRef, ResultStore
+from plait.runtime.results.blobs import OutputRef, ResultStore
 
 IN_CLUSTER = "dask"  # serializer name of a value held in cluster memory
 CONNECT_TIMEOUT = 5.0
@@ -41,7 +41,7 @@ class _MemoryStore(ResultStore):
         self.upstream = upstream
 
     def write(self, key: str, port: str, value: Any) -> OutputRef:
-        from plait.runtime.results import summarize
+        from plait.runtime.results.blobs import summarize
 
         self.kept[port] = value
         return OutputRef(IN_CLUSTER, 0, f"{key}/{port}", summarize(value))

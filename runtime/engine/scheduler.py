@@ -16,7 +16,6 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from plait.runtime.cache import ResultCache
 from plait.runtime.engine import events as ev
 from plait.runtime.engine.context import using_workspace
 from plait.runtime.engine.executors import make_executor
@@ -24,9 +23,10 @@ from plait.runtime.engine.plan import Plan, call_layout, coercion, make_plan
 from plait.runtime.engine.subflows import execute_subflow, is_subflow
 from plait.runtime.engine.worker import Outcome, Task
 from plait.runtime.flow.model import Flow
-from plait.runtime.records import RunRecorder
-from plait.runtime.results import OutputRef
-from plait.runtime.store import Workspace
+from plait.runtime.results.blobs import OutputRef
+from plait.runtime.results.cache import ResultCache
+from plait.runtime.workspace.records import RunRecorder
+from plait.runtime.workspace.store import Workspace
 
 MAX_REPAIRS = 3  # times a damaged cached input is recomputed before giving up
 

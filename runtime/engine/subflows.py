@@ -56,7 +56,7 @@ class FlowCatalog:
         return self.workspace.load_flow(flow_id, catalog=self)
 
     def _subflow(self, flow_id: str) -> NodeSpec | None:
-        from plait.runtime.store import FlowNotFound
+        from plait.runtime.workspace.store import FlowNotFound
 
         try:
             info = self.workspace.flow_info(flow_id)

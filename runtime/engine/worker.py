@@ -26,7 +26,7 @@ from plait.runtime.nodes.spec import (
     OUTPUT_NONE,
     OUTPUT_SEQUENCE,
 )
-from plait.runtime.results import CorruptResult, OutputRef, ResultStore
+from plait.runtime.results.blobs import CorruptResult, OutputRef, ResultStore
 
 
 @dataclass
@@ -197,7 +197,7 @@ def run_task(task: Task, send: Callable[[Message], None],
             values[name] = _coerce(value, task.coerce[name]) if name in task.coerce else value
         path = None
         if task.save_to:
-            from plait.runtime import persist
+            from plait.runtime.results import persist
 
             names = {**task.context, **{k: v for k, v in values.items() if _nameable(v)}}
             path = persist.render_path(task.save_to, names, task.title, task.workspace)

@@ -27,7 +27,7 @@ import types
 import typing
 from typing import Any
 
-from plait.runtime.fingerprint import bound_arguments, code_fingerprint, qualified_name
+from plait.runtime.keys.fingerprint import bound_arguments, code_fingerprint, qualified_name
 from plait.runtime.nodes.decorator import node_metadata
 from plait.runtime.nodes.docstrings import read_docstring
 from plait.runtime.nodes.hints import (

@@ -6,7 +6,7 @@ import textwrap
 
 from plait.runtime.flow.model import Flow
 from plait.runtime.nodes.libraries import Catalog
-from plait.runtime.store import Workspace
+from plait.runtime.workspace.store import Workspace
 
 LIBRARY = textwrap.dedent('''
     """Nodes the run tests drive."""

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from plait.runtime.flow.model import Flow
-from plait.runtime.store import Workspace
+from plait.runtime.workspace.store import Workspace
 
 PLAIT = str(Path(sys.executable).with_name("plait"))
 ROOT = Path(__file__).resolve().parents[2]
@@ -167,7 +167,7 @@ def test_no_display_is_one_clear_line(tmp_path):
 
 
 def test_serve_runs_a_scheduled_flow_and_stops_cleanly_on_sigterm(folder):
-    from plait.runtime.schedules import add_schedule
+    from plait.runtime.schedules.schedule import add_schedule
 
     with Workspace(folder) as ws:
         # Every minute, created 59 s ago: the first slot comes a second after serve starts.

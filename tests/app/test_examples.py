@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from plait.runtime.examples import examples_folder
+from plait.runtime.workspace.examples import examples_folder
 
 PLAIT = str(Path(sys.executable).with_name("plait"))
 

@@ -10,7 +10,7 @@ import pytest
 from PySide6.QtCore import Qt
 
 from plait.runtime.engine.scheduler import RunOptions, run_flow
-from plait.runtime.store import Workspace
+from plait.runtime.workspace.store import Workspace
 from tests.app.running import failing_flow, table_flow
 from tests.app.test_running import click_node, run_with_dialog, states
 
@@ -108,7 +108,7 @@ def test_a_failed_run_in_the_history_shows_its_error_and_timeline(make_window, f
 
 
 def test_a_schedule_is_previewed_added_and_run_by_the_open_window(make_window, folder, qtbot):
-    from plait.runtime.schedules import Scheduler, schedules
+    from plait.runtime.schedules.schedule import Scheduler, schedules
 
     ids = table_flow(folder)
     window = make_window(folder)

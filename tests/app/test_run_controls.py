@@ -140,7 +140,7 @@ def test_closing_during_a_run_asks_and_cancels_it_with_complete_records(
     window.close()
     qtbot.waitUntil(lambda: window.shut_down, timeout=RUN_TIMEOUT)
     assert not window.isVisible()
-    from plait.runtime.store import Workspace
+    from plait.runtime.workspace.store import Workspace
 
     with Workspace(folder) as ws:
         run = ws.conn.execute("select state, ended from runs").fetchone()

@@ -3,7 +3,7 @@
 import textwrap
 
 from plait.runtime.flow.model import Edge
-from plait.runtime.store import Workspace
+from plait.runtime.workspace.store import Workspace
 from tests.app.conftest import LIBRARY, add, content, wire
 
 

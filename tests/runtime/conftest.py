@@ -6,7 +6,7 @@ from plait.runtime.engine.executors import InlineExecutor, LocalExecutor
 from plait.runtime.engine.scheduler import Engine
 from plait.runtime.nodes.introspect import spec_from_callable
 from plait.runtime.nodes.libraries import Catalog
-from plait.runtime.store import Workspace
+from plait.runtime.workspace.store import Workspace
 from tests.runtime import nodes as node_functions
 
 

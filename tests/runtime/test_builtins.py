@@ -14,7 +14,7 @@ from plait.runtime.engine.executors import InlineExecutor
 from plait.runtime.engine.scheduler import Engine, RunOptions
 from plait.runtime.flow.model import Flow
 from plait.runtime.nodes import tables as b
-from plait.runtime.store import Workspace
+from plait.runtime.workspace.store import Workspace
 
 B = "plait.runtime.builtins:"
 

@@ -11,7 +11,7 @@ from plait.runtime.engine.plan import make_plan
 from plait.runtime.engine.scheduler import Engine, RunOptions
 from plait.runtime.flow.model import Flow
 from plait.runtime.nodes.libraries import Catalog
-from plait.runtime.store import Workspace
+from plait.runtime.workspace.store import Workspace
 
 LIBRARY = textwrap.dedent("""
     SCALE = 3.0

@@ -4,7 +4,8 @@ import json
 
 import pytest
 
-from plait.runtime.documents import (
+from plait.runtime.flow.model import Flow
+from plait.runtime.workspace.documents import (
     DocumentError,
     export_flow,
     import_file,
@@ -12,9 +13,8 @@ from plait.runtime.documents import (
     parse_flow,
     seed_from_documents,
 )
-from plait.runtime.examples import example_names, install_examples
-from plait.runtime.flow.model import Flow
-from plait.runtime.store import Workspace, WorkspaceError
+from plait.runtime.workspace.examples import example_names, install_examples
+from plait.runtime.workspace.store import Workspace, WorkspaceError
 
 K = "tests.runtime.nodes:"
 

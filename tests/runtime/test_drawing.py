@@ -4,7 +4,8 @@ import html
 
 import pytest
 
-from plait.runtime.drawing import (
+from plait.runtime.engine.scheduler import RunOptions
+from plait.runtime.export.drawing import (
     PARAMETER_FILL,
     STATE_COLOURS,
     DrawingError,
@@ -12,7 +13,6 @@ from plait.runtime.drawing import (
     flow_graph,
     last_run_states,
 )
-from plait.runtime.engine.scheduler import RunOptions
 from plait.runtime.flow.model import Flow
 
 K = "tests.runtime.nodes:"

@@ -13,7 +13,7 @@ import uuid
 
 import pytest
 
-from plait.runtime.fingerprint import code_fingerprint, stable_repr
+from plait.runtime.keys.fingerprint import code_fingerprint, stable_repr
 
 BASE = """
     import functools
@@ -174,7 +174,7 @@ def test_fingerprints_are_the_same_in_separate_processes(tmp_path, load):
     path.write_text(textwrap.dedent(BASE))
     script = (
         "import importlib.util, sys\n"
-        "from plait.runtime.fingerprint import code_fingerprint\n"
+        "from plait.runtime.keys.fingerprint import code_fingerprint\n"
         f"spec = importlib.util.spec_from_file_location('flowmod_p', {str(path)!r})\n"
         "m = importlib.util.module_from_spec(spec); sys.modules['flowmod_p'] = m\n"
         "spec.loader.exec_module(m)\n"

@@ -5,7 +5,7 @@ import pytest
 from plait.runtime.engine import events as ev
 from plait.runtime.engine.scheduler import RunOptions
 from plait.runtime.flow.model import Flow
-from plait.runtime.persist import SavePathError, load, render_path, save
+from plait.runtime.results.persist import SavePathError, load, render_path, save
 
 K = "tests.runtime.nodes:"
 

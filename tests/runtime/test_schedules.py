@@ -2,9 +2,9 @@ import datetime
 
 import pytest
 
-from plait.runtime import schedules as sch
 from plait.runtime.flow.model import Flow
-from plait.runtime.store import Workspace
+from plait.runtime.schedules import schedule as sch
+from plait.runtime.workspace.store import Workspace
 
 T0 = datetime.datetime(2026, 3, 1, 12, 0, tzinfo=datetime.timezone.utc).timestamp()
 

@@ -13,10 +13,10 @@ import pytest
 from plait.runtime.engine.context import using_workspace
 from plait.runtime.engine.executors import InlineExecutor
 from plait.runtime.engine.scheduler import Engine, RunOptions
-from plait.runtime.examples import examples_folder
+from plait.runtime.export.scripts import ScriptError, export_script
 from plait.runtime.flow.model import Flow
-from plait.runtime.scripts import ScriptError, export_script
-from plait.runtime.store import Workspace
+from plait.runtime.workspace.examples import examples_folder
+from plait.runtime.workspace.store import Workspace
 
 B = "plait.runtime.builtins:"
 

@@ -7,8 +7,8 @@ import pytest
 import sqlite_utils
 
 from plait.runtime.flow.model import Flow
-from plait.runtime.migrations import MIGRATIONS, SCHEMA_VERSION
-from plait.runtime.store import FlowNotFound, Workspace, WorkspaceError, default_workspace_path
+from plait.runtime.workspace.migrations import MIGRATIONS, SCHEMA_VERSION
+from plait.runtime.workspace.store import FlowNotFound, Workspace, WorkspaceError, default_workspace_path
 from tests.runtime.specs import catalog
 
 
@@ -214,7 +214,7 @@ def test_the_default_workspace_lives_in_the_user_data_folder(monkeypatch):
 WRITER = textwrap.dedent("""
     import sys
     from plait.runtime.flow.model import Flow
-    from plait.runtime.store import Workspace
+    from plait.runtime.workspace.store import Workspace
     folder, who, shared_id = sys.argv[1], sys.argv[2], sys.argv[3]
     ws = Workspace(folder)
     own = Flow("flow-" + who)

@@ -19,8 +19,8 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
-from plait.runtime.embedding import embedded_source
 from plait.runtime.engine.plan import call_layout, coercion
+from plait.runtime.export.embedding import embedded_source
 from plait.runtime.flow.model import Flow, Node
 from plait.runtime.nodes.libraries import KEY_MODULES
 from plait.runtime.nodes.loader import WORKSPACE_MODULE_PREFIX
@@ -33,7 +33,7 @@ _ARGUMENT_TYPES = {
     "datetime": "datetime.datetime.fromisoformat",
 }
 
-SUPPORT = "plait.runtime.script_support"  # helpers copied into scripts that use them
+SUPPORT = "plait.runtime.export.script_support"  # helpers copied into scripts that use them
 
 
 def _call_text(prefix: str, function: str, args: list[str]) -> str:

@@ -23,8 +23,8 @@ from typing import Any
 import platformdirs
 
 from plait.runtime.flow.model import Edge, Flow, Node, SpecSource
-from plait.runtime.migrations import MIGRATIONS, SCHEMA_VERSION
-from plait.runtime.sqlite import Database
+from plait.runtime.workspace.migrations import MIGRATIONS, SCHEMA_VERSION
+from plait.runtime.workspace.sqlite import Database
 
 DB_NAME = "plait.sqlite"
 DATA_DIR = ".plait"
@@ -130,7 +130,7 @@ def open_workspace(folder: str | os.PathLike[str] | None) -> Workspace:
         return Workspace(folder)
     path = default_workspace_path()
     if not (path / DB_NAME).exists():
-        from plait.runtime.examples import install_examples
+        from plait.runtime.workspace.examples import install_examples
 
         install_examples(path)
     return Workspace(path)
@@ -163,7 +163,7 @@ class Workspace:
         self.mark_crashed_runs()
         # A folder that ships flow documents (flows/*.json, as the examples do) gets
         # them imported on first open, so no database needs to be committed.
-        from plait.runtime.documents import seed_from_documents
+        from plait.runtime.workspace.documents import seed_from_documents
 
         seed_from_documents(self)
 

@@ -12,8 +12,8 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from plait.runtime.results import OutputRef, ResultStore
-from plait.runtime.store import Workspace
+from plait.runtime.results.blobs import OutputRef, ResultStore
+from plait.runtime.workspace.store import Workspace
 
 DEFAULT_LIMIT = 5 * 1024**3
 _CHUNK = 500  # keys per query, well under SQLite's parameter limit

@@ -9,8 +9,8 @@ from collections.abc import Callable
 
 from plait.runtime.engine.plan import RunRefused
 from plait.runtime.engine.scheduler import Engine, RunOptions
-from plait.runtime.schedules import Due, Scheduler
-from plait.runtime.store import Workspace, WorkspaceError
+from plait.runtime.schedules.schedule import Due, Scheduler
+from plait.runtime.workspace.store import Workspace, WorkspaceError
 
 log = logging.getLogger("plait.serve")
 

@@ -14,9 +14,9 @@ import os
 import socket
 from typing import Any
 
-from plait.runtime.cache import ResultCache
 from plait.runtime.engine import events as ev
-from plait.runtime.store import Workspace
+from plait.runtime.results.cache import ResultCache
+from plait.runtime.workspace.store import Workspace
 
 FLUSH_SECONDS = 0.1
 FLUSH_ROWS = 2000

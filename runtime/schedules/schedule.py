@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from plait.runtime.store import Workspace, WorkspaceError
+from plait.runtime.workspace.store import Workspace, WorkspaceError
 
 INTERVAL = "interval"
 CRON = "cron"

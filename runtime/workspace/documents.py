@@ -43,7 +43,7 @@ from typing import Any
 from plait.runtime.flow.model import Edge, Flow, Node
 from plait.runtime.nodes.port_types import PARAMETER_TYPES
 from plait.runtime.nodes.spec import NodeOptions
-from plait.runtime.store import WorkspaceError
+from plait.runtime.workspace.store import WorkspaceError
 
 FORMAT = "plait-flow"
 FORMAT_VERSION = 1
