@@ -1,49 +1,590 @@
-"""Code fingerprints: a hash that changes when a node's code (or what it uses) changes.
+"""Code fingerprints: what a node's code can reach, each part hashed by value.
 
-The fingerprint is one part of a node's cache key. It covers the function's own
-source and, transitively, the functions, classes and constants *of the same
-module* it refers to, so editing a helper invalidates its callers while editing
-an unrelated function does not. Functions and classes imported from another
-workspace file (`from helpers import clean`) count the same way: they are the
-user's code too. Other modules count by name only: their code is versioned by
-the package that ships them, not by the workspace.
+A node's fingerprint covers its function and, transitively, everything the
+code can reach: helper functions and classes by their normalised source
+(parsed, docstrings dropped, dumped without positions: comments, blank lines
+and formatting never count), module-level objects by their value (arrays and
+tables by content, containers of functions by the functions' code), names
+imported inside a body, decorators, `functools.partial` targets and their
+bound arguments. Code of an installed distribution counts by the
+distribution's name and version, the standard library by Python's version.
 
-Everything hashed is text built without id() or hash(), so the same code gives
-the same fingerprint in every process.
+Where a part cannot be read safely (a value that does not hash, code that
+looks itself up through `globals()`), the whole source of its module counts
+instead, and the fingerprint's notes say so: over-invalidate, never go stale.
+
+Each part is kept under a label a person can read (`iris.py:_sigmoid`,
+`pandas`, `iris.py:WEIGHTS`), which is how `plait explain` says what changed.
 """
 
 from __future__ import annotations
 
+import ast
+import builtins
 import functools
 import hashlib
 import importlib.metadata
+import importlib.util
 import inspect
+import os
 import platform
 import re
 import sys
+import sysconfig
 import textwrap
 import types
-from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-from plait.runtime.nodes.loader import WORKSPACE_MODULE_PREFIX
+from plait.runtime.keys.values import Unhashable, value_digest
 
+RECIPE = "code-2"  # bump when what a fingerprint covers changes
+# Calls that let code reach names no reader can follow: the whole module counts.
+_DYNAMIC = {"globals", "vars", "locals", "eval", "exec", "__import__"}
+# Calls whose results differ from run to run (for the inspector's hint).
+_NONDETERMINISTIC = {
+    ("random", None), ("time", "time"), ("time", "time_ns"), ("time", "perf_counter"),
+    ("datetime", "now"), ("datetime", "utcnow"), ("datetime", "today"), ("date", "today"),
+    ("uuid", "uuid1"), ("uuid", "uuid4"), ("os", "urandom"), ("secrets", None),
+}
+_MEMO_LIMIT = 4096
 # Memory addresses make reprs differ between processes.
 _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
 _CONSTANT_DEPTH = 20
 
 
+@dataclass
+class Fingerprint:
+    """A node's code fingerprint: one digest, and the labelled parts it was made of."""
+
+    digest: str
+    parts: dict[str, str] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    nondeterministic: list[str] = field(default_factory=list)
+
+
 def code_fingerprint(fn: Any) -> str:
-    """Return a hex sha256 of `fn`'s code and the same-module code and constants it uses."""
+    """The hex digest of everything `fn`'s code can reach."""
+    return fingerprint(fn).digest
+
+
+def fingerprint(fn: Any) -> Fingerprint:
     walker = _Walker()
-    walker.add_callable(fn)
-    digest = hashlib.sha256()
-    for part in walker.parts:
-        # Length-prefix each part so that ("ab", "c") and ("a", "bc") differ.
-        data = part.encode("utf-8", "surrogatepass")
-        digest.update(len(data).to_bytes(8, "big"))
-        digest.update(data)
-    return digest.hexdigest()
+    root = walker.add_callable(fn, "")
+    # Which callable runs: a library function is known by its name and its version.
+    walker.parts["<node>"] = root if ":" in root else qualified_name(fn)
+    parts = dict(sorted(walker.parts.items()))
+    digest = hashlib.sha256(RECIPE.encode())
+    # The user's file names label the parts for people, not for the digest: the
+    # same code in another file (or a copy of the workspace) has the same fingerprint.
+    hashed = sorted((_anonymous(label, walker.files), part) for label, part in parts.items())
+    for label, part in hashed:
+        digest.update(f"{len(label)}:{label}={_anonymous(part, walker.files)}\n".encode(
+            "utf-8", "surrogatepass"))
+    return Fingerprint(digest.hexdigest(), parts, walker.notes, sorted(walker.random))
+
+
+def _anonymous(text: str, files: set[str]) -> str:
+    for name in files:
+        text = text.replace(f"{name}:", "<file>:").replace(f"module {name}", "module <file>")
+    return text
+
+
+# -- where code comes from ------------------------------------------------------
+
+_LIBRARY_ROOTS = tuple({os.path.realpath(p) for p in (
+    sysconfig.get_paths().get("purelib"), sysconfig.get_paths().get("platlib"),
+    sysconfig.get_paths().get("stdlib"), sysconfig.get_paths().get("platstdlib")) if p})
+
+
+def _module_file(module_name: str | None) -> str | None:
+    module = sys.modules.get(module_name or "")
+    file = getattr(module, "__file__", None)
+    return os.path.realpath(file) if isinstance(file, str) else None
+
+
+@functools.lru_cache(maxsize=4096)
+def _is_library_file(path: str) -> bool:
+    return "site-packages" in path or "dist-packages" in path or any(
+        path.startswith(root + os.sep) for root in _LIBRARY_ROOTS)
+
+
+def is_user_module(module_name: str | None) -> bool:
+    """Code whose source counts: workspace files, scripts, and modules not installed as packages."""
+    if not module_name:
+        return True  # code exec'd into a namespace of its own: nothing else versions it
+    if module_name == "builtins":
+        return False
+    if module_name == "__main__" or module_name.startswith("_plait_"):
+        return True
+    top = module_name.split(".")[0]
+    if top in sys.stdlib_module_names:
+        return False
+    file = _module_file(module_name)
+    if file is None:
+        # No file (exec'd, a notebook cell's module): only code we can read counts.
+        return module_name in sys.modules and not hasattr(sys.modules[module_name], "__path__")
+    return not _is_library_file(file)
+
+
+def _is_user_top(name: str) -> bool:
+    """Whether a top-level module not imported yet is the user's, found without importing it."""
+    if name in sys.modules:
+        return is_user_module(name)
+    if name in sys.stdlib_module_names:
+        return False
+    try:
+        spec = importlib.util.find_spec(name)
+    except (ImportError, ValueError):
+        return False
+    if spec is None:
+        return False
+    origin = getattr(spec, "origin", None)
+    if origin is None:  # a workspace sibling (`from helpers import f`) has a loader with a path
+        return isinstance(getattr(spec.loader, "path", None), Path)
+    if origin in ("built-in", "frozen"):
+        return False
+    return not _is_library_file(os.path.realpath(origin))
+
+
+def library_version(module_name: str | None) -> tuple[str, str]:
+    """(label, version) of the distribution a module comes from, or Python's for the stdlib."""
+    top = (module_name or "builtins").split(".")[0]
+    if top in sys.stdlib_module_names or top == "builtins":
+        return "python", platform.python_version()
+    names = _distributions().get(top, [])
+    for name in names:
+        try:
+            return name, importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    version = getattr(sys.modules.get(top), "__version__", None)
+    return top, version if isinstance(version, str) else "unknown"
+
+
+@functools.lru_cache(maxsize=1)
+def _distributions() -> dict[str, list[str]]:
+    # Scanning every installed distribution is slow; once per process is enough
+    # to map module names to distributions (their versions are read each time).
+    return dict(importlib.metadata.packages_distributions())
+
+
+def refresh_distributions() -> None:
+    """Forget which distributions exist (after an install in a long-lived process)."""
+    _distributions.cache_clear()
+
+
+def module_label(module_name: str) -> str:
+    """`iris.py` for the user's own files, the dotted name for other modules.
+
+    By file name, so the same code in another folder or under another module
+    name has the same fingerprint.
+    """
+    file = _module_file(module_name)
+    if not module_name:
+        return "<exec>"
+    if file and is_user_module(module_name):
+        return Path(file).name if Path(file).name != "__init__.py" else \
+            f"{Path(file).parent.name}/__init__.py"
+    return module_name
+
+
+# -- normalised source ----------------------------------------------------------
+
+
+class _StripDocstrings(ast.NodeTransformer):
+    def _strip(self, node: Any) -> Any:
+        self.generic_visit(node)
+        body = node.body
+        if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) \
+                and isinstance(body[0].value.value, str):
+            node.body = body[1:] or [ast.Pass()]
+        return node
+
+    visit_FunctionDef = visit_AsyncFunctionDef = visit_ClassDef = visit_Module = _strip
+
+
+def normalised(tree: ast.AST) -> str:
+    """A tree's text without docstrings, positions or formatting."""
+    return ast.dump(_StripDocstrings().visit(tree), annotate_fields=False,
+                    include_attributes=False)
+
+
+def _digest(text: str) -> str:
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+
+
+def _tree_of(obj: Any) -> ast.AST | None:
+    """The parsed source of a function's own code (not what it wraps) or a class."""
+    target = obj.__code__ if isinstance(obj, types.FunctionType) else obj
+    try:
+        source = textwrap.dedent(inspect.getsource(target))
+    except Exception:  # noqa: BLE001 - no file (exec, REPL), or edited into invalid code
+        return None
+    try:
+        return ast.parse(source)
+    except SyntaxError:
+        # A lambda's line holds more than the lambda; read the whole statement's line.
+        try:
+            return ast.parse(source.strip().rstrip(",)") if source.strip() else "")
+        except SyntaxError:
+            return None
+
+
+@functools.lru_cache(maxsize=256)
+def _file_digest(path: str, mtime_ns: int, size: int) -> str | None:
+    try:
+        return _digest(normalised(ast.parse(Path(path).read_bytes())))
+    except (OSError, SyntaxError, ValueError):
+        return None
+
+
+def module_source_digest(module_name: str) -> str:
+    """The whole module's normalised source (or its file's bytes when it does not parse)."""
+    file = _module_file(module_name)
+    if file is None:
+        return "no-source"
+    try:
+        stat = os.stat(file)
+    except OSError:
+        return "no-source"
+    found = _file_digest(file, stat.st_mtime_ns, stat.st_size)
+    if found is None:
+        return hashlib.blake2b(Path(file).read_bytes(), digest_size=16).hexdigest()
+    return found
+
+
+# -- what code reaches ----------------------------------------------------------
+
+
+@dataclass
+class _Reach:
+    names: set[str] = field(default_factory=set)  # global names read
+    chains: list[tuple[str, ...]] = field(default_factory=list)  # a.b.c
+    imports: list[tuple[str, tuple[str, ...], int]] = field(default_factory=list)
+    dynamic: bool = False
+    random: set[str] = field(default_factory=set)
+
+
+def _chain(node: ast.AST) -> tuple[str, ...] | None:
+    parts: list[str] = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if isinstance(node, ast.Name):
+        return (node.id, *reversed(parts))
+    return None
+
+
+def _reach(tree: ast.AST) -> _Reach:
+    found = _Reach()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
+            found.names.add(node.id)
+        elif isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Load):
+            chain = _chain(node)
+            if chain is not None:
+                found.chains.append(chain)
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                found.imports.append((alias.name, (), 0))
+        elif isinstance(node, ast.ImportFrom):
+            found.imports.append((node.module or "", tuple(a.name for a in node.names),
+                                  node.level))
+        elif isinstance(node, ast.Call):
+            chain = _chain(node.func)
+            if chain and chain[-1] in _DYNAMIC and (len(chain) == 1 or chain[0] == "builtins"):
+                found.dynamic = True
+            if chain:
+                head, tail = chain[0], chain[-1]
+                for module, name in _NONDETERMINISTIC:
+                    if (head == module or module in chain[:-1]) and name in (None, tail):
+                        if not (module == "random" and tail == "seed"):
+                            found.random.add(".".join(chain))
+                if "random" in chain[:-1] and chain[0] in ("np", "numpy") and tail != "seed":
+                    found.random.add(".".join(chain))
+    return found
+
+
+# -- the walk ---------------------------------------------------------------------
+
+# Digests of big module-level values, by identity: a 100 MB array is read once.
+_value_memo: dict[int, tuple[Any, str]] = {}
+
+
+def _memo_value(value: Any, code: Any) -> str:
+    size = getattr(value, "nbytes", None)
+    if not isinstance(size, int) or size < (1 << 20):
+        return value_digest(value, code)
+    hit = _value_memo.get(id(value))
+    if hit is not None and hit[0] is value:
+        return hit[1]
+    digest = value_digest(value, code)
+    if len(_value_memo) >= _MEMO_LIMIT:
+        _value_memo.clear()
+    _value_memo[id(value)] = (value, digest)
+    return digest
+
+
+class _Walker:
+    def __init__(self) -> None:
+        self.parts: dict[str, str] = {}
+        self.notes: list[str] = []
+        self.random: set[str] = set()
+        self.files: set[str] = set()  # labels of the user's files met
+        self._seen: set[int] = set()
+
+    # Callables ---------------------------------------------------------------
+
+    def add_callable(self, fn: Any, label: str) -> str:
+        """Add what `fn` reaches; return the label its own code is kept under."""
+        if isinstance(fn, functools.partial):
+            inner = self.add_callable(fn.func, label)
+            self._value(f"{inner} bound arguments", (fn.args, fn.keywords), fn.func)
+            return inner
+        if isinstance(fn, types.MethodType):
+            inner = self.add_callable(fn.__func__, label)
+            self._value(f"{inner} bound to", fn.__self__, fn.__func__)
+            return inner
+        if isinstance(fn, staticmethod | classmethod):
+            return self.add_callable(fn.__func__, label)
+        if inspect.isclass(fn):
+            return self._class(fn)
+        if isinstance(fn, types.FunctionType):
+            return self._function(fn)
+        if callable(fn) and not inspect.isroutine(fn):
+            kind = type(fn)
+            inner = self._class(kind)
+            state = getattr(fn, "__dict__", None)
+            if state:
+                self._value(f"{inner} instance", dict(state), kind)
+            return inner
+        return self._library(getattr(fn, "__module__", None) or _owner_module(fn))
+
+    def _file(self, module: str) -> str:
+        label = module_label(module)
+        self.files.add(label)
+        return label
+
+    def _library(self, module_name: str | None) -> str:
+        name, version = library_version(module_name)
+        self.parts[name] = version
+        return name
+
+    def _function(self, fn: types.FunctionType) -> str:
+        module = fn.__module__ or ""
+        if not is_user_module(module):
+            return self._library(module)
+        label = f"{self._file(module)}:{fn.__qualname__}"
+        if id(fn) in self._seen:
+            return label
+        self._seen.add(id(fn))
+        tree = _tree_of(fn)
+        if tree is None:
+            self.parts[label] = _digest(_bytecode(fn.__code__))
+            reach = _Reach(names=set(_code_names(fn.__code__)))
+        else:
+            self.parts[label] = _digest(normalised(tree))
+            reach = _reach(tree)
+        for value in (fn.__defaults__ or ()):
+            self._value(f"{label} default", value, fn)
+        for name, value in (fn.__kwdefaults__ or {}).items():
+            self._value(f"{label} default {name}", value, fn)
+        for name, cell in zip(fn.__code__.co_freevars, fn.__closure__ or (), strict=False):
+            try:
+                value = cell.cell_contents
+            except ValueError:  # an empty cell: not bound yet
+                continue
+            self._reference(f"{label} closure {name}", value, module)
+        wrapped = getattr(fn, "__wrapped__", None)
+        if wrapped is not None:  # functools.wraps: the user's function is inside
+            self.add_callable(wrapped, label)
+        self._follow(reach, fn.__globals__, module, label)
+        return label
+
+    def _class(self, cls: type) -> str:
+        module = cls.__module__ or ""
+        if not is_user_module(module):
+            return self._library(module)
+        label = f"{self._file(module)}:{cls.__qualname__}"
+        if id(cls) in self._seen:
+            return label
+        self._seen.add(id(cls))
+        namespace = getattr(sys.modules.get(module), "__dict__", {})
+        tree = _tree_of(cls)
+        if tree is not None:
+            self.parts[label] = _digest(normalised(tree))
+            self._follow(_reach(tree), namespace, module, label)
+        else:
+            self.parts[label] = "no-source"
+            self._whole_module(module, f"the source of {label} cannot be read")
+        for base in cls.__bases__:
+            if base is not object:
+                self._reference(f"{label} base", base, module)
+        for name, value in vars(cls).items():
+            if name.startswith("__") and name.endswith("__"):
+                continue
+            if isinstance(value, staticmethod | classmethod):
+                value = value.__func__
+            if isinstance(value, property):
+                for part in (value.fget, value.fset, value.fdel):
+                    if part is not None:
+                        self.add_callable(part, label)
+            elif isinstance(value, types.FunctionType):
+                self._function(value)
+            else:
+                self._value(f"{label}.{name}", value, cls)
+        return label
+
+    # Names -------------------------------------------------------------------
+
+    def _follow(self, reach: _Reach, namespace: dict[str, Any], module: str, label: str) -> None:
+        self.random |= reach.random
+        if reach.dynamic:
+            self._whole_module(module, f"{label} looks names up at run time (globals(), eval…)")
+            for name, value in list(namespace.items()):
+                if not name.startswith("__"):
+                    self._reference(f"{self._file(module)}:{name}", value, module)
+        for name in sorted(reach.names):
+            if name in namespace:
+                self._reference(f"{self._file(module)}:{name}", namespace[name], module)
+        for chain in reach.chains:
+            head = namespace.get(chain[0])
+            if isinstance(head, types.ModuleType):
+                self._attributes(head, chain[1:])
+        for target, names, level in reach.imports:
+            self._import(target, names, level, module, label)
+
+    def _attributes(self, module: types.ModuleType, chain: tuple[str, ...]) -> None:
+        """`helpers.clean(x)` or `pkg.sub.f`: follow the attributes into the module."""
+        current: Any = module
+        for attribute in chain:
+            if not isinstance(current, types.ModuleType):
+                return
+            name = current.__name__
+            if not is_user_module(name):
+                self._library(name)
+                return
+            members = vars(current)
+            if attribute not in members:
+                try:  # a submodule not imported yet
+                    current = importlib.import_module(f"{name}.{attribute}")
+                    continue
+                except Exception:  # noqa: BLE001 - not a submodule: an attribute set later
+                    self._whole_module(name, f"{module_label(name)} has no {attribute!r} yet")
+                    return
+            current = members[attribute]
+            self._reference(f"{self._file(name)}:{attribute}", current, name)
+
+    def _import(self, target: str, names: tuple[str, ...], level: int, module: str,
+                label: str) -> None:
+        """An import inside a body runs when the code does: follow it."""
+        try:
+            if level:
+                package = module if hasattr(sys.modules.get(module), "__path__") else \
+                    module.rpartition(".")[0]
+                target = importlib.util.resolve_name("." * level + target, package)
+            if not _is_user_top(target.split(".")[0]):
+                self._library(target)  # known by its version: no need to import it
+                return
+            found = importlib.import_module(target)
+        except Exception:  # noqa: BLE001 - it would fail in the node too; the text counts
+            self.parts[f"{label} imports {target}"] = "missing"
+            return
+        if not is_user_module(found.__name__):
+            self._library(found.__name__)
+            return
+        if not names:
+            self.parts[f"module {self._file(found.__name__)}"] = module_source_digest(
+                found.__name__)
+            return
+        for name in names:
+            if name == "*":
+                self._whole_module(found.__name__, f"{label} imports * from it")
+                continue
+            value = getattr(found, name, None)
+            if value is None:
+                try:
+                    value = importlib.import_module(f"{found.__name__}.{name}")
+                except Exception:  # noqa: BLE001
+                    self.parts[f"{self._file(found.__name__)}:{name}"] = "missing"
+                    continue
+            self._reference(f"{self._file(found.__name__)}:{name}", value, found.__name__)
+
+    def _reference(self, label: str, value: Any, module: str) -> None:
+        """A name the code reads: code by its source, modules by name, data by value."""
+        if isinstance(value, types.ModuleType):
+            if is_user_module(value.__name__):
+                self.parts.setdefault(label, f"module {value.__name__}")
+            else:
+                self._library(value.__name__)
+            return
+        if isinstance(value, (types.FunctionType, type, functools.partial, types.MethodType,
+                              staticmethod, classmethod)):
+            inner = self.add_callable(value, label)
+            if inner != label:
+                self.parts[label] = f"-> {inner}"
+            return
+        if isinstance(value, (types.BuiltinFunctionType, types.BuiltinMethodType)):
+            if getattr(builtins, getattr(value, "__name__", ""), None) is not value:
+                self._library(getattr(value, "__module__", None) or _owner_module(value))
+            return
+        self._value(label, value, module)
+
+    def _value(self, label: str, value: Any, owner: Any) -> None:
+        module = owner if isinstance(owner, str) else getattr(owner, "__module__", "") or ""
+        if callable(value) and not isinstance(value, type) and hasattr(value, "__wrapped__") \
+                and not isinstance(value, functools.partial):
+            self.add_callable(value, label)
+            return
+        try:
+            self.parts[label] = _memo_value(value, self._code_digest)
+        except (Unhashable, RecursionError) as exc:
+            self.parts[label] = "unhashable"
+            self._whole_module(module, f"{label} has no stable value digest ({exc})")
+
+    def _code_digest(self, obj: Any) -> str:
+        """For functions and classes met inside values (dispatch tables, step lists)."""
+        label = self.add_callable(obj, "")
+        return _anonymous(f"{label}={self.parts.get(label, '')}", self.files)
+
+    def _whole_module(self, module: str, why: str) -> None:
+        if not module or not is_user_module(module):
+            return
+        label = f"module {self._file(module)}"
+        if label not in self.parts:
+            self.parts[label] = module_source_digest(module)
+            self.notes.append(f"{why}: all of {module_label(module)} is tracked")
+
+
+def _owner_module(fn: Any) -> str | None:
+    owner = getattr(fn, "__self__", None) or getattr(fn, "__objclass__", None)
+    if owner is None:
+        return None
+    return owner.__name__ if inspect.ismodule(owner) else getattr(owner, "__module__", None)
+
+
+def _code_names(code: types.CodeType) -> list[str]:
+    names: list[str] = []
+    stack = [code]
+    while stack:
+        current = stack.pop()
+        names.extend(current.co_names)
+        stack.extend(c for c in current.co_consts if isinstance(c, types.CodeType))
+    return names
+
+
+def _bytecode(code: types.CodeType) -> str:
+    consts = []
+    for const in code.co_consts:
+        consts.append("<code>\n" + _bytecode(const) if isinstance(const, types.CodeType)
+                      else type(const).__name__ + ":" + (repr(const) if isinstance(
+                          const, (str, bytes, int, float, bool, type(None))) else ""))
+    return "\n".join([code.co_code.hex(), " | ".join(consts), " ".join(code.co_names)])
+
+
+# -- names and reprs used for node keys ------------------------------------------
 
 
 def stable_repr(value: Any, depth: int = 0) -> str | None:
@@ -98,220 +639,6 @@ def qualified_name(obj: Any) -> str:
         kind = type(obj)
         return f"instance:{kind.__module__}:{kind.__qualname__}"
     return f"{module or 'builtins'}:{qualname}"
-
-
-def package_version(module_name: str | None) -> str:
-    """The installed distribution version for a module's top package, else the Python version."""
-    top = (module_name or "builtins").split(".")[0]
-    if top in sys.stdlib_module_names or top == "builtins":
-        return f"python-{platform.python_version()}"
-    version = getattr(sys.modules.get(top), "__version__", None)
-    try:
-        for name in _distributions().get(top, []):
-            return f"{name}-{importlib.metadata.version(name)}"
-    except Exception:  # noqa: BLE001 - broken metadata must not stop a run; the name still counts
-        version = version or "metadata-unreadable"
-    return f"{top}-{version}" if isinstance(version, str) else f"{top}-unknown"
-
-
-@functools.lru_cache(maxsize=1)
-def _distributions() -> dict[str, list[str]]:
-    # Scanning every installed distribution is slow; once per process is enough.
-    return dict(importlib.metadata.packages_distributions())
-
-
-class _Walker:
-    """Collects the text parts of a fingerprint, visiting each object once."""
-
-    def __init__(self) -> None:
-        self.parts: list[str] = []
-        self._visited: set[str] = set()
-
-    def add_callable(self, fn: Any) -> None:
-        if isinstance(fn, functools.partial):
-            # What runs is the wrapped function with these arguments bound.
-            self.parts.append("partial")
-            self.add_callable(fn.func)
-            self.parts.append(bound_arguments(fn.args, fn.keywords))
-            return
-        if isinstance(fn, types.MethodType):
-            self.add_callable(fn.__func__)
-            return
-        if inspect.isclass(fn):
-            self._add_class(fn)
-            return
-        fn = _unwrap(fn)
-        if isinstance(fn, types.FunctionType):
-            self._add_function(fn)
-            return
-        if getattr(fn, "__qualname__", None) is None and callable(fn) and not inspect.isroutine(fn):
-            # A callable instance: what runs is its class's __call__ (and whatever
-            # else the class defines that __call__ may use).
-            kind = type(fn)
-            if isinstance(inspect.getattr_static(kind, "__call__", None), types.FunctionType):
-                self._add_class(kind)
-                return
-        # Builtins, ufuncs, C extension functions: no code to read, so trust the
-        # package version to change when they do.
-        name = qualified_name(fn)
-        module = name.split(":", 1)[0]
-        self.parts.append(f"builtin {name} {package_version(module)}")
-
-    def _first_visit(self, tag: str) -> bool:
-        if tag in self._visited:
-            return False
-        self._visited.add(tag)
-        return True
-
-    def _add_function(self, fn: types.FunctionType) -> None:
-        tag = f"function {fn.__module__}:{fn.__qualname__}:{fn.__code__.co_firstlineno}"
-        if not self._first_visit(tag):
-            return
-        source = _source(fn)
-        if source is not None:
-            self.parts.append(f"source {fn.__qualname__}\n{source}")
-        else:
-            self.parts.append(f"bytecode {fn.__qualname__}\n{_bytecode(fn.__code__)}")
-        # Defaults and closure cells are values the code runs with, not in co_names.
-        for value in (fn.__defaults__ or ()) + tuple((fn.__kwdefaults__ or {}).values()):
-            self._add_value(value, fn.__module__, "default")
-        for name, cell in zip(fn.__code__.co_freevars, fn.__closure__ or (), strict=False):
-            try:
-                value = cell.cell_contents
-            except ValueError:  # an empty cell: the variable is not bound yet
-                continue
-            self._add_value(value, fn.__module__, f"closure {name}")
-        self._add_references(fn.__code__, fn.__globals__, fn.__module__)
-
-    def _add_class(self, cls: type) -> None:
-        tag = f"class {cls.__module__}:{cls.__qualname__}"
-        if not self._first_visit(tag):
-            return
-        source = _source(cls)
-        methods = [_unwrap(f) for f in _class_functions(cls)]
-        if source is not None:
-            self.parts.append(f"source {cls.__qualname__}\n{source}")
-        else:
-            self.parts.append(f"class {cls.__qualname__}")
-            for method in methods:
-                self.parts.append(_bytecode(method.__code__))
-        module_dict = getattr(sys.modules.get(cls.__module__), "__dict__", {})
-        for base in cls.__bases__:
-            self._add_value(base, cls.__module__, "base")
-        for method in methods:
-            self._add_references(method.__code__, method.__globals__ or module_dict, cls.__module__)
-
-    def _add_references(self, code: types.CodeType, namespace: dict[str, Any], module: str) -> None:
-        """Include what the global names used by `code` (and nested code) refer to."""
-        names = list(_global_names(code))
-        for name in names:
-            if name not in namespace:
-                continue
-            value = namespace[name]
-            self._add_value(value, module, name)
-            if isinstance(value, types.ModuleType) and value.__name__.startswith(
-                WORKSPACE_MODULE_PREFIX
-            ):
-                # `helpers.clean(x)`: co_names holds both "helpers" and "clean", so
-                # follow the code's names into the workspace module.
-                members = vars(value)
-                for attribute in names:
-                    if attribute in members:
-                        self._add_value(members[attribute], value.__name__, f"{name}.{attribute}")
-
-    def _add_value(self, value: Any, module: str, name: str) -> None:
-        if callable(value) and hasattr(value, "__wrapped__"):
-            # @functools.cache and other wrapping decorators: the user's code is inside.
-            value = _unwrap(value)
-        if isinstance(value, types.ModuleType):
-            self.parts.append(f"{name} = module {value.__name__}")
-            return
-        if isinstance(value, (types.FunctionType, type)) and _is_user_code(value, module):
-            # The qualname only: the same code in another file or workspace is the same code.
-            self.parts.append(f"{name} = same-module {value.__qualname__}")
-            self.add_callable(value)
-            return
-        if isinstance(value, functools.partial) and _is_user_code(value.func, module):
-            self.parts.append(f"{name} = same-module partial")
-            self.add_callable(value)
-            return
-        constant = stable_repr(value)
-        if constant is not None:
-            self.parts.append(f"{name} = {constant}")
-            return
-        if inspect.isclass(value) or inspect.isroutine(value):
-            self.parts.append(f"{name} = {qualified_name(value)}")
-            return
-        kind = type(value)
-        if _is_user_code(kind, module):
-            # An instance of a class defined here: the class's code shapes it.
-            self.parts.append(f"{name} = instance of same-module {kind.__qualname__}")
-            self._add_class(kind)
-            return
-        # Other objects (loggers, arrays, compiled patterns...): their reprs are not
-        # reliably stable across processes, so only their type counts.
-        self.parts.append(f"{name} = instance of {kind.__module__}:{kind.__qualname__}")
-
-
-def _unwrap(fn: Any) -> Any:
-    try:
-        return inspect.unwrap(fn)
-    except ValueError:  # a __wrapped__ cycle
-        return fn
-
-
-def _is_user_code(value: Any, module: str) -> bool:
-    """Code whose source counts: the same module, or any workspace file (helpers.py)."""
-    owner = getattr(value, "__module__", None)
-    return isinstance(owner, str) and (owner == module or owner.startswith(WORKSPACE_MODULE_PREFIX))
-
-
-def _source(obj: Any) -> str | None:
-    try:
-        return textwrap.dedent(inspect.getsource(obj))
-    except Exception:  # noqa: BLE001
-        # OSError/TypeError when there is no file (exec, REPL, builtins); SyntaxError
-        # when a class's file was edited into invalid code since it was imported.
-        return None
-
-
-def _class_functions(cls: type) -> Iterator[types.FunctionType]:
-    """Plain functions defined in a class body: methods, static/class methods, properties."""
-    for value in vars(cls).values():
-        if isinstance(value, (staticmethod, classmethod)):
-            value = value.__func__
-        if isinstance(value, property):
-            yield from (
-                f for f in (value.fget, value.fset, value.fdel) if isinstance(f, types.FunctionType)
-            )
-        elif isinstance(value, types.FunctionType):
-            yield value
-
-
-def _global_names(code: types.CodeType) -> Iterator[str]:
-    """co_names of a code object and of every code object nested in its constants."""
-    seen: set[str] = set()
-    stack = [code]
-    while stack:
-        current = stack.pop(0)
-        for name in current.co_names:
-            if name not in seen:
-                seen.add(name)
-                yield name
-        stack.extend(c for c in current.co_consts if isinstance(c, types.CodeType))
-
-
-def _bytecode(code: types.CodeType) -> str:
-    """Text of a code object's bytecode, constants and names, for code with no source."""
-    consts = []
-    for const in code.co_consts:
-        if isinstance(const, types.CodeType):
-            consts.append("<code>\n" + _bytecode(const))
-        else:
-            consts.append(stable_repr(const) or _ADDRESS.sub("", repr(const)))
-    return "\n".join(
-        [code.co_code.hex(), "consts: " + " | ".join(consts), "names: " + " ".join(code.co_names)]
-    )
 
 
 def bound_arguments(args: tuple[Any, ...], keywords: dict[str, Any]) -> str:

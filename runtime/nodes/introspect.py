@@ -27,7 +27,7 @@ import types
 import typing
 from typing import Any
 
-from plait.runtime.keys.fingerprint import bound_arguments, code_fingerprint, qualified_name
+from plait.runtime.keys.fingerprint import bound_arguments, fingerprint, qualified_name
 from plait.runtime.nodes.decorator import node_metadata
 from plait.runtime.nodes.docstrings import read_docstring
 from plait.runtime.nodes.hints import (
@@ -119,6 +119,7 @@ def spec_from_callable(fn: Any, *, key: str | None = None, module: str | None = 
             f"{label}: map_over={options.map_over!r} names no input "
             f"(inputs: {', '.join(wireable) or 'none'})"
         )
+    code = fingerprint(fn)
     return NodeSpec(
         key=key or label,
         title=metadata.get("title") or humanise(_name(fn)),
@@ -127,7 +128,10 @@ def spec_from_callable(fn: Any, *, key: str | None = None, module: str | None = 
         doc=doc.text,
         module=module if module is not None else _module_name(fn),
         options=options,
-        fingerprint=code_fingerprint(fn),
+        fingerprint=code.digest,
+        code_parts=code.parts,
+        code_notes=tuple(code.notes),
+        nondeterministic=tuple(code.nondeterministic),
         output_style=style,
         func=fn,
         cache_key=metadata.get("cache_key"),

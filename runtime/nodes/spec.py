@@ -111,6 +111,11 @@ class NodeSpec:
     module: str = ""
     options: NodeOptions = field(default_factory=NodeOptions)
     fingerprint: str = ""
+    # What the fingerprint is made of, by label ("iris.py:_sigmoid" -> digest), for
+    # explaining why a key changed; notes say where a whole module is tracked.
+    code_parts: dict[str, str] = field(default_factory=dict, repr=False)
+    code_notes: tuple[str, ...] = ()
+    nondeterministic: tuple[str, ...] = ()  # calls whose results differ run to run
     output_style: str = OUTPUT_SINGLE
     func: Callable[..., Any] | None = field(default=None, repr=False)
     builtin: bool = False

@@ -227,9 +227,13 @@ def test_a_partial_counts_its_bound_arguments(load):
     assert code_fingerprint(functools.partial(module.main, 1)) != code_fingerprint(module.main)
 
 
-def test_a_bound_method_is_its_function(load):
+def test_a_bound_method_is_its_function_and_its_instance(load):
     module = load(BASE)
-    assert code_fingerprint(module.Model().predict) == code_fingerprint(module.Model.predict)
+    first, second = module.Model(), module.Model()
+    assert code_fingerprint(first.predict) == code_fingerprint(second.predict)
+    second.threshold = 0.5  # what the method sees through self is part of what runs
+    assert code_fingerprint(first.predict) != code_fingerprint(second.predict)
+    assert code_fingerprint(first.predict) != code_fingerprint(module.Model.predict)
 
 
 def test_stable_repr_sorts_sets_and_refuses_arbitrary_objects():
