@@ -40,11 +40,16 @@ class _MemoryStore(ResultStore):
         self.kept: dict[str, Any] = {}
         self.upstream = upstream
 
-    def write(self, key: str, port: str, value: Any) -> OutputRef:
+    def write(self, key: str, port: str, value: Any, folder: str | None = None) -> OutputRef:
+        from plait.runtime.keys.files import existing
+        from plait.runtime.keys.values import value_key
         from plait.runtime.results.blobs import summarize
 
         self.kept[port] = value
-        return OutputRef(IN_CLUSTER, 0, f"{key}/{port}", summarize(value))
+        paths = tuple(existing(value, folder)) if isinstance(value, (str, list, tuple, dict)) \
+            else ()
+        return OutputRef(IN_CLUSTER, 0, f"{key}/{port}", summarize(value),
+                         digest="value:" + value_key(value), paths=paths)
 
     def read(self, ref: OutputRef) -> Any:
         if ref.serializer == IN_CLUSTER:

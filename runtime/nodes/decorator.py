@@ -39,6 +39,7 @@ def node(
     tags: Sequence[str] = (),
     map_over: str | None = None,
     cache_key: Callable[[dict[str, Any]], Any] | None = None,
+    track_files: bool = True,
 ) -> Callable[[F], F]: ...
 
 
@@ -57,6 +58,7 @@ def node(
     tags: Sequence[str] = (),
     map_over: str | None = None,
     cache_key: Callable[[dict[str, Any]], Any] | None = None,
+    track_files: bool = True,
 ) -> Any:
     """Mark a function as a Plait node, with optional title, outputs and run options.
 
@@ -69,6 +71,8 @@ def node(
     `cache_key(values)` adds to the node's cache key: it gets the input values
     known before the run (constants and parameters, by input name) and returns
     something that changes when the result would, such as a file's fingerprint.
+    `track_files=False` stops the files that input values name from counting in
+    the key (for a node that writes to the path it is given, not reads it).
     The function is returned unchanged.
     """
     if cache_key is not None and not callable(cache_key):
@@ -91,6 +95,7 @@ def node(
             cache_expiration=_check_expiration(cache_expiration),
             tags=_check_tags(tags),
             map_over=_check_map_over(map_over),
+            track_files=bool(track_files),
         ),
         "cache_key": cache_key,
     }

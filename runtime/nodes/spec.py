@@ -84,6 +84,7 @@ class NodeOptions:
     map_over: str | None = None
     save_to: str | None = None  # path template for a persisted copy of the output
     save_mode: str = "write"  # "write" after running, or "checkpoint": reuse an existing file
+    track_files: bool = True  # files named by the node's input values count in its key
 
     def merged(self, overrides: dict[str, Any] | None) -> NodeOptions:
         """These options with a node's overrides applied (unknown keys ignored)."""

@@ -11,7 +11,6 @@ when its folder is copied or cloned elsewhere.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from collections.abc import Mapping, Sequence
@@ -44,35 +43,6 @@ def _resolve(path: str | os.PathLike[str]) -> Path:
     return resolve_path(path)
 
 
-def _file_fingerprint(values: dict[str, Any]) -> Any:
-    """The file's size and content hash, so editing the file reruns the reader and its cone.
-
-    The content, not the modification time, decides: a copied or checked-out
-    file with the same bytes keeps its cached results. The hash is recomputed
-    only when the size or modification time changes.
-    """
-    path = values.get("path")
-    if path is None:
-        return None  # wired from another node: that node's key covers it
-    resolved = _resolve(path)
-    try:
-        stat = resolved.stat()
-    except OSError:
-        return {"missing": str(resolved)}  # the run will fail and say so
-    memo = (str(resolved), stat.st_size, stat.st_mtime_ns)
-    digest = _HASH_MEMO.get(memo)
-    if digest is None:
-        sha = hashlib.sha256()
-        with open(resolved, "rb") as fh:
-            for block in iter(lambda: fh.read(1 << 20), b""):
-                sha.update(block)
-        digest = sha.hexdigest()
-        if len(_HASH_MEMO) > 1000:
-            _HASH_MEMO.clear()
-        _HASH_MEMO[memo] = digest
-    return {"size": stat.st_size, "sha256": digest}
-
-
 def _format_of(path: Path, format: str) -> str:
     if format != "auto":
         return format
@@ -102,7 +72,8 @@ def _records(data: Any) -> Any:
     return data
 
 
-@node(title="Read table", cache_key=_file_fingerprint)
+# The file it reads counts in its cache key as every node input naming a file does.
+@node(title="Read table")
 def read_table(path: Path, format: TableFormat = "auto") -> DataFrame:
     """Read a table from a CSV, TSV, Parquet, JSON, JSON Lines or Excel file.
 
@@ -140,7 +111,7 @@ def read_table(path: Path, format: TableFormat = "auto") -> DataFrame:
     raise ValueError(f"unknown table format {format!r}")
 
 
-@node(title="Write table")
+@node(title="Write table", track_files=False)  # it writes the file it names
 def write_table(table: DataFrame, path: Path, index: bool = False) -> str:
     """Write a table to a file whose extension says the format; returns the file's path.
 

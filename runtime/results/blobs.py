@@ -13,6 +13,7 @@ and recomputed rather than loaded.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import os
@@ -21,8 +22,10 @@ import reprlib
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any
+
+from plait.runtime.keys.files import existing
 
 INLINE_LIMIT = 64 * 1024
 _CHUNK = 1 << 20
@@ -42,16 +45,24 @@ class OutputRef:
     summary: dict[str, Any]
     file: str | None = None  # relative to the cache folder
     data: bytes | None = field(default=None, repr=False)  # inline bytes
+    # A content digest of the stored bytes: consumers' cache keys chain on it.
+    digest: str = ""
+    # Paths the value names that existed when it was made: their files count in
+    # the keys of the nodes that read the value.
+    paths: tuple[str, ...] = ()
 
     def meta(self) -> dict[str, Any]:
         """What the cache index keeps of this reference (inline bytes go elsewhere)."""
-        return {"serializer": self.serializer, "size": self.size, "checksum": self.checksum,
-                "summary": self.summary, "file": self.file}
+        meta = {"serializer": self.serializer, "size": self.size, "checksum": self.checksum,
+                "summary": self.summary, "file": self.file, "digest": self.digest}
+        if self.paths:
+            meta["paths"] = list(self.paths)
+        return meta
 
     @classmethod
     def from_meta(cls, meta: dict[str, Any], data: bytes | None = None) -> OutputRef:
         return cls(meta["serializer"], meta["size"], meta["checksum"], meta["summary"],
-                   meta.get("file"), data)
+                   meta.get("file"), data, meta.get("digest", ""), tuple(meta.get("paths", ())))
 
 
 def _crc(data: bytes, value: int = 0) -> int:
@@ -232,8 +243,11 @@ class ResultStore:
         assert ref.file is not None
         return self.folder / ref.file
 
-    def write(self, key: str, port: str, value: Any) -> OutputRef:
-        """Store one output value and return its reference."""
+    def write(self, key: str, port: str, value: Any, folder: str | None = None) -> OutputRef:
+        """Store one output value and return its reference.
+
+        `folder` is where relative paths in the value are looked for (the workspace).
+        """
         serializer = serializer_for(value)
         summary = summarize(value)
         buffer = io.BytesIO()
@@ -247,9 +261,13 @@ class ResultStore:
             serializer.dump(value, buffer)
         data = buffer.getbuffer()
         checksum = f"{_crc(data):08x}"
+        digest = f"{serializer.name}:{hashlib.blake2b(data, digest_size=20).hexdigest()}"
+        paths = tuple(existing(value, folder)) if isinstance(value, (str, PurePath, list, tuple,
+                                                                     dict)) else ()
         size = len(data)
         if size <= self.inline_limit:
-            return OutputRef(serializer.name, size, checksum, summary, data=bytes(data))
+            return OutputRef(serializer.name, size, checksum, summary, data=bytes(data),
+                             digest=digest, paths=paths)
         relative = f"{key[:2]}/{key}-{port}{serializer.extension}"
         target = self.folder / relative
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -257,7 +275,8 @@ class ResultStore:
         with open(tmp, "wb") as fh:
             fh.write(data)
         os.replace(tmp, target)
-        return OutputRef(serializer.name, size, checksum, summary, file=relative)
+        return OutputRef(serializer.name, size, checksum, summary, file=relative, digest=digest,
+                         paths=paths)
 
     def read(self, ref: OutputRef) -> Any:
         """Load a value, refusing one whose bytes do not match their checksum."""
