@@ -235,7 +235,9 @@ class HistoryOps:
         try:
             values = {p.name: p.default for p in flow.parameters() if not p.required}
             values.update(self.last_parameters(flow))
-            keys.add(make_plan(flow, values).keys[node_id])
+            plan = make_plan(flow, values, folder=str(self.workspace.folder))
+            plan.predict(self.runs.engine_for_workspace().cache)
+            keys.add(plan.predicted_keys[node_id])  # known when its inputs are cached
         except (RunRefused, KeyError):
             pass
         row = self.workspace.conn.execute(

@@ -102,6 +102,8 @@ class NodeFinished:
     error_type: str | None = None
     error_message: str | None = None
     traceback: str | None = None
+    # What the node's cache key was made of (code parts, values, files), for `plait explain`.
+    key_parts: dict[str, Any] | None = None
 
     @property
     def summaries(self) -> dict[str, dict[str, Any]]:

@@ -76,7 +76,8 @@ async def execute_mapped(run: Run, node_id: str, options: Any) -> None:
 
         item_outcome, _ = await run.attempts(node_id, make, options)
         if item_outcome.ok:
-            run.store_entry(node_id, keys[index], item_outcome.outputs, options)
+            run.store_entry(node_id, item_outcome.key or keys[index], item_outcome.outputs,
+                            options)
             results[index] = item_outcome.outputs
         else:
             failures.append((index, item_outcome))

@@ -1,13 +1,18 @@
 """Planning a run: which nodes it covers, the parameter values, and every cache key.
 
-Cache keys are Merkle keys: a node's key hashes its node type's code
-fingerprint, its constant values, and the keys of what feeds it (a parameter's
-key hashes its value). So every cache hit is known before anything runs, and
-a change anywhere changes exactly the keys of its downstream cone.
+Cache keys are Merkle keys over values: a node's key hashes its node type's
+code fingerprint, its constant values, the files its values name, and the
+content digests of the values that feed it (a parameter's digest is its
+value's). A node's key is known once its inputs' values are: at once for
+cached upstreams (their digests are in the cache index), after they run for
+the others. So an upstream that reruns and reproduces the same value leaves
+its consumers cached (early cutoff), and a `never` node that produces a new
+value reruns everything that reads it.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import pathlib
@@ -20,9 +25,10 @@ from typing import Any
 
 from plait.runtime.flow.model import Flow, Node
 from plait.runtime.flow.validation import Problem
+from plait.runtime.keys.values import value_key
 from plait.runtime.nodes.spec import POSITIONAL_ONLY, REQUIRED, NodeSpec, Port
 
-KEY_VERSION = 1  # bump when the key recipe changes, so old entries stop matching
+KEY_VERSION = 2  # bump when the key recipe changes, so old entries stop matching
 
 
 class RunRefused(Exception):
@@ -98,8 +104,28 @@ def coerce_parameters(flow: Flow, given: dict[str, Any] | None = None,
 
 
 @dataclass
+class NodeKey:
+    """What a node's cache key is made of before its inputs' values are known.
+
+    The key itself chains on values: `base` (code, constants, files, policy)
+    plus the content digest of each wired input, so a node whose upstream
+    reproduced the same value keeps its key (early cutoff).
+    """
+
+    base: str
+    inputs: list[tuple[str, str, str]]  # (port, source node, source port), sorted by port
+    parts: dict[str, Any]  # the base's components, for explaining why a key changed
+    mapped: str | None = None  # the input a mapped node runs over
+    item_base: str | None = None  # base of a mapped node's items (without the mapped input)
+
+
+@dataclass
 class Plan:
-    """What one run does: nodes in order, their keys, and how inputs are wired."""
+    """What one run does: nodes in order, how their keys are made, and how inputs are wired.
+
+    `keys` fills in as the run goes: a parameter's key is known at once, a
+    node's when every input's value is (cached or computed).
+    """
 
     flow: Flow
     order: list[str]
@@ -109,9 +135,15 @@ class Plan:
     forced: set[str] = field(default_factory=set)
     item_base: dict[str, str] = field(default_factory=dict)  # mapped node -> key of its items
     values: dict[str, Any] = field(default_factory=dict)  # parameter name -> python value
-    # parameter name -> (key, OutputRef): values handed over by reference (a parent flow's)
+    # parameter name -> (digest, OutputRef): values handed over by reference (a parent flow's)
     refs: dict[str, tuple[str, Any]] = field(default_factory=dict)
     plain: dict[str, Any] = field(default_factory=dict)  # parameter name -> JSON value
+    node_keys: dict[str, NodeKey] = field(default_factory=dict)
+    digests: dict[str, str] = field(default_factory=dict)  # parameter node -> value digest
+    folder: str | None = None  # relative paths in values are read from here
+    key_parts: dict[str, dict[str, Any]] = field(default_factory=dict)  # node -> full parts
+    predicted_keys: dict[str, str] = field(default_factory=dict)  # filled by predict()
+    predicted_parts: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def cone(self, node_id: str) -> set[str]:
         """The node's descendants within this run."""
@@ -124,41 +156,157 @@ class Plan:
                     stack.append(child)
         return seen
 
+    def input_digest(self, source: str, port: str, outputs: dict[str, Any]) -> str:
+        """The content digest of an upstream output, for its consumers' keys."""
+        if source in self.digests:
+            return self.digests[source]
+        ref = outputs.get(port)
+        digest = getattr(ref, "digest", "") if ref is not None else ""
+        # A reference without a digest (none is written so today) counts by its
+        # producer's key: still a key over values, never a stale one.
+        return digest or f"key:{self.keys.get(source, '')}:{port}"
+
+    def resolve(self, node_id: str, outputs_of: Any) -> str:
+        """Work out a node's key once its inputs are known; `outputs_of(node)` gives their refs."""
+        if node_id in self.keys:
+            return self.keys[node_id]
+        spec = self.node_keys[node_id]
+        inputs, files = [], {}
+        described: dict[str, Any] = {}
+        for port, source, source_port in spec.inputs:
+            refs = outputs_of(source)
+            digest = self.input_digest(source, source_port, refs)
+            inputs.append((port, digest))
+            described[port] = [source, source_port, digest]
+            ref = refs.get(source_port)
+            if spec.parts.get("track_files", True) and getattr(ref, "paths", None):
+                files.update(_file_fingerprints(list(ref.paths), self.folder))
+        key = _digest([KEY_VERSION, spec.base, inputs, sorted(files.items())])
+        self.keys[node_id] = key
+        self.key_parts[node_id] = {**spec.parts, "inputs": described,
+                                   "files": {**spec.parts.get("files", {}), **files}}
+        if spec.item_base is not None:
+            rest = [i for i in inputs if i[0] != spec.mapped]
+            self.item_base[node_id] = _digest([KEY_VERSION, spec.item_base, rest,
+                                               sorted(files.items())]) + ":item"
+        return key
+
+
+    def predict(self, cache: Any) -> dict[str, str]:
+        """What the cache answers before a run, without changing this plan.
+
+        Node -> "cached" (its key is known and stored), "will run" (known, not
+        stored, or never cached) or "waits" (an input is computed first, so its
+        key is known only then: it may still be served if that input comes out
+        the same). `self.keys` of the copy used are in `predicted_keys`.
+        """
+        probe = dataclasses.replace(self, keys=dict(self.keys), key_parts={}, item_base={})
+        states: dict[str, str] = {}
+        outputs: dict[str, dict[str, Any]] = {}
+        for node_id in self.order:
+            node = self.flow.nodes[node_id]
+            if node.is_parameter:
+                states[node_id] = "cached"
+                outputs[node_id] = {}
+                continue
+            if any(states[u] != "cached" for u in self.upstream[node_id]):
+                states[node_id] = "waits"
+                continue
+            key = probe.resolve(node_id, lambda n: outputs.get(n, {}))
+            entry = None if node_id in self.forced or node.is_output else \
+                cache.lookup([key]).get(key)
+            if node.is_output:
+                entry_state = "cached"
+                outputs[node_id] = {}
+            elif entry is not None:
+                entry_state = "cached"
+                outputs[node_id] = entry.outputs
+            else:
+                entry_state = "will run"
+            states[node_id] = entry_state
+        self.predicted_keys = probe.keys
+        self.predicted_parts = probe.key_parts
+        return states
+
 
 def _digest(payload: Any) -> str:
     blob = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
-def parameter_key(name: str, plain_value: Any) -> str:
-    return _digest([KEY_VERSION, "parameter", name, plain_value])
+def _file_fingerprints(paths: list[str], folder: str | None) -> dict[str, str]:
+    from plait.runtime.keys.files import fingerprints
+
+    return fingerprints(paths, folder)
+
+
+def parameter_key(name: str, digest: str) -> str:
+    return _digest([KEY_VERSION, "parameter", name, digest])
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "…"
 
 
 def node_key(spec: NodeSpec, node: Node, inputs: list[tuple[str, str, str]],
-             salt: str | None = None, known: dict[str, Any] | None = None) -> str:
-    """A function node's key from its code, its constants and its upstream keys.
+             salt: str | None = None, known: dict[str, Any] | None = None,
+             options: Any = None, folder: str | None = None,
+             parameters: dict[str, tuple[str, Any]] | None = None) -> NodeKey:
+    """How a function node's key is made: its code, constants, files and policy.
 
     `known` holds the input values known before the run (constants and
-    parameters) for the node type's own `cache_key` function.
+    parameters) for the node type's own `cache_key` function; `parameters`
+    the (name, value) of the parameters wired into it, so their files count too.
     """
     wired = {port for port, _, _ in inputs}
     names = {p.name for p in spec.inputs}
     constants = {k: v for k, v in node.values.items() if k in names and k not in wired}
-    extra: dict[str, Any] = {"map_over": node.options.get("map_over") or spec.options.map_over}
+    mapped = node.options.get("map_over") or spec.options.map_over
+    track = True if options is None else getattr(options, "track_files", True)
+    parts: dict[str, Any] = {
+        "node": spec.key, "code": spec.fingerprint, "code_parts": spec.code_parts,
+        "code_notes": list(spec.code_notes),
+        "constants": {k: value_key(v) for k, v in constants.items()},
+        "values": {k: _short(v) for k, v in constants.items()},
+        "parameters": {port: [name, _short(v)] for port, (name, v) in (parameters or {}).items()},
+        "map_over": mapped, "policy": getattr(options, "cache", "inputs"),
+        "expires": getattr(options, "cache_expiration", None), "track_files": track,
+    }
+    if salt is not None:
+        parts["salt"] = salt
     if spec.cache_key is not None:
         try:
-            extra["custom"] = spec.cache_key(dict(known or constants))
+            parts["custom"] = value_key(spec.cache_key(dict(known or constants)))
         except Exception as exc:  # noqa: BLE001 - say which node's key function broke
             raise RunRefused(node.title, [f"the cache key function of node '{node.title}' "
                                           f"failed: {type(exc).__name__}: {exc}"]) from exc
-    return _digest([KEY_VERSION, spec.key, spec.fingerprint, constants, sorted(inputs), extra,
-                    salt])
+    files: dict[str, str] = {}
+    if track:
+        from plait.runtime.keys.files import existing
+
+        for value in [*constants.values(), *(v for _, v in (parameters or {}).values())]:
+            files.update(_file_fingerprints(existing(value, folder), folder))
+    parts["files"] = files
+
+    def base_of(without: str | None) -> str:
+        own = {k: v for k, v in parts.items()
+               if k not in ("values", "parameters", "code_parts", "code_notes")}
+        if without is not None:
+            own["constants"] = {k: v for k, v in own["constants"].items() if k != without}
+            own["files"] = {}
+        return _digest(own)
+
+    ordered = sorted(inputs)
+    return NodeKey(base=base_of(None), inputs=ordered, parts=parts, mapped=mapped,
+                   item_base=base_of(mapped) if mapped else None)
 
 
 def make_plan(flow: Flow, given: dict[str, Any] | None = None, *,
               from_text: bool | Collection[str] = False,
               only: str | None = None, force: typing.Iterable[str] = (),
-              run_id: str = "", refs: dict[str, tuple[str, Any]] | None = None) -> Plan:
+              run_id: str = "", refs: dict[str, tuple[str, Any]] | None = None,
+              folder: str | None = None) -> Plan:
     """Check the flow and its parameters and work out the run; raises RunRefused."""
     problems: list[Problem] = flow.validate()
     if problems:
@@ -197,40 +345,40 @@ def make_plan(flow: Flow, given: dict[str, Any] | None = None, *,
                         forced.add(child)
                         stack.append(child)
 
-    keys: dict[str, str] = {}
-    item_base: dict[str, str] = {}
+    plan = Plan(flow, order, {}, upstream, downstream, forced, values=values, plain=plain,
+                refs=refs, folder=folder)
     for node_id in order:
         node = flow.nodes[node_id]
         if node.is_parameter:
             name = node.values["name"]
-            keys[node_id] = refs[name][0] if name in refs else parameter_key(name, plain[name])
+            digest = refs[name][0] if name in refs else value_key(values[name])
+            plan.digests[node_id] = digest
+            plan.keys[node_id] = parameter_key(name, digest)
             continue
         spec = flow.spec(node)
         assert spec is not None  # validate() refused missing node types
         edges = flow.edges_into(node_id)
-        inputs = [(e.target_port, keys[e.source], e.source_port) for e in edges]
+        inputs = [(e.target_port, e.source, e.source_port) for e in edges]
         options = flow.options(node)
         salt = run_id if options.cache == "never" else None
+        wired_parameters: dict[str, Any] = {}
+        for edge in edges:
+            source = flow.nodes[edge.source]
+            if source.is_parameter and source.values["name"] in values:
+                name = source.values["name"]
+                wired_parameters[edge.target_port] = (name, values[name])
         known = None
         if spec.cache_key is not None:
             names = {p.name for p in spec.inputs}
             known = {k: v for k, v in node.values.items() if k in names}
             for edge in edges:
-                source = flow.nodes[edge.source]
-                if source.is_parameter and source.values["name"] in values:
-                    known[edge.target_port] = values[source.values["name"]]
+                if edge.target_port in wired_parameters:
+                    known[edge.target_port] = wired_parameters[edge.target_port][1]
                 else:
                     known.pop(edge.target_port, None)
-        keys[node_id] = node_key(spec, node, inputs, salt, known)
-        if options.map_over:
-            # Items are cached by their own content, not by the whole list's key.
-            mapped = options.map_over
-            rest = [i for i in inputs if i[0] != mapped]
-            item_node = Node(node.id, node.spec_key, node.title,
-                             values={k: v for k, v in node.values.items() if k != mapped})
-            item_base[node_id] = node_key(spec, item_node, rest, salt, known) + ":item"
-    return Plan(flow, order, keys, upstream, downstream, forced, item_base=item_base,
-                values=values, plain=plain, refs=refs)
+        plan.node_keys[node_id] = node_key(spec, node, inputs, salt, known, options, folder,
+                                           wired_parameters)
+    return plan
 
 
 def _topological(selected: set[str], upstream: dict[str, set[str]],

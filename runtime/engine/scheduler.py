@@ -118,7 +118,8 @@ class Engine:
         # Cache-key functions (a reader's file fingerprint) see the workspace's paths.
         with using_workspace(self.workspace.folder):
             plan = make_plan(flow, parameters, from_text=from_text, only=options.only,
-                             force=options.force, run_id=run_id, refs=refs)
+                             force=options.force, run_id=run_id, refs=refs,
+                             folder=str(self.workspace.folder))
         run = Run(self, run_id, plan, options)
         self.runs[run_id] = run
         run.task = asyncio.get_running_loop().create_task(run._main())
@@ -158,6 +159,7 @@ class Run:
         self._subscribers: list[asyncio.Queue[object]] = []
         self._history: list[object] = []
         self._running: dict[str, asyncio.Task[None]] = {}
+        self._remaining: dict[str, int] = {}  # node -> inputs not yet there
         self._cancelled = False
         self._started = time.time()
         self._repairs = 0
@@ -256,27 +258,17 @@ class Run:
 
     async def _schedule(self) -> None:
         plan = self.plan
-        use_cache = self.options.use_cache
-        lookups = [k for n, k in plan.keys.items()
-                   if use_cache and n not in plan.forced and not self.flow.nodes[n].is_parameter]
-        hits = self.engine.cache.lookup(lookups) if lookups else {}
         param_hits = self.engine.cache.lookup(
             [plan.keys[n] for n in plan.order if self.flow.nodes[n].is_parameter])
-
-        remaining = {n: len(plan.upstream[n]) for n in plan.order}
-        ready: list[str] = []
         for node_id in plan.order:
-            node = self.flow.nodes[node_id]
-            key = plan.keys[node_id]
-            if node.is_parameter:
-                self._resolve_parameter(node_id, param_hits.get(key))
-            elif key in hits:
-                self.engine.recorder.touch(key)
-                self._finish(node_id, ev.CACHED, outputs=hits[key].outputs)
-            if self.nodes[node_id].state in ev.SUCCESS_STATES:
-                for child in plan.downstream[node_id]:
-                    remaining[child] -= 1
-        ready = [n for n in plan.order if remaining[n] == 0 and self.nodes[n].state == ev.PENDING]
+            if self.flow.nodes[node_id].is_parameter:
+                self._resolve_parameter(node_id, param_hits.get(plan.keys[node_id]))
+        self._remaining = {n: sum(1 for u in plan.upstream[n]
+                                  if self.nodes[u].state not in ev.SUCCESS_STATES)
+                           for n in plan.order}
+        # Everything the cache answers is settled before anything starts.
+        ready = self._settle([n for n in plan.order if self._remaining[n] == 0
+                              and self.nodes[n].state == ev.PENDING])
 
         slots = self.executor.slots
         while (ready or self._running) and not self._cancelled:
@@ -293,10 +285,7 @@ class Run:
                     raise task.exception()  # type: ignore[misc]
                 state = self.nodes[node_id].state
                 if state in ev.SUCCESS_STATES:
-                    for child in sorted(plan.downstream[node_id]):
-                        remaining[child] -= 1
-                        if remaining[child] == 0 and self.nodes[child].state == ev.PENDING:
-                            ready.append(child)
+                    ready += self._settle(self._unblocked(node_id))
                 elif not self._cancelled:
                     self._skip_cone(node_id)
                     if self.options.stop_on_failure:
@@ -309,6 +298,46 @@ class Run:
             if node.state not in ev.FINAL_STATES:
                 self._finish(node.node_id, ev.CANCELLED,
                              error_message="the run was cancelled" if self._cancelled else None)
+
+    def _unblocked(self, node_id: str) -> list[str]:
+        """Children of a node that just succeeded whose inputs are now all there."""
+        found = []
+        for child in sorted(self.plan.downstream[node_id]):
+            self._remaining[child] -= 1
+            if self._remaining[child] == 0 and self.nodes[child].state == ev.PENDING:
+                found.append(child)
+        return found
+
+    def _cacheable(self, node_id: str) -> bool:
+        node = self.flow.nodes[node_id]
+        return (self.options.use_cache and node_id not in self.plan.forced
+                and not node.is_output and not is_subflow(node.spec_key))
+
+    def _settle(self, candidates: list[str]) -> list[str]:
+        """Key the nodes whose inputs are known; serve hits from the cache; return the rest.
+
+        A node's key needs its inputs' values, so a cached node's children are
+        keyed in the next round, until the cache answers no more.
+        """
+        to_run: list[str] = []
+        while candidates:
+            keys = {n: self.plan.resolve(n, self._outputs_of) for n in candidates}
+            wanted = [k for n, k in keys.items() if self._cacheable(n)]
+            hits = self.engine.cache.lookup(wanted) if wanted else {}
+            unblocked: list[str] = []
+            for node_id in candidates:
+                hit = hits.get(keys[node_id]) if self._cacheable(node_id) else None
+                if hit is None:
+                    to_run.append(node_id)
+                    continue
+                self.engine.recorder.touch(keys[node_id])
+                self._finish(node_id, ev.CACHED, outputs=hit.outputs)
+                unblocked += self._unblocked(node_id)
+            candidates = unblocked
+        return to_run
+
+    def _outputs_of(self, node_id: str) -> dict[str, OutputRef]:
+        return self.nodes[node_id].outputs
 
     def _release_inputs(self, node_id: str) -> None:
         """Let an executor that holds values in memory drop those no one needs any more.
@@ -360,12 +389,13 @@ class Run:
         if "attempts" in fields:
             node.attempts = fields["attempts"]
         self._emit(ev.NodeFinished(self.id, node_id, state, time.time(),
-                                   cache_key=self.plan.keys[node_id], started=node.started,
+                                   cache_key=self.plan.keys.get(node_id), started=node.started,
                                    duration=node.duration, attempts=node.attempts,
                                    outputs=node.outputs,
                                    error_type=fields.get("error_type"),
                                    error_message=fields.get("error_message"),
-                                   traceback=fields.get("traceback")))
+                                   traceback=fields.get("traceback"),
+                                   key_parts=self.plan.key_parts.get(node_id)))
 
     def _task(self, node_id: str, attempt: int, override: dict[str, Any] | None = None,
               key: str | None = None, context: dict[str, Any] | None = None) -> Task:
@@ -398,6 +428,7 @@ class Run:
             workspace=str(self.engine.workspace.folder), inputs=inputs, positional=positional,
             outputs=tuple(p.name for p in spec.outputs), output_style=spec.output_style,
             func_blob=blob, log_limit=self.log_limit, attempt=attempt, coerce=coerce,
+            fingerprint=spec.fingerprint if blob is None and not spec.builtin else "",
             save_to=options.save_to, save_mode=options.save_mode,
             context={"flow": flow.name, "node": node.title, "node_id": node_id,
                      "run_id": self.id, **self.plan.plain, **(context or {})}
@@ -450,6 +481,10 @@ class Run:
                          duration=node.duration, error_type=outcome.error_type,
                          error_message=outcome.error_message, traceback=outcome.traceback)
             return
+        if outcome.key is not None:
+            self.plan.keys[node_id] = outcome.key
+            self.log(node_id, "[plait] this node's code changed while the run was going: it ran "
+                     "the newer code, and its result is kept for that code", "WARNING")
         self.store_entry(node_id, self.plan.keys[node_id], outcome.outputs, options)
         if outcome.saved_to:
             verb = "read from" if outcome.checkpoint else "saved to"

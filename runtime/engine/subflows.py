@@ -143,7 +143,9 @@ async def execute_subflow(run: Any, node_id: str, options: Any) -> None:
     names = {p.name for p in child_flow.parameters()}
     for edge in run.flow.edges_into(node_id):
         source = run.nodes[edge.source]
-        refs[edge.target_port] = (run.plan.keys[edge.source], source.outputs[edge.source_port])
+        refs[edge.target_port] = (run.plan.input_digest(edge.source, edge.source_port,
+                                                        source.outputs),
+                                  source.outputs[edge.source_port])
     for name, value in node.values.items():
         if name in names and name not in refs:
             values[name] = value
@@ -177,5 +179,9 @@ async def execute_subflow(run: Any, node_id: str, options: Any) -> None:
         produced = result.nodes[output_id].outputs.get("value")
         if produced is not None:
             outputs[name] = produced
-    run.store_entry(node_id, run.plan.keys[node_id], outputs, options)
-    run._finish(node_id, ev.COMPLETED, outputs=outputs)
+    # Not cached as a whole: the child run's nodes are, each by its own key, so a
+    # `never`, expiring or file-reading node inside reruns as it would at top level.
+    run._finish(node_id, ev.CACHED if all(n.state in (ev.CACHED,) or
+                                           child_flow.nodes[n.node_id].is_parameter
+                                           for n in result.nodes.values()) else ev.COMPLETED,
+                outputs=outputs)

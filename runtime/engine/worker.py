@@ -54,6 +54,7 @@ class Task:
     save_mode: str = "write"  # or "checkpoint": an existing file is read instead of running
     context: dict[str, Any] = field(default_factory=dict)  # names the save-to template may use
     kind: str = "call"  # "split" a mapped input into items, or "gather" item results
+    fingerprint: str = ""  # the code fingerprint the run was planned with
 
 
 @dataclass
@@ -70,6 +71,10 @@ class Outcome:
     checkpoint: bool = False  # the value was read from its saved file, not computed
     saved_to: str | None = None
     items: list[tuple[OutputRef, str]] | None = None  # a split: each item and its digest
+    # The key the outputs were stored under, when it is not the planned one: the
+    # code imported here is not the code the run was planned with (a file saved
+    # during the run), so its result must never answer for the planned code.
+    key: str | None = None
 
 
 _FUNCTIONS: dict[tuple[str, str | None], Callable[..., Any]] = {}
@@ -93,6 +98,33 @@ def _function(task: Task) -> Callable[..., Any]:
 def forget_functions() -> None:
     """Drop resolved functions, so changed library files are imported afresh."""
     _FUNCTIONS.clear()
+    _FINGERPRINTS.clear()
+
+
+_FINGERPRINTS: dict[int, tuple[Any, str]] = {}
+
+
+def _fingerprint_of(fn: Any) -> str:
+    hit = _FINGERPRINTS.get(id(fn))
+    if hit is not None and hit[0] is fn:
+        return hit[1]
+    from plait.runtime.keys.fingerprint import code_fingerprint
+
+    digest = code_fingerprint(fn)
+    _FINGERPRINTS[id(fn)] = (fn, digest)
+    return digest
+
+
+def stored_key(task: Task, fn: Any) -> str:
+    """The key to store a result under: the planned one, unless other code was imported."""
+    if not task.fingerprint or task.func_blob is not None:
+        return task.key
+    actual = _fingerprint_of(fn)
+    if actual == task.fingerprint:
+        return task.key
+    import hashlib
+
+    return hashlib.sha256(f"{task.key}:ran-with:{actual}".encode()).hexdigest()
 
 
 def _coerce(value: Any, how: str) -> Any:
@@ -183,6 +215,7 @@ def run_task(task: Task, send: Callable[[Message], None],
 
     try:
         fn = _function(task)
+        key = stored_key(task, fn)
         values: dict[str, Any] = {}
         for name, (kind, payload) in task.inputs.items():
             if kind == "ref":
@@ -202,10 +235,10 @@ def run_task(task: Task, send: Callable[[Message], None],
             names = {**task.context, **{k: v for k, v in values.items() if _nameable(v)}}
             path = persist.render_path(task.save_to, names, task.title, task.workspace)
             if task.save_mode == "checkpoint" and path.exists():
-                outputs = {port: store.write(task.key, port, v)
+                outputs = {port: store.write(key, port, v, task.workspace)
                            for port, v in _split_outputs(task, persist.load(path)).items()}
                 return Outcome(True, outputs, time.perf_counter() - started, checkpoint=True,
-                               saved_to=str(path))
+                               saved_to=str(path), key=_changed(task, key))
         args = [values.pop(name) for name in task.positional if name in values]
         kwargs = values
 
@@ -213,16 +246,20 @@ def run_task(task: Task, send: Callable[[Message], None],
             value = fn(*args, **kwargs)
         if path is not None:
             persist.save(value, path)
-        outputs = {port: store.write(task.key, port, v)
+        outputs = {port: store.write(key, port, v, task.workspace)
                    for port, v in _split_outputs(task, value).items()}
         return Outcome(True, outputs, time.perf_counter() - started,
-                       saved_to=str(path) if path else None)
+                       saved_to=str(path) if path else None, key=_changed(task, key))
     except BaseException as exc:  # noqa: BLE001 - node code may raise anything, even SystemExit
         return Outcome(False, duration=time.perf_counter() - started,
                        error_type=type(exc).__name__, error_message=str(exc) or type(exc).__name__,
                        traceback="".join(traceback.format_exception(exc)))
     finally:
         capture.finish()
+
+
+def _changed(task: Task, key: str) -> str | None:
+    return key if key != task.key else None
 
 
 def _exit_with_parent() -> None:

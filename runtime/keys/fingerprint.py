@@ -119,8 +119,8 @@ def is_user_module(module_name: str | None) -> bool:
     if module_name == "__main__" or module_name.startswith("_plait_"):
         return True
     top = module_name.split(".")[0]
-    if top in sys.stdlib_module_names:
-        return False
+    if top in sys.stdlib_module_names or top == "plait":
+        return False  # Plait's own nodes change with Plait's version
     file = _module_file(module_name)
     if file is None:
         # No file (exec'd, a notebook cell's module): only code we can read counts.

@@ -46,6 +46,21 @@ def value_digest(value: Any, code: Callable[[Any], str] | None = None) -> str:
     return digest.hexdigest()
 
 
+def value_key(value: Any) -> str:
+    """A value's digest for a cache key; one with no reliable digest counts by its pickle.
+
+    Past that (a value pickle refuses), a digest unique to this call: such a
+    value never matches anything, so it reruns rather than going stale.
+    """
+    try:
+        return value_digest(value)
+    except (Unhashable, RecursionError):
+        try:
+            return "pickle:" + hashlib.sha256(pickle.dumps(value, protocol=5)).hexdigest()
+        except Exception:  # noqa: BLE001
+            return "unique:" + uuid.uuid4().hex
+
+
 def _module_top(kind: type) -> str:
     return (getattr(kind, "__module__", "") or "").split(".")[0]
 

@@ -69,6 +69,11 @@ class ResultCache:
                 found[key] = CacheEntry(key, spec_key, created, last_used, size, expires, refs)
         return found
 
+    def expiry(self, key: str) -> tuple[float | None] | None:
+        """(expires,) of an entry, live or not; None when no entry has this key."""
+        row = self.conn.execute("select expires from cache_entries where key=?", (key,)).fetchone()
+        return (row[0],) if row else None
+
     def entry(self, key: str) -> CacheEntry | None:
         return self.lookup([key]).get(key)
 

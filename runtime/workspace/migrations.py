@@ -85,9 +85,16 @@ def _m3_schedules(db: sqlite_utils.Database) -> None:
         pk=("schedule_id", "slot"))
 
 
+def _m4_key_parts(db: sqlite_utils.Database) -> None:
+    # What each node run's cache key was made of (code parts, values, files,
+    # policy), so `plait explain` and the window can say why a node runs.
+    db["node_runs"].add_column("key_parts", str)
+
+
 MIGRATIONS: dict[int, Callable[[sqlite_utils.Database], None]] = {
     1: _m1_flows,
     2: _m2_runs,
     3: _m3_schedules,
+    4: _m4_key_parts,
 }
 SCHEMA_VERSION = max(MIGRATIONS)

@@ -74,7 +74,8 @@ class RunRecorder:
                 if event.outputs else None,
                 summary=json.dumps(event.summaries) if event.outputs else None,
                 error_type=event.error_type, error_message=event.error_message,
-                traceback=event.traceback)
+                traceback=event.traceback,
+                key_parts=json.dumps(event.key_parts, default=str) if event.key_parts else None)
         elif isinstance(event, ev.NodeLog):
             self._logs.extend((event.run_id, event.node_id, line.time, line.level, line.stream,
                                line.message) for line in event.lines)
@@ -163,3 +164,14 @@ def run_rows(workspace: Workspace, flow: str | None = None, limit: int = 50) -> 
             "parent_run", "nodes", "cached", "failed")
     return [dict(zip(keys, row, strict=False)) for row in workspace.conn.execute(sql, args)]
 
+
+
+def last_key_parts(workspace: Workspace, flow_id: str) -> dict[str, dict[str, Any]]:
+    """Each node's key and key parts from the last run of the flow that recorded them."""
+    found: dict[str, dict[str, Any]] = {}
+    rows = workspace.conn.execute(
+        "select n.node_id, n.cache_key, n.key_parts from node_runs n join runs r on r.id=n.run_id"
+        " where r.flow_id=? and n.key_parts is not null order by r.started", (flow_id,))
+    for node_id, key, parts in rows:
+        found[node_id] = {"key": key, "parts": json.loads(parts)}
+    return found

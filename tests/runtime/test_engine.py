@@ -275,7 +275,8 @@ def test_run_up_to_a_node_and_force_a_cone(loop, engine, flow):
     a = node(flow, "add", a=1.0)
     b = node(flow, "add")
     wire(flow, a, b, "a")
-    c = node(flow, "add")
+    # Not the same computation as b (add of 1.0), which would rightly be served from b's entry.
+    c = node(flow, "add", b=3.0)
     wire(flow, b, c, "a")
     other = node(flow, "add", a=5.0)
     upto, _ = run(loop, engine, flow, only=b.id)

@@ -56,7 +56,15 @@ def test_a_subflow_node_runs_its_flow_as_a_linked_child_run(loop, flows, workspa
                                   ).fetchone()[0] == sub.id
     again = loop.run_until_complete(engine.run(parent))
     assert again.nodes[sub.id].state == ev.CACHED
-    assert workspace.conn.execute("select count(*) from runs").fetchone()[0] == 3
+    # The child flow runs again as a linked run, and every node of it is served
+    # from the cache by its own key (so a `never` node inside would rerun).
+    assert workspace.conn.execute("select count(*) from runs").fetchone()[0] == 4
+    child_run = workspace.conn.execute(
+        "select id from runs where parent_run=?", (again.run_id,)).fetchone()[0]
+    states = {s for (s,) in workspace.conn.execute(
+        "select n.state from node_runs n where n.run_id=? and n.node_id not like 'param%'",
+        (child_run,))}
+    assert states == {ev.CACHED}
 
 
 def test_changing_the_child_flow_reruns_the_subflow_node(loop, flows, workspace):

@@ -1,0 +1,196 @@
+"""Why a node runs: its key's parts now, compared with the last run's, in a user's words.
+
+Every node run stores what its cache key was made of (code parts, constant
+values, parameters, files, upstream digests, policy). Explaining the next
+run plans it, asks the cache what it answers, and for each node that will
+run names what differs from the last time it ran: "helper `_sigmoid` in
+iris.py changed", "parameter test_data_ratio 0.2 → 0.3", "file
+data/raw/iris.csv changed", "pandas 2.2.3 → 3.1.1", "never cached".
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+CACHED, WILL_RUN, WAITS = "cached", "will run", "waits"
+
+
+@dataclass
+class Explanation:
+    node_id: str
+    title: str
+    state: str  # cached, will run, waits (its inputs are computed first)
+    reasons: list[str] = field(default_factory=list)
+    hints: list[str] = field(default_factory=list)  # e.g. code that is not deterministic
+
+
+def explain_plan(plan: Any, cache: Any, previous: dict[str, dict[str, Any]],
+                 now: float | None = None) -> list[Explanation]:
+    """Explain each node of `plan`; `previous` holds each node's last key parts and key."""
+    now = now or time.time()
+    states = plan.predict(cache)
+    flow = plan.flow
+    found = []
+    for node_id in plan.order:
+        node = flow.nodes[node_id]
+        if node.is_parameter or node.is_output:
+            continue
+        state = states[node_id]
+        parts = plan.predicted_parts.get(node_id) or plan.node_keys[node_id].parts
+        item = Explanation(node_id, node.title, state)
+        spec = flow.spec(node)
+        if spec is not None and spec.nondeterministic:
+            item.hints.append(nondeterminism_hint(spec.nondeterministic))
+        if state != CACHED:
+            item.reasons = _reasons(plan, node_id, state, parts, previous.get(node_id),
+                                    states, cache, now)
+        found.append(item)
+    return found
+
+
+def nondeterminism_hint(calls: tuple[str, ...] | list[str]) -> str:
+    shown = ", ".join(f"{c}()" for c in list(calls)[:3])
+    return (f"calls {shown}: results are reused by inputs; set cache to never if this "
+            "should rerun each time")
+
+
+def _reasons(plan: Any, node_id: str, state: str, parts: dict[str, Any],
+             last: dict[str, Any] | None, states: dict[str, str], cache: Any,
+             now: float) -> list[str]:
+    flow = plan.flow
+    if node_id in plan.forced:
+        return ["asked to recompute it and what follows it"]
+    if parts.get("policy") == "never":
+        return ["never cached"]
+    if state == WAITS:
+        waiting = sorted(flow.nodes[u].title for u in plan.upstream[node_id]
+                         if states.get(u) != CACHED)
+        reasons = [f"upstream {_names(waiting)} run{'s' if len(waiting) == 1 else ''} first; "
+                   "this node reruns only if what it reads changes"]
+        if last is not None:
+            reasons += _differences(flow, last["parts"], parts, with_inputs=False)
+        return reasons
+    if last is None:
+        return ["it has not run before"]
+    reasons = _differences(flow, last["parts"], parts, with_inputs=True)
+    if reasons:
+        return reasons
+    entry = _entry(cache, last.get("key"))
+    if entry is not None and entry[0] is not None and entry[0] <= now:
+        return [f"its cached result expired {_ago(now - entry[0])} ago"]
+    if parts.get("code_notes"):
+        return list(parts["code_notes"])
+    return ["its cached result is gone (cleared, evicted or damaged)"]
+
+
+def _differences(flow: Any, old: dict[str, Any], new: dict[str, Any],
+                 with_inputs: bool) -> list[str]:
+    reasons: list[str] = []
+    reasons += _code(old.get("code_parts", {}), new.get("code_parts", {}),
+                     old.get("code"), new.get("code"))
+    old_params, new_params = old.get("parameters", {}), new.get("parameters", {})
+    for port in sorted(set(old_params) | set(new_params)):
+        before, after = old_params.get(port), new_params.get(port)
+        if before != after and before is not None and after is not None:
+            name = after[0] if isinstance(after, list) else port
+            reasons.append(f"parameter {name} {_value(before)} → {_value(after)}")
+    old_values, new_values = old.get("constants", {}), new.get("constants", {})
+    shown_old, shown_new = old.get("values", {}), new.get("values", {})
+    for name in sorted(set(old_values) | set(new_values)):
+        if old_values.get(name) != new_values.get(name):
+            if name not in new_values:
+                reasons.append(f"input {name} is now wired (was {shown_old.get(name)})")
+            elif name not in old_values:
+                reasons.append(f"input {name} is now set to {shown_new.get(name)}")
+            else:
+                reasons.append(f"input {name} {shown_old.get(name)} → {shown_new.get(name)}")
+    old_files, new_files = old.get("files", {}), new.get("files", {})
+    for path in sorted(set(old_files) | set(new_files)):
+        if old_files.get(path) != new_files.get(path):
+            verb = "is new" if path not in old_files else \
+                "is gone" if new_files.get(path, "missing") == "missing" else "changed"
+            reasons.append(f"file {path} {verb}")
+    if with_inputs:
+        old_inputs, new_inputs = old.get("inputs", {}), new.get("inputs", {})
+        for port in sorted(set(old_inputs) | set(new_inputs)):
+            before, after = old_inputs.get(port), new_inputs.get(port)
+            if after is None or before is None:
+                if before != after and port not in new_params and port not in old_params:
+                    reasons.append(f"input {port} is {'now wired' if after else 'no longer wired'}")
+                continue
+            if before[2] != after[2] and port not in new_params:
+                source = flow.nodes.get(after[0])
+                title = source.title if source is not None else after[0]
+                reasons.append(f"upstream {title} produced a different value")
+    for option, words in (("custom", "its cache key function gave a different value"),
+                          ("map_over", "the input it maps over changed"),
+                          ("track_files", "whether its files count changed"),
+                          ("expires", "its cache expiry changed")):
+        if old.get(option) != new.get(option):
+            reasons.append(words)
+    if old.get("node") != new.get("node"):
+        reasons.append("its node type changed")
+    return reasons
+
+
+def _code(old: dict[str, str], new: dict[str, str], old_digest: Any, new_digest: Any) -> list[str]:
+    if old_digest == new_digest:
+        return []
+    reasons = []
+    own = new.get("<node>") or old.get("<node>")
+    for label in sorted(set(old) | set(new)):
+        if label == "<node>" or old.get(label) == new.get(label):
+            continue
+        if label not in old:
+            reasons.append(f"it now uses {_label(label, own)}")
+        elif label not in new:
+            reasons.append(f"it no longer uses {_label(label, own)}")
+        elif ":" not in label and not label.startswith("module "):
+            reasons.append(f"{label} {old[label]} → {new[label]}")  # a library's version
+        else:
+            reasons.append(f"{_label(label, own)} changed")
+    return reasons or ["its code changed"]
+
+
+def _label(label: str, own: str | None) -> str:
+    if label == own:
+        return "its code"
+    if label.startswith("module "):
+        return f"the module {label[len('module '):]}"
+    if ":" not in label:
+        return label
+    file, _, name = label.partition(":")
+    name, _, detail = name.partition(" ")
+    what = "helper" if not name[:1].isupper() or "." in name else "class"
+    if name.isupper() or (name[:1] == "_" and name[1:].isupper()):
+        what = "value"
+    suffix = f" ({detail})" if detail else ""
+    if own and label.startswith(own + " "):
+        return f"its {detail}"
+    return f"{what} `{name}` in {file}{suffix}"
+
+
+def _value(shown: Any) -> str:
+    return str(shown[1]) if isinstance(shown, list) and len(shown) == 2 else str(shown)
+
+
+def _names(titles: list[str]) -> str:
+    return ", ".join(titles[:3]) + (f" and {len(titles) - 3} more" if len(titles) > 3 else "")
+
+
+def _entry(cache: Any, key: str | None) -> tuple[float | None] | None:
+    if not key:
+        return None
+    return cache.expiry(key)
+
+
+def _ago(seconds: float) -> str:
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    if seconds < 36 * 3600:
+        return f"{seconds / 3600:.0f} h"
+    return f"{seconds / 86400:.0f} days"
