@@ -97,6 +97,49 @@ def cmd_runs(args: argparse.Namespace) -> int:
     return 0
 
 
+_EXPLAIN_MARKS = {"cached": "↺", "will run": "▶", "waits": "…"}
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    """Say, for each node of the next run, whether it is cached or runs, and why."""
+    from plait.runtime.engine.explain import explain_flow
+    from plait.runtime.engine.plan import RunRefused
+    from plait.runtime.results.cache import ResultCache
+
+    params, text = _parse_params(args.param, args.params_file)
+    with _open_workspace(args.workspace) as ws:
+        catalog = ws.catalog()
+        for library in catalog.libraries:
+            if library.error:
+                first = library.error.strip().splitlines()[-1]
+                print(f"plait: library {library.name} failed to load: {first}", file=sys.stderr)
+        flow = ws.load_flow(args.flow, catalog=catalog)
+        try:
+            found = explain_flow(ws, flow, ResultCache(ws), params, from_text=text)
+        except RunRefused as refused:
+            raise UsageError(str(refused)) from None
+        if args.node:
+            wanted = args.node.casefold()
+            found = [e for e in found if wanted in (e.node_id.casefold(), e.title.casefold())]
+            if not found:
+                titles = ", ".join(sorted(n.title for n in flow.nodes.values()))
+                raise UsageError(f"flow '{flow.name}' has no node '{args.node}' "
+                                 f"(its nodes: {titles})")
+        if args.json:
+            print(json.dumps([e.__dict__ for e in found], indent=2))
+            return 0
+        print(f"Next run of '{flow.name}' (version {flow.version}):")
+        width = max((len(e.title) for e in found), default=4)
+        for e in found:
+            reasons = "; ".join(e.reasons)
+            print(f"  {_EXPLAIN_MARKS[e.state]} {e.title:<{width}}  {e.state:<8}  {reasons}".rstrip())
+            for hint in e.hints:
+                print(f"    {'':<{width}}  note: {hint}")
+        counts = {state: sum(e.state == state for e in found) for state in _EXPLAIN_MARKS}
+        print(", ".join(f"{n} {state}" for state, n in counts.items() if n) or "no nodes")
+    return 0
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import asyncio
     import logging
@@ -322,6 +365,17 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--json", action="store_true", help="print one JSON document instead")
     run.set_defaults(func=cmd_run)
 
+    explain = sub.add_parser("explain", help="say which nodes the next run reuses or runs, "
+                             "and why")
+    explain.add_argument("flow", help="flow name or id")
+    explain.add_argument("node", nargs="?", help="only this node (title or id)")
+    explain.add_argument("-w", "--workspace", help="workspace folder (default: your default one)")
+    explain.add_argument("--param", "-p", action="append", default=[], metavar="NAME=VALUE",
+                         help="a parameter value for the run explained (repeatable)")
+    explain.add_argument("--params-file", metavar="FILE.json", help="parameter values as JSON")
+    explain.add_argument("--json", action="store_true", help="print JSON instead")
+    explain.set_defaults(func=cmd_explain)
+
     runs = sub.add_parser("runs", help="list past runs, newest first")
     runs.add_argument("flow", nargs="?", help="only runs of this flow")
     runs.add_argument("-w", "--workspace", help="workspace folder (default: your default one)")
@@ -385,7 +439,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     # A bare folder opens the window on it; argparse would take it for a command.
-    commands = {"flows", "run", "runs", "serve", "schedule", "export", "import", "settings"}
+    commands = {"flows", "run", "explain", "runs", "serve", "schedule", "export", "import", "settings"}
     if argv and not argv[0].startswith("-") and argv[0] not in commands:
         args = argparse.Namespace(path=argv[0], func=cmd_window)
         if len(argv) > 1:

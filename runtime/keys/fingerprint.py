@@ -277,6 +277,10 @@ def _chain(node: ast.AST) -> tuple[str, ...] | None:
     return None
 
 
+# Generators given a seed are deterministic: `default_rng(seed)`, `Random(42)`.
+_SEEDABLE = {"default_rng", "RandomState", "Random", "Generator", "SeedSequence", "seed"}
+
+
 def _reach(tree: ast.AST) -> _Reach:
     found = _Reach()
     for node in ast.walk(tree):
@@ -296,7 +300,9 @@ def _reach(tree: ast.AST) -> _Reach:
             chain = _chain(node.func)
             if chain and chain[-1] in _DYNAMIC and (len(chain) == 1 or chain[0] == "builtins"):
                 found.dynamic = True
-            if chain:
+            seeded = bool(node.args or node.keywords) and chain is not None and \
+                chain[-1] in _SEEDABLE
+            if chain and not seeded:
                 head, tail = chain[0], chain[-1]
                 for module, name in _NONDETERMINISTIC:
                     if (head == module or module in chain[:-1]) and name in (None, tail):

@@ -168,10 +168,10 @@ def run_rows(workspace: Workspace, flow: str | None = None, limit: int = 50) -> 
 
 def last_key_parts(workspace: Workspace, flow_id: str) -> dict[str, dict[str, Any]]:
     """Each node's key and key parts from the last run of the flow that recorded them."""
-    found: dict[str, dict[str, Any]] = {}
     rows = workspace.conn.execute(
-        "select n.node_id, n.cache_key, n.key_parts from node_runs n join runs r on r.id=n.run_id"
-        " where r.flow_id=? and n.key_parts is not null order by r.started", (flow_id,))
-    for node_id, key, parts in rows:
-        found[node_id] = {"key": key, "parts": json.loads(parts)}
-    return found
+        "select node_id, cache_key, key_parts, state from (select n.node_id, n.cache_key,"
+        " n.key_parts, n.state, row_number() over (partition by n.node_id order by r.started"
+        " desc) as latest from node_runs n join runs r on r.id=n.run_id"
+        " where r.flow_id=? and n.key_parts is not null) where latest=1", (flow_id,))
+    return {node_id: {"key": key, "parts": json.loads(parts), "state": state}
+            for node_id, key, parts, state in rows}

@@ -14,6 +14,11 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from plait.runtime.engine.context import using_workspace
+from plait.runtime.engine.plan import make_plan
+from plait.runtime.engine.subflows import is_subflow
+from plait.runtime.workspace.records import last_key_parts
+
 CACHED, WILL_RUN, WAITS = "cached", "will run", "waits"
 
 
@@ -43,11 +48,28 @@ def explain_plan(plan: Any, cache: Any, previous: dict[str, dict[str, Any]],
         spec = flow.spec(node)
         if spec is not None and spec.nondeterministic:
             item.hints.append(nondeterminism_hint(spec.nondeterministic))
-        if state != CACHED:
-            item.reasons = _reasons(plan, node_id, state, parts, previous.get(node_id),
+        for note in parts.get("code_notes") or []:
+            item.hints.append(f"counted by its whole module: {note}")
+        if state == WAITS and node_id not in plan.forced and parts.get("policy") != "never":
+            last = previous.get(node_id)
+            own = _differences(flow, last["parts"], parts, with_inputs=False) if last else []
+            if own:  # its own key changed: it runs whatever its inputs turn out to be
+                item.state = WILL_RUN
+                item.reasons = own
+        if item.state != CACHED and not item.reasons:
+            item.reasons = _reasons(plan, node_id, item.state, parts, previous.get(node_id),
                                     states, cache, now)
         found.append(item)
     return found
+
+
+def explain_flow(workspace: Any, flow: Any, cache: Any, given: dict[str, Any] | None = None,
+                 from_text: Any = False, force: Any = ()) -> list[Explanation]:
+    """Plan the next run of `flow` in `workspace` and explain every node of it."""
+    with using_workspace(workspace.folder):
+        plan = make_plan(flow, given, from_text=from_text, force=force,
+                         folder=str(workspace.folder))
+    return explain_plan(plan, cache, last_key_parts(workspace, flow.id))
 
 
 def nondeterminism_hint(calls: tuple[str, ...] | list[str]) -> str:
@@ -64,19 +86,23 @@ def _reasons(plan: Any, node_id: str, state: str, parts: dict[str, Any],
         return ["asked to recompute it and what follows it"]
     if parts.get("policy") == "never":
         return ["never cached"]
+    if is_subflow(flow.nodes[node_id].spec_key):
+        return ["a subflow runs its inner flow every time; its nodes are cached one by one"]
     if state == WAITS:
         waiting = sorted(flow.nodes[u].title for u in plan.upstream[node_id]
                          if states.get(u) != CACHED)
-        reasons = [f"upstream {_names(waiting)} run{'s' if len(waiting) == 1 else ''} first; "
-                   "this node reruns only if what it reads changes"]
-        if last is not None:
-            reasons += _differences(flow, last["parts"], parts, with_inputs=False)
-        return reasons
+        one = len(waiting) == 1
+        return [f"upstream {_names(waiting)} run{'s' if one else ''} first; this node reruns "
+                f"only if {'its' if one else 'their'} value changes"]
     if last is None:
         return ["it has not run before"]
     reasons = _differences(flow, last["parts"], parts, with_inputs=True)
     if reasons:
         return reasons
+    if last.get("state") in ("failed", "timed_out", "crashed", "cancelled", "skipped"):
+        said = {"timed_out": "timed out", "skipped": "was skipped",
+                "cancelled": "was cancelled"}.get(last["state"], last["state"])
+        return [f"it {said} last time"]
     entry = _entry(cache, last.get("key"))
     if entry is not None and entry[0] is not None and entry[0] <= now:
         return [f"its cached result expired {_ago(now - entry[0])} ago"]
