@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox
 from plait.app.document import FlowDocument
 from plait.app.recovery import Draft, Drafts
 from plait.runtime.flow.model import Flow
+from plait.runtime.nodes.loader import workspace_sources
 from plait.runtime.workspace.store import WorkspaceError, open_workspace
 
 MAX_RECENT = 8
@@ -248,7 +249,10 @@ class WorkspaceOps:
 
     def _watch(self) -> None:
         folder = self.workspace.folder
-        paths = [str(folder)] + [str(p) for p in sorted(folder.glob("*.py"))]
+        # The folder, its files and its packages' files and folders (`pkg/__init__.py`).
+        sources = workspace_sources(folder)
+        paths = [str(folder)] + sorted({str(p.parent) for p in sources} - {str(folder)}) + \
+            [str(p) for p in sources]
         current = set(self.watcher.files() + self.watcher.directories())
         wanted = [p for p in paths if p not in current]
         if wanted:

@@ -54,11 +54,27 @@ def file_signature(path: Path | None) -> str:
 
 
 def folder_signature(folder: Path) -> str:
-    """A hash of every `.py` file directly in `folder`: names and contents."""
+    """A hash of the `.py` files of `folder` and of its packages: names and contents."""
     digest = hashlib.sha256()
-    for path in sorted(Path(folder).glob("*.py")):
-        digest.update(f"{path.name}\0{file_signature(path)}\0".encode("utf-8", "surrogatepass"))
+    for path in workspace_sources(Path(folder)):
+        name = path.relative_to(folder).as_posix()
+        digest.update(f"{name}\0{file_signature(path)}\0".encode("utf-8", "surrogatepass"))
     return digest.hexdigest()
+
+
+def workspace_sources(folder: Path) -> list[Path]:
+    """`*.py` directly in `folder`, and every `*.py` of its package folders (`pkg/__init__.py`)."""
+    found = list(folder.glob("*.py"))
+    try:
+        entries = sorted(folder.iterdir())
+    except OSError:
+        entries = []
+    for entry in entries:
+        if entry.name.startswith(".") or not (entry / "__init__.py").is_file():
+            continue
+        found += [p for p in entry.rglob("*.py") if "__pycache__" not in p.parts
+                  and not any(part.startswith(".") for part in p.relative_to(entry).parts)]
+    return sorted(found)
 
 
 def forget_workspace(folder: Path) -> None:
@@ -68,8 +84,8 @@ def forget_workspace(folder: Path) -> None:
         if getattr(module, SIGNATURE_ATTRIBUTE, None) is None:
             continue  # not ours
         file = getattr(module, "__file__", None)
-        if file and Path(file).parent == folder:
-            del sys.modules[name]  # the private name and any plain-name alias
+        if file and Path(file).is_relative_to(folder):
+            del sys.modules[name]  # the private name, any plain-name alias, its packages
     _generations.pop(folder, None)
 
 
@@ -125,12 +141,57 @@ class _SiblingFinder(importlib.abc.MetaPathFinder):
     def find_spec(
         self, fullname: str, path: Any = None, target: Any = None
     ) -> importlib.machinery.ModuleSpec | None:
-        if path is not None or "." in fullname or not _active:
-            return None  # only top-level names
-        candidate = _active[0] / f"{fullname}.py"
+        if not _active:
+            return None
+        parts = fullname.split(".")
+        if len(parts) > 1:
+            parent = sys.modules.get(".".join(parts[:-1]))
+            if getattr(parent, SIGNATURE_ATTRIBUTE, None) is None:
+                return None  # a submodule of someone else's package
+        elif path is not None:
+            return None
+        base = _active[0].joinpath(*parts)
+        if (base / "__init__.py").is_file():
+            return _package_spec(fullname, base)
+        candidate = base.with_name(base.name + ".py")
         if not candidate.is_file():
             return None
-        return importlib.machinery.ModuleSpec(fullname, _SiblingLoader(candidate))
+        if len(parts) == 1:
+            return importlib.machinery.ModuleSpec(fullname, _SiblingLoader(candidate))
+        return importlib.util.spec_from_file_location(fullname, candidate,
+                                                      loader=_FreshLoader(candidate))
+
+
+def _package_spec(fullname: str, folder: Path) -> importlib.machinery.ModuleSpec | None:
+    init = folder / "__init__.py"
+    # Built by hand: spec_from_file_location would fill an empty search path with the folder.
+    spec = importlib.machinery.ModuleSpec(fullname, _FreshLoader(init), origin=str(init),
+                                          is_package=True)
+    spec.has_location = True
+    return spec
+
+
+class _FreshLoader(importlib.abc.Loader):
+    """Runs a workspace package's file from the bytes on disk, never from __pycache__.
+
+    Packages of the workspace import under their plain names. Their `__path__`
+    is empty, so their submodules come to this finder too (fresh, and forgotten
+    with the rest of the folder when any of its files changes).
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def create_module(self, spec: importlib.machinery.ModuleSpec) -> types.ModuleType | None:
+        return None
+
+    def exec_module(self, module: types.ModuleType) -> None:
+        source = self.path.read_bytes()
+        linecache.cache.pop(str(self.path), None)
+        setattr(module, SIGNATURE_ATTRIBUTE, hashlib.sha256(source).hexdigest())
+        # Running the user's file is the point, as `import` would.
+        exec(compile(source, str(self.path), "exec", dont_inherit=True),  # noqa: S102
+             module.__dict__)
 
 
 class _SiblingLoader(importlib.abc.Loader):

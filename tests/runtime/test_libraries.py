@@ -89,6 +89,7 @@ def _restore_interpreter_state():
 
 def write(folder: Path, name: str, source: str) -> Path:
     path = folder / name
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(textwrap.dedent(source))
     return path
 
@@ -323,3 +324,22 @@ def test_resolve_callable_sees_an_edited_file_in_a_long_lived_process(tmp_path):
     assert resolve_callable("uses.py:tidy", tmp_path)(1) == 2
     helpers.write_text(helpers.read_text().replace("SCALE = 2", "SCALE = 5"))
     assert resolve_callable("uses.py:tidy", tmp_path)(1) == 5
+
+
+def test_a_package_of_the_workspace_imports_fresh_and_its_edits_reload_its_users(tmp_path):
+    write(tmp_path, "mypkg/__init__.py", "from mypkg.tools import g  # noqa: F401\n")
+    tools = write(tmp_path, "mypkg/tools.py", "def g(x):\n    return x * 2\n")
+    write(tmp_path, "uses.py", "from mypkg import tools\n\n\n"
+                               "def twice(x: int = 1) -> int:\n    return tools.g(x)\n")
+    catalog = Catalog(tmp_path)
+    catalog.load()
+    assert not [lib.error for lib in catalog.libraries if lib.error]
+    before = catalog.get("uses.py:twice")
+    assert before.func(5) == 10
+    tools.write_text("def g(x):\n    return x * 3\n")
+    assert "uses.py" in catalog.reload()
+    after = catalog.get("uses.py:twice")
+    assert after.func(5) == 15
+    assert after.fingerprint != before.fingerprint
+    # The package is not a library itself (only files directly in the folder are).
+    assert not any(lib.name.startswith("mypkg") for lib in catalog.libraries)
