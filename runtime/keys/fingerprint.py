@@ -263,6 +263,8 @@ class _Reach:
     names: set[str] = field(default_factory=set)  # global names read
     chains: list[tuple[str, ...]] = field(default_factory=list)  # a.b.c
     imports: list[tuple[str, tuple[str, ...], int]] = field(default_factory=list)
+    bound: dict[str, str] = field(default_factory=dict)  # `import a.b as h`: h -> a.b
+    bare: set[str] = field(default_factory=set)  # names read other than as `name.attr`
     dynamic: bool = False
     random: set[str] = field(default_factory=set)
 
@@ -283,16 +285,26 @@ _SEEDABLE = {"default_rng", "RandomState", "Random", "Generator", "SeedSequence"
 
 def _reach(tree: ast.AST) -> _Reach:
     found = _Reach()
+    based: set[int] = set()  # Name nodes that are the base of an attribute read
     for node in ast.walk(tree):
         if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
             found.names.add(node.id)
+            if id(node) not in based:
+                found.bare.add(node.id)
         elif isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Load):
+            if isinstance(node.value, ast.Name):
+                based.add(id(node.value))
             chain = _chain(node)
             if chain is not None:
                 found.chains.append(chain)
         elif isinstance(node, ast.Import):
             for alias in node.names:
                 found.imports.append((alias.name, (), 0))
+                if alias.asname:
+                    found.bound[alias.asname] = alias.name
+                else:
+                    top = alias.name.split(".")[0]
+                    found.bound[top] = top
         elif isinstance(node, ast.ImportFrom):
             found.imports.append((node.module or "", tuple(a.name for a in node.names),
                                   node.level))
@@ -460,7 +472,7 @@ class _Walker:
             if isinstance(head, types.ModuleType):
                 self._attributes(head, chain[1:])
         for target, names, level in reach.imports:
-            self._import(target, names, level, module, label)
+            self._import(target, names, level, module, label, reach)
 
     def _attributes(self, module: types.ModuleType, chain: tuple[str, ...]) -> None:
         """`helpers.clean(x)` or `pkg.sub.f`: follow the attributes into the module."""
@@ -484,7 +496,7 @@ class _Walker:
             self._reference(f"{self._file(name)}:{attribute}", current, name)
 
     def _import(self, target: str, names: tuple[str, ...], level: int, module: str,
-                label: str) -> None:
+                label: str, reach: _Reach | None = None) -> None:
         """An import inside a body runs when the code does: follow it."""
         try:
             if level:
@@ -502,8 +514,17 @@ class _Walker:
             self._library(found.__name__)
             return
         if not names:
-            self.parts[f"module {self._file(found.__name__)}"] = module_source_digest(
-                found.__name__)
+            local = next((n for n, t in (reach.bound if reach else {}).items()
+                          if t == target or t == target.split(".")[0]), None)
+            if local is None or local in reach.bare:
+                # The module itself is passed around: any of it may be used.
+                self.parts[f"module {self._file(found.__name__)}"] = module_source_digest(
+                    found.__name__)
+                return
+            bound = sys.modules.get(reach.bound[local], found)
+            for chain in reach.chains:
+                if chain[0] == local:
+                    self._attributes(bound, chain[1:])
             return
         for name in names:
             if name == "*":
