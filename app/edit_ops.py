@@ -9,6 +9,7 @@ from plait.app import clipboard
 from plait.app.layout import dot_positions
 from plait.widgets.canvas.frame_item import FRAME_TITLE
 from plait.widgets.mime import NODES_MIME
+from plait.widgets.words import plural
 
 PASTE_OFFSET = 40.0
 
@@ -57,7 +58,7 @@ class EditOps:
         mime.setData(NODES_MIME, text.encode())
         mime.setText(text)
         QApplication.clipboard().setMimeData(mime)
-        self.show_message(f"Copied {len(data['nodes'])} nodes")
+        self.show_message(f"Copied {plural(len(data['nodes']), 'node')}")
 
     def paste(self) -> None:
         if not self._editable():
@@ -85,7 +86,7 @@ class EditOps:
     def _paste(self, data: dict, offset: tuple[float, float]) -> None:
         new_ids = self.document.paste(data, offset)
         self.scene.select_nodes(new_ids)
-        self.show_message(f"Pasted {len(new_ids)} nodes")
+        self.show_message(f"Pasted {plural(len(new_ids), 'node')}")
 
     def duplicate(self) -> None:
         if not self._editable():

@@ -36,6 +36,7 @@ from plait.widgets.outputs_dock import OutputsDock
 from plait.widgets.palette import Palette
 from plait.widgets.runs_dock import RunsDock
 from plait.widgets.schedules_dock import SchedulesDock
+from plait.widgets.words import plural
 
 
 class MainWindow(WorkspaceOps, EditOps, RunOps, HistoryOps, ScheduleOps, ExportOps, QMainWindow):
@@ -378,7 +379,7 @@ class MainWindow(WorkspaceOps, EditOps, RunOps, HistoryOps, ScheduleOps, ExportO
         self.scene.set_problems(self.problems)
         self.inspector.set_problems(self.problems)
         count = len(self.problems)
-        self.problem_label.setText(f"⚠ {count} problem{'s' * (count != 1)}" if count else "✓ no problems")
+        self.problem_label.setText(f"⚠ {plural(count, 'problem')}" if count else "✓ no problems")
 
     def show_message(self, text: str) -> None:
         self.statusBar().showMessage(text, 8000)

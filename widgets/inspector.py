@@ -22,10 +22,18 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from plait.runtime.flow.model import EdgeAdded, EdgeRemoved, NodeChanged, NodeRemoved
+from plait.runtime.flow.model import (
+    EdgeAdded,
+    EdgeRemoved,
+    FlowChanged,
+    NodeAdded,
+    NodeChanged,
+    NodeRemoved,
+)
 from plait.runtime.nodes.port_types import PARAMETER_TYPES, parameter_type
 from plait.runtime.nodes.spec import CACHE_POLICIES, REQUIRED, Port
 from plait.widgets.editors import ValueEditor, make_editor
+from plait.widgets.words import plural
 
 NO_VALUE = ...  # "clear it": the editor's set_value called without a value
 
@@ -68,6 +76,8 @@ class Inspector(QScrollArea):
 
     def _on_event(self, event: object) -> None:
         if self.node_id is None:
+            if isinstance(event, (NodeAdded, NodeRemoved, EdgeAdded, EdgeRemoved, FlowChanged)):
+                self._show_summary()
             return
         if isinstance(event, NodeRemoved) and event.node.id == self.node_id:
             self.node_id = None
@@ -95,15 +105,15 @@ class Inspector(QScrollArea):
         self.option_fields = {}
         self.title_edit = None
         self.param_fields: dict[str, QWidget] = {}
+        self.summary: QLabel | None = None
         flow = self.editor.flow if self.editor else None
         if flow is None or self.node_id not in flow.nodes:
             self.node_id = None
-            text = "No flow open." if flow is None else (
-                f"<b>{flow.name}</b><br>{len(flow.nodes)} nodes, {len(flow.edges)} wires."
-                "<br><br>Select a node to edit its inputs and options.")
-            label = QLabel(text, page)
-            label.setWordWrap(True)
-            self.box.addWidget(label)
+            self.summary = QLabel(page)
+            self.summary.setObjectName("FlowSummary")
+            self.summary.setWordWrap(True)
+            self.box.addWidget(self.summary)
+            self._show_summary()
         else:
             self._build_node(page, flow)
         self.problem_box = QGroupBox("Problems", page)
@@ -117,6 +127,18 @@ class Inspector(QScrollArea):
         page.setEnabled(not (self.editor and self.editor.read_only) or self.node_id is None)
         self._replace_page(page)
         self._fill_problems()
+
+    def _show_summary(self) -> None:
+        """The open flow's name and size, shown while no node is selected."""
+        if self.summary is None:
+            return
+        flow = self.editor.flow if self.editor else None
+        if flow is None:
+            self.summary.setText("No flow open.")
+            return
+        self.summary.setText(
+            f"<b>{_escape(flow.name)}</b><br>{plural(len(flow.nodes), 'node')}, "
+            f"{plural(len(flow.edges), 'wire')}.<br><br>Select a node to edit its inputs and options.")
 
     def _replace_page(self, page: QWidget) -> None:
         # The rebuild often starts inside a signal of a widget on the old page (a
