@@ -181,7 +181,11 @@ class MainWindow(WorkspaceOps, EditOps, RunOps, HistoryOps, ScheduleOps, ExportO
         undo.triggered.connect(lambda: self.document and self.document.undo_stack.undo())
         redo = QAction("&Redo", self)
         redo.setObjectName("redo")
-        redo.setShortcut(QKeySequence.Redo)
+        # The platform's redo (Ctrl+Shift+Z on Linux and macOS) and Ctrl+Y, which
+        # people coming from Windows and office programs reach for first.
+        keys = QKeySequence.keyBindings(QKeySequence.Redo)
+        keys += [k for k in (QKeySequence("Ctrl+Y"), QKeySequence("Ctrl+Shift+Z")) if k not in keys]
+        redo.setShortcuts(keys)
         redo.triggered.connect(lambda: self.document and self.document.undo_stack.redo())
         return {"undo": undo, "redo": redo}
 
