@@ -159,6 +159,7 @@ class WorkspaceOps:
         self.drafts.discard(doc.flow.id)
         self.update_title()
         self.refresh_flows()
+        self.refresh_schedules()  # a flow saved for the first time can be scheduled now
         self.show_message(f"Saved '{doc.flow.name}' as version {version}")
         return True
 
@@ -212,6 +213,7 @@ class WorkspaceOps:
             self.document.mark_saved()
             self.new_flow(ask=False)
         self.refresh_flows()
+        self.refresh_schedules()
 
     # -- recovery drafts -------------------------------------------------------
 

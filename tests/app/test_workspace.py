@@ -2,6 +2,11 @@
 
 import textwrap
 
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QKeySequence
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QTabBar
+
 from plait.runtime.flow.model import Edge
 from plait.runtime.workspace.store import Workspace
 from tests.app.conftest import LIBRARY, add, content, wire
@@ -213,3 +218,21 @@ def test_the_window_opens_on_a_folder_like_plait_path(workspace_folder, settings
     assert window.workspace.folder == workspace_folder.resolve()
     assert window.actions_by_name["run"].isEnabled()
     assert window.actions_by_name["run"].shortcut().toString() == "F5"
+
+
+def test_a_flow_saved_for_the_first_time_can_be_scheduled_at_once(window):
+    add(window, "count", 0, 0)
+    tabs = next(bar for bar in window.findChildren(QTabBar)
+                if "Schedules" in [bar.tabText(i) for i in range(bar.count())])
+    index = [tabs.tabText(i) for i in range(tabs.count())].index("Schedules")
+    QTest.mouseClick(tabs, Qt.LeftButton, Qt.NoModifier, tabs.tabRect(index).center())
+    button = window.schedules_dock.add_button
+    assert button.isVisible() and not button.isEnabled()  # never saved: nothing to schedule
+    QTest.keySequence(window.view, QKeySequence.Save)
+    assert window.workspace.flow_info(window.document.flow.id).latest_version == 1
+    assert button.isEnabled()
+    QTest.mouseClick(button, Qt.LeftButton)
+    dialog = window.schedule_dialog
+    assert dialog is not None and dialog.isVisible()
+    assert dialog.windowTitle() == f"Schedule {window.document.flow.name}"
+    dialog.reject()
