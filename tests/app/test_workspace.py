@@ -5,7 +5,7 @@ import textwrap
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QTabBar
+from PySide6.QtWidgets import QApplication, QTabBar
 
 from plait.runtime.flow.model import Edge
 from plait.runtime.workspace.store import Workspace
@@ -236,3 +236,31 @@ def test_a_flow_saved_for_the_first_time_can_be_scheduled_at_once(window):
     assert dialog is not None and dialog.isVisible()
     assert dialog.windowTitle() == f"Schedule {window.document.flow.name}"
     dialog.reject()
+
+
+def test_a_library_error_fits_the_palette_and_never_draws_over_the_rest(window):
+    QApplication.processEvents()
+    dock_width, view_width = window.palette_dock.width(), window.view.width()
+    name = "customer_segmentation_feature_engineering_helpers.py"
+    (window.workspace.folder / name).write_text("def oops(:\n    pass\n")
+    window.reload_libraries()
+    palette = window.palette_widget
+    [group] = [palette.tree.topLevelItem(i) for i in range(palette.tree.topLevelItemCount())
+               if name in palette.tree.topLevelItem(i).text(0)]
+    assert name in group.toolTip(0) and "SyntaxError" in group.toolTip(0)
+    palette.tree.scrollToItem(group)
+    QTest.mouseClick(palette.tree.viewport(), Qt.LeftButton, Qt.NoModifier,
+                     palette.tree.visualItemRect(group).center())
+    QApplication.processEvents()
+    assert palette.error.isVisible() and "SyntaxError" in palette.error.toPlainText()
+    # The long name is shortened to the dock's width, whole in the tooltip; the dock keeps its width.
+    title = palette.error_title
+    assert title.toolTip() == f"Why {name} did not load:"
+    assert "…" in title.text() and title.fontMetrics().horizontalAdvance(title.text()) <= title.width()
+    assert (window.palette_dock.width(), window.view.width()) == (dock_width, view_width)
+    parts = [palette.search, palette.tree, title, palette.error]
+    for i, part in enumerate(parts):
+        assert palette.rect().contains(part.geometry())
+        assert not any(part.geometry().intersects(other.geometry()) for other in parts[i + 1:])
+    dock = window.palette_dock.geometry()
+    assert not dock.intersects(window.centralWidget().geometry())
