@@ -11,7 +11,6 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
-    QDoubleSpinBox,
     QFormLayout,
     QGroupBox,
     QLabel,
@@ -32,7 +31,7 @@ from plait.runtime.flow.model import (
 )
 from plait.runtime.nodes.port_types import PARAMETER_TYPES, parameter_type
 from plait.runtime.nodes.spec import CACHE_POLICIES, REQUIRED, Port
-from plait.widgets.editors import ValueEditor, make_editor
+from plait.widgets.editors import FloatSpinBox, ValueEditor, make_editor
 from plait.widgets.words import plural
 
 NO_VALUE = ...  # "clear it": the editor's set_value called without a value
@@ -237,12 +236,14 @@ class Inspector(QScrollArea):
         retries.setRange(0, 100)
         retries.setValue(options.retries)
         retries.valueChanged.connect(lambda v: self._set_option("retries", int(v)))
-        delay = QDoubleSpinBox(group)
+        delay = FloatSpinBox(group)
+        delay.setDecimals(3)  # to the millisecond
         delay.setRange(0, 86_400)
         delay.setSuffix(" s")
         delay.setValue(options.retry_delay)
         delay.valueChanged.connect(lambda v: self._set_option("retry_delay", float(v)))
-        timeout = QDoubleSpinBox(group)
+        timeout = FloatSpinBox(group)
+        timeout.setDecimals(3)  # to the millisecond
         timeout.setRange(0, 7 * 86_400)
         timeout.setSuffix(" s")
         timeout.setSpecialValueText("none")
@@ -252,7 +253,8 @@ class Inspector(QScrollArea):
         cache.addItems(list(CACHE_POLICIES))
         cache.setCurrentText(options.cache)
         cache.activated.connect(lambda i: self._set_option("cache", cache.itemText(i)))
-        expiry = QDoubleSpinBox(group)
+        expiry = FloatSpinBox(group)
+        expiry.setDecimals(3)  # to the millisecond
         expiry.setRange(0, 365 * 86_400)
         expiry.setSuffix(" s")
         expiry.setSpecialValueText("never")

@@ -151,3 +151,29 @@ def test_counted_words_are_plural_unless_one():
         "0 nodes", "1 node", "2 nodes", "1,200 nodes"]
     assert plural(1, "saved version") == "1 saved version"
     assert plural(3, "child", "children") == "3 children"
+
+
+def test_floats_show_as_typed_in_value_and_option_editors(window):
+    scale = add(window, "scale", 0, 0)
+    QTest.mouseClick(window.view.viewport(), Qt.LeftButton, Qt.NoModifier, node_point(window, scale))
+    editors = window.inspector.value_editors
+    assert editors["factor"].widget.text() == "2.0"  # the default, as the code spells it
+    line = editors["x"].widget.lineEdit()
+    QTest.mouseClick(line, Qt.LeftButton)
+    QTest.keySequence(line, QKeySequence.SelectAll)
+    QTest.keyClicks(line, "6.4")
+    QTest.keyClick(line, Qt.Key_Return)
+    assert window.document.flow.nodes[scale].values == {"x": 6.4}
+    assert window.inspector.value_editors["x"].widget.text() == "6.4"
+    delay = window.inspector.option_fields["retry_delay"]
+    QTest.mouseClick(delay.lineEdit(), Qt.LeftButton)
+    QTest.keySequence(delay.lineEdit(), QKeySequence.SelectAll)
+    QTest.keyClicks(delay.lineEdit(), "1.25")
+    QTest.keyClick(delay.lineEdit(), Qt.Key_Return)
+    assert window.document.flow.nodes[scale].options == {"retry_delay": 1.25}
+    assert window.inspector.option_fields["retry_delay"].text() == "1.25 s"
+    # Shown again after the selection moves away and back, the value reads the same.
+    QTest.mouseClick(window.view.viewport(), Qt.LeftButton, Qt.NoModifier, QPoint(40, 40))
+    QTest.mouseClick(window.view.viewport(), Qt.LeftButton, Qt.NoModifier, node_point(window, scale))
+    assert window.inspector.value_editors["x"].widget.text() == "6.4"
+    assert window.inspector.option_fields["timeout"].text() == "none"
