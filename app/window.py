@@ -91,7 +91,7 @@ class MainWindow(WorkspaceOps, EditOps, RunOps, HistoryOps, ScheduleOps, ExportO
         self.inspector_dock = self._dock("Inspector", self.inspector, Qt.RightDockWidgetArea)
         self.resizeDocks([self.palette_dock, self.inspector_dock], [250, 320], Qt.Horizontal)
         self.resizeDocks([self.palette_dock, self.flows_dock_widget], [520, 260], Qt.Vertical)
-        self.palette_widget.activated.connect(self.add_node_at_centre)
+        self.palette_widget.activated.connect(self.add_node_in_free_space)
         # Run docks along the bottom: logs and outputs side by side, runs and schedules tabbed.
         self.logs_dock = LogsDock(self)
         self.outputs_dock = OutputsDock(self)
@@ -146,7 +146,7 @@ class MainWindow(WorkspaceOps, EditOps, RunOps, HistoryOps, ScheduleOps, ExportO
           "Put a frame around the selected nodes", canvas=True)
         a("comment", "Add co&mment", self.add_comment, "Ctrl+Shift+M",
           "Add a note on the canvas")
-        a("add_parameter", "Add &parameter", lambda: self.add_node_at_centre("plait:parameter"),
+        a("add_parameter", "Add &parameter", lambda: self.add_node_in_free_space("plait:parameter"),
           tip="Add a flow parameter node")
         a("layout", "Auto-&layout", self.auto_layout, "L",
           "Lay the flow out left to right (Graphviz dot)", canvas=True)

@@ -1,8 +1,8 @@
 """The palette: every node type on offer, grouped by module, searchable, draggable.
 
 Drag an entry onto the canvas to place a node there (the drag carries the
-node type key as `NODE_TYPE_MIME`); double-click it to place one in the
-middle of the view. Libraries that failed to import are listed with their error.
+node type key as `NODE_TYPE_MIME`); double-click it to place one in free space
+beside the selection (or mid-view). Libraries that failed to import are listed with their error.
 """
 
 from __future__ import annotations
