@@ -19,6 +19,7 @@ from plait.app.clipboard import paste_plan
 from plait.runtime.flow.model import PARAMETER_KEY, Edge, Flow, FlowError, Node
 from plait.widgets.canvas.ports import OUTPUT, refusal
 from plait.widgets.search_popup import fitting
+from plait.widgets.words import plural
 
 
 class FlowDocument(QObject):
@@ -133,12 +134,15 @@ class FlowDocument(QObject):
             extras = copy.deepcopy(self.flow.extras)
             extras.setdefault("frames", []).extend(frames)
             commands.append(cmd.SetExtras(self.flow, extras, text))
+        if len(commands) == 1:
+            commands[0].setText(text)  # undo says "Paste", not "Add", however much is pasted
         self._macro(text, commands)
 
     def paste(self, data: dict[str, Any], offset: tuple[float, float]) -> list[str]:
         """Paste copied nodes moved by `offset`; returns the new node ids."""
         nodes, edges, frames = paste_plan(self.flow, data, offset)
-        self.add_nodes(nodes, edges, frames, f"Paste {len(nodes)} nodes")
+        what = nodes[0].title if len(nodes) == 1 else plural(len(nodes), "node")
+        self.add_nodes(nodes, edges, frames, f"Paste {what}")
         return [n.id for n in nodes]
 
     # -- wires -------------------------------------------------------------

@@ -7,8 +7,11 @@ from PySide6.QtWidgets import QApplication, QInputDialog
 
 from plait.app import clipboard
 from plait.app.layout import dot_positions
+from plait.widgets.canvas import placement
 from plait.widgets.canvas.frame_item import FRAME_TITLE
+from plait.widgets.canvas.ports import node_size
 from plait.widgets.mime import NODES_MIME
+from plait.widgets.words import plural
 
 PASTE_OFFSET = 40.0
 
@@ -19,11 +22,35 @@ class EditOps:
     def _editable(self) -> bool:
         return self.document is not None and not self.document.read_only
 
-    def add_node_at_centre(self, key: str) -> str | None:
+    def add_node_in_free_space(self, key: str) -> str | None:
+        """Add a node (a palette double-click) beside the selection, else mid-view, on no other node."""
         if not self._editable():
             return None
-        centre = self.view.mapToScene(self.view.viewport().rect().center())
-        return self.document.create_node(key, (centre.x() - 90, centre.y() - 30))
+        node = self.document.new_node(key, (0.0, 0.0))
+        if node is None:
+            return None
+        size = node_size(self.document.flow, node)
+        taken = [self._body(item) for item in self.scene.nodes.values()]
+        chosen = [self._body(self.scene.nodes[i]) for i in self.scene.selected_node_ids()]
+        if chosen:
+            left, top = min(r[0] for r in chosen), min(r[1] for r in chosen)
+            right = max(r[0] + r[2] for r in chosen)
+            bottom = max(r[1] + r[3] for r in chosen)
+            spot = placement.beside((left, top, right - left, bottom - top), size, taken)
+        else:
+            centre = self.view.mapToScene(self.view.viewport().rect().center())
+            spot = placement.around((centre.x(), centre.y()), size, taken)
+        node_id = self.document.create_node(key, spot)
+        if node_id is not None and node_id in self.scene.nodes:
+            # Selected, so the next double-click lands beside it: a chain, left to right.
+            self.scene.select_nodes([node_id])
+            item = self.scene.nodes[node_id]
+            self.view.ensureVisible(item.sceneBoundingRect(), 40, 40)
+        return node_id
+
+    @staticmethod
+    def _body(item) -> placement.Rect:
+        return (item.pos().x(), item.pos().y(), item.layout.width, item.layout.height)
 
     def select_all(self) -> None:
         if self.scene is not None:
@@ -57,7 +84,7 @@ class EditOps:
         mime.setData(NODES_MIME, text.encode())
         mime.setText(text)
         QApplication.clipboard().setMimeData(mime)
-        self.show_message(f"Copied {len(data['nodes'])} nodes")
+        self.show_message(f"Copied {plural(len(data['nodes']), 'node')}")
 
     def paste(self) -> None:
         if not self._editable():
@@ -85,7 +112,7 @@ class EditOps:
     def _paste(self, data: dict, offset: tuple[float, float]) -> None:
         new_ids = self.document.paste(data, offset)
         self.scene.select_nodes(new_ids)
-        self.show_message(f"Pasted {len(new_ids)} nodes")
+        self.show_message(f"Pasted {plural(len(new_ids), 'node')}")
 
     def duplicate(self) -> None:
         if not self._editable():

@@ -22,6 +22,7 @@ from plait.runtime.workspace.records import run_rows
 from plait.widgets.gantt import Bar
 from plait.widgets.outputs_dock import PortInfo
 from plait.widgets.previews import prepare
+from plait.widgets.words import plural
 
 POLL_MS = 2000
 HISTORY_ROWS = 200
@@ -172,7 +173,7 @@ class HistoryOps:
             origin = f"computed by run {run_id[:8]}"
         ports = [PortInfo(port, ref.summary.get("preview", ref.summary.get("type", "")), origin)
                  for port, ref in refs.items()]
-        heading = f"<b>{title}</b> — {len(ports)} output{'s' * (len(ports) != 1)}"
+        heading = f"<b>{title}</b> — {plural(len(ports), 'output')}"
         self.outputs_dock.show_node(node_id, heading, ports)
         if state == ev.CACHED and cache_key:
             self._spawn(self._say_maker(node_id, cache_key))

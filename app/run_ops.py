@@ -22,6 +22,7 @@ from plait.runtime.engine.scheduler import RunOptions
 from plait.runtime.flow.model import EdgeAdded, EdgeRemoved, NodeChanged
 from plait.widgets.canvas.status import format_duration
 from plait.widgets.parameter_dialog import EXECUTORS, ParameterDialog, RunChoices
+from plait.widgets.words import plural
 
 PROBLEMS_SHOWN = 12
 
@@ -250,7 +251,7 @@ class RunOps:
                 mark = {"completed": "✓", "failed": "✗", "cancelled": "■"}.get(finished.state, "")
                 took = format_duration((finished.ended or time.time()) - finished.started)
                 self.run_label.setText(
-                    f"{mark} '{finished.flow_name}' {finished.state}: {finished.total} nodes"
+                    f"{mark} '{finished.flow_name}' {finished.state}: {plural(finished.total, 'node')}"
                     + (f" ({cached} cached)" if cached else "") + f" in {took}")
             return
         stop.setEnabled(True)
@@ -258,7 +259,7 @@ class RunOps:
         self.run_progress.show()
         self.run_progress.setRange(0, max(1, live.total))
         self.run_progress.setValue(live.done)
-        self.run_progress.setFormat(f"{live.done}/{live.total} nodes")
+        self.run_progress.setFormat(f"{live.done}/{plural(live.total, 'node')}")
         self.run_label.setText(f"▶ '{live.flow_name}' · {format_duration(time.time() - live.started)}")
 
     # -- editing during or after a run -------------------------------------

@@ -36,6 +36,7 @@ from plait.widgets.outputs_dock import OutputsDock
 from plait.widgets.palette import Palette
 from plait.widgets.runs_dock import RunsDock
 from plait.widgets.schedules_dock import SchedulesDock
+from plait.widgets.words import plural
 
 
 class MainWindow(WorkspaceOps, EditOps, RunOps, HistoryOps, ScheduleOps, ExportOps, QMainWindow):
@@ -90,7 +91,7 @@ class MainWindow(WorkspaceOps, EditOps, RunOps, HistoryOps, ScheduleOps, ExportO
         self.inspector_dock = self._dock("Inspector", self.inspector, Qt.RightDockWidgetArea)
         self.resizeDocks([self.palette_dock, self.inspector_dock], [250, 320], Qt.Horizontal)
         self.resizeDocks([self.palette_dock, self.flows_dock_widget], [520, 260], Qt.Vertical)
-        self.palette_widget.activated.connect(self.add_node_at_centre)
+        self.palette_widget.activated.connect(self.add_node_in_free_space)
         # Run docks along the bottom: logs and outputs side by side, runs and schedules tabbed.
         self.logs_dock = LogsDock(self)
         self.outputs_dock = OutputsDock(self)
@@ -145,7 +146,7 @@ class MainWindow(WorkspaceOps, EditOps, RunOps, HistoryOps, ScheduleOps, ExportO
           "Put a frame around the selected nodes", canvas=True)
         a("comment", "Add co&mment", self.add_comment, "Ctrl+Shift+M",
           "Add a note on the canvas")
-        a("add_parameter", "Add &parameter", lambda: self.add_node_at_centre("plait:parameter"),
+        a("add_parameter", "Add &parameter", lambda: self.add_node_in_free_space("plait:parameter"),
           tip="Add a flow parameter node")
         a("layout", "Auto-&layout", self.auto_layout, "L",
           "Lay the flow out left to right (Graphviz dot)", canvas=True)
@@ -180,7 +181,11 @@ class MainWindow(WorkspaceOps, EditOps, RunOps, HistoryOps, ScheduleOps, ExportO
         undo.triggered.connect(lambda: self.document and self.document.undo_stack.undo())
         redo = QAction("&Redo", self)
         redo.setObjectName("redo")
-        redo.setShortcut(QKeySequence.Redo)
+        # The platform's redo (Ctrl+Shift+Z on Linux and macOS) and Ctrl+Y, which
+        # people coming from Windows and office programs reach for first.
+        keys = QKeySequence.keyBindings(QKeySequence.Redo)
+        keys += [k for k in (QKeySequence("Ctrl+Y"), QKeySequence("Ctrl+Shift+Z")) if k not in keys]
+        redo.setShortcuts(keys)
         redo.triggered.connect(lambda: self.document and self.document.undo_stack.redo())
         return {"undo": undo, "redo": redo}
 
@@ -378,7 +383,7 @@ class MainWindow(WorkspaceOps, EditOps, RunOps, HistoryOps, ScheduleOps, ExportO
         self.scene.set_problems(self.problems)
         self.inspector.set_problems(self.problems)
         count = len(self.problems)
-        self.problem_label.setText(f"⚠ {count} problem{'s' * (count != 1)}" if count else "✓ no problems")
+        self.problem_label.setText(f"⚠ {plural(count, 'problem')}" if count else "✓ no problems")
 
     def show_message(self, text: str) -> None:
         self.statusBar().showMessage(text, 8000)

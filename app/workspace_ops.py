@@ -12,6 +12,7 @@ from plait.app.recovery import Draft, Drafts
 from plait.runtime.flow.model import Flow
 from plait.runtime.nodes.loader import workspace_sources
 from plait.runtime.workspace.store import WorkspaceError, open_workspace
+from plait.widgets.words import plural
 
 MAX_RECENT = 8
 DRAFT_DELAY_MS = 1500
@@ -159,6 +160,7 @@ class WorkspaceOps:
         self.drafts.discard(doc.flow.id)
         self.update_title()
         self.refresh_flows()
+        self.refresh_schedules()  # a flow saved for the first time can be scheduled now
         self.show_message(f"Saved '{doc.flow.name}' as version {version}")
         return True
 
@@ -190,7 +192,7 @@ class WorkspaceOps:
             self.show_message(str(exc))
             return
         if self.document is not None and self.document.flow.id == flow_id:
-            self.document.flow.name = name
+            self.document.flow.set_flow_field("name", name)  # the inspector follows
             self.update_title()
         self.refresh_flows()
 
@@ -201,8 +203,10 @@ class WorkspaceOps:
 
     def delete_flow(self, flow_id: str) -> None:
         info = self.workspace.flow_info(flow_id)
-        if not self.confirm("Delete flow", f"Delete '{info.name}' and all its "
-                            f"{info.latest_version} saved versions? This cannot be undone."):
+        versions = ("its saved version" if info.latest_version == 1
+                    else f"all its {plural(info.latest_version, 'saved version')}")
+        if not self.confirm("Delete flow",
+                            f"Delete '{info.name}' and {versions}? This cannot be undone."):
             return
         self.workspace.delete_flow(flow_id)
         self.drafts.discard(flow_id)
@@ -210,6 +214,7 @@ class WorkspaceOps:
             self.document.mark_saved()
             self.new_flow(ask=False)
         self.refresh_flows()
+        self.refresh_schedules()
 
     # -- recovery drafts -------------------------------------------------------
 

@@ -144,10 +144,22 @@ class BoolEditor(ValueEditor):
         self.widget.setChecked(bool(value))
 
 
+class FloatSpinBox(QDoubleSpinBox):
+    """A float box that shows a value as typed: 6.4, not 6.400000 (up to its decimals)."""
+
+    def textFromValue(self, value: float) -> str:
+        text = super().textFromValue(value)
+        point = self.locale().decimalPoint()
+        if point in text:
+            whole, fraction = text.split(point, 1)
+            text = f"{whole}{point}{fraction.rstrip('0') or '0'}"
+        return text
+
+
 class NumberEditor(ValueEditor):
     def __init__(self, port: Port, is_int: bool, parent=None) -> None:
         super().__init__(port, parent)
-        box = QSpinBox(self) if is_int else QDoubleSpinBox(self)
+        box = QSpinBox(self) if is_int else FloatSpinBox(self)
         low = port.minimum if port.minimum is not None else -INT_LIMIT
         high = port.maximum if port.maximum is not None else INT_LIMIT
         if is_int:

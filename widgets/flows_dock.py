@@ -19,6 +19,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from plait.widgets.words import plural
+
 FLOW_ROLE = Qt.UserRole
 VERSION_ROLE = Qt.UserRole + 1
 
@@ -79,7 +81,7 @@ class FlowsDock(QWidget):
                                                _when(version.saved)])
                 child.setData(0, FLOW_ROLE, info.id)
                 child.setData(0, VERSION_ROLE, version.version)
-                child.setToolTip(0, f"{version.nodes} nodes, {version.edges} wires; "
+                child.setToolTip(0, f"{plural(version.nodes, 'node')}, {plural(version.edges, 'wire')}; "
                                     "double-click to open it read-only")
 
     def selected_flow(self) -> str | None:

@@ -11,7 +11,6 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
-    QDoubleSpinBox,
     QFormLayout,
     QGroupBox,
     QLabel,
@@ -22,10 +21,18 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from plait.runtime.flow.model import EdgeAdded, EdgeRemoved, NodeChanged, NodeRemoved
+from plait.runtime.flow.model import (
+    EdgeAdded,
+    EdgeRemoved,
+    FlowChanged,
+    NodeAdded,
+    NodeChanged,
+    NodeRemoved,
+)
 from plait.runtime.nodes.port_types import PARAMETER_TYPES, parameter_type
 from plait.runtime.nodes.spec import CACHE_POLICIES, REQUIRED, Port
-from plait.widgets.editors import ValueEditor, make_editor
+from plait.widgets.editors import FloatSpinBox, ValueEditor, make_editor
+from plait.widgets.words import plural
 
 NO_VALUE = ...  # "clear it": the editor's set_value called without a value
 
@@ -68,6 +75,8 @@ class Inspector(QScrollArea):
 
     def _on_event(self, event: object) -> None:
         if self.node_id is None:
+            if isinstance(event, (NodeAdded, NodeRemoved, EdgeAdded, EdgeRemoved, FlowChanged)):
+                self._show_summary()
             return
         if isinstance(event, NodeRemoved) and event.node.id == self.node_id:
             self.node_id = None
@@ -95,15 +104,15 @@ class Inspector(QScrollArea):
         self.option_fields = {}
         self.title_edit = None
         self.param_fields: dict[str, QWidget] = {}
+        self.summary: QLabel | None = None
         flow = self.editor.flow if self.editor else None
         if flow is None or self.node_id not in flow.nodes:
             self.node_id = None
-            text = "No flow open." if flow is None else (
-                f"<b>{flow.name}</b><br>{len(flow.nodes)} nodes, {len(flow.edges)} wires."
-                "<br><br>Select a node to edit its inputs and options.")
-            label = QLabel(text, page)
-            label.setWordWrap(True)
-            self.box.addWidget(label)
+            self.summary = QLabel(page)
+            self.summary.setObjectName("FlowSummary")
+            self.summary.setWordWrap(True)
+            self.box.addWidget(self.summary)
+            self._show_summary()
         else:
             self._build_node(page, flow)
         self.problem_box = QGroupBox("Problems", page)
@@ -117,6 +126,18 @@ class Inspector(QScrollArea):
         page.setEnabled(not (self.editor and self.editor.read_only) or self.node_id is None)
         self._replace_page(page)
         self._fill_problems()
+
+    def _show_summary(self) -> None:
+        """The open flow's name and size, shown while no node is selected."""
+        if self.summary is None:
+            return
+        flow = self.editor.flow if self.editor else None
+        if flow is None:
+            self.summary.setText("No flow open.")
+            return
+        self.summary.setText(
+            f"<b>{_escape(flow.name)}</b><br>{plural(len(flow.nodes), 'node')}, "
+            f"{plural(len(flow.edges), 'wire')}.<br><br>Select a node to edit its inputs and options.")
 
     def _replace_page(self, page: QWidget) -> None:
         # The rebuild often starts inside a signal of a widget on the old page (a
@@ -215,12 +236,14 @@ class Inspector(QScrollArea):
         retries.setRange(0, 100)
         retries.setValue(options.retries)
         retries.valueChanged.connect(lambda v: self._set_option("retries", int(v)))
-        delay = QDoubleSpinBox(group)
+        delay = FloatSpinBox(group)
+        delay.setDecimals(3)  # to the millisecond
         delay.setRange(0, 86_400)
         delay.setSuffix(" s")
         delay.setValue(options.retry_delay)
         delay.valueChanged.connect(lambda v: self._set_option("retry_delay", float(v)))
-        timeout = QDoubleSpinBox(group)
+        timeout = FloatSpinBox(group)
+        timeout.setDecimals(3)  # to the millisecond
         timeout.setRange(0, 7 * 86_400)
         timeout.setSuffix(" s")
         timeout.setSpecialValueText("none")
@@ -230,7 +253,8 @@ class Inspector(QScrollArea):
         cache.addItems(list(CACHE_POLICIES))
         cache.setCurrentText(options.cache)
         cache.activated.connect(lambda i: self._set_option("cache", cache.itemText(i)))
-        expiry = QDoubleSpinBox(group)
+        expiry = FloatSpinBox(group)
+        expiry.setDecimals(3)  # to the millisecond
         expiry.setRange(0, 365 * 86_400)
         expiry.setSuffix(" s")
         expiry.setSpecialValueText("never")

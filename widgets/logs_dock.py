@@ -24,6 +24,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from plait.widgets.words import plural
+
 LEVELS = {"DEBUG": 10, "INFO": 20, "WARNING": 30, "ERROR": 40, "CRITICAL": 50}
 LEVEL_CHOICES = (("All levels", 0), ("Info and above", 20), ("Warnings and errors", 30),
                  ("Errors only", 40))
@@ -258,7 +260,7 @@ class LogsDock(QWidget):
             self.node_clear.setVisible(False)
         else:
             self.model.set_filter(nodes=set(node_ids))
-            self.node_label.setText(label or f"{len(node_ids)} nodes")
+            self.node_label.setText(label or plural(len(node_ids), "node"))
             self.node_clear.setVisible(True)
         self._scroll()
 
@@ -282,8 +284,8 @@ class LogsDock(QWidget):
 
     def _count(self) -> None:
         total, shown = len(self.model.lines), self.model.rowCount()
-        self.count_label.setText(f"{shown:,} lines" if shown == total
-                                 else f"{shown:,} of {total:,} lines")
+        self.count_label.setText(plural(shown, "line") if shown == total
+                                 else f"{shown:,} of {plural(total, 'line')}")
 
     def copy(self) -> None:
         rows = sorted({i.row() for i in self.table.selectionModel().selectedRows()})

@@ -1,8 +1,8 @@
 """The palette: every node type on offer, grouped by module, searchable, draggable.
 
 Drag an entry onto the canvas to place a node there (the drag carries the
-node type key as `NODE_TYPE_MIME`); double-click it to place one in the
-middle of the view. Libraries that failed to import are listed with their error.
+node type key as `NODE_TYPE_MIME`); double-click it to place one in free space
+beside the selection (or mid-view). Libraries that failed to import are listed with their error.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPlainTextEdit,
+    QSizePolicy,
     QTreeWidget,
     QTreeWidgetItem,
     QVBoxLayout,
@@ -45,6 +46,33 @@ class _Tree(QTreeWidget):
         return node_type_mime(keys[0]) if keys else QMimeData()
 
 
+class _ElidedLabel(QLabel):
+    """One line that shortens itself to its width, the whole text in its tooltip.
+
+    A plain QLabel is as wide as its text: a long library name would widen the
+    whole dock and squeeze the canvas, or overlap it once the window has no room.
+    """
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.full_text = ""
+        self.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Fixed)
+
+    def set_full_text(self, text: str) -> None:
+        self.full_text = text
+        self.setToolTip(text)
+        self._elide()
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._elide()
+
+    def _elide(self) -> None:
+        # The middle goes: the start and the end of a file name say most.
+        self.setText(self.fontMetrics().elidedText(self.full_text, Qt.ElideMiddle,
+                                                   self.contentsRect().width()))
+
+
 class Palette(QWidget):
     """Node types grouped by module; `activated(key)` on double-click or Enter."""
 
@@ -62,7 +90,7 @@ class Palette(QWidget):
         self.tree.setDragDropMode(QAbstractItemView.DragOnly)
         self.tree.setSelectionMode(QAbstractItemView.SingleSelection)
         self.tree.setUniformRowHeights(True)
-        self.error_title = QLabel(self)
+        self.error_title = _ElidedLabel(self)
         self.error_title.setObjectName("PaletteErrorTitle")
         self.error = QPlainTextEdit(self)
         self.error.setObjectName("PaletteError")
@@ -116,7 +144,8 @@ class Palette(QWidget):
                 item.setText(0, f"⚠ {library.name} — failed to import")
                 item.setForeground(0, QBrush(QColor("#d93838")))
                 item.setData(0, ERROR_ROLE, library.error)
-                item.setToolTip(0, "<pre>" + _escape(library.error[-1500:]) + "</pre>")
+                item.setToolTip(0, f"<b>{_escape(library.name)} failed to import</b><pre>"
+                                + _escape(library.error[-1500:]) + "</pre>")
                 item.setFlags(Qt.ItemIsEnabled | Qt.ItemIsSelectable)
         for name, item in groups.items():
             item.setExpanded(first or name in expanded or bool(self.search.text()))
@@ -166,7 +195,7 @@ class Palette(QWidget):
         self.error_title.setVisible(bool(error))
         self.error.setVisible(bool(error))
         if error:
-            self.error_title.setText(f"Why {item.text(0).split(' — ')[0][2:]} did not load:")
+            self.error_title.set_full_text(f"Why {item.text(0).split(' — ')[0][2:]} did not load:")
             self.error.setPlainText(error)
 
 

@@ -13,6 +13,8 @@ import reprlib
 from dataclasses import dataclass
 from typing import Any
 
+from plait.widgets.words import plural
+
 TEXT_LIMIT = 200_000
 REPR_LIMIT = 20_000
 
@@ -105,7 +107,7 @@ def _prepare(value: Any, type_name: str) -> Preview:
         dtypes = ", ".join(f"{c}: {t}" for c, t in list(value.dtypes.astype(str).items())[:30])
         more = ", …" if columns > 30 else ""
         return Preview(DATAFRAME, value=value, type_name=type_name,
-                       description=f"{rows:,} rows × {columns:,} columns — {dtypes}{more}")
+                       description=f"{plural(rows, 'row')} × {plural(columns, 'column')} — {dtypes}{more}")
     if _module_type(value, "numpy", "ndarray"):
         description = f"array {_shape_text(value.shape)} of {value.dtype}"
         if _looks_like_image(value):
@@ -130,11 +132,11 @@ def _prepare(value: Any, type_name: str) -> Preview:
                        description=f"matplotlib figure {width:g} × {height:g} in")
     if isinstance(value, (dict, list, tuple, set, frozenset)):
         return Preview(TREE, value=value, type_name=type_name,
-                       description=f"{type_name} of {len(value):,} items")
+                       description=f"{type_name} of {plural(len(value), 'item')}")
     if isinstance(value, str):
         cut = len(value) > TEXT_LIMIT
         return Preview(TEXT, text=value[:TEXT_LIMIT] + ("\n…" if cut else ""),
-                       type_name=type_name, description=f"text, {len(value):,} characters")
+                       type_name=type_name, description=f"text, {plural(len(value), 'character')}")
     if value is None or isinstance(value, (bool, int, float, complex, bytes)):
         return Preview(TEXT, text=repr(value)[:TEXT_LIMIT], type_name=type_name,
                        description=type_name)
@@ -164,7 +166,7 @@ def _safe_repr(value: Any) -> str:
     except Exception as exc:  # noqa: BLE001
         return f"<{type(value).__name__}: repr failed: {exc}>"
     if len(text) > REPR_LIMIT:
-        text = text[:REPR_LIMIT] + f"\n… ({len(text) - REPR_LIMIT:,} more characters)"
+        text = text[:REPR_LIMIT] + f"\n… ({plural(len(text) - REPR_LIMIT, 'more character')})"
     return text
 
 

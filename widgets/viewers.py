@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from plait.widgets.previews import ARRAY, DATAFRAME, IMAGE, TREE, Preview, short_repr
+from plait.widgets.words import plural
 
 FIRST_ROWS = 10_000
 MORE_ROWS = 10_000
@@ -195,7 +196,7 @@ class TreeViewer(QTreeWidget):
                 item.setData(0, Qt.UserRole, number)
                 QTreeWidgetItem(item, [_PLACEHOLDER])
         if len(children) > TREE_CHILDREN:
-            QTreeWidgetItem(parent, ["…", f"{len(children) - TREE_CHILDREN:,} more items", ""])
+            QTreeWidgetItem(parent, ["…", plural(len(children) - TREE_CHILDREN, "more item"), ""])
 
     def _expand(self, item: QTreeWidgetItem) -> None:
         if item.childCount() == 1 and item.child(0).text(0) == _PLACEHOLDER:

@@ -159,3 +159,15 @@ def choose(combo, text: str) -> None:
     QTest.mouseMove(view.viewport(), point)
     QTest.mouseClick(view.viewport(), Qt.LeftButton, Qt.NoModifier, point)
     QApplication.processEvents()  # deferred deletions run here: a crash shows now
+
+
+def double_click_palette(window, key: str) -> None:
+    """Double-click a palette entry with the mouse, as a person adds a node without dragging."""
+    tree = window.palette_widget.tree
+    item = window.palette_widget.item_for(key)
+    tree.scrollToItem(item)
+    point = tree.visualItemRect(item).center()
+    # A person's double-click is a click and then a second press that Qt reports as a
+    # double-click; QTest.mouseDClick sends only the second, which an item view ignores.
+    QTest.mouseClick(tree.viewport(), Qt.LeftButton, Qt.NoModifier, point)
+    QTest.mouseDClick(tree.viewport(), Qt.LeftButton, Qt.NoModifier, point)

@@ -1,12 +1,12 @@
 """The canvas under the mouse and keyboard: drops, moves, selection, keys, frames."""
 
-from PySide6.QtCore import QPoint, QPointF, Qt
-from PySide6.QtGui import QDragEnterEvent, QDropEvent
+from PySide6.QtCore import QPoint, QPointF, QRectF, QSizeF, Qt
+from PySide6.QtGui import QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtTest import QTest
 
 from plait.runtime.flow.model import Edge
 from plait.widgets.mime import NODE_TYPE_MIME
-from tests.app.conftest import add, drag, node_point
+from tests.app.conftest import add, double_click_palette, drag, node_point
 
 
 def drop(window, mime, point: QPoint) -> QDropEvent:
@@ -159,3 +159,49 @@ def test_parameter_nodes_look_different_from_function_nodes(window):
     count = add(window, "count", 300, 0)
     assert window.scene.nodes[param].is_param and not window.scene.nodes[count].is_param
     assert window.scene.nodes[param].layout.width != window.scene.nodes[count].layout.width
+
+
+def _body(window, node_id) -> QRectF:
+    item = window.scene.nodes[node_id]
+    return QRectF(item.pos(), QSizeF(item.layout.width, item.layout.height))
+
+
+def _assert_apart(window) -> None:
+    bodies = [_body(window, n) for n in window.document.flow.nodes]
+    for i, body in enumerate(bodies):
+        assert not any(body.intersects(other) for other in bodies[i + 1:]), bodies
+
+
+def test_double_clicking_palette_entries_places_nodes_in_free_space_beside_the_selection(window):
+    double_click_palette(window, "nodes.py:load")
+    [load] = window.document.flow.nodes
+    centre = window.view.mapToScene(window.view.viewport().rect().center())
+    assert _body(window, load).contains(centre)  # on an empty canvas: mid-view
+    assert window.scene.selected_node_ids() == [load]
+    double_click_palette(window, "nodes.py:count")
+    [count] = [n for n in window.document.flow.nodes if n != load]
+    assert window.scene.selected_node_ids() == [count]
+    assert _body(window, count).left() > _body(window, load).right()  # the chain goes right
+    assert _body(window, count).top() == _body(window, load).top()
+    # A node already sits where the next would go: the new one goes round it.
+    where = _body(window, count).topRight() + QPointF(48, 0)
+    blocker = add(window, "scale", where.x(), where.y())
+    QTest.mouseClick(window.view.viewport(), Qt.LeftButton, Qt.NoModifier, node_point(window, count))
+    double_click_palette(window, "nodes.py:label")
+    [label] = [n for n in window.document.flow.nodes if n not in (load, count, blocker)]
+    _assert_apart(window)
+    assert _body(window, label).left() > _body(window, count).right()
+    assert abs(_body(window, label).top() - _body(window, count).top()) < 300  # still beside it
+    # Nothing selected, and the middle of the view taken: the node goes next to it.
+    QTest.mouseClick(window.view.viewport(), Qt.LeftButton, Qt.NoModifier, QPoint(10, 10))
+    assert window.scene.selected_node_ids() == []
+    window.view.centerOn(_body(window, load).center())
+    double_click_palette(window, "plait:parameter")
+    assert len(window.document.flow.nodes) == 5
+    _assert_apart(window)
+    [param] = window.scene.selected_node_ids()
+    visible = window.view.mapToScene(window.view.viewport().rect()).boundingRect()
+    assert visible.contains(_body(window, param))
+    # One undo step each, as any other edit.
+    QTest.keySequence(window.view, QKeySequence.Undo)
+    assert param not in window.document.flow.nodes

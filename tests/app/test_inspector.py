@@ -1,6 +1,7 @@
 """The inspector edits the selected node through undoable commands."""
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtGui import QKeySequence
 from PySide6.QtTest import QTest
 
 from plait.widgets.editors import (
@@ -11,7 +12,9 @@ from plait.widgets.editors import (
     NumberEditor,
     TextEditor,
 )
-from tests.app.conftest import add
+from plait.widgets.words import plural
+from tests.app.conftest import add, node_point, wire
+from tests.app.test_canvas import drop
 
 
 def test_selecting_a_node_shows_an_editor_per_unwired_input(window):
@@ -105,3 +108,72 @@ def test_editor_kinds_follow_the_port_types():
     assert kinds == {"i": "int", "f": "float", "b": "bool", "s": "str", "p": "path",
                      "l": "json", "d": "json", "c": "choice", "a": "expression", "r": "int"}
     _ = (BoolEditor, ChoiceEditor, ExpressionEditor, JsonEditor, TextEditor)
+
+
+def test_the_flow_summary_follows_drops_wires_paste_and_undo_in_words(window):
+    def summary() -> str:
+        return window.inspector.summary.text()
+
+    assert "0 nodes, 0 wires." in summary()
+    palette = window.palette_widget
+    for key, point in (("nodes.py:load", QPoint(380, 200)), ("nodes.py:count", QPoint(700, 200))):
+        drop(window, palette.tree.mimeData([palette.item_for(key)]), point)
+    assert "2 nodes, 0 wires." in summary()
+    [load, count] = window.document.flow.nodes
+    wire(window, load, "result", count, "items")
+    assert "2 nodes, 1 wire." in summary()
+    # Copy one node and paste it with the keyboard, as a person does.
+    QTest.mouseClick(window.view.viewport(), Qt.LeftButton, Qt.NoModifier, node_point(window, count))
+    assert window.scene.selected_node_ids() == [count]
+    QTest.keySequence(window.view, QKeySequence.Copy)
+    assert window.statusBar().currentMessage() == "Copied 1 node"
+    QTest.keySequence(window.view, QKeySequence.Paste)
+    assert window.statusBar().currentMessage() == "Pasted 1 node"
+    assert window.document.undo_stack.undoText() == "Paste Count"
+    QTest.keySequence(window.view, QKeySequence.SelectAll)
+    QTest.keySequence(window.view, QKeySequence.Copy)
+    assert window.statusBar().currentMessage() == "Copied 3 nodes"
+    QTest.keySequence(window.view, QKeySequence.Paste)
+    assert window.document.undo_stack.undoText() == "Paste 3 nodes"
+    QTest.mouseClick(window.view.viewport(), Qt.LeftButton, Qt.NoModifier, QPoint(40, 40))
+    assert window.scene.selected_node_ids() == []
+    assert "6 nodes, 2 wires." in summary()
+    QTest.keySequence(window.view, QKeySequence.Undo)
+    assert "3 nodes, 1 wire." in summary()
+    QTest.keySequence(window.view, QKeySequence.Undo)
+    assert "2 nodes, 1 wire." in summary()
+    QTest.keySequence(window.view, QKeySequence.Undo)
+    assert "2 nodes, 0 wires." in summary()
+
+
+def test_counted_words_are_plural_unless_one():
+    assert [plural(n, "node") for n in (0, 1, 2, 1200)] == [
+        "0 nodes", "1 node", "2 nodes", "1,200 nodes"]
+    assert plural(1, "saved version") == "1 saved version"
+    assert plural(3, "child", "children") == "3 children"
+
+
+def test_floats_show_as_typed_in_value_and_option_editors(window):
+    scale = add(window, "scale", 0, 0)
+    QTest.mouseClick(window.view.viewport(), Qt.LeftButton, Qt.NoModifier, node_point(window, scale))
+    editors = window.inspector.value_editors
+    assert editors["factor"].widget.text() == "2.0"  # the default, as the code spells it
+    line = editors["x"].widget.lineEdit()
+    QTest.mouseClick(line, Qt.LeftButton)
+    QTest.keySequence(line, QKeySequence.SelectAll)
+    QTest.keyClicks(line, "6.4")
+    QTest.keyClick(line, Qt.Key_Return)
+    assert window.document.flow.nodes[scale].values == {"x": 6.4}
+    assert window.inspector.value_editors["x"].widget.text() == "6.4"
+    delay = window.inspector.option_fields["retry_delay"]
+    QTest.mouseClick(delay.lineEdit(), Qt.LeftButton)
+    QTest.keySequence(delay.lineEdit(), QKeySequence.SelectAll)
+    QTest.keyClicks(delay.lineEdit(), "1.25")
+    QTest.keyClick(delay.lineEdit(), Qt.Key_Return)
+    assert window.document.flow.nodes[scale].options == {"retry_delay": 1.25}
+    assert window.inspector.option_fields["retry_delay"].text() == "1.25 s"
+    # Shown again after the selection moves away and back, the value reads the same.
+    QTest.mouseClick(window.view.viewport(), Qt.LeftButton, Qt.NoModifier, QPoint(40, 40))
+    QTest.mouseClick(window.view.viewport(), Qt.LeftButton, Qt.NoModifier, node_point(window, scale))
+    assert window.inspector.value_editors["x"].widget.text() == "6.4"
+    assert window.inspector.option_fields["timeout"].text() == "none"

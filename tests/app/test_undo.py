@@ -1,7 +1,9 @@
 """Every edit kind is one undo step that returns the flow to exactly its previous state."""
 
 import pytest
-from PySide6.QtCore import QPoint
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtGui import QKeySequence
+from PySide6.QtTest import QTest
 
 from plait.runtime.flow.model import Edge
 from tests.app.conftest import add, content, drag, node_point, wire
@@ -82,3 +84,13 @@ def test_the_title_shows_the_unsaved_marker_until_saved(window):
     assert not window.isWindowModified()
     window.document.undo_stack.undo()
     assert window.isWindowModified()
+
+
+@pytest.mark.parametrize("keys", ["Ctrl+Y", "Ctrl+Shift+Z"])
+def test_ctrl_y_and_ctrl_shift_z_both_redo(window, keys):
+    QTest.mouseClick(window.view.viewport(), Qt.LeftButton, Qt.NoModifier, QPoint(40, 40))
+    add(window, "count", 0, 0)
+    QTest.keySequence(window.view, QKeySequence.Undo)
+    assert window.document.flow.nodes == {}
+    QTest.keySequence(window.view, QKeySequence(keys))
+    assert [n.spec_key for n in window.document.flow.nodes.values()] == ["nodes.py:count"]

@@ -2,6 +2,11 @@
 
 import textwrap
 
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QKeySequence
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication, QTabBar
+
 from plait.runtime.flow.model import Edge
 from plait.runtime.workspace.store import Workspace
 from tests.app.conftest import LIBRARY, add, content, wire
@@ -213,3 +218,49 @@ def test_the_window_opens_on_a_folder_like_plait_path(workspace_folder, settings
     assert window.workspace.folder == workspace_folder.resolve()
     assert window.actions_by_name["run"].isEnabled()
     assert window.actions_by_name["run"].shortcut().toString() == "F5"
+
+
+def test_a_flow_saved_for_the_first_time_can_be_scheduled_at_once(window):
+    add(window, "count", 0, 0)
+    tabs = next(bar for bar in window.findChildren(QTabBar)
+                if "Schedules" in [bar.tabText(i) for i in range(bar.count())])
+    index = [tabs.tabText(i) for i in range(tabs.count())].index("Schedules")
+    QTest.mouseClick(tabs, Qt.LeftButton, Qt.NoModifier, tabs.tabRect(index).center())
+    button = window.schedules_dock.add_button
+    assert button.isVisible() and not button.isEnabled()  # never saved: nothing to schedule
+    QTest.keySequence(window.view, QKeySequence.Save)
+    assert window.workspace.flow_info(window.document.flow.id).latest_version == 1
+    assert button.isEnabled()
+    QTest.mouseClick(button, Qt.LeftButton)
+    dialog = window.schedule_dialog
+    assert dialog is not None and dialog.isVisible()
+    assert dialog.windowTitle() == f"Schedule {window.document.flow.name}"
+    dialog.reject()
+
+
+def test_a_library_error_fits_the_palette_and_never_draws_over_the_rest(window):
+    QApplication.processEvents()
+    dock_width, view_width = window.palette_dock.width(), window.view.width()
+    name = "customer_segmentation_feature_engineering_helpers.py"
+    (window.workspace.folder / name).write_text("def oops(:\n    pass\n")
+    window.reload_libraries()
+    palette = window.palette_widget
+    [group] = [palette.tree.topLevelItem(i) for i in range(palette.tree.topLevelItemCount())
+               if name in palette.tree.topLevelItem(i).text(0)]
+    assert name in group.toolTip(0) and "SyntaxError" in group.toolTip(0)
+    palette.tree.scrollToItem(group)
+    QTest.mouseClick(palette.tree.viewport(), Qt.LeftButton, Qt.NoModifier,
+                     palette.tree.visualItemRect(group).center())
+    QApplication.processEvents()
+    assert palette.error.isVisible() and "SyntaxError" in palette.error.toPlainText()
+    # The long name is shortened to the dock's width, whole in the tooltip; the dock keeps its width.
+    title = palette.error_title
+    assert title.toolTip() == f"Why {name} did not load:"
+    assert "…" in title.text() and title.fontMetrics().horizontalAdvance(title.text()) <= title.width()
+    assert (window.palette_dock.width(), window.view.width()) == (dock_width, view_width)
+    parts = [palette.search, palette.tree, title, palette.error]
+    for i, part in enumerate(parts):
+        assert palette.rect().contains(part.geometry())
+        assert not any(part.geometry().intersects(other.geometry()) for other in parts[i + 1:])
+    dock = window.palette_dock.geometry()
+    assert not dock.intersects(window.centralWidget().geometry())

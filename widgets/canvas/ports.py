@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from plait.runtime.flow.model import ConnectionRefused, Edge, Flow
+from plait.runtime.flow.model import ConnectionRefused, Edge, Flow, Node
 from plait.runtime.nodes.port_types import is_compatible, type_name
 from plait.runtime.nodes.spec import REQUIRED, Port
 from plait.widgets.canvas.style import (
@@ -122,10 +122,19 @@ def layout_for(flow: Flow, node_id: str) -> NodeLayout:
         if edge.source_port not in known_out:
             known_out.add(edge.source_port)
             outputs.append(PortSlot(OUTPUT, edge.source_port, len(outputs), None))
-    extra = 1 if node.is_parameter else 0
-    rows = max(len(inputs), len(outputs), 1) + extra
+    width, height = _size(node, len(inputs), len(outputs))
+    return NodeLayout(inputs, outputs, width, height, 1 if node.is_parameter else 0)
+
+
+def node_size(flow: Flow, node: Node) -> tuple[float, float]:
+    """How big a node will be drawn, before it is in the flow."""
+    return _size(node, len(flow.inputs(node)), len(flow.outputs(node)))
+
+
+def _size(node: Node, inputs: int, outputs: int) -> tuple[float, float]:
+    rows = max(inputs, outputs, 1) + (1 if node.is_parameter else 0)
     width = PARAM_WIDTH if node.is_parameter else NODE_WIDTH
-    return NodeLayout(inputs, outputs, width, TITLE_HEIGHT + rows * ROW_HEIGHT + 6, extra)
+    return width, TITLE_HEIGHT + rows * ROW_HEIGHT + 6
 
 
 class WireReach:
