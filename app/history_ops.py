@@ -91,6 +91,7 @@ class HistoryOps:
         self.shown_run = past
         if self.scene is not None:
             self.scene.set_statuses(past.statuses if self._shows_flow(past.flow_id) else {})
+            self.explainer.schedule()
         self.logs_dock.set_lines(past.lines, past.titles)
         self._selection_changed()
         self.update_timeline()

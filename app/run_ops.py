@@ -220,6 +220,7 @@ class RunOps:
         if not self.runs.running:
             self._tick.stop()
         self.refresh_runs()
+        self.explainer.schedule()
         if live is self.shown_run:
             self.update_timeline()
             if self.outputs_dock.node_id:

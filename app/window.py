@@ -8,7 +8,7 @@ inspector and the palette follow it.
 from __future__ import annotations
 
 import shiboken6
-from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer
+from PySide6.QtCore import QByteArray, QEvent, QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QTabBar,
 )
 
+from plait.app.cache_explainer import CacheExplainer
 from plait.app.document import FlowDocument
 from plait.app.edit_ops import EditOps
 from plait.app.export_ops import ExportOps
@@ -64,6 +65,7 @@ class MainWindow(WorkspaceOps, EditOps, RunOps, HistoryOps, ScheduleOps, ExportO
         self.view.zoom_changed.connect(lambda z: self.zoom_label.setText(f"{z * 100:.0f}%"))
         self._validate_timer = QTimer(self, singleShot=True, interval=0)
         self._validate_timer.timeout.connect(self.validate)
+        self.explainer = CacheExplainer(self)
         self.theme = self.settings.value("theme", "light")
         self.set_theme(self.theme)
         self.init_run_ops()
@@ -382,6 +384,7 @@ class MainWindow(WorkspaceOps, EditOps, RunOps, HistoryOps, ScheduleOps, ExportO
         self.problems = self.document.flow.validate()
         self.scene.set_problems(self.problems)
         self.inspector.set_problems(self.problems)
+        self.explainer.schedule()
         count = len(self.problems)
         self.problem_label.setText(f"⚠ {plural(count, 'problem')}" if count else "✓ no problems")
 
@@ -402,6 +405,12 @@ class MainWindow(WorkspaceOps, EditOps, RunOps, HistoryOps, ScheduleOps, ExportO
         return QMessageBox.question(self, title, text) == QMessageBox.Yes
 
     # -- closing -----------------------------------------------------------
+
+    def changeEvent(self, event) -> None:
+        # Back in the window: a data file or a library may have been saved elsewhere.
+        if event.type() == QEvent.ActivationChange and self.isActiveWindow():
+            self.explainer.schedule()
+        super().changeEvent(event)
 
     def closeEvent(self, event) -> None:
         if not self.shut_down:

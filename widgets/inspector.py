@@ -48,6 +48,8 @@ class Inspector(QScrollArea):
         self.node_id: str | None = None
         self.problems: list = []
         self.value_editors: dict[str, ValueEditor] = {}
+        self.explanations: dict = {}  # node id -> what the next run does with it, and why
+        self.why_label: QLabel | None = None
         self._unsubscribe = lambda: None
         self._rebuild()
 
@@ -72,6 +74,11 @@ class Inspector(QScrollArea):
 
     def refresh(self) -> None:
         self._rebuild()
+
+    def set_explanations(self, explanations: dict) -> None:
+        """What the next run does with each node (see plait.runtime.engine.explain)."""
+        self.explanations = explanations
+        self._fill_why()
 
     def _on_event(self, event: object) -> None:
         if self.node_id is None:
@@ -103,6 +110,7 @@ class Inspector(QScrollArea):
         self.value_editors = {}
         self.option_fields = {}
         self.title_edit = None
+        self.why_label = None
         self.param_fields: dict[str, QWidget] = {}
         self.summary: QLabel | None = None
         flow = self.editor.flow if self.editor else None
@@ -168,6 +176,13 @@ class Inspector(QScrollArea):
             doc.setWordWrap(True)
             doc.setObjectName("Doc")
             form.addRow(doc)
+        if spec is not None and spec.nondeterministic:
+            calls = ", ".join(f"{c}()" for c in list(spec.nondeterministic)[:3])
+            hint = QLabel(f"⚠ Calls {_escape(calls)}: results are reused by inputs; set "
+                          "cache to never if this should rerun each time.", head)
+            hint.setWordWrap(True)
+            hint.setObjectName("NondeterminismHint")
+            form.addRow(hint)
         self.box.addWidget(head)
         if node.is_parameter:
             self._build_parameter(page, node)
@@ -180,6 +195,14 @@ class Inspector(QScrollArea):
             form.addRow(QLabel("This node takes no inputs.", inputs))
         self.box.addWidget(inputs)
         self._build_options(page, flow, node)
+        why = QGroupBox("Next run", page)
+        self.why_label = QLabel(why)
+        self.why_label.setObjectName("WhyItRuns")
+        self.why_label.setWordWrap(True)
+        self.why_label.setTextFormat(Qt.RichText)
+        QVBoxLayout(why).addWidget(self.why_label)
+        self.box.addWidget(why)
+        self._fill_why()
         self._load_values()
 
     def _port_label(self, port: Port) -> QLabel:
@@ -325,6 +348,19 @@ class Inspector(QScrollArea):
     def _set_option(self, name: str, value) -> None:
         if self.node_id is not None:
             self.editor.set_option(self.node_id, name, value)
+
+    def _fill_why(self) -> None:
+        if self.why_label is None:
+            return
+        found = self.explanations.get(self.node_id)
+        if found is None:
+            self.why_label.setText("<i>Not known yet: fix the flow's problems, or run it.</i>"
+                                   if not self.explanations else "—")
+            return
+        head = {"cached": "↺ Reused from the cache", "will run": "▶ Will run",
+                "waits": "… Waits for its inputs"}.get(found.state, found.state)
+        lines = [f"<b>{head}</b>"] + [f"• {_escape(r)}" for r in found.reasons]
+        self.why_label.setText("<br>".join(lines))
 
     def _fill_problems(self) -> None:
         mine = [p for p in self.problems if self.node_id is None or p.node_id == self.node_id]

@@ -157,6 +157,8 @@ class NodeItem(QGraphicsItem):
         if status is not None:
             colour = state_colour(status.state).name()
             parts.append(f"<span style='color:{colour}'>{_escape(status.text(time.time()))}</span>")
+            if status.why_text():
+                parts.append(_escape(status.why_text()))
             if status.traceback:
                 parts.append(f"<pre>{_escape(status.traceback.strip()[-4000:])}</pre>")
         return "<br>".join(parts)

@@ -67,6 +67,8 @@ class NodeStatus:
     error: str | None = None  # the error's first line
     traceback: str | None = None
     stale: bool = False  # the node was edited after this state was reached
+    next_run: str | None = None  # what the next run does with it: "will run" or "waits"
+    why: tuple[str, ...] = ()  # and why, in a user's words
 
     @property
     def fraction(self) -> float | None:
@@ -102,8 +104,16 @@ class NodeStatus:
         if self.attempt > 1 and self.state in (ev.COMPLETED, ev.FAILED):
             text += f" (attempt {self.attempt})"
         if self.stale:
-            text += " · stale"
+            text += {"will run": " · will rerun", "waits": " · may rerun"}.get(
+                self.next_run or "", " · stale")
         return f"{mark} {text}"
+
+    def why_text(self) -> str:
+        """The next run's plan for this node, for its tooltip."""
+        if not self.stale or not self.next_run:
+            return ""
+        head = "Will rerun" if self.next_run == "will run" else "May rerun"
+        return f"{head}: {'; '.join(self.why)}" if self.why else head
 
 
 class RunStates:

@@ -1,0 +1,90 @@
+"""Before Run: which nodes the next run reuses, which it reruns, and why.
+
+After an edit, a library save, a finished run or a return to the window (a
+data file may have been saved elsewhere), the open flow's next run is planned
+against the cache, as `plait explain` does. Nodes whose shown result the next
+run would not reuse are marked on the canvas ("will rerun", or "may rerun"
+when an upstream computes first) with the reason in their tooltip; the
+inspector shows the same for the selected node.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from plait.runtime.engine import events as ev
+from plait.runtime.engine.explain import CACHED, Explanation, explain_flow
+from plait.runtime.engine.plan import RunRefused
+
+# Shown states a next run can keep or redo; a failed node reruns anyway.
+_REUSABLE = {ev.COMPLETED, ev.CACHED, ev.CHECKPOINT}
+
+
+class CacheExplainer(QObject):
+    """Keeps the open flow's explanation current; the window shows it."""
+
+    explained = Signal()
+
+    def __init__(self, window: Any, delay_ms: int = 250) -> None:
+        super().__init__(window)
+        self.window = window
+        self.by_node: dict[str, Explanation] = {}
+        self.error: str | None = None
+        self.timer = QTimer(self, singleShot=True, interval=delay_ms)
+        self.timer.timeout.connect(self.explain_now)
+
+    def schedule(self) -> None:
+        """Explain again once edits settle (bigger flows wait a little longer)."""
+        doc = self.window.document
+        size = len(doc.flow.nodes) if doc is not None else 0
+        self.timer.setInterval(250 if size < 300 else 1000)
+        self.timer.start()
+
+    def explain_now(self) -> None:
+        window = self.window
+        doc = window.document
+        self.by_node, self.error = {}, None
+        if doc is None or window.workspace is None or window.problems:
+            self._show()
+            return
+        if self._running(doc.flow.id):
+            return  # the run's own events say what each node does
+        flow = doc.flow
+        values = {p.name: p.default for p in flow.parameters() if not p.required}
+        values.update(window.last_parameters(flow))
+        try:
+            cache = window.runs.engine_for_workspace().cache
+            found = explain_flow(window.workspace, flow, cache, values)
+        except RunRefused as refused:
+            self.error = str(refused)
+            found = []
+        except Exception as exc:  # noqa: BLE001 - a hint, never a reason to lose the window
+            self.error = f"{type(exc).__name__}: {exc}"
+            found = []
+        self.by_node = {e.node_id: e for e in found}
+        self._show()
+
+    def _running(self, flow_id: str) -> bool:
+        live = getattr(self.window, "shown_run", None)
+        return live is not None and getattr(live, "flow_id", None) == flow_id and \
+            not getattr(live, "finished", True)
+
+    def _show(self) -> None:
+        window = self.window
+        scene = window.scene
+        if scene is not None:
+            for node_id, item in scene.nodes.items():
+                status = item.status
+                if status is None or status.state not in _REUSABLE:
+                    continue
+                found = self.by_node.get(node_id)
+                if found is None:
+                    continue
+                status.stale = found.state != CACHED
+                status.next_run = None if found.state == CACHED else found.state
+                status.why = tuple(found.reasons)
+                item.set_status(status)
+        window.inspector.set_explanations(self.by_node)
+        self.explained.emit()
