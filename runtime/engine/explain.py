@@ -153,7 +153,8 @@ def _differences(flow: Any, old: dict[str, Any], new: dict[str, Any],
     for option, words in (("custom", "its cache key function gave a different value"),
                           ("map_over", "the input it maps over changed"),
                           ("track_files", "whether its files count changed"),
-                          ("expires", "its cache expiry changed")):
+                          ("expires", "its cache expiry changed"),
+                          ("ports", "its inputs' or outputs' names or types changed")):
         if old.get(option) != new.get(option):
             reasons.append(words)
     if old.get("node") != new.get("node"):

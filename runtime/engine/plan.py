@@ -97,10 +97,22 @@ def coerce_parameters(flow: Flow, given: dict[str, Any] | None = None,
             problems.append(f"parameter '{name}' expects {param.type}, got {raw!r}: {reason}")
             continue
         values[name] = value
-        plain[name] = adapter.dump_python(value, mode="json")
+        plain[name] = _plain(adapter, value)
     if problems:
         raise ParameterError(flow.name, problems)
     return values, plain
+
+
+def _plain(adapter: Any, value: Any) -> Any:
+    """A parameter value as JSON for the run's record; arrays and tables by a short summary."""
+    from pydantic_core import PydanticSerializationError
+
+    try:
+        return adapter.dump_python(value, mode="json")
+    except (PydanticSerializationError, ValueError, TypeError):
+        shape = getattr(value, "shape", None)
+        kind = type(value).__name__
+        return f"<{kind} {tuple(shape)}>" if shape is not None else f"<{kind}>"
 
 
 @dataclass
@@ -270,6 +282,9 @@ def node_key(spec: NodeSpec, node: Node, inputs: list[tuple[str, str, str]],
         "constants": {k: value_key(v) for k, v in constants.items()},
         "values": {k: _short(v) for k, v in constants.items()},
         "parameters": {port: [name, _short(v)] for port, (name, v) in (parameters or {}).items()},
+        # Ports may come from module constants (`outputs=OUTS`, `x: T`): their names and types count.
+        "ports": [[p.name, p.type_name] for p in spec.inputs] + [
+            ["->" + p.name, p.type_name] for p in spec.outputs],
         "map_over": mapped, "policy": getattr(options, "cache", "inputs"),
         "expires": getattr(options, "cache_expiration", None), "track_files": track,
     }

@@ -133,6 +133,8 @@ class Engine:
         """After a library changes: workers import node functions afresh."""
         for executor in self._executors.values():
             executor.forget_functions()
+        if self._fixed_executor is not None:
+            self._fixed_executor.forget_functions()
 
     async def close(self) -> None:
         for run in list(self.runs.values()):

@@ -86,7 +86,9 @@ def _function(task: Task) -> Callable[..., Any]:
 
         return pickle.loads(task.func_blob)
     cached = _FUNCTIONS.get((task.spec_key, task.workspace))
-    if cached is not None:
+    # A function remembered from before the library changed is looked up again when the
+    # run was planned with other code (the file is re-imported if it changed on disk).
+    if cached is not None and (not task.fingerprint or _fingerprint_of(cached) == task.fingerprint):
         return cached
     from plait.runtime.nodes.libraries import resolve_callable
 
