@@ -9,6 +9,7 @@ from plait.runtime.flow.model import Flow
 from tests.app.running import save, table_flow, write_library
 from tests.app.test_running import click_node, run_with_dialog
 
+
 @pytest.fixture
 def folder(tmp_path):
     path = tmp_path / "ws"
