@@ -10,9 +10,10 @@ inspector shows the same for the selected node.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtCore import QFileSystemWatcher, QObject, QTimer, Signal
 
 from plait.runtime.engine import events as ev
 from plait.runtime.engine.explain import CACHED, Explanation, explain_flow
@@ -34,6 +35,9 @@ class CacheExplainer(QObject):
         self.error: str | None = None
         self.timer = QTimer(self, singleShot=True, interval=delay_ms)
         self.timer.timeout.connect(self.explain_now)
+        # The data files the flow's keys read: saving one elsewhere re-explains at once.
+        self.watcher = QFileSystemWatcher(self)
+        self.watcher.fileChanged.connect(lambda _: self.schedule())
 
     def schedule(self) -> None:
         """Explain again once edits settle (bigger flows wait a little longer)."""
@@ -64,7 +68,22 @@ class CacheExplainer(QObject):
             self.error = f"{type(exc).__name__}: {exc}"
             found = []
         self.by_node = {e.node_id: e for e in found}
+        self._watch(window.workspace.folder, found)
         self._show()
+
+    def _watch(self, folder: Path, found: list[Explanation]) -> None:
+        wanted = set()
+        for item in found:
+            for text in item.files:
+                path = Path(text).expanduser()
+                path = path if path.is_absolute() else Path(folder) / path
+                if path.is_file():
+                    wanted.add(str(path))
+        watched = set(self.watcher.files())
+        if watched - wanted:
+            self.watcher.removePaths(sorted(watched - wanted))
+        if wanted - watched:  # editors save by replacing files: watch them again each time
+            self.watcher.addPaths(sorted(wanted - watched))
 
     def _running(self, flow_id: str) -> bool:
         live = getattr(self.window, "shown_run", None)

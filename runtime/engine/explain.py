@@ -29,6 +29,7 @@ class Explanation:
     state: str  # cached, will run, waits (its inputs are computed first)
     reasons: list[str] = field(default_factory=list)
     hints: list[str] = field(default_factory=list)  # e.g. code that is not deterministic
+    files: list[str] = field(default_factory=list)  # files its key reads, as its values name them
 
 
 def explain_plan(plan: Any, cache: Any, previous: dict[str, dict[str, Any]],
@@ -44,7 +45,7 @@ def explain_plan(plan: Any, cache: Any, previous: dict[str, dict[str, Any]],
             continue
         state = states[node_id]
         parts = plan.predicted_parts.get(node_id) or plan.node_keys[node_id].parts
-        item = Explanation(node_id, node.title, state)
+        item = Explanation(node_id, node.title, state, files=sorted(parts.get("files") or {}))
         spec = flow.spec(node)
         if spec is not None and spec.nondeterministic:
             item.hints.append(nondeterminism_hint(spec.nondeterministic))

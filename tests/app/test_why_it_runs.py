@@ -6,8 +6,9 @@ import pytest
 from PySide6.QtWidgets import QLabel
 
 from plait.runtime.flow.model import Flow
+from plait.runtime.workspace.store import Workspace
 from tests.app.running import save, table_flow, write_library
-from tests.app.test_running import click_node, run_with_dialog
+from tests.app.test_running import click_node, press_run, run_with_dialog, wait_for_run
 
 
 @pytest.fixture
@@ -94,3 +95,27 @@ def test_code_that_is_not_deterministic_gets_a_hint_in_the_inspector(make_window
     assert "random.random()" in hint.text() and "cache to never" in hint.text()
     click_node(window, qtbot, steady)
     assert window.inspector.findChild(QLabel, "NondeterminismHint") is None
+
+
+def test_saving_a_data_file_the_flow_reads_marks_its_reader(make_window, folder, qtbot):
+    (folder / "data.csv").write_text("x,y\n1,2\n")
+    write_library(folder)
+    with Workspace(folder) as ws:
+        catalog = ws.catalog()
+    flow = Flow("Reads", catalog=catalog)
+    read = flow.create_node(catalog.get("plait.runtime.builtins:read_table"), (0, 0)).id
+    flow.set_value(read, "path", "data.csv")
+    summary = flow.create_node(catalog.get("jobs.py:summarize"), (300, 0)).id
+    flow.connect(read, "result", summary, "table")
+    save(folder, flow)
+    window = make_window(folder)
+    press_run(window, qtbot)  # no parameters: no dialog
+    assert wait_for_run(window, qtbot).state == "completed"
+    items = window.scene.nodes
+    qtbot.waitUntil(lambda: bool(window.explainer.by_node), timeout=10_000)
+    assert not items[read].status.stale
+    # Another program saves the file; the window is not even activated.
+    (folder / "data.csv").write_text("x,y\n1,2\n3,4\n")
+    qtbot.waitUntil(lambda: items[read].status.stale, timeout=15_000)
+    assert items[read].status.why == ("file data.csv changed",)
+    assert items[summary].status.next_run == "waits"
