@@ -193,22 +193,39 @@ def module_label(module_name: str) -> str:
 # -- normalised source ----------------------------------------------------------
 
 
-class _StripDocstrings(ast.NodeTransformer):
-    def _strip(self, node: Any) -> Any:
-        self.generic_visit(node)
-        body = node.body
-        if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) \
-                and isinstance(body[0].value.value, str):
-            node.body = body[1:] or [ast.Pass()]
-        return node
-
-    visit_FunctionDef = visit_AsyncFunctionDef = visit_ClassDef = visit_Module = _strip
+_DOCUMENTED = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Module)
+_CLOSE = object()  # marks the end of a node or list in the dump
 
 
 def normalised(tree: ast.AST) -> str:
-    """A tree's text without docstrings, positions or formatting."""
-    return ast.dump(_StripDocstrings().visit(tree), annotate_fields=False,
-                    include_attributes=False)
+    """A tree's text without docstrings, positions or formatting.
+
+    Written without recursion: a generated function summing a thousand
+    arguments nests a thousand deep, past what a recursive walk can take.
+    """
+    for node in ast.walk(tree):
+        if isinstance(node, _DOCUMENTED):
+            body = node.body
+            if body and isinstance(body[0], ast.Expr) and \
+                    isinstance(body[0].value, ast.Constant) and isinstance(body[0].value.value, str):
+                node.body = body[1:] or [ast.Pass()]
+    out: list[str] = []
+    stack: list[Any] = [tree]
+    while stack:
+        item = stack.pop()
+        if item is _CLOSE:
+            out.append(")")
+        elif isinstance(item, ast.AST):
+            out.append(type(item).__name__ + "(")
+            stack.append(_CLOSE)
+            stack.extend(getattr(item, name, None) for name in reversed(item._fields))
+        elif isinstance(item, list):
+            out.append("[")
+            stack.append(_CLOSE)
+            stack.extend(reversed(item))
+        else:
+            out.append(repr(item) + ",")
+    return "".join(out)
 
 
 def _digest(text: str) -> str:

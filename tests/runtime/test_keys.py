@@ -181,3 +181,15 @@ def test_a_library_saved_during_a_run_never_stores_under_the_planned_key(tmp_pat
         assert again.nodes[w.id].state == ev.CACHED
         assert again.nodes[v.id].state == ev.COMPLETED
         assert engine.cache.store.read(again.nodes[v.id].outputs["result"]) == 1.0
+
+
+def test_a_generated_function_nesting_a_thousand_deep_is_fingerprinted(tmp_path):
+    names = [f"x{i}" for i in range(1000)]
+    source = (f"def gather({', '.join(n + ': int = 0' for n in names)}) -> int:\n"
+              f"    return {' + '.join(names)}\n")
+    catalog = _specs(tmp_path, source)
+    assert not [lib.error for lib in catalog.libraries if lib.error]
+    spec = catalog.get("lib.py:gather")
+    assert spec is not None and spec.fingerprint
+    changed = _specs(tmp_path, source.replace("x999\n", "x998\n"))
+    assert changed.get("lib.py:gather").fingerprint != spec.fingerprint
