@@ -23,22 +23,35 @@ def _run(config: Path, cwd: Path, pythonpath: str | None = None):
 def test_the_import_contracts_hold():
     result = _run(ROOT / "pyproject.toml", ROOT)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "Contracts: 2 kept, 0 broken" in result.stdout
+    assert "Contracts: 3 kept, 0 broken" in result.stdout
 
 
-def test_the_contract_breaks_when_the_runtime_imports_qt(tmp_path):
-    # The same contracts, over a copy of the layout whose runtime imports Qt.
-    config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]
+ROOMS = ("schedules", "export", "engine", "results", "workspace", "flow", "nodes", "keys")
+
+
+def _fake_layout(tmp_path, imports: dict[str, str]):
+    """The same contracts over a copy of the layout, whose modules import what is given."""
     text = (ROOT / "pyproject.toml").read_text()
     section = text[text.index("[tool.importlinter]"):text.index("[tool.ruff]")]
     (tmp_path / "contracts.toml").write_text(re.sub(r'"plait(\.|")', r'"fakeplait\1', section))
     pkg = tmp_path / "src" / "fakeplait"
-    for layer in ("runtime", "widgets", "app"):
-        (pkg / layer).mkdir(parents=True)
-        (pkg / layer / "__init__.py").write_text("")
+    for layer in ("runtime", "widgets", "app", *(f"runtime/{room}" for room in ROOMS)):
+        (pkg / layer).mkdir(parents=True, exist_ok=True)
+        (pkg / layer / "__init__.py").write_text(imports.get(layer, ""))
     # Like plait, fakeplait is a namespace package: no __init__.py of its own.
-    (pkg / "runtime" / "engine.py").write_text("from PySide6 import QtCore\n")
-    result = _run(tmp_path / "contracts.toml", tmp_path, str(tmp_path / "src"))
+    return _run(tmp_path / "contracts.toml", tmp_path, str(tmp_path / "src"))
+
+
+def test_the_contract_breaks_when_the_runtime_imports_qt(tmp_path):
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]
+    result = _fake_layout(tmp_path, {"runtime/engine": "from PySide6 import QtCore\n"})
     assert "plait.runtime" in config["root_packages"]
     assert result.returncode != 0
     assert "fakeplait.runtime.engine -> PySide6" in result.stdout
+
+
+def test_the_rooms_contract_breaks_when_a_lower_room_imports_a_higher_one(tmp_path):
+    result = _fake_layout(tmp_path, {"runtime/nodes": "import fakeplait.runtime.engine\n"})
+    assert result.returncode != 0
+    assert "fakeplait.runtime.nodes -> fakeplait.runtime.engine" in result.stdout
+    assert "2 kept, 1 broken" in result.stdout

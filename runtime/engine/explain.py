@@ -14,9 +14,9 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from plait.runtime.engine.context import using_workspace
 from plait.runtime.engine.plan import make_plan
 from plait.runtime.engine.subflows import is_subflow
+from plait.runtime.nodes.context import using_workspace
 from plait.runtime.workspace.records import last_key_parts
 
 CACHED, WILL_RUN, WAITS = "cached", "will run", "waits"

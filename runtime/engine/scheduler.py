@@ -17,15 +17,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from plait.runtime.engine import events as ev
-from plait.runtime.engine.context import using_workspace
 from plait.runtime.engine.executors import make_executor
 from plait.runtime.engine.plan import Plan, call_layout, coercion, make_plan
+from plait.runtime.engine.recorder import RunRecorder
 from plait.runtime.engine.subflows import execute_subflow, is_subflow
 from plait.runtime.engine.worker import Outcome, Task
 from plait.runtime.flow.model import Flow
+from plait.runtime.nodes.context import using_workspace
 from plait.runtime.results.blobs import OutputRef
 from plait.runtime.results.cache import ResultCache
-from plait.runtime.workspace.records import RunRecorder
 from plait.runtime.workspace.store import Workspace
 
 MAX_REPAIRS = 3  # times a damaged cached input is recomputed before giving up

@@ -19,7 +19,7 @@ from typing import Any
 
 from plait.runtime.engine import progress as reporting
 from plait.runtime.engine.capture import Capture, Message, capture_whole_process
-from plait.runtime.engine.context import using_workspace
+from plait.runtime.nodes.context import using_workspace
 from plait.runtime.nodes.spec import (
     OUTPUT_ATTRIBUTES,
     OUTPUT_MAPPING,

@@ -37,7 +37,7 @@ _HASH_MEMO: dict[tuple[str, int, int], str] = {}  # (path, size, mtime_ns) -> sh
 
 def _resolve(path: str | os.PathLike[str]) -> Path:
     try:
-        from plait.runtime.engine.context import resolve_path
+        from plait.runtime.nodes.context import resolve_path
     except ImportError:  # copied into an exported script: relative to its working folder
         return Path(path).expanduser()
     return resolve_path(path)

@@ -240,8 +240,8 @@ class Workspace:
 
     def catalog(self) -> Any:
         """Every node type this workspace offers: its own *.py files and listed modules."""
-        from plait.runtime.engine.subflows import FlowCatalog
         from plait.runtime.nodes.libraries import Catalog, library_modules
+        from plait.runtime.workspace.catalog import FlowCatalog
 
         # Plait's built-in nodes first, then the modules the workspace lists.
         catalog = Catalog(self.folder, library_modules(self.get_setting("libraries", []) or []))

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from plait.runtime.engine import events as ev
-from plait.runtime.engine.context import using_workspace
+from plait.runtime.nodes.context import using_workspace
 from plait.runtime.engine.executors import InlineExecutor
 from plait.runtime.engine.scheduler import Engine, RunOptions
 from plait.runtime.flow.model import Flow

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from plait.runtime.engine.context import using_workspace
+from plait.runtime.nodes.context import using_workspace
 from plait.runtime.engine.executors import InlineExecutor
 from plait.runtime.engine.scheduler import Engine, RunOptions
 from plait.runtime.export.scripts import ScriptError, export_script
