@@ -77,6 +77,7 @@ class Outcome:
     key: str | None = None
 
 
+_MEMO_LIMIT = 1024
 _FUNCTIONS: dict[tuple[str, str | None], Callable[..., Any]] = {}
 
 
@@ -93,6 +94,8 @@ def _function(task: Task) -> Callable[..., Any]:
     from plait.runtime.nodes.libraries import resolve_callable
 
     fn = resolve_callable(task.spec_key, Path(task.workspace) if task.workspace else None)
+    if len(_FUNCTIONS) >= _MEMO_LIMIT:  # bounded: a long-lived worker sees many libraries
+        _FUNCTIONS.pop(next(iter(_FUNCTIONS)))
     _FUNCTIONS[(task.spec_key, task.workspace)] = fn
     return fn
 
@@ -113,6 +116,8 @@ def _fingerprint_of(fn: Any) -> str:
     from plait.runtime.keys.fingerprint import code_fingerprint
 
     digest = code_fingerprint(fn)
+    if len(_FINGERPRINTS) >= _MEMO_LIMIT:
+        _FINGERPRINTS.pop(next(iter(_FINGERPRINTS)))
     _FINGERPRINTS[id(fn)] = (fn, digest)
     return digest
 

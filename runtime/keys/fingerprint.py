@@ -33,6 +33,7 @@ import sys
 import sysconfig
 import textwrap
 import types
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -344,7 +345,8 @@ def _reach(tree: ast.AST) -> _Reach:
 
 # -- the walk ---------------------------------------------------------------------
 
-# Digests of big module-level values, by identity: a 100 MB array is read once.
+# Digests of big module-level values, by identity: a 100 MB array is read once. The
+# memo holds the value weakly where it can, so a reloaded module's old array is freed.
 _value_memo: dict[int, tuple[Any, str]] = {}
 
 
@@ -353,12 +355,18 @@ def _memo_value(value: Any, code: Any) -> str:
     if not isinstance(size, int) or size < (1 << 20):
         return value_digest(value, code)
     hit = _value_memo.get(id(value))
-    if hit is not None and hit[0] is value:
-        return hit[1]
+    if hit is not None:
+        held = hit[0]() if isinstance(hit[0], weakref.ref) else hit[0]
+        if held is value:
+            return hit[1]
     digest = value_digest(value, code)
-    if len(_value_memo) >= _MEMO_LIMIT:
-        _value_memo.clear()
-    _value_memo[id(value)] = (value, digest)
+    if len(_value_memo) >= 64:  # few values are this big: keep the latest ones
+        _value_memo.pop(next(iter(_value_memo)))
+    try:
+        holder: Any = weakref.ref(value)
+    except TypeError:
+        holder = value
+    _value_memo[id(value)] = (holder, digest)
     return digest
 
 
