@@ -17,7 +17,7 @@ from PySide6.QtGui import QUndoStack
 from plait.app import commands as cmd
 from plait.app.clipboard import paste_plan
 from plait.runtime.flow.model import PARAMETER_KEY, Edge, Flow, FlowError, Node
-from plait.widgets.canvas.ports import OUTPUT, refusal
+from plait.widgets.canvas.ports import OUTPUT, judge
 from plait.widgets.search_popup import fitting
 from plait.widgets.words import plural
 
@@ -101,7 +101,8 @@ class FlowDocument(QObject):
         try:
             self.undo_stack.push(cmd.AddNode(self.flow, node))
             edge = self._edge_for_new_node(node.id, other, side, port)
-            why = refusal(self.flow, edge) if edge else "no port fits"
+            fit = judge(self.flow, edge) if edge else None
+            why = "no port fits" if fit is None else None if fit.allowed else fit.reason
             if why is None:
                 self._connect_commands(edge, into=self.undo_stack.push)
             else:
@@ -154,9 +155,9 @@ class FlowDocument(QObject):
         into(cmd.Connect(self.flow, edge))
 
     def connect(self, edge: Edge) -> str | None:
-        why = refusal(self.flow, edge)
-        if why:
-            return why
+        fit = judge(self.flow, edge)
+        if not fit.allowed:
+            return fit.reason
         if self.read_only:
             return "this version is read-only"
         commands: list = []

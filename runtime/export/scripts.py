@@ -4,9 +4,9 @@ The script is what a person would have written by hand: it imports the node
 functions from the workspace's files (the folder goes first on sys.path) or
 their modules, calls them in dependency order, and prints the final outputs.
 The flow's parameters become command-line options with their types and
-defaults. Plait's own built-in nodes are copied into the script, so it runs
-where Plait is not installed; node files that import Plait themselves still
-need it.
+defaults; a subflow's nodes are written in place. Plait's own built-in nodes
+are copied into the script, so it runs where Plait is not installed; node
+files that import Plait themselves still need it.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from typing import Any
 
 from plait.runtime.engine.plan import call_layout, coercion
 from plait.runtime.export.embedding import embedded_source
+from plait.runtime.export.inlining import InlineError, inline_subflows
 from plait.runtime.flow.model import Flow, Node
 from plait.runtime.nodes.libraries import KEY_MODULES
 from plait.runtime.nodes.loader import WORKSPACE_MODULE_PREFIX
@@ -115,6 +116,10 @@ def export_script(flow: Flow, workspace_folder: str | os.PathLike[str],
     relative to itself, so the folder can move; otherwise by absolute path.
     """
     folder = Path(workspace_folder).resolve()
+    try:
+        flow = inline_subflows(flow)  # a script has no engine to start a child run
+    except InlineError as exc:
+        raise ScriptError(str(exc)) from None
     order = _order(flow)
     imports: dict[str, list[tuple[str, str]]] = {}  # module -> [(qualname, local name)]
     embedded: dict[str, set[str]] = {}
@@ -132,9 +137,6 @@ def export_script(flow: Flow, workspace_folder: str | os.PathLike[str],
         if spec is None:
             raise ScriptError(f"node '{node.title}' has type '{node.spec_key}', which is not "
                               "available: check that its library loads, then export again")
-        if spec.key.startswith("plait:"):  # a subflow: another flow run as one node
-            raise ScriptError(f"node '{node.title}' runs another flow ({spec.key}), which a "
-                              "script cannot do yet; export that flow as its own script")
         if spec.key in functions:
             continue
         module, qualname = _import_target(spec.key)

@@ -37,7 +37,16 @@ from plait.runtime.flow.parts import (  # noqa: F401 - re-exported: the model's 
     Parameter,
     SpecSource,
 )
-from plait.runtime.nodes.port_types import PARAMETER_TYPES, is_compatible, parameter_type, type_name
+from plait.runtime.nodes.port_types import (
+    FITS,
+    IMPOSSIBLE,
+    OK,
+    PARAMETER_TYPES,
+    Fit,
+    parameter_type,
+    type_name,
+    wire_fit,
+)
 from plait.runtime.nodes.spec import NodeOptions, NodeSpec, Port
 
 _UNSET = object()
@@ -290,8 +299,8 @@ class Flow:
         self._emit(NodeRemoved(node))
         return node, removed
 
-    def check_connect(self, edge: Edge) -> None:
-        """Raise ConnectionRefused if `edge` may not be added, saying why."""
+    def check_connect(self, edge: Edge) -> Fit:
+        """Raise ConnectionRefused if `edge` may not be added, saying why; else how types fit."""
         if edge.source not in self.nodes:
             raise ConnectionRefused(f"flow '{self.name}' has no node '{edge.source}'")
         if edge.target not in self.nodes:
@@ -321,11 +330,50 @@ class Flow:
         if edge.source == edge.target or self._reaches(edge.target, edge.source):
             raise ConnectionRefused(
                 f"wiring '{src.title}' into '{dst.title}' would make a cycle")
+        fit = self.wire_fit(edge)
+        if not fit.allowed:
+            raise ConnectionRefused(fit.reason)
+        return fit
+
+    def judge_wire(self, edge: Edge) -> Fit:
+        """The wiring rule, for the canvas as for `connect`: fine, doubtful or impossible, and why.
+
+        Impossible: a missing node or port, a taken input, a cycle, or types that
+        can never match. Doubtful: allowed, with the reason the types may disagree.
+        """
+        try:
+            return self.check_connect(edge)
+        except ConnectionRefused as exc:
+            return Fit(IMPOSSIBLE, str(exc))
+
+    def wire_fit(self, edge: Edge) -> Fit:
+        """How the types at the two ends of a wire fit (present or not), naming both ports."""
+        src, dst = self.nodes.get(edge.source), self.nodes.get(edge.target)
+        if src is None or dst is None:
+            return FITS
+        out_port = next((p for p in self.outputs(src) if p.name == edge.source_port), None)
+        in_port = next((p for p in self.inputs(dst) if p.name == edge.target_port), None)
+        if out_port is None or in_port is None:
+            return FITS  # a vanished port is a problem of its own
         wanted = self.input_annotation(dst, in_port)
-        if not is_compatible(out_port.annotation, wanted):
-            raise ConnectionRefused(
-                f"output '{out_port.name}' of '{src.title}' is {type_name(out_port.annotation)}, "
-                f"but input '{in_port.name}' of '{dst.title}' takes {type_name(wanted)}")
+        fit = wire_fit(out_port.annotation, wanted)
+        if fit.verdict == OK:
+            return fit
+        link = "but" if not fit.allowed else "and"
+        given = type_name(out_port.annotation)
+        return Fit(fit.verdict,
+                   f"output '{out_port.name}' of '{src.title}' is {given}, "
+                   f"{link} input '{in_port.name}' of '{dst.title}' takes {type_name(wanted)}: "
+                   f"{fit.reason}")
+
+    def output_annotation(self, output_id: str) -> Any:
+        """The type a flow output node gives: that of the output wired into it."""
+        edge = self.edge_into(output_id, OUTPUT_INPUT)
+        if edge is None or edge.source not in self.nodes:
+            return Any
+        port = next((p for p in self.outputs(edge.source) if p.name == edge.source_port), None)
+        return port.annotation if port is not None else Any
+
 
     def connect(self, source: str, source_port: str, target: str, target_port: str) -> Edge:
         """Wire an output to an input, or raise ConnectionRefused saying why not."""

@@ -6,8 +6,6 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from plait.runtime.nodes.port_types import is_compatible, type_name
-
 if TYPE_CHECKING:
     from plait.runtime.flow.model import Flow
 
@@ -65,15 +63,9 @@ def validate(flow: Flow) -> list[Problem]:
                 f"a wire enters input '{edge.target_port}' of '{dst.title}', which it no "
                 "longer has: remove the wire",
                 edge.target, edge.target_port))
-        wanted = flow.input_annotation(dst, in_port) if in_port is not None else None
-        if out_port is not None and in_port is not None and not is_compatible(
-                out_port.annotation, wanted):
-            problems.append(Problem(
-                INCOMPATIBLE_TYPES,
-                f"'{src.title}' gives {type_name(out_port.annotation)} from "
-                f"'{out_port.name}', but input '{in_port.name}' of '{dst.title}' takes "
-                f"{type_name(wanted)}",
-                edge.target, edge.target_port))
+        fit = flow.wire_fit(edge)  # the rule `connect` applies
+        if not fit.allowed:
+            problems.append(Problem(INCOMPATIBLE_TYPES, fit.reason, edge.target, edge.target_port))
 
     for (target, port), count in sorted(wired.items()):
         if count > 1:

@@ -116,7 +116,8 @@ def subflow_spec(flow: Flow) -> NodeSpec:
         Port(p.name, p.annotation, REQUIRED if p.required else p.default,
              description=p.description)
         for p in flow.parameters())
-    outputs = tuple(Port(name) for _, name in flow.output_names())
+    outputs = tuple(Port(name, flow.output_annotation(node_id))
+                    for node_id, name in flow.output_names())
     # A change inside the flow, or in the code of any node it runs, changes its key.
     parts = [flow.digest()]
     for node in sorted(flow.nodes.values(), key=lambda n: n.id):

@@ -27,11 +27,48 @@ def states(done) -> dict[str, str]:
 
 @pytest.fixture
 def example(tmp_path):
-    def copy(name):
-        folder = tmp_path / name
+    def copy(name, folder_name=None):
+        folder = tmp_path / (folder_name or name)
         shutil.copytree(examples_folder() / name, folder)
         return folder
     return copy
+
+
+def test_the_iris_data_science_flow_runs_first_on_a_fresh_copy_and_then_is_cached(example):
+    iris = example("iris")
+    assert not (iris / ".plait").exists() and not (iris / "plait.sqlite").exists()
+    science = plait("run", "data-science", "-w", str(iris))
+    assert science.returncode == 0, science.stdout + science.stderr
+    assert "running flow 'data-engineering' as run" in science.stdout  # its subflow ran inside
+    assert "Accuracy │ Accuracy: " in science.stdout
+    assert "test flowers" in science.stdout
+    assert (iris / "outputs" / "iris_encoded.csv").is_file()
+
+    again = plait("run", "data-science", "-w", str(iris), "--json")
+    assert set(states(again).values()) == {"cached"}
+    assert "9 cached)" in plait("run", "data-science", "-w", str(iris)).stdout
+    # The subflow's nodes ran with their own keys, so its flow run alone is cached too.
+    engineering = plait("run", "data-engineering", "-w", str(iris), "--json")
+    assert set(states(engineering).values()) == {"cached"}
+
+
+def readme_example_commands() -> list[list[str]]:
+    """The `plait run` lines of the README's "The examples" section, as argument lists."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### The examples", 1)[1].split("\n#", 1)[0]
+    block = section.split("```sh\n", 1)[1].split("```", 1)[0]
+    return [line.split()[1:] for line in block.splitlines() if line.startswith("plait run ")]
+
+
+def test_the_readme_example_commands_work_in_either_order_on_a_fresh_copy(example):
+    commands = readme_example_commands()
+    assert {c[1] for c in commands} == {"data-engineering", "data-science"}
+    for order in (commands, commands[::-1]):
+        iris = example("iris", "forward" if order is commands else "backward")
+        for command in order:
+            args = [str(iris) if a == "resources/examples/iris" else a for a in command]
+            done = plait(*args)
+            assert done.returncode == 0, f"{' '.join(command)}\n{done.stdout}{done.stderr}"
 
 
 def test_the_iris_flows_run_print_the_accuracy_cache_and_rerun_only_the_split_cone(example):
@@ -43,9 +80,8 @@ def test_the_iris_flows_run_print_the_accuracy_cache_and_rerun_only_the_split_co
     science = plait("run", "data-science", "-w", iris)
     assert science.returncode == 0, science.stdout + science.stderr
     assert "Accuracy │ Accuracy: " in science.stdout
-    assert "test flowers" in science.stdout
+    assert "9 cached)" not in science.stdout  # data-engineering's nodes were, the rest ran
 
-    assert set(states(plait("run", "data-engineering", "-w", iris, "--json")).values()) == {"cached"}
     again = plait("run", "data-science", "-w", iris)
     assert "9 cached)" in again.stdout and "Accuracy" in again.stdout  # shown though cached
 
@@ -55,7 +91,7 @@ def test_the_iris_flows_run_print_the_accuracy_cache_and_rerun_only_the_split_co
     assert rerun == {"test_data_ratio", "split_data", "train_model", "predict", "accuracy",
                      "plot_loss"}
     assert {n for n, s in changed.items() if s == "cached"} == {
-        "read_encoded", "num_train_iter", "learning_rate"}
+        "data_engineering", "num_train_iter", "learning_rate"}
 
 
 def test_trending_saves_a_csv_and_resilience_fails_until_fixed(example):
@@ -85,7 +121,7 @@ def test_export_and_import_from_the_command_line(example, tmp_path):
     assert plait("export", "data-science", "-w", iris).stdout == document.read_text()
 
     svg = plait("export", "data-science", "-w", iris, "--to", "svg").stdout
-    for title in ("Read encoded table", "Split data", "Train model", "Predict", "Accuracy",
+    for title in ("data&#45;engineering", "Split data", "Train model", "Predict", "Accuracy",
                   "test_data_ratio", "learning_rate", "num_train_iter", "Plot training loss"):
         assert title in svg
     png = tmp_path / "science.png"

@@ -1,5 +1,8 @@
 """Drawing wires with the mouse: connect, refuse, replace, and search on empty canvas."""
 
+from pathlib import Path
+
+import pytest
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtTest import QTest
 
@@ -84,3 +87,92 @@ def test_a_wire_dropped_on_empty_canvas_offers_fitting_types_and_wires_the_choic
     assert flow.edges == [Edge(load, "result", new.id, "items")]
     window.document.undo_stack.undo()
     assert list(flow.nodes) == [load] and flow.edges == []
+
+
+TYPED = '''
+"""Nodes whose hints disagree in the ways people meet."""
+
+from pathlib import Path
+
+import pandas as pd
+
+
+def table() -> pd.DataFrame:
+    return pd.DataFrame({"a": [1, 2]})
+
+
+def table_and_notes() -> tuple[pd.DataFrame, dict]:
+    return pd.DataFrame({"a": [1]}), {}
+
+
+def name() -> str:
+    return "data.csv"
+
+
+def switch(on: bool) -> bool:
+    return on
+
+
+def first_row(data: pd.DataFrame) -> dict:
+    return data.iloc[0].to_dict()
+
+
+def size(path: Path) -> int:
+    return path.stat().st_size
+'''
+
+
+@pytest.fixture
+def typed_window(make_window, workspace_folder):
+    (workspace_folder / "typed.py").write_text(TYPED)
+    return make_window(workspace_folder)
+
+
+def typed(window, name: str, x: float, y: float) -> str:
+    return window.document.create_node(f"typed.py:{name}", (x, y))
+
+
+def test_a_table_dragged_into_a_bool_input_is_refused_and_the_status_bar_says_why(typed_window):
+    window = typed_window
+    table = typed(window, "table", 0, 0)
+    switch = typed(window, "switch", 300, 0)
+    steps = window.document.undo_stack.count()
+    wire(window, table, "result", switch, "on")
+    assert window.document.flow.edges == []
+    assert window.document.undo_stack.count() == steps
+    message = window.statusBar().currentMessage()
+    assert message == ("Not connected: output 'result' of 'Table' is DataFrame, but input 'on' "
+                       "of 'Switch' takes bool: a DataFrame is never a bool")
+    window.grab().save(str(Path(window.workspace.folder) / "refused.png"))
+
+
+def test_doubtful_wires_are_made_and_drawn_as_warnings_with_their_reason(typed_window, qtbot):
+    window = typed_window
+    pair = typed(window, "table_and_notes", 0, 0)
+    first = typed(window, "first_row", 320, 0)
+    name = typed(window, "name", 0, 220)
+    size = typed(window, "size", 320, 220)
+    table = typed(window, "table", 0, 440)
+    other = typed(window, "first_row", 320, 440)
+    wire(window, pair, "result", first, "data")
+    assert "with a warning: output 'result' of 'Table and notes' is tuple[DataFrame, dict]" in (
+        window.statusBar().currentMessage())
+    wire(window, name, "result", size, "path")  # the model takes str into Path now
+    wire(window, table, "result", other, "data")
+    flow = window.document.flow
+    assert set(flow.edges) == {Edge(pair, "result", first, "data"),
+                               Edge(name, "result", size, "path"),
+                               Edge(table, "result", other, "data")}
+    items = window.scene.edges
+    assert "turned into a Path when the node runs" in items[Edge(name, "result", size, "path")].doubt
+    assert items[Edge(pair, "result", first, "data")].doubt.endswith(
+        "tuple[DataFrame, dict] is not a DataFrame, though a value of it may be one")
+    fine = items[Edge(table, "result", other, "data")]
+    assert fine.doubt == "" and fine.pen().color() == window.scene.style.wire
+    warned = items[Edge(name, "result", size, "path")]
+    assert warned.pen().color() == window.scene.style.warning
+    assert warned.pen().style() == Qt.DashDotLine and "⚠" in warned.toolTip()
+    window.validate()
+    assert window.problem_label.text() == "✓ no problems"  # allowed: a warning, not a problem
+    window.view.fit_view()
+    window.grab().save(str(Path(window.workspace.folder) / "doubtful.png"))

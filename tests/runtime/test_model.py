@@ -251,3 +251,33 @@ def test_parameter_nodes_are_a_builtin_kind(flow):
     assert p.spec_key == PARAMETER_KEY and p.is_parameter
     assert [o.name for o in flow.outputs(p)] == ["value"]
     assert flow.outputs(p)[0].annotation is int
+
+
+def test_judge_wire_is_the_rule_connect_applies_ok_doubtful_or_impossible(flow):
+    import pathlib
+
+    from plait.runtime.nodes.port_types import DOUBTFUL, IMPOSSIBLE, OK
+    from tests.runtime.specs import make_spec
+
+    for spec in (make_spec("t:table", [], [("result", "pd.DataFrame")]),
+                 make_spec("t:switch", [("on", bool)]),
+                 make_spec("t:size", [("path", pathlib.Path)])):
+        flow.catalog[spec.key] = spec
+    table, switch, size, label = (add(flow, k) for k in ("t:table", "t:switch", "t:size",
+                                                          "t:label"))
+    never = Edge(table.id, "result", switch.id, "on")
+    assert flow.judge_wire(never).verdict == IMPOSSIBLE
+    assert flow.judge_wire(never).reason == (
+        "output 'result' of 'Table' is pd.DataFrame, but input 'on' of 'Switch' takes bool: "
+        "a pd.DataFrame is never a bool")
+    with pytest.raises(ConnectionRefused, match="a pd.DataFrame is never a bool"):
+        flow.connect(table.id, "result", switch.id, "on")
+    text_as_path = Edge(label.id, "result", size.id, "path")
+    fit = flow.judge_wire(text_as_path)
+    assert fit.verdict == DOUBTFUL and "turned into a Path" in fit.reason
+    flow.connect(label.id, "result", size.id, "path")  # str into Path: allowed, with a warning
+    assert flow.wire_fit(text_as_path) == fit
+    assert not [p for p in flow.validate() if p.kind == "incompatible_types"]  # not a problem
+    assert flow.judge_wire(text_as_path).verdict == IMPOSSIBLE  # now the input is taken
+    assert flow.judge_wire(Edge(label.id, "result", label.id, "text")).verdict == IMPOSSIBLE
+    assert flow.judge_wire(Edge(table.id, "result", add(flow, "t:add").id, "a")).verdict == OK

@@ -6,7 +6,7 @@ import pytest
 from PySide6.QtCore import QPointF
 
 from plait.runtime.flow.model import Edge, Flow
-from plait.widgets.canvas.ports import INPUT, OUTPUT, WireReach, refusal
+from plait.widgets.canvas.ports import INPUT, OUTPUT, WireReach, judge
 from plait.widgets.canvas.scene import FlowScene
 from plait.widgets.canvas.view import FlowView
 from plait.widgets.palette import Palette
@@ -82,8 +82,10 @@ def test_the_reach_of_a_wire_knows_types_and_cycles(flow):
     back = WireReach(flow, "count", count_out)
     assert "load" in back.forbidden
     # A taken input may be replaced; the model still refuses a cycle, in its own words.
-    assert refusal(flow, Edge("load", "result", "count", "items")).startswith("that wire")
-    assert refusal(flow, Edge("count", "result", "scale", "x")) is None
+    same = judge(flow, Edge("load", "result", "count", "items"))
+    assert not same.allowed and same.reason.startswith("that wire")
+    widened = judge(flow, Edge("count", "result", "scale", "x"))  # an int into a float
+    assert widened.allowed and widened.doubtful and "int" in widened.reason
 
 
 def _slots(flow, node_id):

@@ -31,6 +31,8 @@ class EdgeItem(QGraphicsPathItem):
         super().__init__()
         self.edge = edge
         self.broken = False
+        self.doubt = ""  # why its types may disagree when it runs (the model's wire_fit)
+        self.never = False  # its types can never match (a saved flow from before a change)
         self.chosen = False  # selected by the user
         self.setZValue(0.0)
         self.setAcceptHoverEvents(False)
@@ -45,11 +47,19 @@ class EdgeItem(QGraphicsPathItem):
     def restyle(self, style: CanvasStyle) -> None:
         if self.chosen:
             pen = QPen(style.wire_selected, 3.0)
-        elif self.broken:
+        elif self.broken or self.never:
             pen = QPen(style.broken, 2.0, Qt.DashLine)
+        elif self.doubt:
+            pen = QPen(style.warning, 2.0, Qt.DashDotLine)
         else:
             pen = QPen(style.wire, 2.0)
         pen.setCapStyle(Qt.RoundCap)
         self.setPen(pen)
-        self.setToolTip(f"{self.edge}\nThis wire's port no longer exists; select it and "
-                        "press Del to remove it." if self.broken else str(self.edge))
+        if self.broken:
+            tip = (f"{self.edge}\nThis wire's port no longer exists; select it and "
+                   "press Del to remove it.")
+        elif self.doubt:
+            tip = f"{self.edge}\n⚠ {self.doubt}"
+        else:
+            tip = str(self.edge)
+        self.setToolTip(tip)

@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from plait.runtime.flow.model import ConnectionRefused, Edge, Flow, Node
-from plait.runtime.nodes.port_types import is_compatible, type_name
+from plait.runtime.flow.model import Edge, Flow, Node
+from plait.runtime.nodes.port_types import IMPOSSIBLE, Fit, type_name
 from plait.runtime.nodes.spec import REQUIRED, Port
 from plait.widgets.canvas.style import (
     NODE_WIDTH,
@@ -153,13 +153,12 @@ class WireReach:
         self.forbidden = _walk(flow, node_id, upstream)
 
     def fits(self, node_id: str, slot: PortSlot) -> bool:
+        """Whether a drop there would be accepted (by the model's own type rule)."""
         if slot.side == self.slot.side or not slot.wireable or not self.slot.wireable:
             return False
         if node_id in self.forbidden:
             return False
-        if slot.side == INPUT:
-            return is_compatible(self.annotation, slot.port.annotation)
-        return is_compatible(slot.port.annotation, self.annotation)
+        return self.flow.wire_fit(self.edge_to(node_id, slot.name)).allowed
 
     def edge_to(self, node_id: str, slot_name: str) -> Edge:
         """The edge a drop on (node, port) would make, oriented output -> input."""
@@ -182,21 +181,17 @@ def _walk(flow: Flow, start: str, upstream: bool) -> set[str]:
     return seen
 
 
-def refusal(flow: Flow, edge: Edge) -> str | None:
-    """Why the model would refuse `edge` (a taken input counts as replaceable), or None."""
+def judge(flow: Flow, edge: Edge) -> Fit:
+    """The model's verdict on a dropped wire; a drop on a taken input replaces its wire."""
     existing = flow.edge_into(edge.target, edge.target_port)
     if existing == edge:
-        return f"that wire already exists ({edge})"
+        return Fit(IMPOSSIBLE, f"that wire already exists ({edge})")
     if existing is not None:
         # Replacing is allowed: ask the model about the flow without the old wire.
         trial = flow.copy()
         trial.disconnect(existing)
         flow = trial
-    try:
-        flow.check_connect(edge)
-    except ConnectionRefused as exc:
-        return str(exc)
-    return None
+    return flow.judge_wire(edge)
 
 
 def describe_type(annotation: Any) -> str:

@@ -26,7 +26,7 @@ from plait.widgets.canvas.edge_item import EdgeItem, wire_path
 from plait.widgets.canvas.editor import FlowEditor
 from plait.widgets.canvas.frame_item import FrameItem
 from plait.widgets.canvas.node_item import NodeItem
-from plait.widgets.canvas.ports import INPUT, OUTPUT, WireReach, refusal
+from plait.widgets.canvas.ports import INPUT, OUTPUT, WireReach, judge
 from plait.widgets.canvas.status import RunStates
 from plait.widgets.canvas.style import LIGHT, CanvasStyle
 
@@ -98,10 +98,10 @@ class FlowScene(RunStates, QGraphicsScene):
         self.edges[edge] = item
         self._node_edges[edge.source].add(item)
         self._node_edges[edge.target].add(item)
-        self._path_edge(item)
+        self._path_edge(item, judge=True)
         self.addItem(item)
 
-    def _path_edge(self, item: EdgeItem) -> None:
+    def _path_edge(self, item: EdgeItem, judge: bool = False) -> None:
         edge = item.edge
         src, dst = self.nodes[edge.source], self.nodes[edge.target]
         item.set_ends(src.port_scene_pos(OUTPUT, edge.source_port),
@@ -109,8 +109,13 @@ class FlowScene(RunStates, QGraphicsScene):
         out_slot = src.layout.slot(OUTPUT, edge.source_port)
         in_slot = dst.layout.slot(INPUT, edge.target_port)
         broken = out_slot is None or out_slot.ghost or in_slot is None or in_slot.ghost
-        if broken != item.broken:
-            item.broken = broken
+        # Types only change with the ports, so moving a node does not ask again.
+        doubt, never = item.doubt, item.never
+        if judge:
+            fit = self.flow.wire_fit(edge)
+            doubt, never = (fit.reason if fit.doubtful or not fit.allowed else ""), not fit.allowed
+        if (broken, doubt, never) != (item.broken, item.doubt, item.never):
+            item.broken, item.doubt, item.never = broken, doubt, never
             item.restyle(self.style)
 
     def _sync_frames(self) -> None:
@@ -159,7 +164,8 @@ class FlowScene(RunStates, QGraphicsScene):
                     item.setPos(*event.new)
             else:
                 item.refresh()
-                if event.what == "value":  # a parameter's type changes its output
+                # A parameter's type changes its output, mapping over an input its type.
+                if event.what in ("value", "option"):
                     self._repath(event.node_id)
         elif isinstance(event, FlowChanged) and event.what == "extras":
             self._sync_frames()
@@ -174,14 +180,14 @@ class FlowScene(RunStates, QGraphicsScene):
 
     def _repath(self, node_id: str) -> None:
         for edge_item in self._node_edges.get(node_id, ()):
-            self._path_edge(edge_item)
+            self._path_edge(edge_item, judge=True)
 
     def refresh_ports(self) -> None:
         """Re-read every node's ports (the libraries were reloaded)."""
         for item in self.nodes.values():
             item.refresh()
         for edge_item in self.edges.values():
-            self._path_edge(edge_item)
+            self._path_edge(edge_item, judge=True)
 
     def set_problems(self, problems: list) -> None:
         """Show validation problems as badges on their nodes."""
@@ -387,12 +393,14 @@ class FlowScene(RunStates, QGraphicsScene):
             self.message.emit("a wire goes from an output (right side) to an input (left side)")
             return
         edge = reach.edge_to(target.node_id, slot.name)
-        why = refusal(self.flow, edge)
-        if why:
-            self.message.emit(f"Not connected: {why}")
+        fit = judge(self.flow, edge)
+        if not fit.allowed:
+            self.message.emit(f"Not connected: {fit.reason}")
             return
         why = self.editor.connect(edge)
         if why:
             self.message.emit(f"Not connected: {why}")
+        elif fit.doubtful:
+            self.message.emit(f"Connected {edge}, with a warning: {fit.reason}")
         else:
             self.message.emit(f"Connected {edge}")

@@ -77,6 +77,7 @@ class CanvasStyle:
     wire: QColor
     wire_selected: QColor
     broken: QColor
+    warning: QColor  # a wire whose types may disagree when it runs
     highlight: QColor
     frame_fill: QColor
     frame_border: QColor
@@ -100,6 +101,7 @@ LIGHT = CanvasStyle(
     wire=QColor("#7d8590"),
     wire_selected=QColor("#f29e1f"),
     broken=QColor("#d93838"),
+    warning=QColor("#b58900"),
     highlight=QColor("#2fbf71"),
     frame_fill=QColor(61, 90, 128, 22),
     frame_border=QColor(61, 90, 128, 110),
@@ -123,6 +125,7 @@ DARK = CanvasStyle(
     wire=QColor("#8e97a3"),
     wire_selected=QColor("#f5a623"),
     broken=QColor("#ff5c5c"),
+    warning=QColor("#e5c07b"),
     highlight=QColor("#3ddc84"),
     frame_fill=QColor(120, 160, 210, 26),
     frame_border=QColor(120, 160, 210, 110),

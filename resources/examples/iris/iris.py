@@ -1,9 +1,10 @@
 """Iris: the steps of the classic "orchestrate a data science project" article, as plain functions.
 
-The data-engineering flow reads iris.csv, finds the classes, encodes the
-species column as numbers and writes outputs/iris_encoded.csv. The
-data-science flow reads that file, splits it into train and test rows, trains
-a softmax regression, predicts and reports the accuracy.
+The data-engineering flow reads iris.csv, finds the classes and encodes the
+species column as numbers; the encoded table is its output (and is saved to
+outputs/iris_encoded.csv). The data-science flow runs data-engineering as its
+first node (a flow of flows), splits the table into train and test rows,
+trains a softmax regression, predicts and reports the accuracy.
 
 Nothing here imports Plait: these are ordinary typed functions, and
 `plait export data-science --to py` turns a flow of them into an ordinary script.
