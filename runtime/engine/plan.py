@@ -264,7 +264,8 @@ def _short(value: Any) -> str:
 def node_key(spec: NodeSpec, node: Node, inputs: list[tuple[str, str, str]],
              salt: str | None = None, known: dict[str, Any] | None = None,
              options: Any = None, folder: str | None = None,
-             parameters: dict[str, tuple[str, Any]] | None = None) -> NodeKey:
+             parameters: dict[str, tuple[str, Any]] | None = None,
+             memo: dict[int, tuple[NodeSpec, list, str]] | None = None) -> NodeKey:
     """How a function node's key is made: its code, constants, files and policy.
 
     `known` holds the input values known before the run (constants and
@@ -276,15 +277,14 @@ def node_key(spec: NodeSpec, node: Node, inputs: list[tuple[str, str, str]],
     constants = {k: v for k, v in node.values.items() if k in names and k not in wired}
     mapped = node.options.get("map_over") or spec.options.map_over
     track = True if options is None else getattr(options, "track_files", True)
+    ports, spec_digest = _spec_part(spec, memo)
     parts: dict[str, Any] = {
         "node": spec.key, "code": spec.fingerprint, "code_parts": spec.code_parts,
         "code_notes": list(spec.code_notes),
         "constants": {k: value_key(v) for k, v in constants.items()},
         "values": {k: _short(v) for k, v in constants.items()},
         "parameters": {port: [name, _short(v)] for port, (name, v) in (parameters or {}).items()},
-        # Ports may come from module constants (`outputs=OUTS`, `x: T`): their names and types count.
-        "ports": [[p.name, p.type_name] for p in spec.inputs] + [
-            ["->" + p.name, p.type_name] for p in spec.outputs],
+        "ports": ports,
         "map_over": mapped, "policy": getattr(options, "cache", "inputs"),
         "expires": getattr(options, "cache_expiration", None), "track_files": track,
     }
@@ -305,8 +305,11 @@ def node_key(spec: NodeSpec, node: Node, inputs: list[tuple[str, str, str]],
     parts["files"] = files
 
     def base_of(without: str | None) -> str:
+        # The node type's own parts (its key, code and ports) enter by their digest.
         own = {k: v for k, v in parts.items()
-               if k not in ("values", "parameters", "code_parts", "code_notes")}
+               if k not in ("values", "parameters", "code_parts", "code_notes", "node", "code",
+                            "ports")}
+        own["type"] = spec_digest
         if without is not None:
             own["constants"] = {k: v for k, v in own["constants"].items() if k != without}
             own["files"] = {}
@@ -315,6 +318,21 @@ def node_key(spec: NodeSpec, node: Node, inputs: list[tuple[str, str, str]],
     ordered = sorted(inputs)
     return NodeKey(base=base_of(None), inputs=ordered, parts=parts, mapped=mapped,
                    item_base=base_of(mapped) if mapped else None)
+
+
+def _spec_part(spec: NodeSpec, memo: dict[int, tuple[NodeSpec, list, str]] | None
+               ) -> tuple[list, str]:
+    """A node type's ports and the digest of its key, code and ports, once per plan."""
+    hit = memo.get(id(spec)) if memo is not None else None
+    if hit is not None and hit[0] is spec:
+        return hit[1], hit[2]
+    # Ports may come from module constants (`outputs=OUTS`, `x: T`): names and types count.
+    ports = [[p.name, p.type_name] for p in spec.inputs] + [
+        ["->" + p.name, p.type_name] for p in spec.outputs]
+    digest = _digest([spec.key, spec.fingerprint, ports])
+    if memo is not None:
+        memo[id(spec)] = (spec, ports, digest)
+    return ports, digest
 
 
 def make_plan(flow: Flow, given: dict[str, Any] | None = None, *,
@@ -362,6 +380,7 @@ def make_plan(flow: Flow, given: dict[str, Any] | None = None, *,
 
     plan = Plan(flow, order, {}, upstream, downstream, forced, values=values, plain=plain,
                 refs=refs, folder=folder)
+    memo: dict[int, tuple[NodeSpec, list, str]] = {}
     for node_id in order:
         node = flow.nodes[node_id]
         if node.is_parameter:
@@ -392,7 +411,7 @@ def make_plan(flow: Flow, given: dict[str, Any] | None = None, *,
                 else:
                     known.pop(edge.target_port, None)
         plan.node_keys[node_id] = node_key(spec, node, inputs, salt, known, options, folder,
-                                           wired_parameters)
+                                           wired_parameters, memo)
     return plan
 
 

@@ -76,7 +76,8 @@ class RunRecorder:
                 summary=json.dumps(event.summaries) if event.outputs else None,
                 error_type=event.error_type, error_message=event.error_message,
                 traceback=event.traceback,
-                key_parts=json.dumps(event.key_parts, default=str) if event.key_parts else None)
+                key_parts=json.dumps(event.key_parts, default=str)
+                if event.key_parts and event.state != ev.CACHED else None)
         elif isinstance(event, ev.NodeLog):
             self._logs.extend((event.run_id, event.node_id, line.time, line.level, line.stream,
                                line.message) for line in event.lines)

@@ -67,6 +67,23 @@ def _check_json(value: Any, what: str) -> None:
         ) from None
 
 
+
+_PORT_INDEX: dict[int, tuple[tuple[Port, ...], dict[str, Port]]] = {}
+
+
+def _by_name(ports: tuple[Port, ...]) -> dict[str, Port]:
+    """A node type's ports by name, kept per ports tuple: a 1,000-input node is indexed once."""
+    if len(ports) < 8:
+        return {p.name: p for p in ports}
+    hit = _PORT_INDEX.get(id(ports))
+    if hit is not None and hit[0] is ports:
+        return hit[1]
+    if len(_PORT_INDEX) >= 1024:
+        _PORT_INDEX.pop(next(iter(_PORT_INDEX)))
+    index = {p.name: p for p in ports}
+    _PORT_INDEX[id(ports)] = (ports, index)
+    return index
+
 class Flow:
     """A flow: nodes and the wires between them, with checked edits."""
 
@@ -188,6 +205,13 @@ class Flow:
                 for p in spec.outputs)
         return spec.outputs
 
+    def input_port(self, node: Node | str, name: str) -> Port | None:
+        """The node's input called `name`, found by name (not by a scan of every port)."""
+        return _by_name(self.inputs(node)).get(name)
+
+    def output_port(self, node: Node | str, name: str) -> Port | None:
+        return _by_name(self.outputs(node)).get(name)
+
     def input_annotation(self, node: Node, port: Port) -> Any:
         """What a wire into `port` must carry: a list of the port's type when it is mapped over."""
         if self.options(node).map_over == port.name:
@@ -306,13 +330,13 @@ class Flow:
         if edge.target not in self.nodes:
             raise ConnectionRefused(f"flow '{self.name}' has no node '{edge.target}'")
         src, dst = self.nodes[edge.source], self.nodes[edge.target]
-        out_port = next((p for p in self.outputs(src) if p.name == edge.source_port), None)
+        out_port = self.output_port(src, edge.source_port)
         if out_port is None:
             if self.spec(src) is None:
                 raise ConnectionRefused(
                     f"node '{src.title}' has type '{src.spec_key}', which is not available")
             raise ConnectionRefused(f"node '{src.title}' has no output '{edge.source_port}'")
-        in_port = next((p for p in self.inputs(dst) if p.name == edge.target_port), None)
+        in_port = self.input_port(dst, edge.target_port)
         if in_port is None:
             if self.spec(dst) is None:
                 raise ConnectionRefused(
@@ -351,8 +375,8 @@ class Flow:
         src, dst = self.nodes.get(edge.source), self.nodes.get(edge.target)
         if src is None or dst is None:
             return FITS
-        out_port = next((p for p in self.outputs(src) if p.name == edge.source_port), None)
-        in_port = next((p for p in self.inputs(dst) if p.name == edge.target_port), None)
+        out_port = self.output_port(src, edge.source_port)
+        in_port = self.input_port(dst, edge.target_port)
         if out_port is None or in_port is None:
             return FITS  # a vanished port is a problem of its own
         wanted = self.input_annotation(dst, in_port)
@@ -371,7 +395,7 @@ class Flow:
         edge = self.edge_into(output_id, OUTPUT_INPUT)
         if edge is None or edge.source not in self.nodes:
             return Any
-        port = next((p for p in self.outputs(edge.source) if p.name == edge.source_port), None)
+        port = self.output_port(edge.source, edge.source_port)
         return port.annotation if port is not None else Any
 
 

@@ -49,8 +49,8 @@ def validate(flow: Flow) -> list[Problem]:
     for edge in flow.edges:
         wired[(edge.target, edge.target_port)] += 1
         src, dst = flow.nodes[edge.source], flow.nodes[edge.target]
-        out_port = next((p for p in flow.outputs(src) if p.name == edge.source_port), None)
-        in_port = next((p for p in flow.inputs(dst) if p.name == edge.target_port), None)
+        out_port = flow.output_port(src, edge.source_port)
+        in_port = flow.input_port(dst, edge.target_port)
         if out_port is None and edge.source not in missing:
             problems.append(Problem(
                 UNKNOWN_PORT,

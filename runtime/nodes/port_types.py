@@ -184,7 +184,24 @@ def _abstract(cls: type) -> bool:
         "collections.abc", "typing", "numbers") or getattr(cls, "_is_protocol", False)
 
 
+_FITS: dict[tuple[Any, Any], Fit] = {}
+
+
 def wire_fit(source: Any, target: Any) -> Fit:
+    """How an output typed `source` fits an input typed `target` (remembered per pair of hints)."""
+    try:
+        hit = _FITS.get((source, target))
+    except TypeError:  # an unhashable hint
+        return _wire_fit(source, target)
+    if hit is None:
+        hit = _wire_fit(source, target)
+        if len(_FITS) >= 4096:
+            _FITS.clear()
+        _FITS[(source, target)] = hit
+    return hit
+
+
+def _wire_fit(source: Any, target: Any) -> Fit:
     """How an output typed `source` fits an input typed `target`.
 
     OK when the hints agree; DOUBTFUL (allowed, with the reason) when they may

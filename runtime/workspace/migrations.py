@@ -88,7 +88,10 @@ def _m3_schedules(db: sqlite_utils.Database) -> None:
 def _m4_key_parts(db: sqlite_utils.Database) -> None:
     # What each node run's cache key was made of (code parts, values, files,
     # policy), so `plait explain` and the window can say why a node runs.
+    # A node served from the cache records only its key: its parts are those of the
+    # node run that computed that key, found by it.
     db["node_runs"].add_column("key_parts", str)
+    db["node_runs"].create_index(["cache_key"])
 
 
 MIGRATIONS: dict[int, Callable[[sqlite_utils.Database], None]] = {

@@ -21,14 +21,15 @@ def write_records(conn: sqlite3.Connection, runs: list[tuple], node_rows: list[d
         "insert into runs(id, flow_id, flow_name, flow_version, state, parameters, started,"
         " executor, parent_run, parent_node, pid, host) values (?,?,?,?,?,?,?,?,?,?,?,?)",
         runs)
-    for row in node_rows:
-        columns = ", ".join(row)
-        updates_sql = ", ".join(f"{c}=excluded.{c}" for c in row
+    by_columns: dict[tuple[str, ...], list[list[Any]]] = {}
+    for row in node_rows:  # rows with the same columns go in one statement
+        by_columns.setdefault(tuple(row), []).append(list(row.values()))
+    for columns, values in by_columns.items():
+        updates_sql = ", ".join(f"{c}=excluded.{c}" for c in columns
                                 if c not in ("run_id", "node_id"))
-        conn.execute(
-            f"insert into node_runs({columns}) values ({', '.join('?' * len(row))}) "
-            f"on conflict(run_id, node_id) do update set {updates_sql}",
-            list(row.values()))
+        conn.executemany(
+            f"insert into node_runs({', '.join(columns)}) values ({', '.join('?' * len(columns))})"
+            f" on conflict(run_id, node_id) do update set {updates_sql}", values)
     conn.executemany(
         "insert into logs(run_id, node_id, time, level, stream, message)"
         " values (?,?,?,?,?,?)", logs)
@@ -61,11 +62,16 @@ def run_rows(workspace: Workspace, flow: str | None = None, limit: int = 50) -> 
 
 
 def last_key_parts(workspace: Workspace, flow_id: str) -> dict[str, dict[str, Any]]:
-    """Each node's key and key parts from the last run of the flow that recorded them."""
+    """Each node's key, key parts and state from the last run of the flow that keyed it.
+
+    A node served from the cache has the parts of the node run that computed its key.
+    """
     rows = workspace.conn.execute(
-        "select node_id, cache_key, key_parts, state from (select n.node_id, n.cache_key,"
-        " n.key_parts, n.state, row_number() over (partition by n.node_id order by r.started"
-        " desc) as latest from node_runs n join runs r on r.id=n.run_id"
-        " where r.flow_id=? and n.key_parts is not null) where latest=1", (flow_id,))
+        "select node_id, cache_key, coalesce(key_parts, (select k.key_parts from node_runs k"
+        " where k.cache_key=latest.cache_key and k.key_parts is not null limit 1)), state"
+        " from (select n.node_id, n.cache_key, n.key_parts, n.state, row_number() over"
+        " (partition by n.node_id order by r.started desc) as rank from node_runs n"
+        " join runs r on r.id=n.run_id where r.flow_id=? and n.cache_key is not null) as latest"
+        " where rank=1", (flow_id,))
     return {node_id: {"key": key, "parts": json.loads(parts), "state": state}
-            for node_id, key, parts, state in rows}
+            for node_id, key, parts, state in rows if parts}
