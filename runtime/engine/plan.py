@@ -341,6 +341,17 @@ def make_plan(flow: Flow, given: dict[str, Any] | None = None, *,
               run_id: str = "", refs: dict[str, tuple[str, Any]] | None = None,
               folder: str | None = None) -> Plan:
     """Check the flow and its parameters and work out the run; raises RunRefused."""
+    with flow.specs_held():  # one catalog lookup per node type for the whole plan
+        return _make_plan(flow, given, from_text=from_text, only=only, force=force,
+                          run_id=run_id, refs=refs, folder=folder)
+
+
+def _make_plan(flow: Flow, given: dict[str, Any] | None = None, *,
+              from_text: bool | Collection[str] = False,
+              only: str | None = None, force: typing.Iterable[str] = (),
+              run_id: str = "", refs: dict[str, tuple[str, Any]] | None = None,
+              folder: str | None = None) -> Plan:
+    """Check the flow and its parameters and work out the run; raises RunRefused."""
     problems: list[Problem] = flow.validate()
     if problems:
         raise RunRefused(flow.name, [p.message for p in problems])

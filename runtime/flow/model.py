@@ -7,13 +7,15 @@ without the model knowing it exists.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import json
 import math
+import operator
 import re
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from plait.runtime.flow.parts import (  # noqa: F401 - re-exported: the model's vocabulary
@@ -68,6 +70,9 @@ def _check_json(value: Any, what: str) -> None:
 
 
 
+# Edges sort as their dataclass order does, by a tuple key instead of __lt__ calls.
+_EDGE_ORDER = operator.attrgetter("source", "source_port", "target", "target_port")
+
 _PORT_INDEX: dict[int, tuple[tuple[Port, ...], dict[str, Port]]] = {}
 
 
@@ -108,6 +113,10 @@ class Flow:
         self.nodes: dict[str, Node] = {}
         self._edges: set[Edge] = set()
         self._into: dict[tuple[str, str], Edge] = {}
+        # slug -> a number below which every `slug_N` is taken: new ids in O(1), not a probe
+        # of slug_1, slug_2, ... each time.
+        self._free_from: dict[str, int] = {}
+        self._spec_memo: dict[str, NodeSpec | None] | None = None  # see specs_held
         self._out_of: dict[str, set[Edge]] = {}
         self._in_of: dict[str, set[Edge]] = {}
         self._observers: list[Callable[[object], None]] = []
@@ -166,7 +175,7 @@ class Flow:
 
     @property
     def edges(self) -> list[Edge]:
-        return sorted(self._edges)
+        return sorted(self._edges, key=_EDGE_ORDER)
 
     def node(self, node_id: str) -> Node:
         try:
@@ -182,7 +191,27 @@ class Flow:
             return PARAMETER_SPEC
         if node.is_output:
             return OUTPUT_SPEC
-        return self.catalog.get(node.spec_key) if self.catalog is not None else None
+        memo = self._spec_memo
+        if memo is not None:
+            hit = memo.get(node.spec_key, _UNSET)
+            if hit is not _UNSET:
+                return hit
+        found = self.catalog.get(node.spec_key) if self.catalog is not None else None
+        if memo is not None:
+            memo[node.spec_key] = found
+        return found
+
+    @contextlib.contextmanager
+    def specs_held(self) -> Iterator[None]:
+        """Within this block each node type is looked up in the catalog once (a whole check)."""
+        if self._spec_memo is not None:
+            yield
+            return
+        self._spec_memo = {}
+        try:
+            yield
+        finally:
+            self._spec_memo = None
 
     def inputs(self, node: Node | str) -> tuple[Port, ...]:
         spec = self.spec(node)
@@ -229,10 +258,10 @@ class Flow:
         return self._into.get((node_id, port))
 
     def edges_into(self, node_id: str) -> list[Edge]:
-        return sorted(self._in_of.get(node_id, ()))
+        return sorted(self._in_of.get(node_id, ()), key=_EDGE_ORDER)
 
     def edges_out_of(self, node_id: str) -> list[Edge]:
-        return sorted(self._out_of.get(node_id, ()))
+        return sorted(self._out_of.get(node_id, ()), key=_EDGE_ORDER)
 
     def parameters(self) -> list[Parameter]:
         params = []
@@ -258,9 +287,10 @@ class Flow:
 
     def new_node_id(self, base: str) -> str:
         slug = _slug(base)
-        n = 1
+        n = self._free_from.get(slug, 1)
         while f"{slug}_{n}" in self.nodes:
             n += 1
+        self._free_from[slug] = n  # the lowest free number, as it always was
         return f"{slug}_{n}"
 
     # -- edits ------------------------------------------------------------
@@ -318,6 +348,9 @@ class Flow:
         for edge in removed:
             self.disconnect(edge)
         del self.nodes[node_id]
+        slug, _, number = node_id.rpartition("_")
+        if number.isdigit() and slug in self._free_from:
+            self._free_from[slug] = min(self._free_from[slug], int(number))
         del self._out_of[node_id]
         del self._in_of[node_id]
         self._emit(NodeRemoved(node))
@@ -547,7 +580,8 @@ class Flow:
         """Every problem of the flow, attached to nodes and ports; never raises."""
         from plait.runtime.flow.validation import validate
 
-        return validate(self)
+        with self.specs_held():
+            return validate(self)
 
     def __repr__(self) -> str:
         return f"<Flow {self.name!r} v{self.version}: {len(self.nodes)} nodes, {len(self._edges)} edges>"

@@ -46,7 +46,8 @@ def validate(flow: Flow) -> list[Problem]:
                 node.id))
 
     wired: dict[tuple[str, str], int] = defaultdict(int)
-    for edge in flow.edges:
+    edges = flow.edges  # sorted once
+    for edge in edges:
         wired[(edge.target, edge.target_port)] += 1
         src, dst = flow.nodes[edge.source], flow.nodes[edge.target]
         out_port = flow.output_port(src, edge.source_port)
@@ -82,7 +83,7 @@ def validate(flow: Flow) -> list[Problem]:
                     f"input '{port.name}' of '{node.title}' needs a wire or a value",
                     node.id, port.name))
 
-    for component in _cycles(flow):
+    for component in _cycles(flow, edges):
         titles = sorted(flow.nodes[n].title for n in component)
         for node_id in sorted(component):
             problems.append(Problem(
@@ -115,11 +116,11 @@ def validate(flow: Flow) -> list[Problem]:
     return problems
 
 
-def _cycles(flow: Flow) -> list[set[str]]:
+def _cycles(flow: Flow, edges: list) -> list[set[str]]:
     """The groups of nodes that form cycles (networkx is loaded only when there are some)."""
     indegree = {n: 0 for n in flow.nodes}
     children: dict[str, list[str]] = defaultdict(list)
-    for edge in flow.edges:
+    for edge in edges:
         indegree[edge.target] += 1
         children[edge.source].append(edge.target)
     ready = [n for n, d in indegree.items() if d == 0]
@@ -133,6 +134,6 @@ def _cycles(flow: Flow) -> list[set[str]]:
     import networkx as nx
 
     graph = nx.DiGraph()
-    graph.add_edges_from((e.source, e.target) for e in flow.edges)
+    graph.add_edges_from((e.source, e.target) for e in edges)
     return [c for c in nx.strongly_connected_components(graph)
             if len(c) > 1 or any(graph.has_edge(n, n) for n in c)]

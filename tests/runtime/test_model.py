@@ -41,6 +41,16 @@ def test_adding_a_node_gives_it_a_readable_id_and_notifies(flow, events):
     assert events == [NodeAdded(a), NodeAdded(b)]
 
 
+def test_new_ids_take_the_lowest_free_number_even_after_removals(flow):
+    ids = [add(flow, "t:load").id for _ in range(5)]
+    assert ids == [f"load_{i}" for i in range(1, 6)]
+    flow.remove_node("load_2")
+    flow.remove_node("load_4")
+    assert add(flow, "t:load").id == "load_2"
+    add(flow, "t:load", "load_6")  # taken by hand
+    assert [add(flow, "t:load").id for _ in range(2)] == ["load_4", "load_7"]
+
+
 def test_a_node_id_cannot_be_used_twice(flow):
     add(flow, "t:load", "x")
     with pytest.raises(FlowError, match="already has a node 'x'"):
