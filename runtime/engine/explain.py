@@ -88,7 +88,15 @@ def _reasons(plan: Any, node_id: str, state: str, parts: dict[str, Any],
     if parts.get("policy") == "never":
         return ["never cached"]
     if is_subflow(flow.nodes[node_id].spec_key):
-        return ["a subflow runs its inner flow every time; its nodes are cached one by one"]
+        child = plan.predicted_children.get(node_id)
+        if child is None:
+            return ["its flow could not be planned: running it will say why"]
+        inner, inner_states = child
+        running = [inner.flow.nodes[n].title for n in inner.order
+                   if inner_states.get(n) == WILL_RUN]
+        if running:
+            return [f"inside '{inner.flow.name}', {_names(running)} will run"]
+        return [f"inside '{inner.flow.name}', nodes wait for others to run first"]
     if state == WAITS:
         waiting = sorted(flow.nodes[u].title for u in plan.upstream[node_id]
                          if states.get(u) != CACHED)

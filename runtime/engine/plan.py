@@ -27,6 +27,7 @@ from plait.runtime.flow.model import Flow, Node
 from plait.runtime.flow.validation import Problem
 from plait.runtime.keys.values import value_key
 from plait.runtime.nodes.spec import POSITIONAL_ONLY, REQUIRED, NodeSpec, Port
+from plait.runtime.workspace.catalog import SUBFLOW_PREFIX, is_subflow
 
 KEY_VERSION = 2  # bump when the key recipe changes, so old entries stop matching
 
@@ -156,6 +157,8 @@ class Plan:
     key_parts: dict[str, dict[str, Any]] = field(default_factory=dict)  # node -> full parts
     predicted_keys: dict[str, str] = field(default_factory=dict)  # filled by predict()
     predicted_parts: dict[str, dict[str, Any]] = field(default_factory=dict)
+    predicted_outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    predicted_children: dict[str, Any] = field(default_factory=dict)  # subflow -> (plan, states)
 
     def cone(self, node_id: str) -> set[str]:
         """The node's descendants within this run."""
@@ -210,11 +213,13 @@ class Plan:
         Node -> "cached" (its key is known and stored), "will run" (known, not
         stored, or never cached) or "waits" (an input is computed first, so its
         key is known only then: it may still be served if that input comes out
-        the same). `self.keys` of the copy used are in `predicted_keys`.
+        the same). A subflow node is predicted through its flow: cached when
+        every node inside is. The keys of the copy used are in `predicted_keys`.
         """
         probe = dataclasses.replace(self, keys=dict(self.keys), key_parts={}, item_base={})
         states: dict[str, str] = {}
         outputs: dict[str, dict[str, Any]] = {}
+        self.predicted_children = {}
         for node_id in self.order:
             node = self.flow.nodes[node_id]
             if node.is_parameter:
@@ -224,21 +229,55 @@ class Plan:
             if any(states[u] != "cached" for u in self.upstream[node_id]):
                 states[node_id] = "waits"
                 continue
-            key = probe.resolve(node_id, lambda n: outputs.get(n, {}))
-            entry = None if node_id in self.forced or node.is_output else \
-                cache.lookup([key]).get(key)
             if node.is_output:
-                entry_state = "cached"
-                outputs[node_id] = {}
-            elif entry is not None:
-                entry_state = "cached"
+                states[node_id] = "cached"
+                edge = self.flow.edge_into(node_id, "value")
+                ref = outputs.get(edge.source, {}).get(edge.source_port) if edge else None
+                outputs[node_id] = {"value": ref} if ref is not None else {}
+                continue
+            key = probe.resolve(node_id, lambda n: outputs.get(n, {}))
+            if is_subflow(node.spec_key):
+                states[node_id], outputs[node_id] = self._predict_subflow(node_id, probe,
+                                                                           outputs, cache)
+                continue
+            entry = None if node_id in self.forced else cache.lookup([key]).get(key)
+            if entry is not None:
+                states[node_id] = "cached"
                 outputs[node_id] = entry.outputs
             else:
-                entry_state = "will run"
-            states[node_id] = entry_state
+                states[node_id] = "will run"
         self.predicted_keys = probe.keys
         self.predicted_parts = probe.key_parts
+        self.predicted_outputs = outputs
         return states
+
+    def _predict_subflow(self, node_id: str, probe: Plan, outputs: dict[str, dict[str, Any]],
+                         cache: Any) -> tuple[str, dict[str, Any]]:
+        """Plan the subflow's flow with the inputs it would get, and ask the cache about it."""
+        node = self.flow.nodes[node_id]
+        try:
+            child_flow = self.flow.catalog.flow(node.spec_key[len(SUBFLOW_PREFIX):])
+            names = {p.name for p in child_flow.parameters()}
+            refs = {}
+            for edge in self.flow.edges_into(node_id):
+                given = outputs.get(edge.source, {})
+                refs[edge.target_port] = (probe.input_digest(edge.source, edge.source_port, given),
+                                          given.get(edge.source_port))
+            values = {k: v for k, v in node.values.items() if k in names and k not in refs}
+            child = make_plan(child_flow, values, refs=refs, folder=self.folder)
+            states = child.predict(cache)
+        except Exception:  # noqa: BLE001 - a flow that cannot be planned runs (and says why)
+            return "will run", {}
+        self.predicted_children[node_id] = (child, states)
+        if node_id in self.forced or any(s != "cached" for s in states.values()):
+            return "will run", {}
+        found = {}
+        for output_id, name in child_flow.output_names():
+            ref = child.predicted_outputs.get(output_id, {}).get("value")
+            if ref is None:
+                return "will run", {}
+            found[name] = ref
+        return "cached", found
 
 
 def _digest(payload: Any) -> str:

@@ -151,3 +151,39 @@ def test_an_unknown_node_is_named_with_the_flows_nodes(folder):
     done = plait("explain", "numbers", "Nope", "-w", str(folder))
     assert done.returncode == 2
     assert "no node 'Nope'" in done.stderr and "Make" in done.stderr
+
+
+def test_a_subflow_is_explained_through_its_flow(folder):
+    from plait.runtime.engine.subflows import subflow_key
+
+    with Workspace(folder) as ws:
+        catalog = ws.catalog()
+        inner = Flow("scaling", catalog=catalog)
+        items = inner.add_parameter("items", "list")
+        s = inner.create_node(catalog.get("steps.py:scaled"))
+        inner.connect(items.id, "value", s.id, "items")
+        out = inner.add_output("out")
+        inner.connect(s.id, "result", out.id, "value")
+        ws.save_flow(inner)
+        catalog = ws.catalog()
+        outer = Flow("outer", catalog=catalog)
+        m = outer.create_node(catalog.get("steps.py:make"))
+        sub = outer.create_node(catalog.get(subflow_key(inner.id)))
+        t = outer.create_node(catalog.get("steps.py:total"))
+        outer.connect(m.id, "result", sub.id, "items")
+        outer.connect(sub.id, "out", t.id, "items")
+        ws.save_flow(outer)
+    assert plait("run", "outer", "-w", str(folder)).returncode == 0
+
+    def explain_outer():
+        done = plait("explain", "outer", "-w", str(folder), "--json")
+        assert done.returncode == 0, done.stderr
+        return {e["title"]: e for e in json.loads(done.stdout)}
+
+    assert {e["state"] for e in explain_outer().values()} == {"cached"}
+    library = folder / "steps.py"
+    library.write_text(library.read_text().replace("return x * 2", "return x * 3"))
+    found = explain_outer()
+    assert found["scaling"]["state"] == "will run"
+    assert found["scaling"]["reasons"] == ["inside 'scaling', Scaled will run"]
+    assert found["Total"]["state"] == "waits" and found["Make"]["state"] == "cached"
