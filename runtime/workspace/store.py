@@ -160,6 +160,9 @@ class Workspace:
         self.db = Database(conn)
         self.data_dir.mkdir(exist_ok=True)
         self._migrate()
+        # When runs were found crashed: the earliest start among them, so the results
+        # written since can be checked (`plait.runtime.results.cache.verify_after_crash`).
+        self.crashed_since: float | None = None
         self.mark_crashed_runs()
         # A folder that ships flow documents (flows/*.json, as the examples do) gets
         # them imported on first open, so no database needs to be committed.
@@ -220,10 +223,12 @@ class Workspace:
         """Mark as crashed the runs still 'running' whose process on this host is gone."""
         host = socket.gethostname()
         crashed = []
-        for run_id, pid, run_host in self.conn.execute(
-                "select id, pid, host from runs where state='running'"):
+        for run_id, pid, run_host, started in self.conn.execute(
+                "select id, pid, host, started from runs where state='running'"):
             if run_host == host and pid and not _process_alive(pid):
                 crashed.append(run_id)
+                began = started or 0.0
+                self.crashed_since = min(self.crashed_since or began, began)
         if crashed:
             now = time.time()
             with self.transaction() as conn:
