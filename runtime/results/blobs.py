@@ -26,6 +26,7 @@ from pathlib import Path, PurePath
 from typing import Any
 
 from plait.runtime.keys.files import existing
+from plait.runtime.workspace.private import open_private, private_dir
 
 INLINE_LIMIT = 64 * 1024
 _CHUNK = 1 << 20
@@ -270,9 +271,9 @@ class ResultStore:
                              digest=digest, paths=paths)
         relative = f"{key[:2]}/{key}-{port}{serializer.extension}"
         target = self.folder / relative
-        target.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(target.parent)
         tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-        with open(tmp, "wb") as fh:
+        with open_private(tmp) as fh:
             fh.write(data)
         os.replace(tmp, target)
         return OutputRef(serializer.name, size, checksum, summary, file=relative, digest=digest,

@@ -24,6 +24,7 @@ import platformdirs
 
 from plait.runtime.flow.model import Edge, Flow, Node, SpecSource
 from plait.runtime.workspace.migrations import MIGRATIONS, SCHEMA_VERSION
+from plait.runtime.workspace.private import create_private_file, private_dir, tighten_workspace
 from plait.runtime.workspace.sqlite import Database
 
 DB_NAME = "plait.sqlite"
@@ -150,6 +151,11 @@ class Workspace:
         self.db_path = self.folder / DB_NAME
         self.data_dir = self.folder / DATA_DIR
         _check_database_file(self.db_path)
+        # SQLite gives its -wal and -shm files the database file's own mode.
+        create_private_file(self.db_path)
+        tighten_workspace(self.folder, [self.db_path] + [
+            self.db_path.with_name(DB_NAME + suffix) for suffix in ("-wal", "-shm")],
+            self.data_dir)
         conn = sqlite3.connect(self.db_path, timeout=BUSY_TIMEOUT_MS / 1000,
                                isolation_level=None, check_same_thread=False)
         conn.execute(f"pragma busy_timeout = {BUSY_TIMEOUT_MS}")
@@ -158,7 +164,7 @@ class Workspace:
         conn.execute("pragma synchronous = normal")
         self.conn = conn
         self.db = Database(conn)
-        self.data_dir.mkdir(exist_ok=True)
+        private_dir(self.data_dir)
         self._migrate()
         # When runs were found crashed: the earliest start among them, so the results
         # written since can be checked (`plait.runtime.results.cache.verify_after_crash`).
