@@ -74,9 +74,14 @@ class RunResult:
 class Engine:
     """Runs flows of one workspace; keeps executors (and their workers) between runs."""
 
-    def __init__(self, workspace: Workspace, catalog: Any = None, executor: Any = None) -> None:
-        """`executor`, when given, runs every run (tests share one pool this way)."""
+    def __init__(self, workspace: Workspace, catalog: Any = None, executor: Any = None,
+                 dashboard: bool = False) -> None:
+        """`executor`, when given, runs every run (tests share one pool this way).
+
+        `dashboard` gives a local Dask cluster its dashboard (off by default).
+        """
         self.workspace = workspace
+        self.dashboard = dashboard
         self._fixed_executor = executor
         self.catalog = catalog
         self.cache = ResultCache(workspace)
@@ -93,7 +98,8 @@ class Engine:
         if key not in self._executors:
             shared = self.workspace.get_setting("dask_shared_store", True)
             self._executors[key] = make_executor(name, max_workers, str(self.workspace.folder),
-                                                 address=address, shared_store=shared)
+                                                 address=address, shared_store=shared,
+                                                 dashboard=self.dashboard)
         return self._executors[key]
 
     async def warm_up(self, name: str = "local", max_workers: int | None = None,
