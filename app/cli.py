@@ -356,6 +356,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--address", metavar="tcp://HOST:PORT",
                      help="the Dask scheduler to use (default: start a local cluster)")
     run.add_argument("--max-workers", type=int, metavar="N", help="worker processes to use")
+    run.add_argument("--dashboard", action="store_true",
+                     help="with --executor dask: serve the cluster's dashboard (on this "
+                          "computer only) and print its address")
     run.add_argument("--no-cache", action="store_true", help="recompute every node")
     run.add_argument("--only", metavar="NODE", help="run this node and its ancestors only")
     run.add_argument("--force", action="append", default=[], metavar="NODE",

@@ -18,6 +18,7 @@ from plait.app.history import PastRun, SaveError, latest_outputs, load_past_run,
 from plait.app.run_controller import LiveRun
 from plait.runtime.engine import events as ev
 from plait.runtime.engine.plan import RunRefused, make_plan
+from plait.runtime.results.blobs import CorruptResult
 from plait.runtime.workspace.records import run_rows
 from plait.widgets.gantt import Bar
 from plait.widgets.outputs_dock import PortInfo
@@ -44,6 +45,7 @@ class HistoryOps:
         self.runs_dock.scope_changed.connect(lambda _: self.refresh_runs())
         self.outputs_dock.load_requested.connect(self._load_port)
         self.outputs_dock.save_requested.connect(self._save_port)
+        self.outputs_dock.recompute_requested.connect(lambda n: self.run_flow(force=(n,)))
         self.logs_dock.node_filter_cleared.connect(
             lambda: self.scene and self.scene.clearSelection())
 
@@ -205,6 +207,11 @@ class HistoryOps:
                 ref = await executor.materialize(ref, engine.cache.store, key, port)
             value = await asyncio.to_thread(engine.cache.store.read, ref)
             preview = await asyncio.to_thread(prepare, value)
+        except CorruptResult:
+            self.outputs_dock.show_damaged(
+                node_id, port, f"The stored value of '{port}' is damaged: its bytes do not "
+                "match their checksum. Recompute runs the node again.")
+            return
         except Exception as exc:  # noqa: BLE001 - anything a stored value may throw
             self.outputs_dock.show_error(
                 node_id, port, f"The value cannot be loaded: {exc}. Run the node again to "

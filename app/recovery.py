@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from plait.runtime.flow.model import Edge, Flow, Node, SpecSource
+from plait.runtime.workspace.private import open_private, private_dir
 
 
 @dataclass
@@ -48,12 +49,13 @@ class Drafts:
         return self.folder / f"{flow_id}.json"
 
     def write(self, flow: Flow) -> Path:
-        self.folder.mkdir(parents=True, exist_ok=True)
+        private_dir(self.folder)
         path = self._path(flow.id)
         tmp = path.with_suffix(".tmp")
         blob = {"flow_id": flow.id, "name": flow.name, "base_version": flow.version,
                 "saved": time.time(), "content": flow.content()}
-        tmp.write_text(json.dumps(blob))
+        with open_private(tmp) as fh:
+            fh.write(json.dumps(blob).encode())
         os.replace(tmp, path)  # never leave a half-written draft behind
         return path
 

@@ -20,6 +20,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 
 from plait.runtime.engine import events as ev
 from plait.runtime.engine.scheduler import Engine, RunOptions
+from plait.runtime.results.cache import verify_after_crash
 from plait.widgets.canvas.status import NodeStatus
 
 FLUSH_MS = 50
@@ -107,6 +108,9 @@ class RunController(QObject):
         self.workspace, self.catalog = workspace, catalog
         if self.engine is not None:
             self.engine.catalog = catalog
+        # Opened after a crash: its newest results are checked now, not at the first run.
+        if workspace is not None:
+            verify_after_crash(workspace)
 
     def engine_for_workspace(self) -> Engine:
         if self.engine is None:

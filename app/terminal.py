@@ -111,8 +111,12 @@ def _as_json(result: RunResult, run: Any) -> dict[str, Any]:
 
 
 async def _run(args: argparse.Namespace, params: dict, text: set[str]) -> int:
+    dashboard = getattr(args, "dashboard", False)
+    if dashboard and args.executor != "dask":
+        print("plait: --dashboard is the Dask cluster's; add --executor dask", file=sys.stderr)
+        return 2
     workspace = open_workspace(args.workspace)
-    engine = Engine(workspace)
+    engine = Engine(workspace, dashboard=dashboard)
     # Start the worker processes first: they boot while the flow and its libraries load.
     warm = asyncio.ensure_future(engine.warm_up(args.executor, args.max_workers,
                                                 getattr(args, "address", None)))
@@ -128,6 +132,9 @@ async def _run(args: argparse.Namespace, params: dict, text: set[str]) -> int:
                              address=getattr(args, "address", None),
                              use_cache=not args.no_cache, stop_on_failure=args.stop_on_failure,
                              only=args.only, force=tuple(args.force))
+        if dashboard:
+            await _say_dashboard(engine.executor(args.executor, args.max_workers,
+                                                 getattr(args, "address", None)))
         try:
             run = engine.start(flow, params, options, from_text=text)
         except RunRefused as refused:
@@ -165,6 +172,16 @@ async def _run(args: argparse.Namespace, params: dict, text: set[str]) -> int:
         warm.cancel()
         await engine.close()
         workspace.close()
+
+
+async def _say_dashboard(executor) -> None:
+    try:
+        await executor.start()
+    except Exception:  # noqa: BLE001 - the run reports why the cluster did not start
+        return
+    link = executor.dashboard_link
+    print(f"plait: Dask dashboard at {link}" if link else
+          "plait: this Dask cluster serves no dashboard", file=sys.stderr)
 
 
 def run_in_terminal(args: argparse.Namespace, params: dict, text: set[str]) -> int:

@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
     QLabel,
+    QPushButton,
     QTabWidget,
     QToolButton,
     QVBoxLayout,
@@ -58,8 +59,22 @@ class OutputTab(QWidget):
         self.save_button.setText("Save as…")
         self.save_button.setToolTip("Write this value to a file (the format follows the extension)")
         self.save_button.setEnabled(False)
-        self.status = QLabel("Loading…", self)
+        # Where the viewer goes until there is one: "Loading…", or why there is none.
+        self.notice = QWidget(self)
+        self.status = QLabel("Loading…", self.notice)
         self.status.setAlignment(Qt.AlignCenter)
+        self.status.setWordWrap(True)
+        # Shown when the stored value fails its checksum: run the node again, with force.
+        self.recompute_button = QPushButton("Recompute", self.notice)
+        self.recompute_button.setObjectName("Recompute")
+        self.recompute_button.setToolTip("Run this node again, ignoring its cached result")
+        self.recompute_button.hide()
+        notice = QVBoxLayout(self.notice)
+        notice.setContentsMargins(0, 0, 0, 0)
+        notice.addStretch(1)
+        notice.addWidget(self.status)
+        notice.addWidget(self.recompute_button, 0, Qt.AlignHCenter)
+        notice.addStretch(1)
         top = QHBoxLayout()
         top.addWidget(self.origin, 1)
         top.addWidget(self.save_button)
@@ -67,24 +82,24 @@ class OutputTab(QWidget):
         self.box.setContentsMargins(4, 4, 4, 4)
         self.box.addLayout(top)
         self.box.addWidget(self.description)
-        self.box.addWidget(self.status, 1)
+        self.box.addWidget(self.notice, 1)
 
     def show_preview(self, preview: Preview) -> None:
         if self.viewer is not None:
             self.box.removeWidget(self.viewer)
             self.viewer.deleteLater()
         self.preview = preview
-        self.status.hide()
+        self.notice.hide()
         if preview.description:
             self.description.setText(preview.description)
         self.viewer = make_viewer(preview, self)
         self.box.addWidget(self.viewer, 1)
         self.save_button.setEnabled(True)
 
-    def show_error(self, message: str) -> None:
+    def show_error(self, message: str, recompute: bool = False) -> None:
         self.status.setText(message)
-        self.status.setWordWrap(True)
-        self.status.show()
+        self.recompute_button.setVisible(recompute)
+        self.notice.show()
 
 
 class OutputsDock(QWidget):
@@ -92,6 +107,7 @@ class OutputsDock(QWidget):
 
     load_requested = Signal(str)  # port
     save_requested = Signal(str, str)  # port, path
+    recompute_requested = Signal(str)  # node id whose stored value is damaged
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -134,6 +150,8 @@ class OutputsDock(QWidget):
         for info in ports:
             tab = OutputTab(info, self.tabs)
             tab.save_button.clicked.connect(lambda _=False, p=info.port: self._ask_save(p))
+            tab.recompute_button.clicked.connect(
+                lambda _=False, n=node_id: self.recompute_requested.emit(n))
             self.tabs.addTab(tab, info.port)
             self.tab_by_port[info.port] = tab
         self.tabs.blockSignals(False)
@@ -156,6 +174,12 @@ class OutputsDock(QWidget):
         tab = self.tab_by_port.get(port)
         if tab is not None and node_id == self.node_id:
             tab.show_error(message)
+
+    def show_damaged(self, node_id: str, port: str, message: str) -> None:
+        """The stored value failed its checksum: say so and offer to compute it again."""
+        tab = self.tab_by_port.get(port)
+        if tab is not None and node_id == self.node_id:
+            tab.show_error(message, recompute=True)
 
     def ask_save_path(self, port: str) -> str:
         """A file name to save a port's value to ("" when the person cancels)."""

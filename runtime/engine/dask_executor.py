@@ -25,6 +25,7 @@ from plait.runtime.engine.worker import Message, Outcome, Task, run_task
 from plait.runtime.results.blobs import OutputRef, ResultStore
 
 IN_CLUSTER = "dask"  # serializer name of a value held in cluster memory
+LOOPBACK = "127.0.0.1"
 CONNECT_TIMEOUT = 5.0
 
 
@@ -80,8 +81,11 @@ class DaskExecutor:
     name = "dask"
 
     def __init__(self, address: str | None = None, slots: int | None = None,
-                 workspace: str | None = None, shared_store: bool | None = None) -> None:
+                 workspace: str | None = None, shared_store: bool | None = None,
+                 dashboard: bool = False) -> None:
+        """`dashboard` serves a LocalCluster's dashboard (on 127.0.0.1, as all of it is)."""
         self.address = address
+        self.dashboard = dashboard
         self.workspace = workspace
         self.shared = True if address is None else bool(shared_store if shared_store
                                                         is not None else True)
@@ -123,9 +127,15 @@ class DaskExecutor:
             import os
 
             workers = self._wanted_slots or max(1, os.cpu_count() or 1)
+            # Loopback only: the cluster runs this machine's code for anyone who reaches
+            # it, and its dashboard has no login. The scheduler's web server (health and
+            # metrics) always listens, so it gets a free loopback port; the dashboard
+            # pages on it are off unless asked for.
             self.cluster = await LocalCluster(n_workers=workers, threads_per_worker=1,
                                               processes=True, asynchronous=True,
-                                              dashboard_address=":0",
+                                              host=LOOPBACK, dashboard_address=f"{LOOPBACK}:0",
+                                              scheduler_kwargs={"dashboard": self.dashboard},
+                                              worker_dashboard_address=None,
                                               silence_logs=logging.CRITICAL)
             self.client = await Client(self.cluster, asynchronous=True)
         else:
@@ -140,6 +150,18 @@ class DaskExecutor:
                     "address and that the scheduler is running") from None
         info = self.client.scheduler_info()
         self.slots = max(1, sum(w.get("nthreads", 1) for w in info["workers"].values()))
+
+    @property
+    def dashboard_link(self) -> str | None:
+        """Where the cluster's dashboard is served, once started (None when it has none)."""
+        if self.client is None:
+            return None
+        if self.cluster is not None and not self.dashboard:
+            return None
+        try:
+            return self.client.dashboard_link
+        except (KeyError, AttributeError):
+            return None
 
     def _topic(self, run_id: str) -> str:
         topic = f"plait-{run_id}"

@@ -275,5 +275,5 @@ def make_executor(name: str, slots: int | None = None, workspace: str | None = N
         from plait.runtime.engine.dask_executor import DaskExecutor
 
         return DaskExecutor(options.get("address"), slots, workspace,
-                            options.get("shared_store"))
+                            options.get("shared_store"), bool(options.get("dashboard")))
     raise ValueError(f"unknown executor '{name}': choose local, inline or dask")

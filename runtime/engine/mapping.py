@@ -30,18 +30,22 @@ async def execute_mapped(run: Run, node_id: str, options: Any) -> None:
     began = time.perf_counter()
     node.attempts = 1
     run._emit(ev.NodeStarted(run.id, node_id, 1, time.time(), run.plan.keys[node_id]))
-    template = run._task(node_id, 1)
-    source = template.inputs.get(port)
-    if source is None:
-        run._finish(node_id, ev.FAILED, error_type="ValueError",
-                    error_message=f"node '{node.title}' maps over input '{port}', which has "
-                    "no wire and no value")
-        return
-    split = Task(id=f"{template.id}:split", run_id=run.id, node_id=node_id, title=node.title,
-                 spec_key=template.spec_key, key=run.plan.keys[node_id],
-                 cache_folder=template.cache_folder, workspace=template.workspace,
-                 inputs={port: source}, kind="split")
-    outcome = await run.executor.run(split, lambda m: None)
+    while True:
+        template = run._task(node_id, 1)
+        source = template.inputs.get(port)
+        if source is None:
+            run._finish(node_id, ev.FAILED, error_type="ValueError",
+                        error_message=f"node '{node.title}' maps over input '{port}', which "
+                        "has no wire and no value")
+            return
+        split = Task(id=f"{template.id}:split", run_id=run.id, node_id=node_id,
+                     title=node.title, spec_key=template.spec_key, key=run.plan.keys[node_id],
+                     cache_folder=template.cache_folder, workspace=template.workspace,
+                     inputs={port: source}, kind="split")
+        outcome = await run.executor.run(split, lambda m: None)
+        # A damaged list is recomputed upstream, then split again (with its new reference).
+        if not (outcome.corrupt_input and await run.repair(node_id, port)):
+            break
     if not outcome.ok:
         run._finish(node_id, ev.FAILED, duration=time.perf_counter() - began,
                     error_type=outcome.error_type, error_message=outcome.error_message,
@@ -95,16 +99,39 @@ async def execute_mapped(run: Run, node_id: str, options: Any) -> None:
                     f"{index}: {first.error_type}: {first.error_message})",
                     traceback=first.traceback)
         return
-    ports = template.outputs
-    gather = Task(id=f"{template.id}:gather", run_id=run.id, node_id=node_id, title=node.title,
-                  spec_key=template.spec_key, key=run.plan.keys[node_id],
-                  cache_folder=template.cache_folder, workspace=template.workspace,
-                  inputs={p: ("refs", [r[p] for r in results if r is not None]) for p in ports},
-                  kind="gather")
-    gathered = await run.executor.run(gather, lambda m: None)
+    repaired: set[int] = set()
+    while True:
+        gathered = await _gather(run, node_id, template, results)
+        damaged = gathered.corrupt_input
+        index = int(damaged.rsplit("#", 1)[1]) if damaged else -1
+        if index < 0 or index in repaired:
+            break
+        # A cached item's stored result is damaged: forget it and compute that item again
+        # (once: an item damaged again right after it was made is a failure, not a loop).
+        repaired.add(index)
+        run.engine.cache.delete([keys[index]])
+        run.log(node_id, f"[plait] the stored result of item {index} was damaged; "
+                "recomputing it", "WARNING")
+        results[index] = None
+        await one(index)
+        if results[index] is None:
+            break
+    node.duration = time.perf_counter() - began
     if not gathered.ok:
         run._finish(node_id, ev.FAILED, duration=node.duration, error_type=gathered.error_type,
                     error_message=gathered.error_message, traceback=gathered.traceback)
         return
     run.store_entry(node_id, run.plan.keys[node_id], gathered.outputs, options)
     run._finish(node_id, ev.COMPLETED, outputs=gathered.outputs, duration=node.duration)
+
+
+async def _gather(run: Run, node_id: str, template: Task, results: list[dict | None]) -> Any:
+    """Collect the items' results into the node's outputs, in a worker."""
+    node = run.nodes[node_id]
+    ports = template.outputs
+    gather = Task(id=f"{template.id}:gather", run_id=run.id, node_id=node_id, title=node.title,
+                  spec_key=template.spec_key, key=run.plan.keys[node_id],
+                  cache_folder=template.cache_folder, workspace=template.workspace,
+                  inputs={p: ("refs", [r[p] for r in results if r is not None]) for p in ports},
+                  kind="gather")
+    return await run.executor.run(gather, lambda m: None)

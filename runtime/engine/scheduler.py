@@ -25,7 +25,7 @@ from plait.runtime.engine.worker import Outcome, Task
 from plait.runtime.flow.model import Flow
 from plait.runtime.nodes.context import using_workspace
 from plait.runtime.results.blobs import OutputRef
-from plait.runtime.results.cache import ResultCache
+from plait.runtime.results.cache import ResultCache, verify_after_crash
 from plait.runtime.workspace.store import Workspace
 
 MAX_REPAIRS = 3  # times a damaged cached input is recomputed before giving up
@@ -74,12 +74,18 @@ class RunResult:
 class Engine:
     """Runs flows of one workspace; keeps executors (and their workers) between runs."""
 
-    def __init__(self, workspace: Workspace, catalog: Any = None, executor: Any = None) -> None:
-        """`executor`, when given, runs every run (tests share one pool this way)."""
+    def __init__(self, workspace: Workspace, catalog: Any = None, executor: Any = None,
+                 dashboard: bool = False) -> None:
+        """`executor`, when given, runs every run (tests share one pool this way).
+
+        `dashboard` gives a local Dask cluster its dashboard (off by default).
+        """
         self.workspace = workspace
+        self.dashboard = dashboard
         self._fixed_executor = executor
         self.catalog = catalog
         self.cache = ResultCache(workspace)
+        verify_after_crash(workspace)
         self.recorder = RunRecorder(workspace, self.cache)
         self._executors: dict[tuple[str, int | None, str | None], Any] = {}
         self.runs: dict[str, Run] = {}
@@ -92,7 +98,8 @@ class Engine:
         if key not in self._executors:
             shared = self.workspace.get_setting("dask_shared_store", True)
             self._executors[key] = make_executor(name, max_workers, str(self.workspace.folder),
-                                                 address=address, shared_store=shared)
+                                                 address=address, shared_store=shared,
+                                                 dashboard=self.dashboard)
         return self._executors[key]
 
     async def warm_up(self, name: str = "local", max_workers: int | None = None,
@@ -531,10 +538,8 @@ class Run:
                                   f"timeout of {options.timeout:g} s and was stopped")
             if outcome.ok:
                 return outcome, False
-            if outcome.corrupt_input and self._repairs < MAX_REPAIRS:
-                self._repairs += 1
-                if await self._repair(node_id, outcome.corrupt_input):
-                    continue
+            if outcome.corrupt_input and await self.repair(node_id, outcome.corrupt_input):
+                continue
             if attempt > options.retries or self._cancelled:
                 return outcome, timed_out
             delay = _retry_delay(options.retry_delay, options.retry_backoff, attempt)
@@ -545,11 +550,12 @@ class Run:
             await asyncio.sleep(delay)
             attempt += 1
 
-    async def _repair(self, node_id: str, port: str) -> bool:
+    async def repair(self, node_id: str, port: str) -> bool:
         """A cached input was damaged: forget it and recompute the node that made it."""
         edge = self.flow.edge_into(node_id, port)
-        if edge is None:
+        if edge is None or self._repairs >= MAX_REPAIRS:
             return False
+        self._repairs += 1
         source = edge.source
         self.engine.cache.delete([self.plan.keys[source]])
         self.log(node_id, f"[plait] the stored result of '{self.nodes[source].title}' was "

@@ -187,7 +187,11 @@ def _split(task: Task, store: ResultStore) -> Outcome:
 
     started = time.perf_counter()
     (name, (kind, payload)), = task.inputs.items()
-    value = store.read(payload) if kind == "ref" else payload
+    try:
+        value = store.read(payload) if kind == "ref" else payload
+    except CorruptResult as exc:
+        return Outcome(False, duration=time.perf_counter() - started, error_type="CorruptResult",
+                       error_message=str(exc), corrupt_input=name)
     if isinstance(value, (str, bytes)) or isinstance(value, Mapping):
         raise TypeError(f"node '{task.title}' maps over input '{name}', which needs a list "
                         f"(or another iterable of items), not a {type(value).__name__}")
@@ -202,8 +206,18 @@ def _split(task: Task, store: ResultStore) -> Outcome:
 def _gather(task: Task, store: ResultStore) -> Outcome:
     """Collect item results, in order, into one list per output."""
     started = time.perf_counter()
-    outputs = {port: store.write(task.key, port, [store.read(ref) for ref in refs])
-               for port, (_, refs) in task.inputs.items()}
+    values: dict[str, list[Any]] = {}
+    for port, (_, refs) in task.inputs.items():
+        values[port] = []
+        for index, ref in enumerate(refs):
+            try:
+                values[port].append(store.read(ref))
+            except CorruptResult as exc:
+                # The item's cached result is damaged: the scheduler recomputes that item.
+                return Outcome(False, duration=time.perf_counter() - started,
+                               error_type="CorruptResult", error_message=str(exc),
+                               corrupt_input=f"{port}#{index}")
+    outputs = {port: store.write(task.key, port, items) for port, items in values.items()}
     return Outcome(True, outputs, time.perf_counter() - started)
 
 

@@ -8,12 +8,18 @@ past a size limit.
 from __future__ import annotations
 
 import json
+import logging
+import sqlite3
+import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
 from plait.runtime.results.blobs import OutputRef, ResultStore
 from plait.runtime.workspace.store import Workspace
+
+log = logging.getLogger(__name__)
 
 DEFAULT_LIMIT = 5 * 1024**3
 _CHUNK = 500  # keys per query, well under SQLite's parameter limit
@@ -134,3 +140,48 @@ class ResultCache:
             doomed.append(key)
             total -= size
         return self.delete(doomed)
+
+
+def verify_after_crash(workspace: Workspace) -> threading.Thread | None:
+    """After a crash, check in the background the result files written since it began.
+
+    A machine that stops mid-write can leave a blob of the right size with the wrong
+    bytes; an entry that fails its checksum is forgotten, so the next run computes it
+    again instead of finding it damaged on the way. Runs once per opening of a workspace.
+    """
+    since = workspace.crashed_since
+    if since is None:
+        return None
+    workspace.crashed_since = None
+    thread = threading.Thread(target=_forget_damaged, args=(workspace.db_path, workspace.data_dir,
+                                                            since),
+                              daemon=True, name="plait-verify-cache")
+    thread.start()
+    return thread
+
+
+def _forget_damaged(db_path: Path, data_dir: Path, since: float) -> None:
+    store = ResultStore(data_dir / "cache")
+    conn = sqlite3.connect(db_path, timeout=30, isolation_level=None)
+    try:
+        damaged: list[tuple[str, list[OutputRef]]] = []
+        for key, outputs in conn.execute(
+                "select key, outputs from cache_entries where created >= ?", (since,)).fetchall():
+            refs = [OutputRef.from_meta(meta) for meta in json.loads(outputs).values()]
+            if not all(store.verify(ref) for ref in refs if ref.file is not None):
+                damaged.append((key, refs))
+        if damaged:
+            conn.execute("begin immediate")
+            for key, _ in damaged:
+                conn.execute("delete from cache_values where key=?", (key,))
+                conn.execute("delete from cache_entries where key=?", (key,))
+            conn.execute("commit")
+            for _, refs in damaged:
+                for ref in refs:
+                    store.delete(ref)
+        log.info("checked the results written since the crashed run in %s: %d damaged and "
+                 "forgotten", db_path.parent, len(damaged))
+    except (sqlite3.Error, OSError) as exc:
+        log.warning("could not check the results in %s after a crash: %s", db_path.parent, exc)
+    finally:
+        conn.close()

@@ -42,24 +42,79 @@ class _Context(dict):
 
 
 class _Formatter(string.Formatter):
+    """Renders a template's fields, refusing a value that would move the file elsewhere.
+
+    Separators in values are replaced, so a value names a file or a folder and no more;
+    what is left to refuse is a value of exactly `..`, one that is an absolute path or
+    starts with `~` (a home folder).
+    """
+
+    def __init__(self, template: str, node: str) -> None:
+        self.template = template
+        self.node = node
+
+    def get_field(self, field_name: str, args: Any, kwargs: Any) -> Any:
+        value, used = super().get_field(field_name, args, kwargs)
+        if not isinstance(value, (datetime.date, datetime.datetime)):
+            text = str(value)
+            why = None
+            if text == "..":
+                why = "climbs one folder up"
+            elif os.path.isabs(text) or text.startswith(("/", "\\")) or \
+                    re.match(r"[A-Za-z]:[\\/]", text):
+                why = "is an absolute path"
+            elif text.startswith("~") and re.match(r"\{" + re.escape(field_name) + r"[}!:]",
+                                                    self.template):
+                why = "starts with '~' (a home folder)"
+            if why is not None:
+                raise self.escape(f"{{{field_name}}} is {text!r}, which {why}")
+        return value, used
+
+    def escape(self, how: str) -> SavePathError:
+        return SavePathError(
+            f"the save-to path {self.template!r} of node '{self.node}' would leave the "
+            f"workspace folder: {how}. Give it values that name files, or write the folder "
+            "into the template itself")
+
     def format_field(self, value: Any, format_spec: str) -> str:
         if isinstance(value, (datetime.date, datetime.datetime)):
             return value.strftime(format_spec) if format_spec else value.isoformat()
         return _safe(super().format_field(value, format_spec))
 
 
+def _inside(path: Path, folder: Path) -> bool:
+    path, folder = Path(os.path.abspath(path)), Path(os.path.abspath(folder))
+    return path == folder or folder in path.parents
+
+
 def render_path(template: str, context: dict[str, Any], node_title: str,
                 base: str | os.PathLike[str] | None) -> Path:
-    """The file a template names; relative paths are under the workspace folder."""
+    """The file a template names; relative paths are under the workspace folder.
+
+    A template may name any place itself (`/data/out.csv`, `~/out.csv`,
+    `../shared/out.csv`); the values put into it may not move it out of the folder.
+    """
     values = {"date": datetime.datetime.now(), **context}
+    formatter = _Formatter(template, node_title)
     try:
-        rendered = _Formatter().vformat(template, (), _Context(values, node_title))
+        rendered = formatter.vformat(template, (), _Context(values, node_title))
+        # The same template with a plain stand-in for every field: where the user put it.
+        plain = "".join(literal + ("x" if field is not None else "")
+                        for literal, field, _, _ in formatter.parse(template))
     except (ValueError, IndexError) as exc:
+        if isinstance(exc, SavePathError):
+            raise
         raise SavePathError(f"the save-to path {template!r} of node '{node_title}' is not a "
                             f"valid template: {exc}") from None
-    path = Path(rendered).expanduser()
-    if not path.is_absolute() and base is not None:
-        path = Path(base) / path
+    path, intended = Path(rendered), Path(plain)
+    if template.startswith("~"):
+        path, intended = path.expanduser(), intended.expanduser()
+    if base is not None:
+        path, intended = Path(base) / path, Path(base) / intended
+        # Values that join into an escape the checks above cannot see ("{a}.{b}" of "." and
+        # "."): the file must stay inside the folder whenever the template's own text does.
+        if _inside(intended, Path(base)) and not _inside(path, Path(base)):
+            raise formatter.escape(f"its values make it {rendered!r}")
     if not path.suffix:
         raise SavePathError(f"the save-to path {rendered!r} of node '{node_title}' needs an "
                             "extension (.csv, .parquet, .json, .npy, .pkl, .txt, ...) to pick "

@@ -24,6 +24,7 @@ import platformdirs
 
 from plait.runtime.flow.model import Edge, Flow, Node, SpecSource
 from plait.runtime.workspace.migrations import MIGRATIONS, SCHEMA_VERSION
+from plait.runtime.workspace.private import create_private_file, private_dir, tighten_workspace
 from plait.runtime.workspace.sqlite import Database
 
 DB_NAME = "plait.sqlite"
@@ -150,6 +151,11 @@ class Workspace:
         self.db_path = self.folder / DB_NAME
         self.data_dir = self.folder / DATA_DIR
         _check_database_file(self.db_path)
+        # SQLite gives its -wal and -shm files the database file's own mode.
+        create_private_file(self.db_path)
+        tighten_workspace(self.folder, [self.db_path] + [
+            self.db_path.with_name(DB_NAME + suffix) for suffix in ("-wal", "-shm")],
+            self.data_dir)
         conn = sqlite3.connect(self.db_path, timeout=BUSY_TIMEOUT_MS / 1000,
                                isolation_level=None, check_same_thread=False)
         conn.execute(f"pragma busy_timeout = {BUSY_TIMEOUT_MS}")
@@ -158,8 +164,11 @@ class Workspace:
         conn.execute("pragma synchronous = normal")
         self.conn = conn
         self.db = Database(conn)
-        self.data_dir.mkdir(exist_ok=True)
+        private_dir(self.data_dir)
         self._migrate()
+        # When runs were found crashed: the earliest start among them, so the results
+        # written since can be checked (`plait.runtime.results.cache.verify_after_crash`).
+        self.crashed_since: float | None = None
         self.mark_crashed_runs()
         # A folder that ships flow documents (flows/*.json, as the examples do) gets
         # them imported on first open, so no database needs to be committed.
@@ -220,10 +229,12 @@ class Workspace:
         """Mark as crashed the runs still 'running' whose process on this host is gone."""
         host = socket.gethostname()
         crashed = []
-        for run_id, pid, run_host in self.conn.execute(
-                "select id, pid, host from runs where state='running'"):
+        for run_id, pid, run_host, started in self.conn.execute(
+                "select id, pid, host, started from runs where state='running'"):
             if run_host == host and pid and not _process_alive(pid):
                 crashed.append(run_id)
+                began = started or 0.0
+                self.crashed_since = min(self.crashed_since or began, began)
         if crashed:
             now = time.time()
             with self.transaction() as conn:

@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -185,6 +186,18 @@ def test_serve_runs_a_scheduled_flow_and_stops_cleanly_on_sigterm(folder):
     else:
         proc.kill()
         raise AssertionError("the scheduled run never started: " + proc.stderr.read())
+    # Serving schedules, with a run going in worker processes, opens no network port.
+    import psutil
+
+    served = psutil.Process(proc.pid)
+    listening = []
+    for process in [served, *served.children(recursive=True)]:
+        try:
+            listening += [c for c in process.net_connections(kind="inet")
+                          if c.status == psutil.CONN_LISTEN]
+        except psutil.NoSuchProcess:  # a helper process that has just ended
+            continue
+    assert listening == []
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err
@@ -196,3 +209,18 @@ def test_serve_runs_a_scheduled_flow_and_stops_cleanly_on_sigterm(folder):
         assert states["Nap"] == "cancelled" and states["Total"] == "completed"
         slot = ws.conn.execute("select state, run_id from schedule_slots").fetchone()
         assert slot == ("started", run_id)
+
+
+def test_run_on_dask_serves_a_dashboard_only_when_asked_and_prints_its_local_address(folder):
+    pytest.importorskip("distributed")
+    plain = plait("run", "numbers", "-w", str(folder), "--executor", "dask",
+                  "--max-workers", "1")
+    assert plain.returncode == 0, plain.stderr
+    assert "dashboard" not in plain.stderr
+    shown = plait("run", "numbers", "-w", str(folder), "--executor", "dask", "--max-workers",
+                  "1", "--no-cache", "--dashboard")
+    assert shown.returncode == 0, shown.stderr
+    assert re.search(r"plait: Dask dashboard at http://127\.0\.0\.1:\d+/status", shown.stderr)
+    wrong = plait("run", "numbers", "-w", str(folder), "--dashboard")
+    assert wrong.returncode == 2
+    assert "--dashboard is the Dask cluster's; add --executor dask" in wrong.stderr

@@ -1,5 +1,8 @@
 """The Dask executor on a LocalCluster of two worker processes."""
 
+import asyncio
+import urllib.error
+import urllib.request
 
 import pytest
 
@@ -126,3 +129,52 @@ def test_an_unreachable_scheduler_fails_the_run_at_once_naming_the_address(loop,
     finished = seen[-1]
     assert "cannot reach the Dask scheduler at tcp://127.0.0.1:9" in finished.error
     assert {r.state for r in result.nodes.values()} == {ev.CANCELLED}
+
+
+def _listening(process) -> list:
+    """The listening inet sockets of a process and all its children."""
+    import psutil
+
+    found = []
+    for proc in [process, *process.children(recursive=True)]:
+        try:
+            found += [c for c in proc.net_connections(kind="inet")
+                      if c.status == psutil.CONN_LISTEN]
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            continue
+    return found
+
+
+@pytest.mark.parametrize("dashboard", [False, True])
+def test_a_local_cluster_listens_on_loopback_only(loop, dashboard):
+    import psutil
+
+    executor = DaskExecutor(slots=1, dashboard=dashboard)
+    loop.run_until_complete(executor.start())
+    try:
+        assert executor.cluster.scheduler_address.startswith("tcp://127.0.0.1:")
+        listening = _listening(psutil.Process())
+        assert listening  # the scheduler and its worker do listen, on loopback
+        assert {c.laddr.ip for c in listening} <= {"127.0.0.1", "::1"}, listening
+        # The scheduler's web server: its dashboard pages are there only when asked for.
+        web = executor.cluster.scheduler.http_server
+        (port,) = {s.getsockname()[1] for s in web._sockets.values()}
+        assert port in {c.laddr.port for c in listening}
+
+        def fetch() -> int:
+            try:
+                return urllib.request.urlopen(f"http://127.0.0.1:{port}/status",
+                                              timeout=10).status
+            except urllib.error.HTTPError as exc:
+                return exc.code
+
+        status = loop.run_until_complete(asyncio.to_thread(fetch))  # the cluster's loop runs
+        link = executor.dashboard_link
+        if dashboard:
+            assert status == 200
+            assert link == f"http://127.0.0.1:{port}/status"
+        else:
+            assert status == 404
+            assert link is None
+    finally:
+        loop.run_until_complete(executor.close())

@@ -1,4 +1,6 @@
 import json
+import re
+from pathlib import Path
 
 import pytest
 
@@ -80,3 +82,56 @@ def test_a_bad_template_fails_the_node_with_a_clear_message(loop, engine, catalo
     result = run(loop, engine, flow)
     assert result.nodes[a.id].state == ev.FAILED
     assert "uses {nothing}, which is not a parameter, an input" in result.nodes[a.id].error
+
+
+# -- values do not move a saved file out of the workspace ------------------------------
+
+
+@pytest.mark.parametrize("template, values, why", [
+    ("outputs/{a}/{b}/{name}.json", {"a": "..", "b": "..", "name": "x"},
+     r"\{a\} is '\.\.', which climbs one folder up"),
+    ("{where}/out.json", {"where": "~"}, r"\{where\} is '~', which starts with '~'"),
+    ("{where}/.ssh/keys.json", {"where": "~alice"}, r"\{where\} is '~alice'"),
+    ("outputs/{name}.json", {"name": "/etc/cron.d/job"},
+     r"\{name\} is '/etc/cron.d/job', which is an absolute path"),
+    ("outputs/{name}.json", {"name": "C:\\Windows\\x"}, "which is an absolute path"),
+    ("{a}{b}/x.json", {"a": ".", "b": "."}, r"its values make it '\.\./x\.json'"),
+])
+def test_a_value_that_would_leave_the_workspace_is_refused(tmp_path, template, values, why):
+    with pytest.raises(SavePathError) as refused:
+        render_path(template, values, "Write report", tmp_path)
+    message = str(refused.value)
+    assert re.search(why, message), message
+    assert f"the save-to path {template!r} of node 'Write report' would leave the workspace" \
+        in message
+
+
+def test_values_that_only_look_odd_stay_inside(tmp_path):
+    path = render_path("outputs/{a}-{b}/{c}.json", {"a": "..x", "b": "~me", "c": "a/../b"},
+                       "Write", tmp_path)
+    assert path == tmp_path / "outputs" / "..x-~me" / "a_.._b.json"
+
+
+def test_a_template_that_names_another_folder_itself_is_allowed(tmp_path):
+    elsewhere = tmp_path / "shared"
+    absolute = render_path(str(elsewhere / "{flow}" / "{node}.json"),
+                           {"flow": "sales", "node": "Total"}, "Total", tmp_path / "ws")
+    assert absolute == elsewhere / "sales" / "Total.json"
+    home = render_path("~/plait-out/{node}.json", {"node": "Total"}, "Total", tmp_path / "ws")
+    assert home == Path.home() / "plait-out" / "Total.json"
+    up = render_path("../shared/{node}.json", {"node": "Total"}, "Total", tmp_path / "ws")
+    assert up.resolve() == elsewhere / "Total.json"
+
+
+def test_a_run_refuses_a_parameter_that_climbs_out_and_writes_nothing(loop, engine, catalog,
+                                                                     workspace):
+    flow = Flow("escape", catalog=catalog)
+    flow.add_parameter("where", "str", "reports")  # unwired: a name the template uses
+    a = flow.create_node(catalog.get(K + "add"))
+    flow.set_value(a.id, "a", 1.0)
+    flow.set_option(a.id, "save_to", "{where}/{where}/{node}.json")
+    result = run(loop, engine, flow, {"where": ".."})
+    assert result.nodes[a.id].state == ev.FAILED
+    error = result.nodes[a.id].error
+    assert "the save-to path '{where}/{where}/{node}.json' of node 'Add' would leave" in error
+    assert not (workspace.folder.parent.parent / "Add.json").exists()
