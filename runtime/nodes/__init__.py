@@ -4,5 +4,6 @@
 signature, hints, docstring), `decorator` (`@node`), `port_types` (which
 values a port takes and which wires fit), `libraries` and `loader` (the
 workspace files and modules that offer node types, imported fresh after an
-edit), and `tables`, the built-in data nodes.
+edit), `context` (the workspace a node runs in, for relative paths) and
+`tables`, the built-in data nodes.
 """

@@ -2,6 +2,7 @@
 
 `store` (Workspace: flows and their immutable versions, settings), `sqlite`
 and `migrations` (the connection and numbered schema changes), `records`
-(the run recorder: runs, node runs and logs written in batches),
-`documents` (flows as JSON files) and `examples` (the shipped examples).
+(the run history: runs, node runs and logs, written and read), `catalog`
+(the workspace's node types with its flows as subflows), `documents`
+(flows as JSON files) and `examples` (the shipped examples).
 """

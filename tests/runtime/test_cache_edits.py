@@ -33,6 +33,7 @@ from plait.runtime.flow.model import Flow
 from plait.runtime.keys import fingerprint
 from plait.runtime.nodes.libraries import Catalog
 from plait.runtime.workspace.store import Workspace
+from tests.runtime.test_cache_properties import draw_inputs
 
 # Knobs: the values an edit changes, and the file each lives in.
 KNOBS = {
@@ -292,15 +293,7 @@ def cases(draw):
     nodes = []
     for i in range(n):
         kind = draw(st.sampled_from(FLOAT_KINDS + ["reader", "reader", "subflow"]))
-        wires, constants = {}, {}
-        for port in PORTS.get(kind, ("a",)) if kind not in ("reader", "subflow") else ("a",):
-            choice = draw(st.sampled_from(["param", "node", "constant", "default"]))
-            if choice == "node" and i > 0:
-                wires[port] = draw(st.integers(0, i - 1))
-            elif choice == "param":
-                wires[port] = "p"
-            elif choice == "constant":
-                constants[port] = draw(st.integers(-4, 4)) / 2
+        wires, constants = draw_inputs(draw, i, PORTS.get(kind, ("a",)), span=4)
         if kind == "reader":
             wires["path"] = draw(st.sampled_from(["where", "constant"]))
         nodes.append((kind, wires, constants))

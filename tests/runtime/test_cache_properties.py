@@ -36,21 +36,27 @@ KINDS = ("combine", "with_helper")
 PORTS = {"combine": ("a", "b", "c"), "with_helper": ("a", "b")}
 
 
+def draw_inputs(draw, i, ports, span=5):
+    """For node `i`, each port wired from the parameter or an earlier node, a constant or left."""
+    wires, constants = {}, {}
+    for port in ports:
+        choice = draw(st.sampled_from(["param", "node", "constant", "default"]))
+        if choice == "node" and i > 0:
+            wires[port] = draw(st.integers(0, i - 1))
+        elif choice == "param":
+            wires[port] = "p"
+        elif choice == "constant":
+            constants[port] = draw(st.integers(-span, span)) / 2
+    return wires, constants
+
+
 @st.composite
 def flows(draw):
     n = draw(st.integers(2, 7))
     nodes = []
     for i in range(n):
         kind = draw(st.sampled_from(KINDS))
-        wires, constants = {}, {}
-        for port in PORTS[kind]:
-            choice = draw(st.sampled_from(["param", "node", "constant", "default"]))
-            if choice == "node" and i > 0:
-                wires[port] = draw(st.integers(0, i - 1))
-            elif choice == "param":
-                wires[port] = "p"
-            elif choice == "constant":
-                constants[port] = draw(st.integers(-5, 5)) / 2
+        wires, constants = draw_inputs(draw, i, PORTS[kind])
         nodes.append((kind, wires, constants))
     edit = draw(st.sampled_from(["parameter", "constant", "helper", "edge"]))
     target = draw(st.integers(0, n - 1))
