@@ -415,9 +415,10 @@ def test_every_kind_of_edit_reruns_exactly_what_changed_and_nothing_stale(
         tmp_path_factory, loop, case):
     nodes, q_kind, edit, target = case
     root = tmp_path_factory.mktemp("edits")
-    folder, site = root / "ws", root / "site"
+    # The fake distribution sits where installed packages do, so it counts by its version.
+    folder, site = root / "ws", root / "lib" / "site-packages"
     folder.mkdir()
-    site.mkdir()
+    site.mkdir(parents=True)
     knobs = {k: default for k, (_, default) in KNOBS.items()}
     write_workspace(folder, site, knobs)
     sys.path.insert(0, str(site))
