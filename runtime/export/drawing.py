@@ -15,6 +15,7 @@ from typing import Any
 
 from plait.runtime.flow.model import Flow, Node
 from plait.runtime.nodes.spec import REQUIRED
+from plait.runtime.workspace.records import last_states
 
 FORMATS = ("svg", "png", "dot")
 FONT = "Helvetica"
@@ -181,11 +182,4 @@ def draw_flow(flow: Flow, format: str = "svg", states: dict[str, str] | None = N
 
 def last_run_states(workspace: Any, flow_id_or_name: str) -> dict[str, str]:
     """Node id -> state in the newest run of a flow, or {} when it never ran."""
-    info = workspace.flow_info(flow_id_or_name)
-    row = workspace.conn.execute(
-        "select id from runs where flow_id=? order by started desc limit 1", (info.id,)
-    ).fetchone()
-    if row is None:
-        return {}
-    return dict(workspace.conn.execute(
-        "select node_id, state from node_runs where run_id=?", (row[0],)))
+    return last_states(workspace, workspace.flow_info(flow_id_or_name).id)

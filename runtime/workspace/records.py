@@ -75,3 +75,14 @@ def last_key_parts(workspace: Workspace, flow_id: str) -> dict[str, dict[str, An
         " where rank=1", (flow_id,))
     return {node_id: {"key": key, "parts": json.loads(parts), "state": state}
             for node_id, key, parts, state in rows if parts}
+
+
+def last_states(workspace: Workspace, flow_id: str) -> dict[str, str]:
+    """Node id -> state in the newest run of a flow, or {} when it never ran."""
+    row = workspace.conn.execute(
+        "select id from runs where flow_id=? order by started desc limit 1", (flow_id,)
+    ).fetchone()
+    if row is None:
+        return {}
+    return dict(workspace.conn.execute(
+        "select node_id, state from node_runs where run_id=?", (row[0],)))
