@@ -165,6 +165,11 @@ async def _run(args: argparse.Namespace, params: dict, text: set[str]) -> int:
         else:
             finals = {n for n in result.nodes if not run.flow.edges_out_of(n)}
             print(_summary(result, errors, finals))
+            stuck = [n.title for n in result.nodes.values() if n.state == ev.TIMED_OUT]
+            if stuck and args.executor == "inline":
+                print(f"plait: {', '.join(stuck)} timed out; an inline node cannot be killed, "
+                      "so it was left running until this process exits (use the local "
+                      "executor to stop it)", file=sys.stderr)
             if result.error:
                 print(f"plait: {result.error}", file=sys.stderr)
         return 0 if result.ok else 1

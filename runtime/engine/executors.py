@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import multiprocessing
 import os
 import signal
@@ -60,16 +61,54 @@ class InlineExecutor:
         loop = asyncio.get_running_loop()
 
         def send(message: Message) -> None:
-            loop.call_soon_threadsafe(report, message)
+            _call_soon(loop, report, message)
 
         async with self._lock:
-            return await asyncio.to_thread(run_task, task, send)
+            return await _on_daemon_thread(loop, run_task, task, send)
 
     async def close(self) -> None:
         pass
 
     def forget_functions(self) -> None:
         forget_functions()
+
+
+async def _on_daemon_thread(loop: asyncio.AbstractEventLoop, fn: Callable[..., Outcome],
+                            *args: Any) -> Outcome:
+    """Run `fn` on a thread of its own that never keeps the process alive.
+
+    A node that hangs past its timeout is abandoned, not joined: `plait run
+    --executor inline` still records the run and exits.
+    """
+    future: asyncio.Future[Outcome] = loop.create_future()
+
+    def settle(outcome: Any, error: BaseException | None) -> None:
+        if future.done():
+            return  # abandoned (timed out or cancelled)
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(outcome)
+
+    def target() -> None:
+        try:
+            outcome = fn(*args)
+        except BaseException as exc:  # noqa: BLE001 - handed to the awaiting side
+            _call_soon(loop, settle, None, exc)
+        else:
+            _call_soon(loop, settle, outcome, None)
+
+    context = contextvars.copy_context()  # the run's workspace goes along, as to_thread does
+    threading.Thread(target=context.run, args=(target,), daemon=True,
+                     name="plait-inline-node").start()
+    return await future
+
+
+def _call_soon(loop: asyncio.AbstractEventLoop, *args: Any) -> None:
+    try:
+        loop.call_soon_threadsafe(*args)
+    except RuntimeError:
+        pass  # the loop is closed: the run is over
 
 
 def _describe_exit(code: int | None) -> str:

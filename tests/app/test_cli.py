@@ -224,3 +224,22 @@ def test_run_on_dask_serves_a_dashboard_only_when_asked_and_prints_its_local_add
     wrong = plait("run", "numbers", "-w", str(folder), "--dashboard")
     assert wrong.returncode == 2
     assert "--dashboard is the Dask cluster's; add --executor dask" in wrong.stderr
+
+
+def test_an_inline_node_that_hangs_past_its_timeout_does_not_keep_plait_run_alive(folder):
+    with Workspace(folder) as ws:
+        catalog = ws.catalog()
+        f = Flow("stuck", catalog=catalog)
+        s = f.create_node(catalog.get("pipeline.py:nap"))
+        f.set_value(s.id, "x", 1.0)
+        f.set_value(s.id, "seconds", 600.0)
+        f.set_option(s.id, "timeout", 1.0)
+        ws.save_flow(f)
+    started = time.monotonic()
+    done = plait("run", "stuck", "-w", str(folder), "--executor", "inline", timeout=90)
+    assert time.monotonic() - started < 60
+    assert done.returncode == 1
+    assert "timed out" in done.stdout or "timed_out" in done.stdout
+    assert "an inline node cannot be killed" in done.stderr
+    runs = plait("runs", "stuck", "-w", str(folder))
+    assert "failed" in runs.stdout or "timed" in runs.stdout
