@@ -135,6 +135,10 @@ def cmd_explain(args: argparse.Namespace) -> int:
             print(f"  {_EXPLAIN_MARKS[e.state]} {e.title:<{width}}  {e.state:<8}  {reasons}".rstrip())
             for hint in e.hints:
                 print(f"    {'':<{width}}  note: {hint}")
+            if args.node:  # one node: say what its key is made of
+                print(f"    {'':<{width}}  its key tracks:")
+                for line in e.tracks:
+                    print(f"    {'':<{width}}    {line}")
         counts = {state: sum(e.state == state for e in found) for state in _EXPLAIN_MARKS}
         print(", ".join(f"{n} {state}" for state, n in counts.items() if n) or "no nodes")
     return 0

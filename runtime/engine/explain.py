@@ -30,6 +30,7 @@ class Explanation:
     reasons: list[str] = field(default_factory=list)
     hints: list[str] = field(default_factory=list)  # e.g. code that is not deterministic
     files: list[str] = field(default_factory=list)  # files its key reads, as its values name them
+    tracks: list[str] = field(default_factory=list)  # what its key is made of, in words
 
 
 def explain_plan(plan: Any, cache: Any, previous: dict[str, dict[str, Any]],
@@ -45,7 +46,8 @@ def explain_plan(plan: Any, cache: Any, previous: dict[str, dict[str, Any]],
             continue
         state = states[node_id]
         parts = plan.predicted_parts.get(node_id) or plan.node_keys[node_id].parts
-        item = Explanation(node_id, node.title, state, files=sorted(parts.get("files") or {}))
+        item = Explanation(node_id, node.title, state, files=sorted(parts.get("files") or {}),
+                           tracks=_tracks(flow, parts))
         spec = flow.spec(node)
         if spec is not None and spec.nondeterministic:
             item.hints.append(nondeterminism_hint(spec.nondeterministic))
@@ -71,6 +73,37 @@ def explain_flow(workspace: Any, flow: Any, cache: Any, given: dict[str, Any] | 
         plan = make_plan(flow, given, from_text=from_text, force=force,
                          folder=str(workspace.folder))
     return explain_plan(plan, cache, last_key_parts(workspace, flow.id))
+
+
+def _tracks(flow: Any, parts: dict[str, Any]) -> list[str]:
+    """What a node's key is made of, one line each: code, libraries, values, files, inputs."""
+    code = parts.get("code_parts") or {}
+    own = code.get("<node>")
+    found: list[str] = []
+    for label in sorted(code):
+        if label in ("<node>", own) or (own and label.startswith(own + " ")):
+            continue  # its own code (and defaults): said once, below
+        if ":" not in label and not label.startswith("module "):
+            line = f"library {label} {code[label]}"
+        else:
+            # `iris.py:Split.X_test (base)` is part of `Split`: name the top-level name once.
+            file, _, name = label.partition(":")
+            top = name.split(" ")[0].split(".")[0]
+            line = _label(f"{file}:{top}", own) if name else _label(label, own)
+        if line not in found:
+            found.append(line)
+    found.insert(0, "its own code and defaults")
+    found += [f"parameter {v[0]} = {v[1]}" for v in (parts.get("parameters") or {}).values()]
+    found += [f"input {k} = {v}" for k, v in sorted((parts.get("values") or {}).items())]
+    found += [f"file {path}" for path in sorted(parts.get("files") or {})]
+    params = {v[0] for v in (parts.get("parameters") or {}).values()}
+    for source, port, _ in (parts.get("inputs") or {}).values():
+        node = flow.nodes.get(source)
+        if node is not None and not node.is_parameter:
+            found.append(f"the value of {node.title}'s {port}")
+        elif node is None or node.values.get("name") not in params:
+            found.append(f"the value of {source}.{port}")
+    return found
 
 
 def nondeterminism_hint(calls: tuple[str, ...] | list[str]) -> str:

@@ -145,6 +145,10 @@ def test_text_output_and_one_node(folder):
     assert done.returncode == 0, done.stderr
     assert "Make" in done.stdout and "parameter n 3 → 4" in done.stdout
     assert "Scaled" not in done.stdout
+    assert "its key tracks:" in done.stdout and "parameter n = 4" in done.stdout
+    done = plait("explain", "numbers", "Scaled", "-w", str(folder))
+    assert "helper `_scale` in steps.py" in done.stdout
+    assert "the value of Make's result" in done.stdout
 
 
 def test_an_unknown_node_is_named_with_the_flows_nodes(folder):
