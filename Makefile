@@ -10,7 +10,7 @@ QT_DEBS := fonts-dejavu-core libegl1 libgl1 libxkbcommon0 libfontconfig1 libdbus
 X11_DEBS := libxcb-cursor0 libxkbcommon-x11-0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0 \
             libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 libxcb-randr0
 
-.PHONY: run test lint bench bench-canvas bench-window screenshots system-libs clean
+.PHONY: run test lint bench bench-canvas bench-window screenshots prerequisites system-libs clean
 
 run: $(STAMP)
 	@$(MAKE) --no-print-directory system-libs QT_DEBS="$(X11_DEBS)"
@@ -20,8 +20,8 @@ test: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check app widgets runtime tests benchmarks
-	$(VENV)/bin/lint-imports
+	$(VENV)/bin/ruff check package app widgets runtime tests benchmarks packaging
+	$(PY) -m pytest -q -p no:cacheprovider tests/test_layers.py
 
 # Figures, not tests: each script prints medians of several runs.
 bench: $(STAMP)
@@ -44,10 +44,23 @@ screenshots: $(STAMP)
 
 $(STAMP): pyproject.toml
 	@$(MAKE) --no-print-directory system-libs
-	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PY) -m pip --version >/dev/null 2>&1 || { $(MAKE) --no-print-directory prerequisites \
+	  && rm -rf $(VENV) && echo "$(PYTHON) -m venv $(VENV)" && $(PYTHON) -m venv $(VENV); }
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e ".[data,dask,dev]"
 	touch $(STAMP)
+
+# What making .venv needs from the system. On a fresh Debian `venv` would fail
+# deep inside (no ensurepip); say in one line what to install instead.
+prerequisites:
+	@command -v $(PYTHON) >/dev/null 2>&1 || { \
+	  echo "Plait needs Python 3.10 or newer: sudo apt-get install python3 python3-venv"; exit 1; }
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 10))' || { \
+	  echo "Plait needs Python 3.10 or newer, and $(PYTHON) is $$($(PYTHON) -V 2>&1):" \
+	       "install a newer one and run make PYTHON=python3.X"; exit 1; }
+	@$(PYTHON) -c 'import venv, ensurepip' 2>/dev/null || { \
+	  echo "Plait needs Python's venv module: sudo apt-get install" \
+	       "python$$($(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])')-venv"; exit 1; }
 
 # Qt needs a few shared libraries that slim Debian images lack. Install the
 # missing ones when we can (root with apt-get); otherwise say what is missing.
