@@ -11,17 +11,10 @@ import json
 import os
 import sys
 import time
-from importlib import metadata
 from pathlib import Path
 
+from plait import __version__
 from plait.runtime.workspace.store import Workspace, WorkspaceError, open_workspace
-
-
-def _version() -> str:
-    try:
-        return metadata.version("plait")
-    except metadata.PackageNotFoundError:
-        return "unknown"
 
 
 def _open_workspace(path: str | None) -> Workspace:
@@ -340,7 +333,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="plait", usage="plait [WORKSPACE] | plait COMMAND ...",
         description="Design, run and schedule Python data flows. With no command, "
                     "opens the window on WORKSPACE (default: your default workspace).")
-    parser.add_argument("--version", action="version", version=f"plait {_version()}")
+    parser.add_argument("--version", action="version", version=f"plait {__version__}")
     parser.set_defaults(func=cmd_window, path=None)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 

@@ -8,11 +8,12 @@ processes and threads do the work), so the window stays responsive.
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from PySide6.QtCore import QSettings
+from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
@@ -79,6 +80,18 @@ def run_window(path: str | None) -> int:
     window = open_window(path)
     if window.workspace is None:
         return 1
+    smoke = os.environ.get("PLAIT_SMOKE_SECONDS")
+    if smoke:
+        # For `make dist-check`: say when the window is up, keep it up that long, then quit.
+        # A precise timer: a coarse one may fire 5% early.
+        quit_timer = QTimer(window, singleShot=True, timerType=Qt.TimerType.PreciseTimer)
+        quit_timer.timeout.connect(application().quit)
+
+        def shown() -> None:
+            print("plait: window shown", file=sys.stderr, flush=True)
+            quit_timer.start(int(float(smoke) * 1000))
+
+        QTimer.singleShot(0, shown)
     with loop:
         code = loop.run_forever()
     return int(code or 0)

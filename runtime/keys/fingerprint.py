@@ -94,9 +94,12 @@ def _anonymous(text: str, files: set[str]) -> str:
 
 # -- where code comes from ------------------------------------------------------
 
+# In the desktop bundle every library, the standard library too, lives in the
+# bundle's own folder (PyInstaller's sys._MEIPASS), with no site-packages.
 _LIBRARY_ROOTS = tuple({os.path.realpath(p) for p in (
     sysconfig.get_paths().get("purelib"), sysconfig.get_paths().get("platlib"),
-    sysconfig.get_paths().get("stdlib"), sysconfig.get_paths().get("platstdlib")) if p})
+    sysconfig.get_paths().get("stdlib"), sysconfig.get_paths().get("platstdlib"),
+    getattr(sys, "_MEIPASS", None)) if p})
 
 
 def _module_file(module_name: str | None) -> str | None:
