@@ -335,7 +335,8 @@ def build_parser() -> argparse.ArgumentParser:
                     "opens the window on WORKSPACE (default: your default workspace).")
     parser.add_argument("--version", action="version", version=f"plait {__version__}")
     parser.set_defaults(func=cmd_window, path=None)
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    # Subcommands read `usage: plait run ...`, not the top-level usage line before them.
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", prog="plait")
 
     flows = sub.add_parser("flows", help="list the workspace's flows")
     flows.add_argument("-w", "--workspace", help="workspace folder (default: your default one)")
@@ -383,34 +384,36 @@ def build_parser() -> argparse.ArgumentParser:
     runs.set_defaults(func=cmd_runs)
 
     settings = sub.add_parser("settings", help="show or change the workspace's settings")
-    settings.add_argument("key", nargs="?")
+    settings.add_argument("key", nargs="?", help="the setting to show or change (all when left out)")
     settings.add_argument("value", nargs="?", help="a JSON value (or plain text)")
     settings.add_argument("-w", "--workspace", help="workspace folder (default: your default one)")
     settings.set_defaults(func=cmd_settings)
 
     serve = sub.add_parser("serve", help="run the workspace's schedules until stopped")
     serve.add_argument("-w", "--workspace", help="workspace folder (default: your default one)")
-    serve.add_argument("--executor", choices=("local", "inline", "dask"), default="local")
+    serve.add_argument("--executor", choices=("local", "inline", "dask"), default="local",
+                       help="where scheduled runs' nodes run (default: local processes)")
     serve.add_argument("--address", metavar="tcp://HOST:PORT", help="Dask scheduler")
-    serve.add_argument("--max-workers", type=int, metavar="N")
+    serve.add_argument("--max-workers", type=int, metavar="N", help="worker processes to use")
     serve.set_defaults(func=cmd_serve)
 
     schedule = sub.add_parser("schedule", help="add, list, enable, disable or remove schedules")
     schedule_sub = schedule.add_subparsers(dest="action", required=True)
     add = schedule_sub.add_parser("add", help="schedule a flow")
-    add.add_argument("flow")
+    add.add_argument("flow", help="flow name or id")
     add.add_argument("--every", metavar="INTERVAL", help="e.g. 15m, 2h, 1d")
     add.add_argument("--cron", metavar="EXPR", help="e.g. '0 3 * * *'")
     add.add_argument("--after", metavar="FLOW", help="run after this flow succeeds")
     add.add_argument("--tz", default="UTC", help="time zone of a cron expression")
-    add.add_argument("--param", "-p", action="append", default=[], metavar="NAME=VALUE")
+    add.add_argument("--param", "-p", action="append", default=[], metavar="NAME=VALUE",
+                     help="a parameter value for every scheduled run (repeatable)")
     add.add_argument("--missed", choices=("run_once", "skip"), default="run_once",
                      help="what to do with slots missed while nothing ran schedules")
     listing = schedule_sub.add_parser("list", help="list schedules")
-    listing.add_argument("flow", nargs="?")
+    listing.add_argument("flow", nargs="?", help="only this flow's schedules")
     for action in ("enable", "disable", "remove"):
         one = schedule_sub.add_parser(action, help=f"{action} a schedule")
-        one.add_argument("id")
+        one.add_argument("id", help="the schedule's id (from plait schedule list)")
     for parser_ in (add, listing, *schedule_sub.choices.values()):
         if not any(a.dest == "workspace" for a in parser_._actions):
             parser_.add_argument("-w", "--workspace", help="workspace folder")

@@ -243,3 +243,29 @@ def test_an_inline_node_that_hangs_past_its_timeout_does_not_keep_plait_run_aliv
     assert "an inline node cannot be killed" in done.stderr
     runs = plait("runs", "stuck", "-w", str(folder))
     assert "failed" in runs.stdout or "timed" in runs.stdout
+
+
+def test_every_subcommand_has_its_own_usage_line_and_a_help_for_each_option():
+    import argparse
+
+    from plait.app.cli import build_parser
+
+    def walk(parser, path):
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for name, child in action.choices.items():
+                    yield from walk(child, [*path, name])
+        yield path, parser
+
+    seen = 0
+    for path, parser in walk(build_parser(), []):
+        if not path:
+            continue
+        seen += 1
+        usage = parser.format_usage()
+        assert usage.startswith(f"usage: plait {' '.join(path)} "), usage
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                continue
+            assert action.help, f"plait {' '.join(path)}: {action.dest} has no help line"
+    assert seen >= 10
