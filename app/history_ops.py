@@ -9,6 +9,7 @@ of the runs table.
 from __future__ import annotations
 
 import asyncio
+import html
 import json
 import time
 
@@ -18,6 +19,7 @@ from plait.app.history import PastRun, SaveError, latest_outputs, load_past_run,
 from plait.app.run_controller import LiveRun
 from plait.runtime.engine import events as ev
 from plait.runtime.engine.plan import RunRefused, make_plan
+from plait.runtime.engine.worker import user_traceback
 from plait.runtime.workspace.records import run_rows
 from plait.widgets.gantt import Bar
 from plait.widgets.outputs_dock import PortInfo
@@ -145,8 +147,12 @@ class HistoryOps:
         if run is not None:
             status = run.statuses[node_id]
             if status.state not in ev.SUCCESS_STATES:
-                why = status.error or status.state.replace("_", " ")
-                self.outputs_dock.clear(f"<b>{title}</b>: {why} — no output in this run.")
+                why = html.escape(status.error or status.state.replace("_", " "))
+                heading = f"<b>{html.escape(title)}</b>: {why} — no output in this run."
+                if status.traceback and status.state in (ev.FAILED, ev.TIMED_OUT):
+                    shown = user_traceback(status.traceback).strip()[-3000:]
+                    heading += f"<pre>{html.escape(shown)}</pre>"
+                self.outputs_dock.clear(heading)
                 return
             refs = run.outputs.get(node_id, {})
             self._present(node_id, title, refs, run.id, status.state,

@@ -21,6 +21,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from plait.runtime.engine import events as ev
 from plait.runtime.engine.scheduler import Engine, RunOptions
 from plait.widgets.canvas.status import NodeStatus
+from plait.widgets.logs_dock import traceback_lines
 
 FLUSH_MS = 50
 log = logging.getLogger(__name__)
@@ -211,8 +212,7 @@ class RunController(QObject):
         live.last_node_finished = time.perf_counter()
         if event.traceback and event.state in (ev.FAILED, ev.TIMED_OUT, ev.CANCELLED) \
                 and event.error_type != "CancelledError":
-            lines = [(event.time, event.node_id, "ERROR", "plait", text)
-                     for text in event.traceback.rstrip().splitlines()]
+            lines = traceback_lines(event.time, event.node_id, event.traceback)
             live.lines.extend(lines)
             self._new_lines.setdefault(live.id, []).extend(lines)
         elif event.state in (ev.FAILED, ev.TIMED_OUT) and event.error_message:

@@ -9,11 +9,11 @@ import pandas as pd
 import pytest
 
 from plait.runtime.engine import events as ev
-from plait.runtime.nodes.context import using_workspace
 from plait.runtime.engine.executors import InlineExecutor
 from plait.runtime.engine.scheduler import Engine, RunOptions
 from plait.runtime.flow.model import Flow
 from plait.runtime.nodes import tables as b
+from plait.runtime.nodes.context import using_workspace
 from plait.runtime.workspace.store import Workspace
 
 B = "plait.runtime.builtins:"

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from plait.runtime.nodes.context import using_workspace
 from plait.runtime.engine.executors import InlineExecutor
 from plait.runtime.engine.scheduler import Engine, RunOptions
 from plait.runtime.export.scripts import ScriptError, export_script
 from plait.runtime.flow.model import Flow
+from plait.runtime.nodes.context import using_workspace
 from plait.runtime.workspace.examples import examples_folder
 from plait.runtime.workspace.store import Workspace
 

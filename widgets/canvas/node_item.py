@@ -14,6 +14,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QPainter, QPen
 from PySide6.QtWidgets import QGraphicsItem, QStyle, QStyleOptionGraphicsItem, QWidget
 
+from plait.runtime.engine.worker import user_traceback
 from plait.runtime.flow.model import PARAMETER_KEY
 from plait.widgets.canvas.ports import INPUT, NodeLayout, PortSlot, layout_for, port_tooltip
 from plait.widgets.canvas.status import STATUS_HEIGHT, NodeStatus, state_colour
@@ -160,7 +161,8 @@ class NodeItem(QGraphicsItem):
             if status.why_text():
                 parts.append(_escape(status.why_text()))
             if status.traceback:
-                parts.append(f"<pre>{_escape(status.traceback.strip()[-4000:])}</pre>")
+                shown = user_traceback(status.traceback).strip()[-4000:]
+                parts.append(f"<pre>{_escape(shown)}</pre>")
         return "<br>".join(parts)
 
     # -- painting ----------------------------------------------------------
