@@ -16,7 +16,7 @@ import time
 from PySide6.QtCore import QTimer
 
 from plait.app.history import PastRun, SaveError, latest_outputs, load_past_run, maker_of, save_value
-from plait.app.run_controller import LiveRun
+from plait.app.run_controller import LiveRun, mark_parameter_values
 from plait.runtime.engine import events as ev
 from plait.runtime.engine.plan import RunRefused, make_plan
 from plait.runtime.engine.worker import user_traceback
@@ -91,6 +91,8 @@ class HistoryOps:
         if past is None or self.runs_dock.selected_run() != run_id:
             return
         self.shown_run = past
+        if self._shows_flow(past.flow_id):
+            mark_parameter_values(past.statuses, self.document.flow, past.parameters)
         if self.scene is not None:
             self.scene.set_statuses(past.statuses if self._shows_flow(past.flow_id) else {})
             self.explainer.schedule()

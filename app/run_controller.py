@@ -34,6 +34,14 @@ def first_line(text: str | None) -> str | None:
     return lines[0].strip() if lines else None
 
 
+def mark_parameter_values(statuses: dict[str, NodeStatus], flow, values: dict[str, Any]) -> None:
+    """Tell each parameter node's status the value the run used, so the node can show it."""
+    for parameter in flow.parameters():
+        status = statuses.get(parameter.node_id)
+        if status is not None and parameter.name in values:
+            status.used = (values[parameter.name],)
+
+
 @dataclass
 class LiveRun:
     """One run the window started (or a schedule did), as far as its events have told."""
@@ -132,6 +140,7 @@ class RunController(QObject):
         live = LiveRun(run, flow.id, flow.name, origin)
         live.titles = {n: r.title for n, r in run.nodes.items()}
         live.statuses = {n: NodeStatus() for n in run.nodes}
+        mark_parameter_values(live.statuses, flow, run.plan.plain)
         self.live[run.id] = live
         self.run_started.emit(live)
         self.background(self._follow(live))

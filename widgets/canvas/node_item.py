@@ -153,6 +153,8 @@ class NodeItem(QGraphicsItem):
         parts = [f"<b>{node.title}</b> <span style='color:gray'>{node.spec_key}</span>"]
         if spec is not None and spec.doc:
             parts.append(spec.doc.split("\n\n", 1)[0])
+        if node.spec_key == PARAMETER_KEY:
+            parts.append(_escape(self.parameter_summary()))
         parts += [f"<span style='color:#d93838'>⚠ {p}</span>" for p in self.problems]
         status = self.status
         if status is not None:
@@ -234,18 +236,26 @@ class NodeItem(QGraphicsItem):
         if status is not None:
             self._paint_status(painter, style, rect, status)
 
-    def _paint_parameter_summary(self, painter, style, metrics) -> None:
+    def parameter_summary(self) -> str:
+        """A parameter's type and value: the last run's when it was not the default."""
         values = self.node.values
         summary = values.get("type", "any")
-        if "default" in values:
+        used = self.status.used if self.status is not None else None
+        if used is not None and ("default" not in values or used[0] != values["default"]):
+            summary += f" = {used[0]!r}" + (f" (default {values['default']!r})"
+                                            if "default" in values else "")
+        elif "default" in values:
             summary += f" = {values['default']!r}"
         else:
             summary += " (required)"
+        return summary
+
+    def _paint_parameter_summary(self, painter, style, metrics) -> None:
         painter.setPen(style.text_dim)
         width = self.layout.width - 18
         painter.drawText(QRectF(9, TITLE_HEIGHT, width, ROW_HEIGHT),
                          Qt.AlignVCenter | Qt.AlignLeft,
-                         metrics.elidedText(summary, Qt.ElideRight, width))
+                         metrics.elidedText(self.parameter_summary(), Qt.ElideRight, width))
 
     def _paint_port(self, painter, style, slot: PortSlot, metrics, half: float, lod: float) -> None:
         x, y = self.layout.port_pos(slot)
