@@ -86,9 +86,28 @@ class HistoryOps:
             return
         self._spawn(self._show_past(run_id))
 
-    async def _show_past(self, run_id: str) -> None:
+    def show_flow_last_run(self) -> None:
+        """The logs dock and the status bar follow the open flow: its newest run, live or past."""
+        flow_id = self.document.flow.id
+        lives = [live for live in self.runs.live.values() if live.flow_id == flow_id]
+        if lives:
+            self.show_live_run(lives[-1])
+            self._update_run_status()
+            return
+        row = self.workspace.conn.execute(
+            "select id from runs where flow_id=? order by started desc limit 1",
+            (flow_id,)).fetchone() if self.workspace is not None else None
+        self.shown_run = None
+        self.logs_dock.set_lines([], {})
+        self._update_run_status()
+        self.update_timeline()
+        if row is not None:
+            self._spawn(self._show_past(row[0], chosen=False))
+
+    async def _show_past(self, run_id: str, chosen: bool = True) -> None:
         past = await asyncio.to_thread(load_past_run, self.workspace.db_path, run_id)
-        if past is None or self.runs_dock.selected_run() != run_id:
+        if past is None or (self.runs_dock.selected_run() != run_id if chosen
+                            else self.shown_run is not None or not self._shows_flow(past.flow_id)):
             return
         self.shown_run = past
         if self._shows_flow(past.flow_id):
@@ -99,6 +118,7 @@ class HistoryOps:
         self.logs_dock.set_lines(past.lines, past.titles)
         self._selection_changed()
         self.update_timeline()
+        self._update_run_status()
 
     def update_timeline(self) -> None:
         run = self.shown_run

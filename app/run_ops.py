@@ -27,6 +27,16 @@ from plait.widgets.words import plural
 PROBLEMS_SHOWN = 12
 
 
+def run_summary(run) -> str:
+    """One line for a finished run, live or from the records: its mark, flow, state and time."""
+    states = [status.state for status in run.statuses.values()]
+    cached = states.count(ev.CACHED)
+    mark = {"completed": "✓", "failed": "✗", "cancelled": "■"}.get(run.state, "")
+    took = f" in {format_duration((run.ended or time.time()) - run.started)}" if run.started else ""
+    return (f"{mark} '{run.flow_name}' {run.state}: {plural(len(states), 'node')}"
+            + (f" ({cached} cached)" if cached else "") + took)
+
+
 class RunOps:
     """Mixed into MainWindow: starting, following and stopping runs."""
 
@@ -178,10 +188,11 @@ class RunOps:
     # -- following ---------------------------------------------------------
 
     def _status_run(self) -> LiveRun | None:
-        """The run the status bar follows: the shown one if live, else the newest running."""
-        if isinstance(self.shown_run, LiveRun) and not self.shown_run.finished:
+        """The run the status bar follows: the open flow's, the shown one first."""
+        if isinstance(self.shown_run, LiveRun) and not self.shown_run.finished \
+                and self._shows_flow(self.shown_run.flow_id):
             return self.shown_run
-        running = self.runs.running
+        running = [live for live in self.runs.running if self._shows_flow(live.flow_id)]
         return running[-1] if running else None
 
     def _shows_flow(self, flow_id: str) -> bool:
@@ -216,7 +227,7 @@ class RunOps:
             self.logs_dock.append(lines, live.titles)
 
     def _run_finished(self, live: LiveRun) -> None:
-        self._update_run_status(live)
+        self._update_run_status()
         if not self.runs.running:
             self._tick.stop()
         self.refresh_runs()
@@ -239,21 +250,16 @@ class RunOps:
                     self.scene.set_status(node_id, status)  # the elapsed time moves on
             self.update_timeline()
 
-    def _update_run_status(self, finished: LiveRun | None = None) -> None:
+    def _update_run_status(self) -> None:
         live = self._status_run()
         stop = self.actions_by_name["stop"]
         if live is None:
-            stop.setEnabled(False)
+            stop.setEnabled(bool(self.runs.running))  # runs of other flows can still be stopped
             self.stop_button.hide()
             self.run_progress.hide()
-            if finished is not None:
-                counts = finished.counts()
-                cached = counts.get(ev.CACHED, 0)
-                mark = {"completed": "✓", "failed": "✗", "cancelled": "■"}.get(finished.state, "")
-                took = format_duration((finished.ended or time.time()) - finished.started)
-                self.run_label.setText(
-                    f"{mark} '{finished.flow_name}' {finished.state}: {plural(finished.total, 'node')}"
-                    + (f" ({cached} cached)" if cached else "") + f" in {took}")
+            shown = self.shown_run
+            self.run_label.setText(run_summary(shown) if shown is not None and shown.finished
+                                   and self._shows_flow(shown.flow_id) else "")
             return
         stop.setEnabled(True)
         self.stop_button.show()

@@ -323,10 +323,8 @@ class MainWindow(WorkspaceOps, EditOps, RunOps, HistoryOps, ScheduleOps, ExportO
                      "add_parameter"):
             self.actions_by_name[name].setEnabled(not document.read_only)
         self.actions_by_name["save"].setEnabled(not document.read_only)
-        run = self.shown_run
-        if run is not None and run.flow_id == document.flow.id:
-            self.scene.set_statuses(run.statuses)
         self.outputs_dock.clear()
+        self.show_flow_last_run()
         self.refresh_schedules()
         self.view.fit_view(keep_fitting=True)
         self.view.setFocus()
