@@ -81,6 +81,7 @@ def make_window(qtbot, settings, qasync_loop):
         window.ask_restore_draft = lambda draft: window.offered_drafts.append(draft.name) or (
             restore_drafts)
         window.confirm = lambda title, text: True
+        window.ask_flow_name = lambda suggestion: suggestion
         window.open_workspace(folder)
         window.resize(1300, 800)
         window.show()
