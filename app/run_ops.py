@@ -13,7 +13,7 @@ import time
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import QFileDialog, QLabel, QMenu, QMessageBox, QProgressBar, QToolButton
+from PySide6.QtWidgets import QFileDialog, QMenu, QMessageBox, QProgressBar, QToolButton
 
 from plait.app.run_controller import LiveRun, RunController
 from plait.runtime.engine import events as ev
@@ -21,6 +21,7 @@ from plait.runtime.engine.plan import RunRefused
 from plait.runtime.engine.scheduler import RunOptions
 from plait.runtime.flow.model import EdgeAdded, EdgeRemoved, NodeChanged
 from plait.widgets.canvas.status import format_duration
+from plait.widgets.elided import ElidedLabel
 from plait.widgets.parameter_dialog import EXECUTORS, ParameterDialog, RunChoices
 from plait.widgets.words import plural
 
@@ -51,7 +52,7 @@ class RunOps:
         self.node_menu: QMenu | None = None
         self.shut_down = False
         bar = self.statusBar()
-        self.run_label = QLabel(self)
+        self.run_label = ElidedLabel(self, grow=True)  # a long flow name or error is cut, not clipped
         self.run_label.setObjectName("RunLabel")
         self.run_progress = QProgressBar(self)
         self.run_progress.setObjectName("RunProgress")
@@ -258,7 +259,7 @@ class RunOps:
             self.stop_button.hide()
             self.run_progress.hide()
             shown = self.shown_run
-            self.run_label.setText(run_summary(shown) if shown is not None and shown.finished
+            self.run_label.set_full_text(run_summary(shown) if shown is not None and shown.finished
                                    and self._shows_flow(shown.flow_id) else "")
             return
         stop.setEnabled(True)
@@ -267,7 +268,7 @@ class RunOps:
         self.run_progress.setRange(0, max(1, live.total))
         self.run_progress.setValue(live.done)
         self.run_progress.setFormat(f"{live.done}/{plural(live.total, 'node')}")
-        self.run_label.setText(f"▶ '{live.flow_name}' · {format_duration(time.time() - live.started)}")
+        self.run_label.set_full_text(f"▶ '{live.flow_name}' · {format_duration(time.time() - live.started)}")
 
     # -- editing during or after a run -------------------------------------
 

@@ -159,6 +159,8 @@ class LogModel(QAbstractTableModel):
             return line[2] if column == LEVEL else line[3]
         if role == Qt.ForegroundRole:
             return _LEVEL_COLOURS.get(line[2].upper())
+        if role == Qt.ToolTipRole and column == NODE:
+            return self.titles.get(line[1], line[1])  # the column is narrow: a long title is cut
         if role == Qt.ToolTipRole and column == MESSAGE:
             if len(line) > 5 and line[5]:
                 return f"The whole traceback, Plait's frames included:\n\n{line[5][-4000:]}"

@@ -26,11 +26,14 @@ from plait.widgets.canvas.style import (
     TITLE_HEIGHT,
     type_colour,
 )
+from plait.widgets.elided import elide
 
 if TYPE_CHECKING:
     from plait.widgets.canvas.scene import FlowScene
 
 NODE_TYPE = QGraphicsItem.UserType + 1
+# Text is elided to whole letters before it is drawn, and never clipped through a glyph.
+_LEFT = Qt.AlignVCenter | Qt.AlignLeft | Qt.TextDontClip
 BADGE_RADIUS = 8.0
 _fonts: dict[str, QFont] = {}
 
@@ -150,7 +153,7 @@ class NodeItem(QGraphicsItem):
         flow = self._scene.flow
         node = self.node
         spec = flow.spec(node)
-        parts = [f"<b>{node.title}</b> <span style='color:gray'>{node.spec_key}</span>"]
+        parts = [f"<b>{_escape(node.title)}</b> <span style='color:gray'>{_escape(node.spec_key)}</span>"]
         if spec is not None and spec.doc:
             parts.append(spec.doc.split("\n\n", 1)[0])
         if node.spec_key == PARAMETER_KEY:
@@ -212,9 +215,8 @@ class NodeItem(QGraphicsItem):
         painter.setPen(style.node_title_text)
         title = ("◆ " if is_param else "") + node.title
         metrics = QFontMetricsF(font("title"))
-        painter.drawText(QRectF(9, 0, rect.width() - 18, TITLE_HEIGHT),
-                         Qt.AlignVCenter | Qt.AlignLeft,
-                         metrics.elidedText(title, Qt.ElideRight, rect.width() - 18))
+        painter.drawText(QRectF(9, 0, rect.width() - 18, TITLE_HEIGHT), _LEFT,
+                         elide(metrics, title, rect.width() - 18))
 
         small = font("small")
         small_metrics = QFontMetricsF(small)
@@ -224,8 +226,8 @@ class NodeItem(QGraphicsItem):
         elif missing:
             painter.setPen(style.broken)
             painter.setFont(font("italic"))
-            painter.drawText(QRectF(9, TITLE_HEIGHT, rect.width() - 18, ROW_HEIGHT),
-                             Qt.AlignVCenter | Qt.AlignLeft, "type not available")
+            painter.drawText(QRectF(9, TITLE_HEIGHT, rect.width() - 18, ROW_HEIGHT), _LEFT,
+                             "type not available")
             painter.setFont(small)
 
         half = rect.width() / 2 - 14
@@ -253,9 +255,8 @@ class NodeItem(QGraphicsItem):
     def _paint_parameter_summary(self, painter, style, metrics) -> None:
         painter.setPen(style.text_dim)
         width = self.layout.width - 18
-        painter.drawText(QRectF(9, TITLE_HEIGHT, width, ROW_HEIGHT),
-                         Qt.AlignVCenter | Qt.AlignLeft,
-                         metrics.elidedText(self.parameter_summary(), Qt.ElideRight, width))
+        painter.drawText(QRectF(9, TITLE_HEIGHT, width, ROW_HEIGHT), _LEFT,
+                         elide(metrics, self.parameter_summary(), width))
 
     def _paint_port(self, painter, style, slot: PortSlot, metrics, half: float, lod: float) -> None:
         x, y = self.layout.port_pos(slot)
@@ -283,13 +284,12 @@ class NodeItem(QGraphicsItem):
             return
         label = slot.name + (" ✕" if slot.ghost else "")
         painter.setPen(style.broken if slot.ghost else text_colour)
-        label = metrics.elidedText(label, Qt.ElideRight, half)
+        label = elide(metrics, label, half)
         if slot.side == INPUT:
-            painter.drawText(QRectF(x + 10, y - ROW_HEIGHT / 2, half, ROW_HEIGHT),
-                             Qt.AlignVCenter | Qt.AlignLeft, label)
+            painter.drawText(QRectF(x + 10, y - ROW_HEIGHT / 2, half, ROW_HEIGHT), _LEFT, label)
         else:
             painter.drawText(QRectF(x - 10 - half, y - ROW_HEIGHT / 2, half, ROW_HEIGHT),
-                             Qt.AlignVCenter | Qt.AlignRight, label)
+                             Qt.AlignVCenter | Qt.AlignRight | Qt.TextDontClip, label)
 
     def _paint_status(self, painter, style, rect: QRectF, status: NodeStatus) -> None:
         colour = state_colour(status.state)
@@ -312,8 +312,7 @@ class NodeItem(QGraphicsItem):
         painter.setPen(colour if status.state != "pending" else style.text_dim)
         metrics = QFontMetricsF(font("small"))
         line = QRectF(2, rect.height() + 2, rect.width() + 40, STATUS_HEIGHT - 4)
-        painter.drawText(line, Qt.AlignVCenter | Qt.AlignLeft,
-                         metrics.elidedText(status.text(time.time()), Qt.ElideRight, line.width()))
+        painter.drawText(line, _LEFT, elide(metrics, status.text(time.time()), line.width()))
 
     def _paint_badge(self, painter, style, rect: QRectF) -> None:
         centre = QPointF(rect.width() - 2, -1)
