@@ -128,6 +128,7 @@ class FlowView(QGraphicsView):
         super().mousePressEvent(event)
 
     def mouseMoveEvent(self, event) -> None:
+        self.minimap.set_hovered(False)  # the mouse is over the canvas, not the minimap
         if self._pan_from is not None:
             delta = event.position() - self._pan_from
             self._pan_from = event.position()
@@ -141,7 +142,7 @@ class FlowView(QGraphicsView):
         if event.button() == Qt.MiddleButton and self._pan_from is not None:
             self._pan_from = None
             self.viewport().unsetCursor()
-            self.minimap.update()
+            self.minimap.view_moved()
             event.accept()
             return
         super().mouseReleaseEvent(event)
@@ -155,7 +156,7 @@ class FlowView(QGraphicsView):
 
     def scrollContentsBy(self, dx: int, dy: int) -> None:
         super().scrollContentsBy(dx, dy)
-        self.minimap.update()
+        self.minimap.view_moved()
 
     # -- keys --------------------------------------------------------------
 
@@ -343,9 +344,7 @@ class FlowView(QGraphicsView):
         super().resizeEvent(event)
         if self._fit_pending:
             self.fit_view(keep_fitting=True)
-        margin = 12
-        self.minimap.move(self.viewport().width() - self.minimap.width() - margin,
-                          self.viewport().height() - self.minimap.height() - margin)
+        self.minimap.place()
         self.minimap.scene_changed()
 
     def node_item_at(self, view_pos) -> NodeItem | None:
