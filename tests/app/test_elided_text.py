@@ -9,7 +9,7 @@ from PySide6.QtTest import QTest
 from plait.widgets.canvas.ports import INPUT
 from plait.widgets.canvas.style import TITLE_HEIGHT
 from plait.widgets.elided import ElidedLabel
-from tests.app.conftest import port_point
+from tests.app.conftest import hover, port_point
 
 LONG = '''
 def summarise_the_quarterly_revenue_of_every_regional_office(
@@ -53,9 +53,9 @@ def test_a_long_title_and_port_name_are_elided_with_the_whole_text_on_hover(
 
     # Hovering the title shows the whole title; hovering the port its whole name.
     viewport = window.view.viewport()
-    QTest.mouseMove(viewport, window.view.mapFromScene(item.mapToScene(QPointF(40, 12))))
+    hover(viewport, window.view.mapFromScene(item.mapToScene(QPointF(40, 12))))
     qtbot.waitUntil(lambda: item.node.title in item.toolTip())
-    QTest.mouseMove(viewport, port_point(window, node_id, INPUT,
+    hover(viewport, port_point(window, node_id, INPUT,
                                          "revenue_table_with_all_the_regional_offices_in_it"))
     qtbot.waitUntil(lambda: "revenue_table_with_all_the_regional_offices_in_it" in item.toolTip())
 

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import pytest
 from PySide6.QtCore import QPoint, Qt
-from PySide6.QtTest import QTest
 
-from tests.app.conftest import node_point
+from tests.app.conftest import hover, node_point
 from tests.app.running import table_flow
 from tests.app.test_history import run_elsewhere
 from tests.app.test_running import run_with_dialog
@@ -33,7 +32,7 @@ def test_a_parameter_node_shows_the_value_the_run_used_beside_its_default(
     assert rows.parameter_summary() == "int = 5"  # the default was used: said once
 
     # Hovering the node says it too.
-    QTest.mouseMove(window.view.viewport(), node_point(window, ids["factor"]) + QPoint(0, 22))
+    hover(window.view.viewport(), node_point(window, ids["factor"]) + QPoint(0, 22))
     qtbot.waitUntil(lambda: "7 (default 3)" in factor.toolTip())
 
     # A past run chosen in the runs dock shows the values it used.

@@ -9,7 +9,7 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
 from plait.runtime.engine.worker import user_traceback
-from tests.app.conftest import node_point
+from tests.app.conftest import hover, node_point
 from tests.app.running import failing_flow
 
 RUN_TIMEOUT = 120_000
@@ -54,7 +54,7 @@ def test_a_failed_nodes_traceback_starts_at_the_users_frame_in_tooltip_logs_and_
     # Hovering the node: the tooltip's traceback begins in jobs.py.
     viewport = window.view.viewport()
     point = node_point(window, ids["bad"])
-    QTest.mouseMove(viewport, point + QPoint(20, 30))
+    hover(viewport, point + QPoint(20, 30))
     qtbot.waitUntil(lambda: "Traceback" in bad.toolTip())
     tip = bad.toolTip()
     assert "jobs.py" in tip and "boom at 3" in tip

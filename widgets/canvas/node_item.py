@@ -20,6 +20,7 @@ from plait.widgets.canvas.ports import INPUT, NodeLayout, PortSlot, layout_for, 
 from plait.widgets.canvas.status import STATUS_HEIGHT, NodeStatus, state_colour
 from plait.widgets.canvas.style import (
     GRID,
+    PORT_NAMES_ZOOM,
     PORT_RADIUS,
     ROW_HEIGHT,
     TEXT_MIN_ZOOM,
@@ -141,9 +142,11 @@ class NodeItem(QGraphicsItem):
 
     def hoverEnterEvent(self, event) -> None:
         self.setToolTip(self._node_tooltip())
+        self._scene.set_hovered(self)
         super().hoverEnterEvent(event)
 
     def hoverLeaveEvent(self, event) -> None:
+        self._scene.set_hovered(None)
         if self.hover_slot is not None:
             self.hover_slot = None
             self.update()
@@ -280,7 +283,7 @@ class NodeItem(QGraphicsItem):
         else:
             painter.setPen(QPen(colour, 1.5))
             painter.drawEllipse(QPointF(x, y), PORT_RADIUS - 1.5, PORT_RADIUS - 1.5)
-        if lod < 0.5:
+        if lod < PORT_NAMES_ZOOM - 1e-6:
             return
         label = slot.name + (" ✕" if slot.ghost else "")
         painter.setPen(style.broken if slot.ghost else text_colour)

@@ -41,6 +41,7 @@ class FlowScene(RunStates, QGraphicsScene):
     search_requested = Signal(QPointF, object)
     frame_edit_requested = Signal(str)
     wire_selection_changed = Signal()
+    hovered_changed = Signal(object, object)  # the node items the mouse left and entered
     node_menu_requested = Signal(str, QPoint)  # node id, screen position: the window builds the menu
 
     def __init__(self, editor: FlowEditor, style: CanvasStyle = LIGHT, parent=None) -> None:
@@ -59,6 +60,7 @@ class FlowScene(RunStates, QGraphicsScene):
         self._reach: WireReach | None = None
         self._drag_start: dict[QGraphicsItem, QPointF] | None = None
         self._carry: dict[FrameItem, list[NodeItem]] = {}
+        self.hovered: NodeItem | None = None
         self.setItemIndexMethod(QGraphicsScene.BspTreeIndex)
         self.setBackgroundBrush(style.background)
         self._build()
@@ -202,6 +204,11 @@ class FlowScene(RunStates, QGraphicsScene):
                 item.setToolTip("")
                 item.hover_slot = None
                 item.update()
+
+    def set_hovered(self, item: NodeItem | None) -> None:
+        if item is not self.hovered:
+            old, self.hovered = self.hovered, item
+            self.hovered_changed.emit(old, item)
 
     def set_far(self, far: bool) -> None:
         if far == self.far:
