@@ -203,7 +203,7 @@ class HistoryOps:
         ports = [PortInfo(port, ref.summary.get("preview", ref.summary.get("type", "")), origin)
                  for port, ref in refs.items()]
         heading = f"<b>{title}</b> — {plural(len(ports), 'output')}"
-        self.outputs_dock.show_node(node_id, heading, ports)
+        self.outputs_dock.show_node(node_id, heading, ports, title)
         if state == ev.CACHED and cache_key:
             self._spawn(self._say_maker(node_id, cache_key))
 
