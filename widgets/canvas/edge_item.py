@@ -27,9 +27,14 @@ def points_path(points: list[tuple[float, float]]) -> QPainterPath:
     """A chain of cubic segments from its control points (3n + 1 of them)."""
     path = QPainterPath()
     path.moveTo(*points[0])
+    y = points[0][1]
     for i in range(1, len(points) - 2, 3):
         (ax, ay), (bx, by), (cx, cy) = points[i:i + 3]
-        path.cubicTo(ax, ay, bx, by, cx, cy)
+        if ay == by == cy == y:
+            path.lineTo(cx, cy)  # a lane: a line is cheaper to stroke than a flat curve
+        else:
+            path.cubicTo(ax, ay, bx, by, cx, cy)
+        y = cy
     return path
 
 
