@@ -6,7 +6,7 @@ from PySide6.QtCore import QMimeData, QRectF, Qt
 from PySide6.QtWidgets import QApplication, QInputDialog
 
 from plait.app import clipboard
-from plait.app.layout import dot_positions
+from plait.app.layout import dot_layout
 from plait.widgets.canvas import placement
 from plait.widgets.canvas.frame_item import FRAME_TITLE
 from plait.widgets.canvas.ports import node_size
@@ -132,7 +132,7 @@ class EditOps:
                  for nid, item in self.scene.nodes.items()}
         QApplication.setOverrideCursor(Qt.WaitCursor)
         try:
-            positions = dot_positions(flow, sizes)
+            positions, routes = dot_layout(flow, sizes)
         finally:
             QApplication.restoreOverrideCursor()
         # Keep the flow where it was on the canvas: align the layout's corner with the old one.
@@ -143,6 +143,10 @@ class EditOps:
         dx, dy = old_left - new_left, old_top - new_top
         self.document.move_nodes({k: (x + dx, y + dy) for k, (x, y) in positions.items()},
                                  text="Auto-layout")
+        # Graphviz's own wire routes go around the nodes it placed; each is kept until an end
+        # of its wire moves (undo included), then the canvas routes that wire itself.
+        self.scene.set_layout_routes({e: [(x + dx, y + dy) for x, y in points]
+                                      for e, points in routes.items()})
         self.view.fit_view()
 
     # -- frames and comments -----------------------------------------------

@@ -17,6 +17,7 @@ from typing import Any
 from plait.runtime.results.blobs import OutputRef
 from plait.widgets.canvas.status import NodeStatus
 from plait.widgets.gantt import Bar
+from plait.widgets.logs_dock import traceback_lines
 
 LOG_LIMIT = 200_000  # lines of one past run loaded into the logs dock
 
@@ -99,8 +100,7 @@ def load_past_run(db_path: str | Path, run_id: str, with_logs: bool = True) -> P
             past.outputs[node_id] = _refs(conn, cache_key, result_ref)
             past.bars.append(Bar(node_id, title, state, started, ended))
             if tb and state in ("failed", "timed_out"):
-                past.lines.extend((ended or started or 0, node_id, "ERROR", "plait", text)
-                                  for text in tb.rstrip().splitlines())
+                past.lines.extend(traceback_lines(ended or started or 0, node_id, tb))
         if with_logs:
             logs = conn.execute("select time, node_id, level, stream, message from logs"
                                 " where run_id=? order by id limit ?",

@@ -9,15 +9,17 @@ of the runs table.
 from __future__ import annotations
 
 import asyncio
+import html
 import json
 import time
 
 from PySide6.QtCore import QTimer
 
 from plait.app.history import PastRun, SaveError, latest_outputs, load_past_run, maker_of, save_value
-from plait.app.run_controller import LiveRun
+from plait.app.run_controller import LiveRun, mark_parameter_values
 from plait.runtime.engine import events as ev
 from plait.runtime.engine.plan import RunRefused, make_plan
+from plait.runtime.engine.worker import user_traceback
 from plait.runtime.results.blobs import CorruptResult
 from plait.runtime.workspace.records import run_rows
 from plait.widgets.gantt import Bar
@@ -86,17 +88,39 @@ class HistoryOps:
             return
         self._spawn(self._show_past(run_id))
 
-    async def _show_past(self, run_id: str) -> None:
+    def show_flow_last_run(self) -> None:
+        """The logs dock and the status bar follow the open flow: its newest run, live or past."""
+        flow_id = self.document.flow.id
+        lives = [live for live in self.runs.live.values() if live.flow_id == flow_id]
+        if lives:
+            self.show_live_run(lives[-1])
+            self._update_run_status()
+            return
+        row = self.workspace.conn.execute(
+            "select id from runs where flow_id=? order by started desc limit 1",
+            (flow_id,)).fetchone() if self.workspace is not None else None
+        self.shown_run = None
+        self.logs_dock.set_lines([], {})
+        self._update_run_status()
+        self.update_timeline()
+        if row is not None:
+            self._spawn(self._show_past(row[0], chosen=False))
+
+    async def _show_past(self, run_id: str, chosen: bool = True) -> None:
         past = await asyncio.to_thread(load_past_run, self.workspace.db_path, run_id)
-        if past is None or self.runs_dock.selected_run() != run_id:
+        if past is None or (self.runs_dock.selected_run() != run_id if chosen
+                            else self.shown_run is not None or not self._shows_flow(past.flow_id)):
             return
         self.shown_run = past
+        if self._shows_flow(past.flow_id):
+            mark_parameter_values(past.statuses, self.document.flow, past.parameters)
         if self.scene is not None:
             self.scene.set_statuses(past.statuses if self._shows_flow(past.flow_id) else {})
             self.explainer.schedule()
         self.logs_dock.set_lines(past.lines, past.titles)
         self._selection_changed()
         self.update_timeline()
+        self._update_run_status()
 
     def update_timeline(self) -> None:
         run = self.shown_run
@@ -147,8 +171,12 @@ class HistoryOps:
         if run is not None:
             status = run.statuses[node_id]
             if status.state not in ev.SUCCESS_STATES:
-                why = status.error or status.state.replace("_", " ")
-                self.outputs_dock.clear(f"<b>{title}</b>: {why} — no output in this run.")
+                why = html.escape(status.error or status.state.replace("_", " "))
+                heading = f"<b>{html.escape(title)}</b>: {why} — no output in this run."
+                if status.traceback and status.state in (ev.FAILED, ev.TIMED_OUT):
+                    shown = user_traceback(status.traceback).strip()[-3000:]
+                    heading += f"<pre>{html.escape(shown)}</pre>"
+                self.outputs_dock.clear(heading)
                 return
             refs = run.outputs.get(node_id, {})
             self._present(node_id, title, refs, run.id, status.state,
@@ -177,7 +205,7 @@ class HistoryOps:
         ports = [PortInfo(port, ref.summary.get("preview", ref.summary.get("type", "")), origin)
                  for port, ref in refs.items()]
         heading = f"<b>{title}</b> — {plural(len(ports), 'output')}"
-        self.outputs_dock.show_node(node_id, heading, ports)
+        self.outputs_dock.show_node(node_id, heading, ports, title)
         if state == ev.CACHED and cache_key:
             self._spawn(self._say_maker(node_id, cache_key))
 

@@ -22,6 +22,7 @@ from plait.runtime.engine import events as ev
 from plait.runtime.engine.scheduler import Engine, RunOptions
 from plait.runtime.results.cache import verify_after_crash
 from plait.widgets.canvas.status import NodeStatus
+from plait.widgets.logs_dock import traceback_lines
 
 FLUSH_MS = 50
 log = logging.getLogger(__name__)
@@ -32,6 +33,14 @@ def first_line(text: str | None) -> str | None:
         return None
     lines = [line for line in text.strip().splitlines() if line.strip()]
     return lines[0].strip() if lines else None
+
+
+def mark_parameter_values(statuses: dict[str, NodeStatus], flow, values: dict[str, Any]) -> None:
+    """Tell each parameter node's status the value the run used, so the node can show it."""
+    for parameter in flow.parameters():
+        status = statuses.get(parameter.node_id)
+        if status is not None and parameter.name in values:
+            status.used = (values[parameter.name],)
 
 
 @dataclass
@@ -135,6 +144,7 @@ class RunController(QObject):
         live = LiveRun(run, flow.id, flow.name, origin)
         live.titles = {n: r.title for n, r in run.nodes.items()}
         live.statuses = {n: NodeStatus() for n in run.nodes}
+        mark_parameter_values(live.statuses, flow, run.plan.plain)
         self.live[run.id] = live
         self.run_started.emit(live)
         self.background(self._follow(live))
@@ -215,8 +225,7 @@ class RunController(QObject):
         live.last_node_finished = time.perf_counter()
         if event.traceback and event.state in (ev.FAILED, ev.TIMED_OUT, ev.CANCELLED) \
                 and event.error_type != "CancelledError":
-            lines = [(event.time, event.node_id, "ERROR", "plait", text)
-                     for text in event.traceback.rstrip().splitlines()]
+            lines = traceback_lines(event.time, event.node_id, event.traceback)
             live.lines.extend(lines)
             self._new_lines.setdefault(live.id, []).extend(lines)
         elif event.state in (ev.FAILED, ev.TIMED_OUT) and event.error_message:

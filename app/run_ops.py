@@ -13,7 +13,7 @@ import time
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import QFileDialog, QLabel, QMenu, QMessageBox, QProgressBar, QToolButton
+from PySide6.QtWidgets import QFileDialog, QMenu, QMessageBox, QProgressBar, QToolButton
 
 from plait.app.run_controller import LiveRun, RunController
 from plait.runtime.engine import events as ev
@@ -21,10 +21,21 @@ from plait.runtime.engine.plan import RunRefused
 from plait.runtime.engine.scheduler import RunOptions
 from plait.runtime.flow.model import EdgeAdded, EdgeRemoved, NodeChanged
 from plait.widgets.canvas.status import format_duration
+from plait.widgets.elided import ElidedLabel
 from plait.widgets.parameter_dialog import EXECUTORS, ParameterDialog, RunChoices
 from plait.widgets.words import plural
 
 PROBLEMS_SHOWN = 12
+
+
+def run_summary(run) -> str:
+    """One line for a finished run, live or from the records: its mark, flow, state and time."""
+    states = [status.state for status in run.statuses.values()]
+    cached = states.count(ev.CACHED)
+    mark = {"completed": "✓", "failed": "✗", "cancelled": "■"}.get(run.state, "")
+    took = f" in {format_duration((run.ended or time.time()) - run.started)}" if run.started else ""
+    return (f"{mark} '{run.flow_name}' {run.state}: {plural(len(states), 'node')}"
+            + (f" ({cached} cached)" if cached else "") + took)
 
 
 class RunOps:
@@ -41,7 +52,7 @@ class RunOps:
         self.node_menu: QMenu | None = None
         self.shut_down = False
         bar = self.statusBar()
-        self.run_label = QLabel(self)
+        self.run_label = ElidedLabel(self, grow=True)  # a long flow name or error is cut, not clipped
         self.run_label.setObjectName("RunLabel")
         self.run_progress = QProgressBar(self)
         self.run_progress.setObjectName("RunProgress")
@@ -178,10 +189,11 @@ class RunOps:
     # -- following ---------------------------------------------------------
 
     def _status_run(self) -> LiveRun | None:
-        """The run the status bar follows: the shown one if live, else the newest running."""
-        if isinstance(self.shown_run, LiveRun) and not self.shown_run.finished:
+        """The run the status bar follows: the open flow's, the shown one first."""
+        if isinstance(self.shown_run, LiveRun) and not self.shown_run.finished \
+                and self._shows_flow(self.shown_run.flow_id):
             return self.shown_run
-        running = self.runs.running
+        running = [live for live in self.runs.running if self._shows_flow(live.flow_id)]
         return running[-1] if running else None
 
     def _shows_flow(self, flow_id: str) -> bool:
@@ -216,7 +228,7 @@ class RunOps:
             self.logs_dock.append(lines, live.titles)
 
     def _run_finished(self, live: LiveRun) -> None:
-        self._update_run_status(live)
+        self._update_run_status()
         if not self.runs.running:
             self._tick.stop()
         self.refresh_runs()
@@ -239,21 +251,16 @@ class RunOps:
                     self.scene.set_status(node_id, status)  # the elapsed time moves on
             self.update_timeline()
 
-    def _update_run_status(self, finished: LiveRun | None = None) -> None:
+    def _update_run_status(self) -> None:
         live = self._status_run()
         stop = self.actions_by_name["stop"]
         if live is None:
-            stop.setEnabled(False)
+            stop.setEnabled(bool(self.runs.running))  # runs of other flows can still be stopped
             self.stop_button.hide()
             self.run_progress.hide()
-            if finished is not None:
-                counts = finished.counts()
-                cached = counts.get(ev.CACHED, 0)
-                mark = {"completed": "✓", "failed": "✗", "cancelled": "■"}.get(finished.state, "")
-                took = format_duration((finished.ended or time.time()) - finished.started)
-                self.run_label.setText(
-                    f"{mark} '{finished.flow_name}' {finished.state}: {plural(finished.total, 'node')}"
-                    + (f" ({cached} cached)" if cached else "") + f" in {took}")
+            shown = self.shown_run
+            self.run_label.set_full_text(run_summary(shown) if shown is not None and shown.finished
+                                   and self._shows_flow(shown.flow_id) else "")
             return
         stop.setEnabled(True)
         self.stop_button.show()
@@ -261,7 +268,7 @@ class RunOps:
         self.run_progress.setRange(0, max(1, live.total))
         self.run_progress.setValue(live.done)
         self.run_progress.setFormat(f"{live.done}/{plural(live.total, 'node')}")
-        self.run_label.setText(f"▶ '{live.flow_name}' · {format_duration(time.time() - live.started)}")
+        self.run_label.set_full_text(f"▶ '{live.flow_name}' · {format_duration(time.time() - live.started)}")
 
     # -- editing during or after a run -------------------------------------
 

@@ -196,7 +196,9 @@ def render_iris(out_dir: Path) -> list[Path]:
         window.scene.select_nodes([accuracy])
         tab = window.outputs_dock.tab_by_port.get("result")
         _wait(app, lambda: tab is not None and tab.preview is not None)
-        app.processEvents()
+        settle = time.monotonic() + 0.5  # the inspector's "Next run" text wraps a moment later
+        while time.monotonic() < settle:
+            app.processEvents()
         window.grab().save(str(path))
         window.close()
         _wait(app, lambda: window.shut_down)

@@ -1,5 +1,8 @@
 """Render the main window offscreen with an example flow, in both themes, to PNGs.
 
+Also the Iris data-science flow at the zoom the window opens it with, and a
+30-node flow after Auto-layout (Graphviz's wire routes), to check readability.
+
     QT_QPA_PLATFORM=offscreen python -m plait.app.screenshots docs/
 """
 
@@ -9,6 +12,7 @@ import os
 import sys
 import tempfile
 import textwrap
+import time
 from pathlib import Path
 
 EXAMPLE_LIBRARY = textwrap.dedent('''
@@ -122,13 +126,123 @@ def render(out_dir: Path) -> list[Path]:
     return written
 
 
+STEPS_LIBRARY = textwrap.dedent('''
+    """Steps of a longer analysis (an example library for the layout screenshot)."""
+
+
+    def read_source(path: str = "data.csv") -> list:
+        return []
+
+
+    def join(left: list, right: list, on: str = "id") -> list:
+        return left + right
+
+
+    def filter_rows(rows: list, threshold: float = 0.5) -> list:
+        return rows
+
+
+    def summarise(rows: list, by: str = "region", weights: list = ()) -> dict:
+        return {}
+
+
+    def score(table: dict, model: str = "linear") -> float:
+        return 0.0
+''')
+
+
+def build_thirty(folder: Path) -> str:
+    """A workspace whose 30-node flow was dropped any which way, for Auto-layout to tidy."""
+    import random
+
+    from plait.runtime.flow.model import Flow
+    from plait.runtime.nodes.libraries import Catalog
+    from plait.runtime.workspace.store import Workspace
+
+    (folder / "steps.py").write_text(STEPS_LIBRARY)
+    catalog = Catalog(folder)
+    catalog.load()
+    flow = Flow("Thirty steps", catalog=catalog)
+    rng = random.Random(7)
+    lists, tables = [], []  # node ids giving a list or a dict
+    flow.add_parameter("threshold", "float", 0.5, position=(0, 0))
+    for i in range(29):
+        spot = (rng.uniform(0, 1400), rng.uniform(0, 900))
+        kind = "read_source" if i < 5 else rng.choice(["join", "filter_rows", "filter_rows",
+                                                       "summarise", "score"])
+        node = flow.create_node(catalog.get(f"steps.py:{kind}"), spot)
+        if kind == "join":
+            a, b = rng.sample(lists, 2)
+            flow.connect(a, "result", node.id, "left")
+            flow.connect(b, "result", node.id, "right")
+        elif kind in ("filter_rows", "summarise"):
+            flow.connect(rng.choice(lists), "result", node.id, "rows")
+        elif kind == "score":
+            if not tables:
+                continue
+            flow.connect(rng.choice(tables), "result", node.id, "table")
+        (tables if kind == "summarise" else lists if kind != "score" else []).append(node.id)
+    param = next(p.node_id for p in flow.parameters())
+    for node in flow.nodes.values():
+        if node.spec_key == "steps.py:filter_rows" and rng.random() < 0.5:
+            flow.connect(param, "value", node.id, "threshold")
+    with Workspace(folder) as ws:
+        ws.save_flow(flow)
+    return flow.id
+
+
+def render_readability(out_dir: Path) -> list[Path]:
+    """The Iris data-science flow as the window opens it, and 30 nodes after Auto-layout."""
+    import asyncio
+    import shutil
+
+    from PySide6.QtCore import QSettings
+
+    from plait.app.main import application, event_loop, open_window
+    from plait.runtime.workspace.examples import examples_folder
+
+    app = application()
+    asyncio.events._set_running_loop(event_loop())
+    written = []
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = QSettings(str(Path(tmp) / "settings.ini"), QSettings.IniFormat)
+        iris = Path(tmp) / "iris"
+        shutil.copytree(examples_folder() / "iris", iris)
+        thirty = Path(tmp) / "Thirty steps"
+        thirty.mkdir()
+        flow_id = build_thirty(thirty)
+        for folder, name, shot in ((iris, "data-science", "screenshot-iris-opening.png"),
+                                   (thirty, flow_id, "screenshot-thirty-nodes.png")):
+            window = open_window(folder, settings)
+            window.resize(1600, 1000)
+            window.open_flow(window.workspace.flow_info(name).id, ask=False)
+            for _ in range(5):
+                app.processEvents()  # the opening fit follows the window's size
+            if shot == "screenshot-thirty-nodes.png":
+                window.auto_layout()
+                window.document.mark_saved()
+            while window.scene.route_pending(budget_ms=50):
+                app.processEvents()
+            settle = time.monotonic() + 0.5  # the minimap redraws a moment after changes
+            while time.monotonic() < settle:
+                app.processEvents()
+            path = out_dir / shot
+            window.grab().save(str(path))
+            written.append(path)
+            window.close()
+            while window.runs._tasks or not window.shut_down:
+                app.processEvents()
+    asyncio.events._set_running_loop(None)
+    return written
+
+
 def main(argv: list[str] | None = None, draw=None) -> int:  # type: ignore[no-untyped-def]
     """Render screenshots into the folder named on the command line (default docs/)."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     argv = sys.argv[1:] if argv is None else argv
     out_dir = Path(argv[0] if argv else "docs")
     out_dir.mkdir(parents=True, exist_ok=True)
-    for path in (draw or render)(out_dir):
+    for path in (draw or (lambda out: render(out) + render_readability(out)))(out_dir):
         print(path)
     return 0
 

@@ -175,6 +175,7 @@ class MainWindow(WorkspaceOps, EditOps, RunOps, HistoryOps, ScheduleOps, ExportO
         self.actions_by_name.update(undo_group)
         self.actions_by_name["snap"].setChecked(self.settings.value("snap", False, type=bool))
         self.actions_by_name["minimap"].setChecked(self.settings.value("minimap", True, type=bool))
+        self.view.minimap.enabled_by_user = self.actions_by_name["minimap"].isChecked()
 
     def undo_actions(self) -> dict[str, QAction]:
         undo = QAction("&Undo", self)
@@ -291,6 +292,7 @@ class MainWindow(WorkspaceOps, EditOps, RunOps, HistoryOps, ScheduleOps, ExportO
             self.scene.snap_to_grid = on
 
     def set_minimap(self, on: bool) -> None:
+        self.settings.setValue("minimap", on)  # remembered at once, not only on a clean quit
         self.view.minimap.enabled_by_user = on
         self.view.minimap.refresh()
 
@@ -323,10 +325,8 @@ class MainWindow(WorkspaceOps, EditOps, RunOps, HistoryOps, ScheduleOps, ExportO
                      "add_parameter"):
             self.actions_by_name[name].setEnabled(not document.read_only)
         self.actions_by_name["save"].setEnabled(not document.read_only)
-        run = self.shown_run
-        if run is not None and run.flow_id == document.flow.id:
-            self.scene.set_statuses(run.statuses)
         self.outputs_dock.clear()
+        self.show_flow_last_run()
         self.refresh_schedules()
         self.view.fit_view(keep_fitting=True)
         self.view.setFocus()

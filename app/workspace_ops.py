@@ -151,6 +151,8 @@ class WorkspaceOps:
         doc = self.document
         if doc is None or doc.read_only or self.workspace is None:
             return False
+        if not self._is_saved(doc.flow.id) and not self._name_new_flow(doc.flow):
+            return False
         try:
             version = self.workspace.save_flow(doc.flow)
         except WorkspaceError as exc:
@@ -163,6 +165,41 @@ class WorkspaceOps:
         self.refresh_schedules()  # a flow saved for the first time can be scheduled now
         self.show_message(f"Saved '{doc.flow.name}' as version {version}")
         return True
+
+    def _is_saved(self, flow_id: str) -> bool:
+        return self.workspace.conn.execute(
+            "select 1 from flows where id=?", (flow_id,)).fetchone() is not None
+
+    def _name_new_flow(self, flow) -> bool:
+        """A flow's first save asks for its name ("Untitled flow" is nobody's choice)."""
+        taken = {f.name for f in self.workspace.flows()}
+        suggestion = flow.name
+        while True:
+            name = self.ask_flow_name(suggestion)
+            if name is None:
+                return False
+            name = name.strip()
+            if name and name not in taken:
+                break
+            self.show_message(f"A flow named '{name}' exists already; choose another name"
+                              if name else "A flow needs a name")
+            suggestion = name or flow.name
+        if name != flow.name:
+            flow.set_flow_field("name", name)  # the inspector follows
+        return True
+
+    def ask_flow_name(self, suggestion: str) -> str | None:
+        """The name for a flow saved for the first time (None: the person cancelled)."""
+        dialog = QInputDialog(self)
+        dialog.setObjectName("FlowNameDialog")
+        dialog.setWindowTitle("Save flow")
+        dialog.setLabelText("Name of the new flow:")
+        dialog.setTextValue(suggestion)
+        dialog.setOkButtonText("Save")
+        try:
+            return dialog.textValue() if dialog.exec() else None
+        finally:
+            dialog.deleteLater()
 
     def maybe_save(self) -> bool:
         """Ask about unsaved changes; False when the person cancels."""

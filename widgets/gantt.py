@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import time
 from dataclasses import dataclass
 
@@ -10,6 +11,7 @@ from PySide6.QtGui import QColor, QFontMetricsF, QPainter, QPen
 from PySide6.QtWidgets import QSizePolicy, QToolTip, QWidget
 
 from plait.widgets.canvas.status import format_duration, state_colour
+from plait.widgets.elided import elide
 
 ROW = 18.0
 LABEL_WIDTH = 150.0
@@ -95,8 +97,9 @@ class GanttChart(QWidget):
         for row, bar in enumerate(self.bars):
             y = AXIS + row * ROW
             painter.setPen(text)
-            painter.drawText(QRectF(4, y, LABEL_WIDTH - 8, ROW), Qt.AlignVCenter | Qt.AlignLeft,
-                             metrics.elidedText(bar.title, Qt.ElideRight, LABEL_WIDTH - 8))
+            painter.drawText(QRectF(4, y, LABEL_WIDTH - 8, ROW),
+                             Qt.AlignVCenter | Qt.AlignLeft | Qt.TextDontClip,
+                             elide(metrics, bar.title, LABEL_WIDTH - 8))
             rect = self._bar_rect(row, bar)
             colour = state_colour(bar.state)
             if rect is None:
@@ -119,7 +122,7 @@ class GanttChart(QWidget):
         if bar is None:
             QToolTip.hideText()
             return
-        lines = [f"<b>{bar.title}</b>: {bar.state.replace('_', ' ')}"]
+        lines = [f"<b>{html.escape(bar.title)}</b>: {bar.state.replace('_', ' ')}"]
         if bar.started is not None:
             lines.append(f"started at +{format_duration(bar.started - self.start)}")
             if bar.ended is not None:

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from plait.runtime.engine.worker import user_traceback
 from plait.widgets.words import plural
 
 LEVELS = {"DEBUG": 10, "INFO": 20, "WARNING": 30, "ERROR": 40, "CRITICAL": 50}
@@ -34,8 +35,18 @@ TIME, NODE, LEVEL, STREAM, MESSAGE = range(5)
 _LEVEL_COLOURS = {"WARNING": QColor("#c07a12"), "ERROR": QColor("#d93838"),
                   "CRITICAL": QColor("#d93838")}
 
-# A line: (time, node id, level, stream, message).
-Line = tuple[float, str, str, str, str]
+# A line: (time, node id, level, stream, message), and optionally its details: the
+# first line of a traceback carries the whole of it, Plait's own frames included.
+Line = tuple
+
+
+def traceback_lines(t: float, node_id: str, full: str) -> list[Line]:
+    """A node's traceback as error lines from the user's own frame; the first keeps the whole."""
+    lines: list[Line] = [(t, node_id, "ERROR", "plait", text)
+                         for text in user_traceback(full).rstrip().splitlines()]
+    if lines:
+        lines[0] = (*lines[0], full.rstrip())
+    return lines
 
 
 def level_number(level: str) -> int:
@@ -113,8 +124,11 @@ class LogModel(QAbstractTableModel):
         rows = range(len(self.visible)) if rows is None else rows
         out = []
         for row in rows:
-            t, node, level, stream, message = self.line(row)
+            line = self.line(row)
+            t, node, level, message = line[0], line[1], line[2], line[4]
             out.append(f"{_clock(t)}  {self.titles.get(node, node)}  {level:<7} {message}")
+            if rows is not range(len(self.visible)) and len(line) > 5 and line[5]:
+                out.append(line[5])  # a chosen traceback line copies the whole traceback
         return "\n".join(out)
 
     # -- the Qt model ------------------------------------------------------
@@ -145,8 +159,13 @@ class LogModel(QAbstractTableModel):
             return line[2] if column == LEVEL else line[3]
         if role == Qt.ForegroundRole:
             return _LEVEL_COLOURS.get(line[2].upper())
-        if role == Qt.ToolTipRole and column == MESSAGE and len(line[4]) > 80:
-            return line[4][:4000]
+        if role == Qt.ToolTipRole and column == NODE:
+            return self.titles.get(line[1], line[1])  # the column is narrow: a long title is cut
+        if role == Qt.ToolTipRole and column == MESSAGE:
+            if len(line) > 5 and line[5]:
+                return f"The whole traceback, Plait's frames included:\n\n{line[5][-4000:]}"
+            if len(line[4]) > 80:
+                return line[4][:4000]
         return None
 
 

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from PySide6.QtCore import Qt, Signal
+import shiboken6
+from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtWidgets import (
+    QAbstractScrollArea,
     QFileDialog,
     QHBoxLayout,
     QLabel,
@@ -21,6 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from plait.widgets.elided import ElidedLabel
 from plait.widgets.previews import DATAFRAME, IMAGE, Preview
 from plait.widgets.viewers import make_viewer
 
@@ -40,7 +43,9 @@ class PortInfo:
 
 
 class OutputTab(QWidget):
-    """One port: where it came from, what it is, the viewer and Save as…"""
+    """One port: where it came from, what it is, the viewer, Open in window and Save as…"""
+
+    open_requested = Signal()
 
     def __init__(self, info: PortInfo, parent=None) -> None:
         super().__init__(parent)
@@ -51,10 +56,14 @@ class OutputTab(QWidget):
         self.origin = QLabel(info.origin, self)
         self.origin.setObjectName("Origin")
         self.origin.setTextInteractionFlags(Qt.TextSelectableByMouse)
-        self.description = QLabel(info.summary, self)
+        # One line, the whole in its tooltip: the rows of a table need the height more.
+        self.description = ElidedLabel(self)
+        self.description.set_full_text(info.summary)
         self.description.setObjectName("Dim")
-        self.description.setWordWrap(True)
-        self.description.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.open_button = QToolButton(self)
+        self.open_button.setText("Open in window")
+        self.open_button.setToolTip("Look closer in a window of its own (or double-click the value)")
+        self.open_button.setEnabled(False)
         self.save_button = QToolButton(self)
         self.save_button.setText("Save as…")
         self.save_button.setToolTip("Write this value to a file (the format follows the extension)")
@@ -77,9 +86,11 @@ class OutputTab(QWidget):
         notice.addStretch(1)
         top = QHBoxLayout()
         top.addWidget(self.origin, 1)
+        top.addWidget(self.open_button)
         top.addWidget(self.save_button)
         self.box = QVBoxLayout(self)
-        self.box.setContentsMargins(4, 4, 4, 4)
+        self.box.setContentsMargins(2, 2, 2, 2)
+        self.box.setSpacing(2)
         self.box.addLayout(top)
         self.box.addWidget(self.description)
         self.box.addWidget(self.notice, 1)
@@ -91,15 +102,45 @@ class OutputTab(QWidget):
         self.preview = preview
         self.notice.hide()
         if preview.description:
-            self.description.setText(preview.description)
+            self.description.set_full_text(preview.description)
         self.viewer = make_viewer(preview, self)
+        watched = self.viewer.viewport() if isinstance(self.viewer, QAbstractScrollArea) \
+            else self.viewer
+        watched.installEventFilter(self)
         self.box.addWidget(self.viewer, 1)
         self.save_button.setEnabled(True)
+        self.open_button.setEnabled(True)
+
+    def eventFilter(self, watched, event) -> bool:
+        if event.type() == QEvent.MouseButtonDblClick and event.button() == Qt.LeftButton:
+            self.open_requested.emit()
+            return True
+        return super().eventFilter(watched, event)
 
     def show_error(self, message: str, recompute: bool = False) -> None:
         self.status.setText(message)
         self.recompute_button.setVisible(recompute)
         self.notice.show()
+
+
+class OutputWindow(QWidget):
+    """One output value in a window of its own, for a closer look at a table or a figure."""
+
+    def __init__(self, title: str, info: PortInfo, preview: Preview, parent=None) -> None:
+        super().__init__(parent, Qt.Window)
+        self.setObjectName("OutputWindow")
+        self.setAttribute(Qt.WA_DeleteOnClose)
+        self.setWindowTitle(f"{title} — {info.port}")
+        self.preview = preview
+        heading = ElidedLabel(self)
+        heading.set_full_text(f"{info.origin} · {preview.description or info.summary}")
+        heading.setObjectName("Dim")
+        self.viewer = make_viewer(preview, self)
+        box = QVBoxLayout(self)
+        box.setContentsMargins(4, 4, 4, 4)
+        box.addWidget(heading)
+        box.addWidget(self.viewer, 1)
+        self.resize(1000, 700)
 
 
 class OutputsDock(QWidget):
@@ -123,7 +164,9 @@ class OutputsDock(QWidget):
         box.addWidget(self.heading)
         box.addWidget(self.tabs, 1)
         self.node_id: str | None = None
+        self.title = ""  # the node's, for the windows opened from a tab
         self.tab_by_port: dict[str, OutputTab] = {}
+        self.windows: list[OutputWindow] = []
         self.tabs.hide()
 
     def clear(self, message: str = "Select a node that has run to see its outputs.") -> None:
@@ -141,9 +184,11 @@ class OutputsDock(QWidget):
         self.tabs.blockSignals(False)
         self.tab_by_port = {}
 
-    def show_node(self, node_id: str, heading: str, ports: list[PortInfo]) -> None:
+    def show_node(self, node_id: str, heading: str, ports: list[PortInfo],
+                  title: str = "") -> None:
         """Introduce a node's outputs; the current tab's value is requested at once."""
         self.node_id = node_id
+        self.title = title or node_id
         self.heading.setText(heading)
         self._drop_tabs()
         self.tabs.blockSignals(True)  # the first tab's value is asked for below, once
@@ -152,6 +197,8 @@ class OutputsDock(QWidget):
             tab.save_button.clicked.connect(lambda _=False, p=info.port: self._ask_save(p))
             tab.recompute_button.clicked.connect(
                 lambda _=False, n=node_id: self.recompute_requested.emit(n))
+            tab.open_button.clicked.connect(lambda _=False, p=info.port: self.open_window(p))
+            tab.open_requested.connect(lambda p=info.port: self.open_window(p))
             self.tabs.addTab(tab, info.port)
             self.tab_by_port[info.port] = tab
         self.tabs.blockSignals(False)
@@ -180,6 +227,18 @@ class OutputsDock(QWidget):
         tab = self.tab_by_port.get(port)
         if tab is not None and node_id == self.node_id:
             tab.show_error(message, recompute=True)
+
+    def open_window(self, port: str) -> OutputWindow | None:
+        """Show a loaded value in a window of its own."""
+        tab = self.tab_by_port.get(port)
+        if tab is None or tab.preview is None:
+            return None
+        window = OutputWindow(self.title, tab.info, tab.preview, self)
+        self.windows = [w for w in self.windows if shiboken6.isValid(w) and w.isVisible()]
+        self.windows.append(window)
+        window.show()
+        window.raise_()
+        return window
 
     def ask_save_path(self, port: str) -> str:
         """A file name to save a port's value to ("" when the person cancels)."""

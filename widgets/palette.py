@@ -11,10 +11,8 @@ from PySide6.QtCore import QMimeData, Qt, Signal
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QLabel,
     QLineEdit,
     QPlainTextEdit,
-    QSizePolicy,
     QTreeWidget,
     QTreeWidgetItem,
     QVBoxLayout,
@@ -22,6 +20,7 @@ from PySide6.QtWidgets import (
 )
 
 from plait.runtime.flow.model import PARAMETER_SPEC
+from plait.widgets.elided import ElidedLabel
 from plait.widgets.mime import NODE_TYPE_MIME
 from plait.widgets.search_popup import matches
 
@@ -46,33 +45,6 @@ class _Tree(QTreeWidget):
         return node_type_mime(keys[0]) if keys else QMimeData()
 
 
-class _ElidedLabel(QLabel):
-    """One line that shortens itself to its width, the whole text in its tooltip.
-
-    A plain QLabel is as wide as its text: a long library name would widen the
-    whole dock and squeeze the canvas, or overlap it once the window has no room.
-    """
-
-    def __init__(self, parent=None) -> None:
-        super().__init__(parent)
-        self.full_text = ""
-        self.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Fixed)
-
-    def set_full_text(self, text: str) -> None:
-        self.full_text = text
-        self.setToolTip(text)
-        self._elide()
-
-    def resizeEvent(self, event) -> None:
-        super().resizeEvent(event)
-        self._elide()
-
-    def _elide(self) -> None:
-        # The middle goes: the start and the end of a file name say most.
-        self.setText(self.fontMetrics().elidedText(self.full_text, Qt.ElideMiddle,
-                                                   self.contentsRect().width()))
-
-
 class Palette(QWidget):
     """Node types grouped by module; `activated(key)` on double-click or Enter."""
 
@@ -90,7 +62,7 @@ class Palette(QWidget):
         self.tree.setDragDropMode(QAbstractItemView.DragOnly)
         self.tree.setSelectionMode(QAbstractItemView.SingleSelection)
         self.tree.setUniformRowHeights(True)
-        self.error_title = _ElidedLabel(self)
+        self.error_title = ElidedLabel(self, Qt.ElideMiddle)  # a file name: both ends say most
         self.error_title.setObjectName("PaletteErrorTitle")
         self.error = QPlainTextEdit(self)
         self.error.setObjectName("PaletteError")

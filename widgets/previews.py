@@ -26,7 +26,7 @@ class Preview:
     """What to show for one value: the viewer kind and what it needs."""
 
     kind: str
-    value: Any = None  # the DataFrame, array or container itself
+    value: Any = None  # the DataFrame, array, container or matplotlib figure itself
     png: bytes | None = None  # images and figures, rendered
     text: str = ""
     type_name: str = ""
@@ -84,6 +84,21 @@ def _png_from_figure(figure: Any) -> bytes:
     return buffer.getvalue()
 
 
+def render_figure(figure: Any, width: int, height: int, dpi: float = 100.0) -> bytes:
+    """A matplotlib figure drawn afresh at `width` x `height` pixels: text stays sharp and sized."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    FigureCanvasAgg(figure)
+    old = figure.get_size_inches()
+    try:
+        figure.set_size_inches(max(width, 80) / dpi, max(height, 60) / dpi)
+        buffer = io.BytesIO()
+        figure.savefig(buffer, format="png", dpi=dpi)
+        return buffer.getvalue()
+    finally:
+        figure.set_size_inches(old)
+
+
 def _shape_text(shape: tuple) -> str:
     return " × ".join(str(n) for n in shape)
 
@@ -128,7 +143,7 @@ def _prepare(value: Any, type_name: str) -> Preview:
     figure = _figure_of(value)
     if figure is not None:
         width, height = figure.get_size_inches()
-        return Preview(IMAGE, png=_png_from_figure(figure), type_name=type_name,
+        return Preview(IMAGE, value=figure, png=_png_from_figure(figure), type_name=type_name,
                        description=f"matplotlib figure {width:g} × {height:g} in")
     if isinstance(value, (dict, list, tuple, set, frozenset)):
         return Preview(TREE, value=value, type_name=type_name,

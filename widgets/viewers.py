@@ -7,9 +7,11 @@ ten-million-row DataFrame opens as fast as a small one.
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt
+import shiboken6
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, QTimer, Signal
 from PySide6.QtGui import QFont, QPixmap
 from PySide6.QtWidgets import (
     QHeaderView,
@@ -29,6 +31,8 @@ FIRST_ROWS = 10_000
 MORE_ROWS = 10_000
 TREE_CHILDREN = 500  # children shown per container before "… more"
 _PLACEHOLDER = "__plait_placeholder__"
+# A figure drawn at two sizes at once (the dock and its own window) would mix them up.
+_FIGURE_LOCK = threading.Lock()
 
 
 def _cell(value: Any) -> str:
@@ -133,16 +137,31 @@ def _table(model: QAbstractTableModel, parent: QWidget | None) -> QTableView:
 
 
 class ImageViewer(QScrollArea):
-    """An image at its own size (scaled down to fit when it is larger than the dock)."""
+    """An image scaled to the room it has, aspect kept; a figure is drawn again at that size.
 
-    def __init__(self, png: bytes, parent=None) -> None:
+    A figure is re-rendered off the GUI thread a moment after the size settles, so
+    its text and lines are as sharp and as large as the dock allows, not a stretched
+    thumbnail.
+    """
+
+    rendered = Signal(int, bytes)  # render number, PNG (from the rendering thread)
+
+    def __init__(self, png: bytes, parent=None, figure: Any = None) -> None:
         super().__init__(parent)
+        self.setObjectName("ImageViewer")
         self.pixmap = QPixmap()
         self.pixmap.loadFromData(png, "PNG")
+        self.figure = figure
+        self.renders = 0  # figures drawn at the viewer's size so far
+        self._asked = 0
         self.label = QLabel(self)
         self.label.setAlignment(Qt.AlignCenter)
         self.setWidget(self.label)
         self.setWidgetResizable(True)
+        self.setFrameShape(QScrollArea.NoFrame)
+        self._timer = QTimer(self, singleShot=True, interval=120)
+        self._timer.timeout.connect(self._render)
+        self.rendered.connect(self._rendered)
         self._fit()
 
     def _fit(self) -> None:
@@ -150,14 +169,52 @@ class ImageViewer(QScrollArea):
             self.label.setText("(the image could not be decoded)")
             return
         room = self.viewport().size()
+        if room.width() < 8 or room.height() < 8:
+            return
         pixmap = self.pixmap
-        if pixmap.width() > room.width() or pixmap.height() > room.height():
-            pixmap = pixmap.scaled(room, Qt.KeepAspectRatio, Qt.SmoothTransformation)
+        if pixmap.size() != room:
+            scale = min(room.width() / pixmap.width(), room.height() / pixmap.height())
+            # Small pictures (a digit, an icon) grow in crisp blocks; others smoothly.
+            mode = Qt.FastTransformation if scale >= 2 else Qt.SmoothTransformation
+            pixmap = pixmap.scaled(room, Qt.KeepAspectRatio, mode)
         self.label.setPixmap(pixmap)
+
+    def _render(self) -> None:
+        room = self.viewport().size()
+        if self.figure is None or room.width() < 80 or room.height() < 60:
+            return
+        self._asked += 1
+        number, size = self._asked, (room.width(), room.height())
+
+        def work() -> None:
+            from plait.widgets.previews import render_figure
+
+            with _FIGURE_LOCK:
+                if number != self._asked:
+                    return  # a newer size was asked for meanwhile
+                try:
+                    png = render_figure(self.figure, *size)
+                except Exception:  # noqa: BLE001 - the first picture stays
+                    return
+            if shiboken6.isValid(self):
+                self.rendered.emit(number, png)
+
+        threading.Thread(target=work, daemon=True, name="figure-render").start()
+
+    def _rendered(self, number: int, png: bytes) -> None:
+        if number != self._asked:
+            return
+        pixmap = QPixmap()
+        if pixmap.loadFromData(png, "PNG"):
+            self.pixmap = pixmap
+            self.renders += 1
+            self._fit()
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
         self._fit()
+        if self.figure is not None:
+            self._timer.start()
 
 
 class TreeViewer(QTreeWidget):
@@ -211,7 +268,7 @@ def make_viewer(preview: Preview, parent: QWidget | None = None) -> QWidget:
     if preview.kind == ARRAY:
         return _table(ArrayModel(preview.value), parent)
     if preview.kind == IMAGE and preview.png:
-        return ImageViewer(preview.png, parent)
+        return ImageViewer(preview.png, parent, figure=preview.value)
     if preview.kind == TREE:
         return TreeViewer(preview.value, parent)
     text = QPlainTextEdit(parent)

@@ -279,6 +279,38 @@ def run_task(task: Task, send: Callable[[Message], None],
         capture.finish()
 
 
+_RUNTIME_FOLDER = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def user_traceback(text: str) -> str:
+    """A traceback from the first frame outside Plait's runtime: where the node's own code begins.
+
+    The worker's frames before it say nothing to the person who wrote the node; when every
+    frame is Plait's (a built-in node), the last one is kept.
+    """
+    out: list[str] = []
+    held: list[str] = []
+    skipping = False
+    for line in text.splitlines(keepends=True):
+        if line.startswith("Traceback (most recent call last)"):
+            out.append(line)
+            skipping, held = True, []
+        elif skipping and line.startswith('  File "'):
+            if line[8:].startswith(_RUNTIME_FOLDER + os.sep):
+                held = [line]
+            else:
+                skipping = False
+                out.append(line)
+        elif skipping and line.startswith("    "):
+            held.append(line)
+        else:
+            if skipping:
+                out.extend(held)
+                skipping = False
+            out.append(line)
+    return "".join(out)
+
+
 def _changed(task: Task, key: str) -> str | None:
     return key if key != task.key else None
 

@@ -81,6 +81,7 @@ def make_window(qtbot, settings, qasync_loop):
         window.ask_restore_draft = lambda draft: window.offered_drafts.append(draft.name) or (
             restore_drafts)
         window.confirm = lambda title, text: True
+        window.ask_flow_name = lambda suggestion: suggestion
         window.open_workspace(folder)
         window.resize(1300, 800)
         window.show()
@@ -171,3 +172,13 @@ def double_click_palette(window, key: str) -> None:
     # double-click; QTest.mouseDClick sends only the second, which an item view ignores.
     QTest.mouseClick(tree.viewport(), Qt.LeftButton, Qt.NoModifier, point)
     QTest.mouseDClick(tree.viewport(), Qt.LeftButton, Qt.NoModifier, point)
+
+
+def hover(widget, point: QPoint) -> None:
+    """Move the mouse onto a point with no button held, as a person hovers.
+
+    QTest remembers the buttons of earlier presses; one left down would make the
+    move a drag, and a scene gives no hover events while a button is down.
+    """
+    QTest.mouseRelease(widget, Qt.LeftButton, Qt.NoModifier, QPoint(1, 1))
+    QTest.mouseMove(widget, point)

@@ -95,7 +95,7 @@ def test_run_a_flow_with_parameters_end_to_end(make_window, folder, qtbot):
     qtbot.waitUntil(lambda: tab.preview is not None, timeout=20_000)
     model = tab.viewer.model()
     assert (model.rowCount(), model.columnCount()) == (5, 2)
-    assert "5 rows × 2 columns" in tab.description.text()
+    assert "5 rows × 2 columns" in tab.description.full_text
     assert "computed by run" in tab.origin.text()
     assert "making 5 rows" in window.logs_dock.shown_messages()
 

@@ -1,4 +1,7 @@
-"""Wires: one bezier path item per edge, re-pathed when either end moves."""
+"""Wires: one bezier path item per edge, re-pathed when either end moves.
+
+The route itself (around nodes, or Graphviz's from the auto-layout) comes from routing.py.
+"""
 
 from __future__ import annotations
 
@@ -20,6 +23,21 @@ def wire_path(start: QPointF, end: QPointF) -> QPainterPath:
     return path
 
 
+def points_path(points: list[tuple[float, float]]) -> QPainterPath:
+    """A chain of cubic segments from its control points (3n + 1 of them)."""
+    path = QPainterPath()
+    path.moveTo(*points[0])
+    y = points[0][1]
+    for i in range(1, len(points) - 2, 3):
+        (ax, ay), (bx, by), (cx, cy) = points[i:i + 3]
+        if ay == by == cy == y:
+            path.lineTo(cx, cy)  # a lane: a line is cheaper to stroke than a flat curve
+        else:
+            path.cubicTo(ax, ay, bx, by, cx, cy)
+        y = cy
+    return path
+
+
 class EdgeItem(QGraphicsPathItem):
     """The picture of one `Edge`.
 
@@ -34,6 +52,7 @@ class EdgeItem(QGraphicsPathItem):
         self.doubt = ""  # why its types may disagree when it runs (the model's wire_fit)
         self.never = False  # its types can never match (a saved flow from before a change)
         self.chosen = False  # selected by the user
+        self.points: list[tuple[float, float]] = []  # its route's control points
         self.setZValue(0.0)
         self.setAcceptHoverEvents(False)
         self.restyle(style)
@@ -43,6 +62,10 @@ class EdgeItem(QGraphicsPathItem):
 
     def set_ends(self, start: QPointF, end: QPointF) -> None:
         self.setPath(wire_path(start, end))
+
+    def set_points(self, points: list[tuple[float, float]]) -> None:
+        self.points = points
+        self.setPath(points_path(points))
 
     def restyle(self, style: CanvasStyle) -> None:
         if self.chosen:

@@ -10,10 +10,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QPainter, QPen
+from PySide6.QtGui import QFontMetricsF, QPainter, QPen
 from PySide6.QtWidgets import QGraphicsItem, QStyle
 
 from plait.widgets.canvas.node_item import font
+from plait.widgets.elided import elide
 
 if TYPE_CHECKING:
     from plait.widgets.canvas.scene import FlowScene
@@ -38,8 +39,17 @@ class FrameItem(QGraphicsItem):
         self.setFlags(QGraphicsItem.ItemIsMovable | QGraphicsItem.ItemIsSelectable
                       | QGraphicsItem.ItemSendsGeometryChanges)
         self.setAcceptHoverEvents(True)
-        self.setToolTip(data.get("text") or "Frame: drag to move it with its nodes; "
-                        "double-click to edit its title and note")
+        self.setToolTip(self.tooltip_text())
+
+    def title(self) -> str:
+        return self.data.get("title") or "Frame"
+
+    def tooltip_text(self) -> str:
+        """The whole title (drawn shortened when the frame is narrow) and the note."""
+        note = self.data.get("text") or ("Drag to move the frame with its nodes; double-click "
+                                         "to edit its title and note")
+        escape = lambda t: t.replace("&", "&amp;").replace("<", "&lt;")  # noqa: E731
+        return f"<b>{escape(self.title())}</b><br>{escape(note)}"
 
     def type(self) -> int:  # noqa: A003 - Qt's name
         return FRAME_TYPE
@@ -106,7 +116,8 @@ class FrameItem(QGraphicsItem):
         painter.setPen(style.frame_text)
         painter.setFont(font("title"))
         painter.drawText(QRectF(10, 0, rect.width() - 20, FRAME_TITLE),
-                         Qt.AlignVCenter | Qt.AlignLeft, self.data.get("title") or "Frame")
+                         Qt.AlignVCenter | Qt.AlignLeft | Qt.TextDontClip,
+                         elide(QFontMetricsF(font("title")), self.title(), rect.width() - 20))
         text = self.data.get("text")
         if text:
             painter.setFont(font("small"))

@@ -14,22 +14,27 @@ from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QPainter, QPen
 from PySide6.QtWidgets import QGraphicsItem, QStyle, QStyleOptionGraphicsItem, QWidget
 
+from plait.runtime.engine.worker import user_traceback
 from plait.runtime.flow.model import PARAMETER_KEY
 from plait.widgets.canvas.ports import INPUT, NodeLayout, PortSlot, layout_for, port_tooltip
 from plait.widgets.canvas.status import STATUS_HEIGHT, NodeStatus, state_colour
 from plait.widgets.canvas.style import (
     GRID,
+    PORT_NAMES_ZOOM,
     PORT_RADIUS,
     ROW_HEIGHT,
     TEXT_MIN_ZOOM,
     TITLE_HEIGHT,
     type_colour,
 )
+from plait.widgets.elided import elide
 
 if TYPE_CHECKING:
     from plait.widgets.canvas.scene import FlowScene
 
 NODE_TYPE = QGraphicsItem.UserType + 1
+# Text is elided to whole letters before it is drawn, and never clipped through a glyph.
+_LEFT = Qt.AlignVCenter | Qt.AlignLeft | Qt.TextDontClip
 BADGE_RADIUS = 8.0
 _fonts: dict[str, QFont] = {}
 
@@ -137,9 +142,11 @@ class NodeItem(QGraphicsItem):
 
     def hoverEnterEvent(self, event) -> None:
         self.setToolTip(self._node_tooltip())
+        self._scene.set_hovered(self)
         super().hoverEnterEvent(event)
 
     def hoverLeaveEvent(self, event) -> None:
+        self._scene.set_hovered(None)
         if self.hover_slot is not None:
             self.hover_slot = None
             self.update()
@@ -149,9 +156,11 @@ class NodeItem(QGraphicsItem):
         flow = self._scene.flow
         node = self.node
         spec = flow.spec(node)
-        parts = [f"<b>{node.title}</b> <span style='color:gray'>{node.spec_key}</span>"]
+        parts = [f"<b>{_escape(node.title)}</b> <span style='color:gray'>{_escape(node.spec_key)}</span>"]
         if spec is not None and spec.doc:
             parts.append(spec.doc.split("\n\n", 1)[0])
+        if node.spec_key == PARAMETER_KEY:
+            parts.append(_escape(self.parameter_summary()))
         parts += [f"<span style='color:#d93838'>⚠ {p}</span>" for p in self.problems]
         status = self.status
         if status is not None:
@@ -160,7 +169,8 @@ class NodeItem(QGraphicsItem):
             if status.why_text():
                 parts.append(_escape(status.why_text()))
             if status.traceback:
-                parts.append(f"<pre>{_escape(status.traceback.strip()[-4000:])}</pre>")
+                shown = user_traceback(status.traceback).strip()[-4000:]
+                parts.append(f"<pre>{_escape(shown)}</pre>")
         return "<br>".join(parts)
 
     # -- painting ----------------------------------------------------------
@@ -208,9 +218,8 @@ class NodeItem(QGraphicsItem):
         painter.setPen(style.node_title_text)
         title = ("◆ " if is_param else "") + node.title
         metrics = QFontMetricsF(font("title"))
-        painter.drawText(QRectF(9, 0, rect.width() - 18, TITLE_HEIGHT),
-                         Qt.AlignVCenter | Qt.AlignLeft,
-                         metrics.elidedText(title, Qt.ElideRight, rect.width() - 18))
+        painter.drawText(QRectF(9, 0, rect.width() - 18, TITLE_HEIGHT), _LEFT,
+                         elide(metrics, title, rect.width() - 18))
 
         small = font("small")
         small_metrics = QFontMetricsF(small)
@@ -220,8 +229,8 @@ class NodeItem(QGraphicsItem):
         elif missing:
             painter.setPen(style.broken)
             painter.setFont(font("italic"))
-            painter.drawText(QRectF(9, TITLE_HEIGHT, rect.width() - 18, ROW_HEIGHT),
-                             Qt.AlignVCenter | Qt.AlignLeft, "type not available")
+            painter.drawText(QRectF(9, TITLE_HEIGHT, rect.width() - 18, ROW_HEIGHT), _LEFT,
+                             "type not available")
             painter.setFont(small)
 
         half = rect.width() / 2 - 14
@@ -232,18 +241,25 @@ class NodeItem(QGraphicsItem):
         if status is not None:
             self._paint_status(painter, style, rect, status)
 
-    def _paint_parameter_summary(self, painter, style, metrics) -> None:
+    def parameter_summary(self) -> str:
+        """A parameter's type and value: the last run's when it was not the default."""
         values = self.node.values
         summary = values.get("type", "any")
-        if "default" in values:
+        used = self.status.used if self.status is not None else None
+        if used is not None and ("default" not in values or used[0] != values["default"]):
+            summary += f" = {used[0]!r}" + (f" (default {values['default']!r})"
+                                            if "default" in values else "")
+        elif "default" in values:
             summary += f" = {values['default']!r}"
         else:
             summary += " (required)"
+        return summary
+
+    def _paint_parameter_summary(self, painter, style, metrics) -> None:
         painter.setPen(style.text_dim)
         width = self.layout.width - 18
-        painter.drawText(QRectF(9, TITLE_HEIGHT, width, ROW_HEIGHT),
-                         Qt.AlignVCenter | Qt.AlignLeft,
-                         metrics.elidedText(summary, Qt.ElideRight, width))
+        painter.drawText(QRectF(9, TITLE_HEIGHT, width, ROW_HEIGHT), _LEFT,
+                         elide(metrics, self.parameter_summary(), width))
 
     def _paint_port(self, painter, style, slot: PortSlot, metrics, half: float, lod: float) -> None:
         x, y = self.layout.port_pos(slot)
@@ -267,17 +283,16 @@ class NodeItem(QGraphicsItem):
         else:
             painter.setPen(QPen(colour, 1.5))
             painter.drawEllipse(QPointF(x, y), PORT_RADIUS - 1.5, PORT_RADIUS - 1.5)
-        if lod < 0.5:
+        if lod < PORT_NAMES_ZOOM - 1e-6:
             return
         label = slot.name + (" ✕" if slot.ghost else "")
         painter.setPen(style.broken if slot.ghost else text_colour)
-        label = metrics.elidedText(label, Qt.ElideRight, half)
+        label = elide(metrics, label, half)
         if slot.side == INPUT:
-            painter.drawText(QRectF(x + 10, y - ROW_HEIGHT / 2, half, ROW_HEIGHT),
-                             Qt.AlignVCenter | Qt.AlignLeft, label)
+            painter.drawText(QRectF(x + 10, y - ROW_HEIGHT / 2, half, ROW_HEIGHT), _LEFT, label)
         else:
             painter.drawText(QRectF(x - 10 - half, y - ROW_HEIGHT / 2, half, ROW_HEIGHT),
-                             Qt.AlignVCenter | Qt.AlignRight, label)
+                             Qt.AlignVCenter | Qt.AlignRight | Qt.TextDontClip, label)
 
     def _paint_status(self, painter, style, rect: QRectF, status: NodeStatus) -> None:
         colour = state_colour(status.state)
@@ -300,8 +315,7 @@ class NodeItem(QGraphicsItem):
         painter.setPen(colour if status.state != "pending" else style.text_dim)
         metrics = QFontMetricsF(font("small"))
         line = QRectF(2, rect.height() + 2, rect.width() + 40, STATUS_HEIGHT - 4)
-        painter.drawText(line, Qt.AlignVCenter | Qt.AlignLeft,
-                         metrics.elidedText(status.text(time.time()), Qt.ElideRight, line.width()))
+        painter.drawText(line, _LEFT, elide(metrics, status.text(time.time()), line.width()))
 
     def _paint_badge(self, painter, style, rect: QRectF) -> None:
         centre = QPointF(rect.width() - 2, -1)

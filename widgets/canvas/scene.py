@@ -9,7 +9,9 @@ back here as events.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, Signal
+import time
+
+from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QPen, QTransform
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem, QGraphicsScene
 
@@ -27,10 +29,27 @@ from plait.widgets.canvas.editor import FlowEditor
 from plait.widgets.canvas.frame_item import FrameItem
 from plait.widgets.canvas.node_item import NodeItem
 from plait.widgets.canvas.ports import INPUT, OUTPUT, WireReach, judge
+from plait.widgets.canvas.routing import Obstacles, route, s_curve
 from plait.widgets.canvas.status import RunStates
 from plait.widgets.canvas.style import LIGHT, CanvasStyle
 
 SCENE_MARGIN = 400.0
+# Wires routed at once in one turn of the event loop (a drag moves a few); past that
+# (opening a big flow, an auto-layout, an undo) they are drawn plain and routed in
+# batches while the window stays responsive.
+ROUTE_NOW = 64
+ROUTE_BATCH_MS = 12.0
+
+
+def _fit_ends(points: list[tuple[float, float]], start: tuple[float, float],
+              end: tuple[float, float]) -> list[tuple[float, float]]:
+    """A drawn route moved onto the ports: Graphviz ends wires mid-side, the ports are lower."""
+    (sx, sy), (ex, ey) = points[0], points[-1]
+    first = (points[1][0] + start[0] - sx, points[1][1] + start[1] - sy)
+    last = (points[-2][0] + end[0] - ex, points[-2][1] + end[1] - ey)
+    if len(points) == 4:
+        return [start, first, last, end]
+    return [start, first, *points[2:-2], last, end]
 
 
 class FlowScene(RunStates, QGraphicsScene):
@@ -41,6 +60,7 @@ class FlowScene(RunStates, QGraphicsScene):
     search_requested = Signal(QPointF, object)
     frame_edit_requested = Signal(str)
     wire_selection_changed = Signal()
+    hovered_changed = Signal(object, object)  # the node items the mouse left and entered
     node_menu_requested = Signal(str, QPoint)  # node id, screen position: the window builds the menu
 
     def __init__(self, editor: FlowEditor, style: CanvasStyle = LIGHT, parent=None) -> None:
@@ -55,10 +75,18 @@ class FlowScene(RunStates, QGraphicsScene):
         self.edges: dict[Edge, EdgeItem] = {}
         self.frames: dict[str, FrameItem] = {}
         self._node_edges: dict[str, set[EdgeItem]] = {}
+        self.obstacles = Obstacles()  # node rectangles the wires go around
+        # Routes Graphviz drew in the last auto-layout, kept until an end of the wire moves.
+        self.layout_routes: dict[Edge, list[tuple[float, float]]] = {}
+        self._unrouted: dict[EdgeItem, None] = {}  # drawn plain, to be routed (in order)
+        self._routed_this_turn = 0
+        self._route_timer = QTimer(self, singleShot=True, interval=0)
+        self._route_timer.timeout.connect(self._route_batch)
         self._wire: QGraphicsPathItem | None = None
         self._reach: WireReach | None = None
         self._drag_start: dict[QGraphicsItem, QPointF] | None = None
         self._carry: dict[FrameItem, list[NodeItem]] = {}
+        self.hovered: NodeItem | None = None
         self.setItemIndexMethod(QGraphicsScene.BspTreeIndex)
         self.setBackgroundBrush(style.background)
         self._build()
@@ -71,6 +99,8 @@ class FlowScene(RunStates, QGraphicsScene):
     def detach(self) -> None:
         """Stop following the flow (before the scene is thrown away)."""
         self._unsubscribe()
+        self._route_timer.stop()
+        self._unrouted.clear()
 
     # -- building ----------------------------------------------------------
 
@@ -82,6 +112,9 @@ class FlowScene(RunStates, QGraphicsScene):
             self.nodes[node_id] = item
             self._node_edges[node_id] = set()
             self.addItem(item)
+            self._place_obstacle(item)
+        # A big flow opens with plain wires, routed around nodes in batches right after.
+        self._routed_this_turn = 0 if len(self.flow.edges) <= ROUTE_NOW else ROUTE_NOW
         for edge in self.flow.edges:
             self._add_edge(edge)
         self._sync_frames()
@@ -101,11 +134,36 @@ class FlowScene(RunStates, QGraphicsScene):
         self._path_edge(item, judge=True)
         self.addItem(item)
 
+    def _place_obstacle(self, item: NodeItem) -> None:
+        x, y = item.x(), item.y()
+        self.obstacles.set(item.node_id, (x, y, x + item.layout.width, y + item.layout.height))
+
+    def set_layout_routes(self, routes: dict[Edge, list[tuple[float, float]]]) -> None:
+        """Draw these wires along the given control points (Graphviz's, after an auto-layout)."""
+        self.layout_routes = {e: r for e, r in routes.items() if e in self.edges}
+        for edge in self.layout_routes:
+            self._path_edge(self.edges[edge])
+
     def _path_edge(self, item: EdgeItem, judge: bool = False) -> None:
         edge = item.edge
         src, dst = self.nodes[edge.source], self.nodes[edge.target]
-        item.set_ends(src.port_scene_pos(OUTPUT, edge.source_port),
-                      dst.port_scene_pos(INPUT, edge.target_port))
+        start = src.port_scene_pos(OUTPUT, edge.source_port)
+        end = dst.port_scene_pos(INPUT, edge.target_port)
+        ends = (start.x(), start.y()), (end.x(), end.y())
+        drawn = self.layout_routes.get(edge)
+        if drawn is not None:
+            self._unrouted.pop(item, None)
+            item.set_points(_fit_ends(drawn, *ends))
+        elif self._routed_this_turn < ROUTE_NOW:
+            if not self._routed_this_turn:
+                self._route_timer.start()  # the next turn starts counting afresh
+            self._routed_this_turn += 1
+            self._unrouted.pop(item, None)
+            item.set_points(route(*ends, self.obstacles, (edge.source, edge.target)))
+        else:
+            item.set_points(s_curve(*ends))
+            self._unrouted[item] = None
+            self._route_timer.start()
         out_slot = src.layout.slot(OUTPUT, edge.source_port)
         in_slot = dst.layout.slot(INPUT, edge.target_port)
         broken = out_slot is None or out_slot.ghost or in_slot is None or in_slot.ghost
@@ -117,6 +175,30 @@ class FlowScene(RunStates, QGraphicsScene):
         if (broken, doubt, never) != (item.broken, item.doubt, item.never):
             item.broken, item.doubt, item.never = broken, doubt, never
             item.restyle(self.style)
+
+    def _route_batch(self) -> None:
+        self._routed_this_turn = 0
+        if self._unrouted:
+            self.route_pending(budget_ms=ROUTE_BATCH_MS)
+            if self._unrouted:
+                self._route_timer.start()
+
+    def route_pending(self, budget_ms: float | None = None) -> int:
+        """Route wires drawn plain so far (for about `budget_ms`, or all); how many are left."""
+        started = time.perf_counter()
+        while self._unrouted:
+            item = next(iter(self._unrouted))
+            del self._unrouted[item]
+            if item.edge not in self.edges or self.edges[item.edge] is not item:
+                continue
+            edge = item.edge
+            start = self.nodes[edge.source].port_scene_pos(OUTPUT, edge.source_port)
+            end = self.nodes[edge.target].port_scene_pos(INPUT, edge.target_port)
+            item.set_points(route((start.x(), start.y()), (end.x(), end.y()), self.obstacles,
+                                  (edge.source, edge.target)))
+            if budget_ms is not None and (time.perf_counter() - started) * 1000 > budget_ms:
+                break
+        return len(self._unrouted)
 
     def _sync_frames(self) -> None:
         wanted = {f["id"]: f for f in self.flow.extras.get("frames", [])}
@@ -141,16 +223,19 @@ class FlowScene(RunStates, QGraphicsScene):
             self.nodes[event.node.id] = item
             self._node_edges[event.node.id] = set()
             self.addItem(item)
+            self._place_obstacle(item)
             self.fit_scene_rect()
         elif isinstance(event, NodeRemoved):
             item = self.nodes.pop(event.node.id)
             self._node_edges.pop(event.node.id, None)
+            self.obstacles.remove(event.node.id)
             self.removeItem(item)
         elif isinstance(event, EdgeAdded):
             self._add_edge(event.edge)
             self._refresh_ends(event.edge)
         elif isinstance(event, EdgeRemoved):
             item = self.edges.pop(event.edge)
+            self.layout_routes.pop(event.edge, None)
             self._node_edges[event.edge.source].discard(item)
             self._node_edges[event.edge.target].discard(item)
             self.removeItem(item)
@@ -179,6 +264,9 @@ class FlowScene(RunStates, QGraphicsScene):
                 self._repath(node_id)
 
     def _repath(self, node_id: str) -> None:
+        item = self.nodes.get(node_id)
+        if item is not None:
+            self._place_obstacle(item)  # its size may have changed with its ports
         for edge_item in self._node_edges.get(node_id, ()):
             self._path_edge(edge_item, judge=True)
 
@@ -186,6 +274,7 @@ class FlowScene(RunStates, QGraphicsScene):
         """Re-read every node's ports (the libraries were reloaded)."""
         for item in self.nodes.values():
             item.refresh()
+            self._place_obstacle(item)
         for edge_item in self.edges.values():
             self._path_edge(edge_item, judge=True)
 
@@ -202,6 +291,11 @@ class FlowScene(RunStates, QGraphicsScene):
                 item.setToolTip("")
                 item.hover_slot = None
                 item.update()
+
+    def set_hovered(self, item: NodeItem | None) -> None:
+        if item is not self.hovered:
+            old, self.hovered = self.hovered, item
+            self.hovered_changed.emit(old, item)
 
     def set_far(self, far: bool) -> None:
         if far == self.far:
@@ -221,7 +315,10 @@ class FlowScene(RunStates, QGraphicsScene):
     # -- item callbacks ----------------------------------------------------
 
     def node_item_moved(self, item: NodeItem) -> None:
+        # Only the wires touching the moved node are routed again: cheap while dragging.
+        self._place_obstacle(item)
         for edge_item in self._node_edges.get(item.node_id, ()):
+            self.layout_routes.pop(edge_item.edge, None)
             self._path_edge(edge_item)
 
     def frame_item_moved(self, frame: FrameItem) -> None:

@@ -8,6 +8,7 @@ part of the flow and is never saved with it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from PySide6.QtGui import QColor
 
@@ -69,6 +70,7 @@ class NodeStatus:
     stale: bool = False  # the node was edited after this state was reached
     next_run: str | None = None  # what the next run does with it: "will run" or "waits"
     why: tuple[str, ...] = ()  # and why, in a user's words
+    used: tuple[Any] | None = None  # a parameter node: (the value the run used,)
 
     @property
     def fraction(self) -> float | None:

@@ -24,6 +24,9 @@ GRID = 20.0
 # Below this zoom (scene pixels per view pixel) text is unreadable anyway, so
 # nodes paint as plain blocks: the level of detail that keeps big flows fast.
 TEXT_MIN_ZOOM = 0.45
+# Port names are drawn from this zoom on (8 pt text comes out near 7.5 px: still readable);
+# below it, the hovered node's names are drawn at screen size by the view.
+PORT_NAMES_ZOOM = 0.7
 
 # Types people wire most often get stable, distinct colours; others get a
 # colour from a hash of their name, so one type always looks the same.

@@ -5,21 +5,26 @@ from __future__ import annotations
 import math
 
 from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, QTimer, Signal
-from PySide6.QtGui import QPainter, QPen
+from PySide6.QtGui import QFontMetricsF, QPainter, QPen
 from PySide6.QtWidgets import QGraphicsView
 
 from plait.widgets.canvas.minimap import Minimap
-from plait.widgets.canvas.node_item import NodeItem
-from plait.widgets.canvas.ports import OUTPUT
+from plait.widgets.canvas.node_item import NodeItem, font
+from plait.widgets.canvas.ports import INPUT, OUTPUT
 from plait.widgets.canvas.scene import FlowScene
 from plait.widgets.canvas.status import state_colour
-from plait.widgets.canvas.style import GRID, TEXT_MIN_ZOOM, TITLE_HEIGHT
+from plait.widgets.canvas.style import GRID, PORT_NAMES_ZOOM, TEXT_MIN_ZOOM, TITLE_HEIGHT
+from plait.widgets.elided import elide
 from plait.widgets.mime import NODE_TYPE_MIME
 from plait.widgets.search_popup import NodeSearchPopup, fitting
 
 MIN_ZOOM, MAX_ZOOM = 0.03, 4.0
 FIT_MARGIN = 24.0  # view pixels around a fitted flow
 FIT_MAX_ZOOM = 1.25
+# A flow this small is fitted no further out than where port names are drawn, and centred:
+# a few nodes whose ports cannot be read are no overview.
+FIT_READABLE_NODES = 30
+HOVER_NAMES_REACH = 220  # view pixels beside a node that its hovered port names may take
 
 
 class FlowView(QGraphicsView):
@@ -62,6 +67,7 @@ class FlowView(QGraphicsView):
         self._update_lod()
         scene.search_requested.connect(self.open_search)
         scene.changed.connect(self.minimap.scene_changed)
+        scene.hovered_changed.connect(self._hover_changed)
         self.minimap.scene_changed()
 
     # -- zoom --------------------------------------------------------------
@@ -105,6 +111,9 @@ class FlowView(QGraphicsView):
         # A small flow is shown a little enlarged at most: blown up further it looks broken.
         if self.zoom > FIT_MAX_ZOOM:
             self.zoom_by(FIT_MAX_ZOOM / self.zoom)
+        elif self.zoom < PORT_NAMES_ZOOM and len(scene.nodes) <= FIT_READABLE_NODES:
+            self.zoom_by(PORT_NAMES_ZOOM / self.zoom)
+            self.centerOn(rect.center())
         self._fit_pending = keep_fitting
         self._update_lod()
         self.zoom_changed.emit(self.zoom)
@@ -128,6 +137,7 @@ class FlowView(QGraphicsView):
         super().mousePressEvent(event)
 
     def mouseMoveEvent(self, event) -> None:
+        self.minimap.set_hovered(False)  # the mouse is over the canvas, not the minimap
         if self._pan_from is not None:
             delta = event.position() - self._pan_from
             self._pan_from = event.position()
@@ -141,7 +151,7 @@ class FlowView(QGraphicsView):
         if event.button() == Qt.MiddleButton and self._pan_from is not None:
             self._pan_from = None
             self.viewport().unsetCursor()
-            self.minimap.update()
+            self.minimap.view_moved()
             event.accept()
             return
         super().mouseReleaseEvent(event)
@@ -155,7 +165,7 @@ class FlowView(QGraphicsView):
 
     def scrollContentsBy(self, dx: int, dy: int) -> None:
         super().scrollContentsBy(dx, dy)
-        self.minimap.update()
+        self.minimap.view_moved()
 
     # -- keys --------------------------------------------------------------
 
@@ -301,6 +311,9 @@ class FlowView(QGraphicsView):
             # Reached by a zoom that did not go through zoom_by: draw again in the new mode.
             QTimer.singleShot(0, self.viewport().update)
         if not scene.far:
+            hovered = self.hovered_port_names()
+            if hovered is not None:
+                self._draw_port_names(painter, hovered)
             return
         # One batch for all nodes: per-item drawing costs more than the drawing itself
         # when a thousand nodes are a few pixels each.
@@ -339,13 +352,59 @@ class FlowView(QGraphicsView):
                 painter.setPen(QPen(colour, 3 / max(self.zoom, 1e-3)))
                 painter.drawRects(rects)
 
+    def _hover_changed(self, old: NodeItem | None, new: NodeItem | None) -> None:
+        if self.zoom >= PORT_NAMES_ZOOM or self.flow_scene() is None or self.flow_scene().far:
+            return
+        for item in (old, new):
+            if item is not None and item.scene() is self.scene():
+                area = self.mapFromScene(item.sceneBoundingRect()).boundingRect()
+                # The stacked names may stand taller than the node's ports at this zoom.
+                extra = 12 + 8 * max(len(item.layout.inputs), len(item.layout.outputs))
+                self.viewport().update(area.adjusted(-HOVER_NAMES_REACH, -extra,
+                                                     HOVER_NAMES_REACH, extra))
+
+    def hovered_port_names(self) -> NodeItem | None:
+        """The node whose port names the view draws at screen size (zoomed out, hovered)."""
+        scene = self.flow_scene()
+        item = scene.hovered if scene is not None else None
+        if item is None or scene.far or self.zoom >= PORT_NAMES_ZOOM or item.scene() is not scene:
+            return None
+        return item
+
+    def _draw_port_names(self, painter: QPainter, item: NodeItem) -> None:
+        # In view pixels, at the canvas's own text size: readable whatever the zoom.
+        style = self.flow_scene().style
+        painter.save()
+        painter.resetTransform()
+        painter.setRenderHint(QPainter.Antialiasing, True)
+        small = font("small")
+        painter.setFont(small)
+        metrics = QFontMetricsF(small)
+        height = metrics.height() + 3
+        for slots in (item.layout.inputs, item.layout.outputs):
+            # Stacked in port order: at this zoom the ports are closer than a line of text.
+            points = [QPointF(self.mapFromScene(item.port_scene_pos(s.side, s.name)))
+                      for s in slots]
+            if not points:
+                continue
+            top = (points[0].y() + points[-1].y()) / 2 - height * len(points) / 2
+            for i, (slot, point) in enumerate(zip(slots, points, strict=True)):
+                width = min(metrics.horizontalAdvance(slot.name) + 12, HOVER_NAMES_REACH - 10)
+                x = point.x() - 8 - width if slot.side == INPUT else point.x() + 8
+                box = QRectF(x, top + i * height, width, height - 1)
+                painter.setPen(QPen(style.node_border, 1))
+                painter.setBrush(style.node_body)
+                painter.drawRoundedRect(box, 4, 4)
+                painter.setPen(style.text)
+                painter.drawText(box.adjusted(5, 0, -5, 0), Qt.AlignVCenter | Qt.AlignLeft
+                                 | Qt.TextDontClip, elide(metrics, slot.name, width - 8))
+        painter.restore()
+
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
         if self._fit_pending:
             self.fit_view(keep_fitting=True)
-        margin = 12
-        self.minimap.move(self.viewport().width() - self.minimap.width() - margin,
-                          self.viewport().height() - self.minimap.height() - margin)
+        self.minimap.place()
         self.minimap.scene_changed()
 
     def node_item_at(self, view_pos) -> NodeItem | None:
