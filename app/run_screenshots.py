@@ -151,6 +151,8 @@ def render(out_dir: Path) -> list[Path]:
         window.scene.select_nodes([ids["by_region"]])
         tab = window.outputs_dock.tab_by_port.get("result")
         _wait(app, lambda: tab is not None and tab.preview is not None)
+        # The inspector says what the next run reuses once the explainer has run.
+        _wait(app, lambda: bool(window.explainer.by_node))
         app.processEvents()
         path = out_dir / "screenshot-outputs.png"
         window.grab().save(str(path))

@@ -71,6 +71,7 @@ class Inspector(QScrollArea):
     def set_problems(self, problems: list) -> None:
         self.problems = problems
         self._fill_problems()
+        self._fill_why()
 
     def refresh(self) -> None:
         self._rebuild()
@@ -354,8 +355,13 @@ class Inspector(QScrollArea):
             return
         found = self.explanations.get(self.node_id)
         if found is None:
-            self.why_label.setText("<i>Not known yet: fix the flow's problems, or run it.</i>"
-                                   if not self.explanations else "—")
+            if self.explanations:
+                text = "—"
+            elif self.problems:
+                text = "<i>Not known while the flow has problems.</i>"
+            else:
+                text = "<i>Working out what the next run reuses…</i>"
+            self.why_label.setText(text)
             return
         head = {"cached": "↺ Reused from the cache", "will run": "▶ Will run",
                 "waits": "… Waits for its inputs"}.get(found.state, found.state)
