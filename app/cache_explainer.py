@@ -87,8 +87,11 @@ class CacheExplainer(QObject):
 
     def _running(self, flow_id: str) -> bool:
         live = getattr(self.window, "shown_run", None)
-        return live is not None and getattr(live, "flow_id", None) == flow_id and \
-            not getattr(live, "finished", True)
+        return (
+            live is not None
+            and getattr(live, "flow_id", None) == flow_id
+            and not getattr(live, "finished", True)
+        )
 
     def _show(self) -> None:
         window = self.window

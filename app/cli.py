@@ -49,8 +49,9 @@ def _parse_params(pairs: list[str], params_file: str | None) -> tuple[dict, set[
         except ValueError as exc:
             raise UsageError(f"parameters file {params_file} is not valid JSON: {exc}") from None
         if not isinstance(loaded, dict):
-            raise UsageError(f"parameters file {params_file} must hold a JSON object "
-                             '({"name": value, ...})')
+            raise UsageError(
+                f'parameters file {params_file} must hold a JSON object ({{"name": value, ...}})'
+            )
         values.update(loaded)
     text: set[str] = set()
     for pair in pairs:
@@ -81,12 +82,16 @@ def cmd_runs(args: argparse.Namespace) -> int:
         if not rows:
             print("No runs yet." if not args.flow else f"No runs of '{args.flow}' yet.")
             return 0
-        print(f"{'RUN':<10} {'FLOW':<20} {'VER':>4} {'STATE':<10} {'STARTED':<16} "
-              f"{'TIME':>8} {'NODES':>6} {'CACHED':>6}")
+        print(
+            f"{'RUN':<10} {'FLOW':<20} {'VER':>4} {'STATE':<10} {'STARTED':<16} "
+            f"{'TIME':>8} {'NODES':>6} {'CACHED':>6}"
+        )
         for r in rows:
             took = f"{r['ended'] - r['started']:.2f}s" if r["ended"] else "-"
-            print(f"{r['id'][:8]:<10} {r['flow'][:20]:<20} {r['version']:>4} {r['state']:<10} "
-                  f"{_format_time(r['started']):<16} {took:>8} {r['nodes']:>6} {r['cached']:>6}")
+            print(
+                f"{r['id'][:8]:<10} {r['flow'][:20]:<20} {r['version']:>4} {r['state']:<10} "
+                f"{_format_time(r['started']):<16} {took:>8} {r['nodes']:>6} {r['cached']:>6}"
+            )
     return 0
 
 
@@ -116,8 +121,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
             found = [e for e in found if wanted in (e.node_id.casefold(), e.title.casefold())]
             if not found:
                 titles = ", ".join(sorted(n.title for n in flow.nodes.values()))
-                raise UsageError(f"flow '{flow.name}' has no node '{args.node}' "
-                                 f"(its nodes: {titles})")
+                raise UsageError(f"flow '{flow.name}' has no node '{args.node}' (its nodes: {titles})")
         if args.json:
             print(json.dumps([e.__dict__ for e in found], indent=2))
             return 0
@@ -144,13 +148,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     from plait.runtime.schedules.service import Service
 
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(message)s")
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(message)s")
 
     async def serve() -> None:
         with _open_workspace(args.workspace) as ws:
-            service = Service(ws, executor=args.executor, max_workers=args.max_workers,
-                              address=args.address)
+            service = Service(ws, executor=args.executor, max_workers=args.max_workers, address=args.address)
             loop = asyncio.get_running_loop()
             for sig in (signal.SIGTERM, signal.SIGINT):
                 loop.add_signal_handler(sig, service.stop)
@@ -165,15 +167,16 @@ def cmd_schedule(args: argparse.Namespace) -> int:
 
     with _open_workspace(args.workspace) as ws:
         if args.action == "add":
-            kinds = [k for k, v in (("interval", args.every), ("cron", args.cron),
-                                    ("after", args.after)) if v]
+            kinds = [
+                k for k, v in (("interval", args.every), ("cron", args.cron), ("after", args.after)) if v
+            ]
             if len(kinds) != 1:
                 raise UsageError("give exactly one of --every, --cron or --after")
             params, _ = _parse_params(args.param, None)
             expression = args.every or args.cron or args.after
-            schedule = sch.add_schedule(ws, args.flow, kinds[0], expression,
-                                        timezone=args.tz, parameters=params,
-                                        missed=args.missed)
+            schedule = sch.add_schedule(
+                ws, args.flow, kinds[0], expression, timezone=args.tz, parameters=params, missed=args.missed
+            )
             print(f"Schedule {schedule.id}: flow '{args.flow}' {schedule.describe()}")
             for slot in schedule.upcoming(time.time()):
                 print(f"  next: {_format_time(slot)}")
@@ -185,8 +188,10 @@ def cmd_schedule(args: argparse.Namespace) -> int:
             for s in found:
                 state = "on " if s.enabled else "off"
                 nxt = s.upcoming(time.time(), 1)
-                print(f"{s.id}  {state}  {names.get(s.flow_id, s.flow_id):<20} {s.describe()}"
-                      + (f"  next {_format_time(nxt[0])}" if nxt else ""))
+                print(
+                    f"{s.id}  {state}  {names.get(s.flow_id, s.flow_id):<20} {s.describe()}"
+                    + (f"  next {_format_time(nxt[0])}" if nxt else "")
+                )
         elif args.action in ("enable", "disable"):
             sch.set_enabled(ws, args.id, args.action == "enable")
         elif args.action == "remove":
@@ -213,8 +218,7 @@ def cmd_export(args: argparse.Namespace) -> int:
             for library in catalog.libraries:
                 if library.error:
                     first = library.error.strip().splitlines()[-1]
-                    print(f"plait: library {library.name} failed to load: {first}",
-                          file=sys.stderr)
+                    print(f"plait: library {library.name} failed to load: {first}", file=sys.stderr)
             flow = ws.load_flow(args.flow, catalog=catalog)
             try:
                 if fmt == "py":
@@ -254,14 +258,16 @@ def cmd_import(args: argparse.Namespace) -> int:
         catalog = ws.catalog()
         for node in flow.nodes.values():
             if not (node.is_parameter or node.is_output) and catalog.get(node.spec_key) is None:
-                print(f"plait: warning: node '{node.title}' has type '{node.spec_key}', which "
-                      f"this workspace does not offer: add its library to {ws.folder}",
-                      file=sys.stderr)
+                print(
+                    f"plait: warning: node '{node.title}' has type '{node.spec_key}', which "
+                    f"this workspace does not offer: add its library to {ws.folder}",
+                    file=sys.stderr,
+                )
     return 0
 
 
 SETTINGS = {
-    "libraries": "module names whose functions become node types, e.g. [\"mypkg.nodes\"]",
+    "libraries": 'module names whose functions become node types, e.g. ["mypkg.nodes"]',
     "cache_limit_bytes": "size of the result cache before old entries are evicted",
     "log_lines_per_node": "log lines kept per node and run; more are counted and dropped",
     "dask_shared_store": "whether Dask workers can reach this workspace's folder",
@@ -277,8 +283,7 @@ def cmd_settings(args: argparse.Namespace) -> int:
                 print(f"{key:<20} {shown:<24} {meaning}")
             return 0
         if args.key not in SETTINGS:
-            raise UsageError(f"there is no setting '{args.key}'; settings: "
-                             f"{', '.join(SETTINGS)}")
+            raise UsageError(f"there is no setting '{args.key}'; settings: {', '.join(SETTINGS)}")
         if args.value is None:
             print(json.dumps(ws.get_setting(args.key)))
             return 0
@@ -297,21 +302,30 @@ def display_problem() -> str | None:
     if platform.startswith(("offscreen", "minimal", "vnc", "eglfs", "linuxfb")):
         return None
     if sys.platform.startswith("linux") and not (
-            os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
-        return ("plait: no display available (DISPLAY and WAYLAND_DISPLAY are unset); "
-                "run it on a desktop, or use 'plait run FLOW' for a headless run")
-    if sys.platform.startswith("linux") and platform in ("", "xcb") and \
-            not os.environ.get("WAYLAND_DISPLAY"):
+        os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+    ):
+        return (
+            "plait: no display available (DISPLAY and WAYLAND_DISPLAY are unset); "
+            "run it on a desktop, or use 'plait run FLOW' for a headless run"
+        )
+    if sys.platform.startswith("linux") and platform in ("", "xcb") and not os.environ.get("WAYLAND_DISPLAY"):
         # Without these Qt's X11 plugin aborts the process instead of saying why.
         import ctypes.util
 
-        missing = [package for library, package in (("xcb-cursor", "libxcb-cursor0"),
-                                                    ("xkbcommon-x11", "libxkbcommon-x11-0"))
-                   if ctypes.util.find_library(library) is None]
+        missing = [
+            package
+            for library, package in (
+                ("xcb-cursor", "libxcb-cursor0"),
+                ("xkbcommon-x11", "libxkbcommon-x11-0"),
+            )
+            if ctypes.util.find_library(library) is None
+        ]
         if missing:
-            return (f"plait: Qt needs {' and '.join(missing)} to open a window on X11; "
-                    f"install {'them' if len(missing) > 1 else 'it'} "
-                    f"(sudo apt-get install {' '.join(missing)}) and try again")
+            return (
+                f"plait: Qt needs {' and '.join(missing)} to open a window on X11; "
+                f"install {'them' if len(missing) > 1 else 'it'} "
+                f"(sudo apt-get install {' '.join(missing)}) and try again"
+            )
     return None
 
 
@@ -330,9 +344,11 @@ def cmd_window(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="plait", usage="plait [WORKSPACE] | plait COMMAND ...",
+        prog="plait",
+        usage="plait [WORKSPACE] | plait COMMAND ...",
         description="Design, run and schedule Python data flows. With no command, "
-                    "opens the window on WORKSPACE (default: your default workspace).")
+        "opens the window on WORKSPACE (default: your default workspace).",
+    )
     parser.add_argument("--version", action="version", version=f"plait {__version__}")
     parser.set_defaults(func=cmd_window, path=None)
     # Subcommands read `usage: plait run ...`, not the top-level usage line before them.
@@ -345,34 +361,58 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run a flow headless, with a progress bar and exit status")
     run.add_argument("flow", help="flow name or id")
     run.add_argument("-w", "--workspace", help="workspace folder (default: your default one)")
-    run.add_argument("--param", "-p", action="append", default=[], metavar="NAME=VALUE",
-                     help="a parameter value (repeatable); lists and dicts as JSON")
+    run.add_argument(
+        "--param",
+        "-p",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a parameter value (repeatable); lists and dicts as JSON",
+    )
     run.add_argument("--params-file", metavar="FILE.json", help="parameter values as JSON")
-    run.add_argument("--executor", choices=("local", "inline", "dask"), default="local",
-                     help="where nodes run: worker processes (local), this process (inline) "
-                          "or a Dask cluster (dask)")
-    run.add_argument("--address", metavar="tcp://HOST:PORT",
-                     help="the Dask scheduler to use (default: start a local cluster)")
+    run.add_argument(
+        "--executor",
+        choices=("local", "inline", "dask"),
+        default="local",
+        help="where nodes run: worker processes (local), this process (inline) or a Dask cluster (dask)",
+    )
+    run.add_argument(
+        "--address",
+        metavar="tcp://HOST:PORT",
+        help="the Dask scheduler to use (default: start a local cluster)",
+    )
     run.add_argument("--max-workers", type=int, metavar="N", help="worker processes to use")
-    run.add_argument("--dashboard", action="store_true",
-                     help="with --executor dask: serve the cluster's dashboard (on this "
-                          "computer only) and print its address")
+    run.add_argument(
+        "--dashboard",
+        action="store_true",
+        help="with --executor dask: serve the cluster's dashboard (on this "
+        "computer only) and print its address",
+    )
     run.add_argument("--no-cache", action="store_true", help="recompute every node")
     run.add_argument("--only", metavar="NODE", help="run this node and its ancestors only")
-    run.add_argument("--force", action="append", default=[], metavar="NODE",
-                     help="recompute this node and everything downstream (repeatable)")
-    run.add_argument("--stop-on-failure", action="store_true",
-                     help="cancel the run at the first failed node")
+    run.add_argument(
+        "--force",
+        action="append",
+        default=[],
+        metavar="NODE",
+        help="recompute this node and everything downstream (repeatable)",
+    )
+    run.add_argument("--stop-on-failure", action="store_true", help="cancel the run at the first failed node")
     run.add_argument("--json", action="store_true", help="print one JSON document instead")
     run.set_defaults(func=cmd_run)
 
-    explain = sub.add_parser("explain", help="say which nodes the next run reuses or runs, "
-                             "and why")
+    explain = sub.add_parser("explain", help="say which nodes the next run reuses or runs, and why")
     explain.add_argument("flow", help="flow name or id")
     explain.add_argument("node", nargs="?", help="only this node (title or id)")
     explain.add_argument("-w", "--workspace", help="workspace folder (default: your default one)")
-    explain.add_argument("--param", "-p", action="append", default=[], metavar="NAME=VALUE",
-                         help="a parameter value for the run explained (repeatable)")
+    explain.add_argument(
+        "--param",
+        "-p",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a parameter value for the run explained (repeatable)",
+    )
     explain.add_argument("--params-file", metavar="FILE.json", help="parameter values as JSON")
     explain.add_argument("--json", action="store_true", help="print JSON instead")
     explain.set_defaults(func=cmd_explain)
@@ -391,8 +431,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     serve = sub.add_parser("serve", help="run the workspace's schedules until stopped")
     serve.add_argument("-w", "--workspace", help="workspace folder (default: your default one)")
-    serve.add_argument("--executor", choices=("local", "inline", "dask"), default="local",
-                       help="where scheduled runs' nodes run (default: local processes)")
+    serve.add_argument(
+        "--executor",
+        choices=("local", "inline", "dask"),
+        default="local",
+        help="where scheduled runs' nodes run (default: local processes)",
+    )
     serve.add_argument("--address", metavar="tcp://HOST:PORT", help="Dask scheduler")
     serve.add_argument("--max-workers", type=int, metavar="N", help="worker processes to use")
     serve.set_defaults(func=cmd_serve)
@@ -405,10 +449,20 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--cron", metavar="EXPR", help="e.g. '0 3 * * *'")
     add.add_argument("--after", metavar="FLOW", help="run after this flow succeeds")
     add.add_argument("--tz", default="UTC", help="time zone of a cron expression")
-    add.add_argument("--param", "-p", action="append", default=[], metavar="NAME=VALUE",
-                     help="a parameter value for every scheduled run (repeatable)")
-    add.add_argument("--missed", choices=("run_once", "skip"), default="run_once",
-                     help="what to do with slots missed while nothing ran schedules")
+    add.add_argument(
+        "--param",
+        "-p",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a parameter value for every scheduled run (repeatable)",
+    )
+    add.add_argument(
+        "--missed",
+        choices=("run_once", "skip"),
+        default="run_once",
+        help="what to do with slots missed while nothing ran schedules",
+    )
     listing = schedule_sub.add_parser("list", help="list schedules")
     listing.add_argument("flow", nargs="?", help="only this flow's schedules")
     for action in ("enable", "disable", "remove"):
@@ -419,15 +473,18 @@ def build_parser() -> argparse.ArgumentParser:
             parser_.add_argument("-w", "--workspace", help="workspace folder")
     schedule.set_defaults(func=cmd_schedule)
 
-    export = sub.add_parser("export", help="write a flow as JSON, a drawing (svg, png, dot) "
-                            "or a Python script")
+    export = sub.add_parser(
+        "export", help="write a flow as JSON, a drawing (svg, png, dot) or a Python script"
+    )
     export.add_argument("flow", help="flow name or id")
-    export.add_argument("--to", choices=EXPORT_FORMATS,
-                        help="what to write (default: from -o's extension, else json)")
+    export.add_argument(
+        "--to", choices=EXPORT_FORMATS, help="what to write (default: from -o's extension, else json)"
+    )
     export.add_argument("-o", "--output", metavar="FILE", help="file to write (default: stdout)")
     export.add_argument("-w", "--workspace", help="workspace folder (default: your default one)")
-    export.add_argument("--states", action="store_true",
-                        help="colour a drawing's nodes by the states of the flow's last run")
+    export.add_argument(
+        "--states", action="store_true", help="colour a drawing's nodes by the states of the flow's last run"
+    )
     export.set_defaults(func=cmd_export)
 
     import_ = sub.add_parser("import", help="read a flow document (.json) into the workspace")

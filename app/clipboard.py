@@ -18,8 +18,11 @@ def copy_selection(flow: Flow, node_ids: list[str], frame_ids: list[str] = ()) -
     """The selected nodes, the wires among them, and the selected frames."""
     chosen = set(node_ids)
     nodes = [flow.nodes[n].to_dict() for n in sorted(chosen)]
-    edges = [[e.source, e.source_port, e.target, e.target_port] for e in flow.edges
-             if e.source in chosen and e.target in chosen]
+    edges = [
+        [e.source, e.source_port, e.target, e.target_port]
+        for e in flow.edges
+        if e.source in chosen and e.target in chosen
+    ]
     frames = [copy.deepcopy(f) for f in flow.extras.get("frames", []) if f["id"] in frame_ids]
     return {"plait": "nodes", "nodes": nodes, "edges": edges, "frames": frames}
 
@@ -36,8 +39,9 @@ def from_text(text: str) -> dict[str, Any] | None:
     return data if isinstance(data, dict) and data.get("plait") == "nodes" else None
 
 
-def paste_plan(flow: Flow, data: dict[str, Any], offset: tuple[float, float]
-               ) -> tuple[list[Node], list[Edge], list[dict[str, Any]]]:
+def paste_plan(
+    flow: Flow, data: dict[str, Any], offset: tuple[float, float]
+) -> tuple[list[Node], list[Edge], list[dict[str, Any]]]:
     """Fresh nodes (new ids, moved by `offset`), their wires and frames, ready to add."""
     dx, dy = offset
     renamed: dict[str, str] = {}
@@ -52,23 +56,30 @@ def paste_plan(flow: Flow, data: dict[str, Any], offset: tuple[float, float]
         taken.add(new_id)
         renamed[raw["id"]] = new_id
         x, y = raw.get("position", (0, 0))
-        nodes.append(Node(new_id, raw["spec_key"], raw["title"], (float(x) + dx, float(y) + dy),
-                          copy.deepcopy(raw.get("values", {})),
-                          copy.deepcopy(raw.get("options", {}))))
-    edges = [Edge(renamed[s], sp, renamed[t], tp) for s, sp, t, tp in data.get("edges", [])
-             if s in renamed and t in renamed]
+        nodes.append(
+            Node(
+                new_id,
+                raw["spec_key"],
+                raw["title"],
+                (float(x) + dx, float(y) + dy),
+                copy.deepcopy(raw.get("values", {})),
+                copy.deepcopy(raw.get("options", {})),
+            )
+        )
+    edges = [
+        Edge(renamed[s], sp, renamed[t], tp)
+        for s, sp, t, tp in data.get("edges", [])
+        if s in renamed and t in renamed
+    ]
     frames = []
     for frame in data.get("frames", []):
         x, y, w, h = frame["rect"]
-        frames.append({**copy.deepcopy(frame), "id": uuid.uuid4().hex[:12],
-                       "rect": [x + dx, y + dy, w, h]})
+        frames.append({**copy.deepcopy(frame), "id": uuid.uuid4().hex[:12], "rect": [x + dx, y + dy, w, h]})
     return nodes, edges, frames
 
 
 def bounds(data: dict[str, Any]) -> tuple[float, float]:
     """The top-left corner of the copied nodes and frames."""
-    xs = [n["position"][0] for n in data.get("nodes", [])] + [
-        f["rect"][0] for f in data.get("frames", [])]
-    ys = [n["position"][1] for n in data.get("nodes", [])] + [
-        f["rect"][1] for f in data.get("frames", [])]
+    xs = [n["position"][0] for n in data.get("nodes", [])] + [f["rect"][0] for f in data.get("frames", [])]
+    ys = [n["position"][1] for n in data.get("nodes", [])] + [f["rect"][1] for f in data.get("frames", [])]
     return (min(xs, default=0.0), min(ys, default=0.0))

@@ -32,8 +32,14 @@ def _snapshot(value: Any) -> Any:
 
 
 def _clone(node: Node) -> Node:
-    return Node(node.id, node.spec_key, node.title, tuple(node.position),
-                copy.deepcopy(node.values), copy.deepcopy(node.options))
+    return Node(
+        node.id,
+        node.spec_key,
+        node.title,
+        tuple(node.position),
+        copy.deepcopy(node.values),
+        copy.deepcopy(node.options),
+    )
 
 
 class AddNode(QUndoCommand):
@@ -95,8 +101,13 @@ class Disconnect(QUndoCommand):
 class MoveNodes(QUndoCommand):
     """Move nodes from where they were to where they are wanted (one step for many)."""
 
-    def __init__(self, flow: Flow, moves: dict[str, tuple[float, float]], text: str = "Move",
-                 parent: QUndoCommand | None = None) -> None:
+    def __init__(
+        self,
+        flow: Flow,
+        moves: dict[str, tuple[float, float]],
+        text: str = "Move",
+        parent: QUndoCommand | None = None,
+    ) -> None:
         super().__init__(text, parent)
         self.flow = flow
         self.new = {k: (float(x), float(y)) for k, (x, y) in moves.items()}
@@ -116,8 +127,9 @@ class SetValue(QUndoCommand):
 
     ID = 4101
 
-    def __init__(self, flow: Flow, node_id: str, port: str, value: Any = _UNSET,
-                 parent: QUndoCommand | None = None) -> None:
+    def __init__(
+        self, flow: Flow, node_id: str, port: str, value: Any = _UNSET, parent: QUndoCommand | None = None
+    ) -> None:
         node = flow.nodes[node_id]
         super().__init__(f"Set {port} of {node.title}", parent)
         self.flow, self.node_id, self.port = flow, node_id, port
@@ -145,16 +157,16 @@ class SetValue(QUndoCommand):
 
     def mergeWith(self, other: QUndoCommand) -> bool:
         # Spinning a box or typing produces a run of edits to one field: one step.
-        if not isinstance(other, SetValue) or (other.node_id, other.port) != (
-                self.node_id, self.port):
+        if not isinstance(other, SetValue) or (other.node_id, other.port) != (self.node_id, self.port):
             return False
         self.new = other.new
         return True
 
 
 class SetOption(QUndoCommand):
-    def __init__(self, flow: Flow, node_id: str, name: str, value: Any = _UNSET,
-                 parent: QUndoCommand | None = None) -> None:
+    def __init__(
+        self, flow: Flow, node_id: str, name: str, value: Any = _UNSET, parent: QUndoCommand | None = None
+    ) -> None:
         node = flow.nodes[node_id]
         super().__init__(f"Set {name} of {node.title}", parent)
         self.flow, self.node_id, self.name = flow, node_id, name
@@ -175,8 +187,7 @@ class SetOption(QUndoCommand):
 
 
 class Rename(QUndoCommand):
-    def __init__(self, flow: Flow, node_id: str, title: str,
-                 parent: QUndoCommand | None = None) -> None:
+    def __init__(self, flow: Flow, node_id: str, title: str, parent: QUndoCommand | None = None) -> None:
         super().__init__(f"Rename to {title}", parent)
         self.flow, self.node_id = flow, node_id
         self.old, self.new = flow.nodes[node_id].title, title
@@ -191,8 +202,13 @@ class Rename(QUndoCommand):
 class SetExtras(QUndoCommand):
     """Replace the flow's extras (frames and comments) as a whole."""
 
-    def __init__(self, flow: Flow, extras: dict[str, Any], text: str = "Edit frames",
-                 parent: QUndoCommand | None = None) -> None:
+    def __init__(
+        self,
+        flow: Flow,
+        extras: dict[str, Any],
+        text: str = "Edit frames",
+        parent: QUndoCommand | None = None,
+    ) -> None:
         super().__init__(text, parent)
         self.flow = flow
         self.old = copy.deepcopy(flow.extras)

@@ -76,8 +76,13 @@ class FlowDocument(QObject):
             while name in taken:
                 n += 1
                 name = f"param_{n}"
-            return Node(self.flow.new_node_id(f"param_{name}"), PARAMETER_KEY, name, (x, y),
-                        {"name": name, "type": "any", "description": ""})
+            return Node(
+                self.flow.new_node_id(f"param_{name}"),
+                PARAMETER_KEY,
+                name,
+                (x, y),
+                {"name": name, "type": "any", "description": ""},
+            )
         spec = self.catalog.get(spec_key) if self.catalog is not None else None
         if spec is None:
             self.message.emit(f"node type '{spec_key}' is not available")
@@ -85,8 +90,9 @@ class FlowDocument(QObject):
         short = spec_key.rsplit(":", 1)[-1].rsplit(".", 1)[-1]
         return Node(self.flow.new_node_id(short), spec_key, spec.title, (x, y))
 
-    def create_node(self, spec_key: str, position: tuple[float, float],
-                    wire_from: tuple[str, str, str] | None = None) -> str | None:
+    def create_node(
+        self, spec_key: str, position: tuple[float, float], wire_from: tuple[str, str, str] | None = None
+    ) -> str | None:
         if self.read_only:
             self._push(None)
             return None
@@ -127,8 +133,9 @@ class FlowDocument(QObject):
             return Edge(other, port, new_id, new_port)
         return Edge(new_id, new_port, other, port)
 
-    def add_nodes(self, nodes: list[Node], edges: list[Edge], frames: list[dict],
-                  text: str = "Paste") -> None:
+    def add_nodes(
+        self, nodes: list[Node], edges: list[Edge], frames: list[dict], text: str = "Paste"
+    ) -> None:
         commands: list = [cmd.AddNode(self.flow, n) for n in nodes]
         commands += [cmd.Connect(self.flow, e) for e in edges]
         if frames:
@@ -167,11 +174,18 @@ class FlowDocument(QObject):
 
     # -- moves, deletes, frames -------------------------------------------
 
-    def move_nodes(self, moves: dict[str, tuple[float, float]],
-                   frames: dict[str, list[float]] | None = None, text: str = "Move") -> None:
+    def move_nodes(
+        self,
+        moves: dict[str, tuple[float, float]],
+        frames: dict[str, list[float]] | None = None,
+        text: str = "Move",
+    ) -> None:
         commands: list = []
-        moves = {k: v for k, v in moves.items() if k in self.flow.nodes
-                 and tuple(self.flow.nodes[k].position) != tuple(v)}
+        moves = {
+            k: v
+            for k, v in moves.items()
+            if k in self.flow.nodes and tuple(self.flow.nodes[k].position) != tuple(v)
+        }
         if moves:
             commands.append(cmd.MoveNodes(self.flow, moves, text))
         if frames:
@@ -197,8 +211,12 @@ class FlowDocument(QObject):
         self._macro("Delete", commands)
 
     def add_frame(self, rect: list[float], title: str = "Frame", text: str = "") -> str:
-        frame = {"id": uuid.uuid4().hex[:12], "title": title, "text": text,
-                 "rect": [round(float(v), 2) for v in rect]}
+        frame = {
+            "id": uuid.uuid4().hex[:12],
+            "title": title,
+            "text": text,
+            "rect": [round(float(v), 2) for v in rect],
+        }
         extras = copy.deepcopy(self.flow.extras)
         extras.setdefault("frames", []).append(frame)
         self._push(cmd.SetExtras(self.flow, extras, "Add frame"))
@@ -228,8 +246,7 @@ class FlowDocument(QObject):
     def set_option(self, node_id: str, name: str, value: Any = cmd.UNSET) -> str | None:
         return self._set("options", "set_option", cmd.SetOption, node_id, name, value)
 
-    def _set(self, where: str, edit: str, command: Any, node_id: str, name: str,
-             value: Any) -> str | None:
+    def _set(self, where: str, edit: str, command: Any, node_id: str, name: str, value: Any) -> str | None:
         """An undoable change of a node's value or option; no value clears it."""
         if getattr(self.flow.nodes[node_id], where).get(name, cmd.UNSET) == value:
             return None
@@ -250,4 +267,3 @@ class FlowDocument(QObject):
             return why
         self._push(cmd.Rename(self.flow, node_id, title.strip()))
         return None
-

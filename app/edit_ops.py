@@ -61,8 +61,7 @@ class EditOps:
         if not self._editable():
             return
         scene = self.scene
-        self.document.delete(scene.selected_node_ids(), scene.selected_edges(),
-                             scene.selected_frame_ids())
+        self.document.delete(scene.selected_node_ids(), scene.selected_edges(), scene.selected_frame_ids())
 
     # -- clipboard ---------------------------------------------------------
 
@@ -128,8 +127,7 @@ class EditOps:
         if not self._editable() or not self.document.flow.nodes:
             return
         flow = self.document.flow
-        sizes = {nid: (item.layout.width, item.layout.height)
-                 for nid, item in self.scene.nodes.items()}
+        sizes = {nid: (item.layout.width, item.layout.height) for nid, item in self.scene.nodes.items()}
         QApplication.setOverrideCursor(Qt.WaitCursor)
         try:
             positions, routes = dot_layout(flow, sizes)
@@ -141,12 +139,12 @@ class EditOps:
         new_left = min(x for x, _ in positions.values())
         new_top = min(y for _, y in positions.values())
         dx, dy = old_left - new_left, old_top - new_top
-        self.document.move_nodes({k: (x + dx, y + dy) for k, (x, y) in positions.items()},
-                                 text="Auto-layout")
+        self.document.move_nodes({k: (x + dx, y + dy) for k, (x, y) in positions.items()}, text="Auto-layout")
         # Graphviz's own wire routes go around the nodes it placed; each is kept until an end
         # of its wire moves (undo included), then the canvas routes that wire itself.
-        self.scene.set_layout_routes({e: [(x + dx, y + dy) for x, y in points]
-                                      for e, points in routes.items()})
+        self.scene.set_layout_routes(
+            {e: [(x + dx, y + dy) for x, y in points] for e, points in routes.items()}
+        )
         self.view.fit_view()
 
     # -- frames and comments -----------------------------------------------
@@ -183,13 +181,9 @@ class EditOps:
     def edit_frame(self, frame_id: str) -> None:
         if not self._editable():
             return
-        frame = next((f for f in self.document.flow.extras.get("frames", [])
-                      if f["id"] == frame_id), None)
+        frame = next((f for f in self.document.flow.extras.get("frames", []) if f["id"] == frame_id), None)
         if frame is None:
             return
         answer = self.ask_frame_text(frame.get("title", ""), frame.get("text", ""))
         if answer is not None:
             self.document.update_frame(frame_id, title=answer[0], text=answer[1])
-
-
-

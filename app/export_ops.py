@@ -51,8 +51,9 @@ class ExportOps:
         if self.document is None:
             return
         text, filters = EXPORTS[fmt]
-        start = str((self.workspace.folder if self.workspace else Path.home())
-                    / f"{self.document.flow.name}.{fmt}")
+        start = str(
+            (self.workspace.folder if self.workspace else Path.home()) / f"{self.document.flow.name}.{fmt}"
+        )
         path, _ = QFileDialog.getSaveFileName(self, f"Export {text.rstrip('…')}", start, filters)
         if path:
             self.runs.background(self.export_to(path, fmt))
@@ -78,9 +79,9 @@ class ExportOps:
     def choose_import(self) -> None:
         if self.workspace is None:
             return
-        path, _ = QFileDialog.getOpenFileName(self, "Import flow document",
-                                              str(self.workspace.folder),
-                                              "Flow documents (*.json)")
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Import flow document", str(self.workspace.folder), "Flow documents (*.json)"
+        )
         if path:
             self.import_from(path)
 

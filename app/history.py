@@ -58,16 +58,16 @@ def _first_line(text: str | None) -> str | None:
     return lines[0].strip() if lines else None
 
 
-def _refs(conn: sqlite3.Connection, cache_key: str | None, result_ref: str | None
-          ) -> dict[str, OutputRef]:
+def _refs(conn: sqlite3.Connection, cache_key: str | None, result_ref: str | None) -> dict[str, OutputRef]:
     if not result_ref:
         return {}
     refs = {}
     for port, meta in json.loads(result_ref).items():
         data = None
         if meta.get("file") is None and cache_key:
-            row = conn.execute("select data from cache_values where key=? and port=?",
-                               (cache_key, port)).fetchone()
+            row = conn.execute(
+                "select data from cache_values where key=? and port=?", (cache_key, port)
+            ).fetchone()
             data = row[0] if row else None
         refs[port] = OutputRef.from_meta(meta, data)
     return refs
@@ -77,23 +77,40 @@ def load_past_run(db_path: str | Path, run_id: str, with_logs: bool = True) -> P
     """Read a run's records: node states, output references, timeline and log lines."""
     conn = _connect(db_path)
     try:
-        row = conn.execute("select id, flow_id, flow_name, flow_version, state, started, ended,"
-                           " parameters, error from runs where id=?", (run_id,)).fetchone()
+        row = conn.execute(
+            "select id, flow_id, flow_name, flow_version, state, started, ended,"
+            " parameters, error from runs where id=?",
+            (run_id,),
+        ).fetchone()
         if row is None:
             return None
-        past = PastRun(row[0], row[1], row[2], row[3], row[4], row[5], row[6],
-                       json.loads(row[7] or "{}"), row[8])
-        for (node_id, title, state, attempts, started, ended, cache_key, result_ref,
-             error_type, error_message, tb) in conn.execute(
-                "select node_id, title, state, attempts, started, ended, cache_key, result_ref,"
-                " error_type, error_message, traceback from node_runs where run_id=?",
-                (run_id,)):
+        past = PastRun(
+            row[0], row[1], row[2], row[3], row[4], row[5], row[6], json.loads(row[7] or "{}"), row[8]
+        )
+        for (
+            node_id,
+            title,
+            state,
+            attempts,
+            started,
+            ended,
+            cache_key,
+            result_ref,
+            error_type,
+            error_message,
+            tb,
+        ) in conn.execute(
+            "select node_id, title, state, attempts, started, ended, cache_key, result_ref,"
+            " error_type, error_message, traceback from node_runs where run_id=?",
+            (run_id,),
+        ):
             error = _first_line(error_message)
             if error and error_type and state != "skipped" and not error.startswith(error_type):
                 error = f"{error_type}: {error}"
             duration = (ended - started) if started and ended else None
-            past.statuses[node_id] = NodeStatus(state, attempt=attempts or 0, started=started,
-                                                duration=duration, error=error, traceback=tb)
+            past.statuses[node_id] = NodeStatus(
+                state, attempt=attempts or 0, started=started, duration=duration, error=error, traceback=tb
+            )
             past.titles[node_id] = title
             if cache_key:
                 past.cache_keys[node_id] = cache_key
@@ -102,17 +119,19 @@ def load_past_run(db_path: str | Path, run_id: str, with_logs: bool = True) -> P
             if tb and state in ("failed", "timed_out"):
                 past.lines.extend(traceback_lines(ended or started or 0, node_id, tb))
         if with_logs:
-            logs = conn.execute("select time, node_id, level, stream, message from logs"
-                                " where run_id=? order by id limit ?",
-                                (run_id, LOG_LIMIT)).fetchall()
+            logs = conn.execute(
+                "select time, node_id, level, stream, message from logs where run_id=? order by id limit ?",
+                (run_id, LOG_LIMIT),
+            ).fetchall()
             past.lines = sorted(list(logs) + past.lines, key=lambda line: line[0])
         return past
     finally:
         conn.close()
 
 
-def latest_outputs(db_path: str | Path, flow_id: str, node_id: str
-                   ) -> tuple[str | None, str | None, dict[str, OutputRef]]:
+def latest_outputs(
+    db_path: str | Path, flow_id: str, node_id: str
+) -> tuple[str | None, str | None, dict[str, OutputRef]]:
     """The newest stored result of a node in a flow: (run id, state, refs)."""
     conn = _connect(db_path)
     try:
@@ -120,7 +139,8 @@ def latest_outputs(db_path: str | Path, flow_id: str, node_id: str
             "select n.run_id, n.state, n.cache_key, n.result_ref from node_runs n"
             " join runs r on r.id = n.run_id where r.flow_id=? and n.node_id=?"
             " and n.result_ref is not null order by coalesce(n.ended, r.started) desc limit 1",
-            (flow_id, node_id)).fetchone()
+            (flow_id, node_id),
+        ).fetchone()
         if row is None:
             return None, None, {}
         return row[0], row[1], _refs(conn, row[2], row[3])
@@ -135,7 +155,8 @@ def maker_of(db_path: str | Path, cache_key: str) -> tuple[str, float] | None:
         row = conn.execute(
             "select run_id, coalesce(ended, started) from node_runs where cache_key=? and"
             " cached=0 and state in ('completed', 'checkpoint') order by ended desc limit 1",
-            (cache_key,)).fetchone()
+            (cache_key,),
+        ).fetchone()
         return (row[0], row[1]) if row else None
     finally:
         conn.close()
@@ -156,21 +177,22 @@ def save_value(value: Any, path: str | Path) -> Path:
     module = cls.__module__.split(".")[0]
     if module == "pandas" and cls.__name__ in ("DataFrame", "Series"):
         frame = value
-        writers = {".csv": lambda: frame.to_csv(path),
-                   ".tsv": lambda: frame.to_csv(path, sep="\t"),
-                   ".parquet": lambda: frame.to_parquet(path),
-                   ".json": lambda: frame.to_json(path, orient="records", indent=1),
-                   ".xlsx": lambda: frame.to_excel(path),
-                   ".html": lambda: frame.to_html(path),
-                   ".feather": lambda: frame.to_feather(path),
-                   ".pkl": lambda: frame.to_pickle(path)}
+        writers = {
+            ".csv": lambda: frame.to_csv(path),
+            ".tsv": lambda: frame.to_csv(path, sep="\t"),
+            ".parquet": lambda: frame.to_parquet(path),
+            ".json": lambda: frame.to_json(path, orient="records", indent=1),
+            ".xlsx": lambda: frame.to_excel(path),
+            ".html": lambda: frame.to_html(path),
+            ".feather": lambda: frame.to_feather(path),
+            ".pkl": lambda: frame.to_pickle(path),
+        }
         if ext not in writers:
             raise SaveError(f"a table is saved as {', '.join(writers)}; not '{ext or path.name}'")
         try:
             writers[ext]()
         except ImportError as exc:
-            raise SaveError(f"saving as {ext} needs a package that is not installed: {exc}") \
-                from None
+            raise SaveError(f"saving as {ext} needs a package that is not installed: {exc}") from None
         return path
     if module == "numpy" and cls.__name__ == "ndarray":
         import numpy
@@ -184,8 +206,7 @@ def save_value(value: Any, path: str | Path) -> Path:
 
             Image.fromarray(value).save(path)
         else:
-            raise SaveError("an array is saved as .npy, or .csv / .txt when it has one or two "
-                            "dimensions")
+            raise SaveError("an array is saved as .npy, or .csv / .txt when it has one or two dimensions")
         return path
     if module == "matplotlib" and hasattr(value, "savefig"):
         value.savefig(path)

@@ -48,8 +48,7 @@ class HistoryOps:
         self.outputs_dock.load_requested.connect(self._load_port)
         self.outputs_dock.save_requested.connect(self._save_port)
         self.outputs_dock.recompute_requested.connect(lambda n: self.run_flow(force=(n,)))
-        self.logs_dock.node_filter_cleared.connect(
-            lambda: self.scene and self.scene.clearSelection())
+        self.logs_dock.node_filter_cleared.connect(lambda: self.scene and self.scene.clearSelection())
 
     def _spawn(self, coro) -> None:
         self.runs.background(coro)
@@ -62,8 +61,7 @@ class HistoryOps:
             return
         only = self.runs_dock.only_flow.isChecked() and self.document is not None
         try:
-            rows = run_rows(self.workspace, self.document.flow.id if only else None,
-                            limit=HISTORY_ROWS)
+            rows = run_rows(self.workspace, self.document.flow.id if only else None, limit=HISTORY_ROWS)
         except Exception:  # noqa: BLE001 - a flow never saved has no runs to filter by
             rows = []
         self.runs_dock.set_runs(rows)
@@ -71,7 +69,8 @@ class HistoryOps:
 
     def _signature(self):
         return self.workspace.conn.execute(
-            "select count(*), max(started), max(ended), sum(state='running') from runs").fetchone()
+            "select count(*), max(started), max(ended), sum(state='running') from runs"
+        ).fetchone()
 
     def poll_runs(self) -> None:
         """Refresh the history when runs changed (a terminal's `plait run`, a schedule)."""
@@ -96,9 +95,13 @@ class HistoryOps:
             self.show_live_run(lives[-1])
             self._update_run_status()
             return
-        row = self.workspace.conn.execute(
-            "select id from runs where flow_id=? order by started desc limit 1",
-            (flow_id,)).fetchone() if self.workspace is not None else None
+        row = (
+            self.workspace.conn.execute(
+                "select id from runs where flow_id=? order by started desc limit 1", (flow_id,)
+            ).fetchone()
+            if self.workspace is not None
+            else None
+        )
         self.shown_run = None
         self.logs_dock.set_lines([], {})
         self._update_run_status()
@@ -108,8 +111,11 @@ class HistoryOps:
 
     async def _show_past(self, run_id: str, chosen: bool = True) -> None:
         past = await asyncio.to_thread(load_past_run, self.workspace.db_path, run_id)
-        if past is None or (self.runs_dock.selected_run() != run_id if chosen
-                            else self.shown_run is not None or not self._shows_flow(past.flow_id)):
+        if past is None or (
+            self.runs_dock.selected_run() != run_id
+            if chosen
+            else self.shown_run is not None or not self._shows_flow(past.flow_id)
+        ):
             return
         self.shown_run = past
         if self._shows_flow(past.flow_id):
@@ -129,19 +135,26 @@ class HistoryOps:
             return
         if isinstance(run, PastRun):
             bars = run.bars
-            detail = f"{run.flow_name} v{run.version}: {run.state}" + (
-                f" — {run.error}" if run.error else "")
+            detail = f"{run.flow_name} v{run.version}: {run.state}" + (f" — {run.error}" if run.error else "")
         else:
-            bars = [Bar(n, run.titles.get(n, n), s.state, s.started,
-                        (s.started + s.duration) if s.started and s.duration else None)
-                    for n, s in run.statuses.items()]
+            bars = [
+                Bar(
+                    n,
+                    run.titles.get(n, n),
+                    s.state,
+                    s.started,
+                    (s.started + s.duration) if s.started and s.duration else None,
+                )
+                for n, s in run.statuses.items()
+            ]
             detail = f"{run.flow_name}: {run.state}" + (f" — {run.error}" if run.error else "")
         self.runs_dock.set_timeline(bars, detail)
 
     def rerun(self, run_id: str) -> None:
         """Run a past run's flow (its latest version) again with the same parameters."""
         row = self.workspace.conn.execute(
-            "select flow_id, parameters from runs where id=?", (run_id,)).fetchone()
+            "select flow_id, parameters from runs where id=?", (run_id,)
+        ).fetchone()
         if row is None:
             return
         flow_id, parameters = row[0], json.loads(row[1] or "{}")
@@ -179,14 +192,14 @@ class HistoryOps:
                 self.outputs_dock.clear(heading)
                 return
             refs = run.outputs.get(node_id, {})
-            self._present(node_id, title, refs, run.id, status.state,
-                          run.cache_keys.get(node_id))
+            self._present(node_id, title, refs, run.id, status.state, run.cache_keys.get(node_id))
             return
         self._spawn(self._show_latest(node_id, title))
 
     async def _show_latest(self, node_id: str, title: str) -> None:
         run_id, state, refs = await asyncio.to_thread(
-            latest_outputs, self.workspace.db_path, self.document.flow.id, node_id)
+            latest_outputs, self.workspace.db_path, self.document.flow.id, node_id
+        )
         if self.outputs_dock.node_id not in (None, node_id) or self._selected_one() != node_id:
             return
         if not refs:
@@ -202,8 +215,10 @@ class HistoryOps:
             origin = f"read from its checkpoint file in run {run_id[:8]}"
         else:
             origin = f"computed by run {run_id[:8]}"
-        ports = [PortInfo(port, ref.summary.get("preview", ref.summary.get("type", "")), origin)
-                 for port, ref in refs.items()]
+        ports = [
+            PortInfo(port, ref.summary.get("preview", ref.summary.get("type", "")), origin)
+            for port, ref in refs.items()
+        ]
         heading = f"<b>{title}</b> — {plural(len(ports), 'output')}"
         self.outputs_dock.show_node(node_id, heading, ports, title)
         if state == ev.CACHED and cache_key:
@@ -228,8 +243,7 @@ class HistoryOps:
         try:
             if ref.serializer == "dask":
                 key = self.shown_run.cache_keys.get(node_id, "") if self.shown_run else ""
-                executor = self.shown_run.run.executor if isinstance(self.shown_run, LiveRun) \
-                    else None
+                executor = self.shown_run.run.executor if isinstance(self.shown_run, LiveRun) else None
                 if executor is None:
                     raise RuntimeError("the value stayed in the Dask cluster; run again")
                 ref = await executor.materialize(ref, engine.cache.store, key, port)
@@ -237,13 +251,16 @@ class HistoryOps:
             preview = await asyncio.to_thread(prepare, value)
         except CorruptResult:
             self.outputs_dock.show_damaged(
-                node_id, port, f"The stored value of '{port}' is damaged: its bytes do not "
-                "match their checksum. Recompute runs the node again.")
+                node_id,
+                port,
+                f"The stored value of '{port}' is damaged: its bytes do not "
+                "match their checksum. Recompute runs the node again.",
+            )
             return
         except Exception as exc:  # noqa: BLE001 - anything a stored value may throw
             self.outputs_dock.show_error(
-                node_id, port, f"The value cannot be loaded: {exc}. Run the node again to "
-                "recompute it.")
+                node_id, port, f"The value cannot be loaded: {exc}. Run the node again to recompute it."
+            )
             return
         self._values[(node_id, port)] = value
         self.outputs_dock.show_preview(node_id, port, preview)
@@ -280,11 +297,13 @@ class HistoryOps:
         row = self.workspace.conn.execute(
             "select n.cache_key from node_runs n join runs r on r.id=n.run_id where r.flow_id=?"
             " and n.node_id=? and n.cache_key is not null order by r.started desc limit 1",
-            (flow.id, node_id)).fetchone()
+            (flow.id, node_id),
+        ).fetchone()
         if row:
             keys.add(row[0])
         removed = self.runs.engine_for_workspace().cache.delete(keys)
         title = flow.nodes[node_id].title
-        self.show_message(f"Cleared the cached result of '{title}'" if removed
-                          else f"'{title}' had no cached result")
+        self.show_message(
+            f"Cleared the cached result of '{title}'" if removed else f"'{title}' had no cached result"
+        )
         return removed

@@ -11,8 +11,9 @@ POINTS_PER_INCH = 72.0
 Point = tuple[float, float]
 
 
-def dot_layout(flow: Flow, sizes: dict[str, tuple[float, float]]
-               ) -> tuple[dict[str, Point], dict[Edge, list[Point]]]:
+def dot_layout(
+    flow: Flow, sizes: dict[str, tuple[float, float]]
+) -> tuple[dict[str, Point], dict[Edge, list[Point]]]:
     """Top-left positions for every node, ranked left to right by their wires, and each
     wire's route as Bézier control points (3n + 1), drawn by dot around the nodes.
 

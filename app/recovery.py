@@ -29,14 +29,28 @@ class Draft:
 
     def to_flow(self, catalog: SpecSource | None) -> Flow:
         """The drafted flow, ready to edit (its version is the one it was based on)."""
-        nodes = [Node(n["id"], n["spec_key"], n["title"], tuple(n["position"]),
-                      n.get("values", {}), n.get("options", {}))
-                 for n in self.content["nodes"]]
+        nodes = [
+            Node(
+                n["id"],
+                n["spec_key"],
+                n["title"],
+                tuple(n["position"]),
+                n.get("values", {}),
+                n.get("options", {}),
+            )
+            for n in self.content["nodes"]
+        ]
         edges = [Edge(*e) for e in self.content["edges"]]
-        return Flow.from_parts(self.name, nodes, edges, id=self.flow_id,
-                               description=self.content.get("description", ""),
-                               catalog=catalog, version=self.base_version,
-                               extras=self.content.get("extras", {}))
+        return Flow.from_parts(
+            self.name,
+            nodes,
+            edges,
+            id=self.flow_id,
+            description=self.content.get("description", ""),
+            catalog=catalog,
+            version=self.base_version,
+            extras=self.content.get("extras", {}),
+        )
 
 
 class Drafts:
@@ -52,8 +66,13 @@ class Drafts:
         private_dir(self.folder)
         path = self._path(flow.id)
         tmp = path.with_suffix(".tmp")
-        blob = {"flow_id": flow.id, "name": flow.name, "base_version": flow.version,
-                "saved": time.time(), "content": flow.content()}
+        blob = {
+            "flow_id": flow.id,
+            "name": flow.name,
+            "base_version": flow.version,
+            "saved": time.time(),
+            "content": flow.content(),
+        }
         with open_private(tmp) as fh:
             fh.write(json.dumps(blob).encode())
         os.replace(tmp, path)  # never leave a half-written draft behind
@@ -67,8 +86,15 @@ class Drafts:
         for path in sorted(self.folder.glob("*.json")) if self.folder.is_dir() else []:
             try:
                 blob = json.loads(path.read_text())
-                drafts.append(Draft(blob["flow_id"], blob["name"], int(blob["base_version"]),
-                                    float(blob["saved"]), blob["content"]))
+                drafts.append(
+                    Draft(
+                        blob["flow_id"],
+                        blob["name"],
+                        int(blob["base_version"]),
+                        float(blob["saved"]),
+                        blob["content"],
+                    )
+                )
             except (OSError, ValueError, KeyError, TypeError):
                 continue  # a damaged draft is not worth a crash at launch
         return drafts

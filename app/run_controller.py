@@ -136,8 +136,7 @@ class RunController(QObject):
 
     # -- runs --------------------------------------------------------------
 
-    def start(self, flow, parameters: dict[str, Any], options: RunOptions,
-              origin: str = "window") -> LiveRun:
+    def start(self, flow, parameters: dict[str, Any], options: RunOptions, origin: str = "window") -> LiveRun:
         """Start a run now; raises RunRefused (or ParameterError) with the problems."""
         engine = self.engine_for_workspace()
         run = engine.start(flow, parameters, options)
@@ -152,7 +151,7 @@ class RunController(QObject):
 
     def cancel(self, run_id: str | None = None) -> None:
         """Stop one run, or every running one."""
-        for live in ([self.live[run_id]] if run_id in self.live else self.running):
+        for live in [self.live[run_id]] if run_id in self.live else self.running:
             if not live.finished:
                 live.run.cancel()
 
@@ -184,8 +183,7 @@ class RunController(QObject):
         node_id = getattr(event, "node_id", None)
         status = live.statuses.get(node_id) if node_id else None
         if isinstance(event, ev.NodeLog):
-            lines = [(line.time, node_id, line.level, line.stream, line.message)
-                     for line in event.lines]
+            lines = [(line.time, node_id, line.level, line.stream, line.message) for line in event.lines]
             live.lines.extend(lines)
             self._new_lines.setdefault(live.id, []).extend(lines)
         elif isinstance(event, ev.NodeProgress) and status is not None:
@@ -214,8 +212,12 @@ class RunController(QObject):
         status.attempt = event.attempts or status.attempt
         status.started = event.started
         status.error = first_line(event.error_message)
-        if event.error_type and status.error and event.state != ev.SKIPPED \
-                and not status.error.startswith(event.error_type):
+        if (
+            event.error_type
+            and status.error
+            and event.state != ev.SKIPPED
+            and not status.error.startswith(event.error_type)
+        ):
             status.error = f"{event.error_type}: {status.error}"
         status.traceback = event.traceback
         if event.outputs:
@@ -223,8 +225,11 @@ class RunController(QObject):
         if event.cache_key:
             live.cache_keys[event.node_id] = event.cache_key
         live.last_node_finished = time.perf_counter()
-        if event.traceback and event.state in (ev.FAILED, ev.TIMED_OUT, ev.CANCELLED) \
-                and event.error_type != "CancelledError":
+        if (
+            event.traceback
+            and event.state in (ev.FAILED, ev.TIMED_OUT, ev.CANCELLED)
+            and event.error_type != "CancelledError"
+        ):
             lines = traceback_lines(event.time, event.node_id, event.traceback)
             live.lines.extend(lines)
             self._new_lines.setdefault(live.id, []).extend(lines)

@@ -34,8 +34,11 @@ def run_summary(run) -> str:
     cached = states.count(ev.CACHED)
     mark = {"completed": "✓", "failed": "✗", "cancelled": "■"}.get(run.state, "")
     took = f" in {format_duration((run.ended or time.time()) - run.started)}" if run.started else ""
-    return (f"{mark} '{run.flow_name}' {run.state}: {plural(len(states), 'node')}"
-            + (f" ({cached} cached)" if cached else "") + took)
+    return (
+        f"{mark} '{run.flow_name}' {run.state}: {plural(len(states), 'node')}"
+        + (f" ({cached} cached)" if cached else "")
+        + took
+    )
 
 
 class RunOps:
@@ -73,10 +76,12 @@ class RunOps:
     def run_choices(self) -> RunChoices:
         s = self.settings
         executor = s.value("run/executor", "local")
-        return RunChoices(executor if executor in dict(EXECUTORS) else "local",
-                          s.value("run/address", "") or "",
-                          int(s.value("run/max_workers", 0) or 0) or None,
-                          s.value("run/ignore_cache", False, type=bool))
+        return RunChoices(
+            executor if executor in dict(EXECUTORS) else "local",
+            s.value("run/address", "") or "",
+            int(s.value("run/max_workers", 0) or 0) or None,
+            s.value("run/ignore_cache", False, type=bool),
+        )
 
     def remember_choices(self, choices: RunChoices) -> None:
         s = self.settings
@@ -99,11 +104,15 @@ class RunOps:
         QMessageBox.warning(self, title, text)
 
     def ask_cancel_runs(self, count: int) -> bool:
-        return QMessageBox.question(
-            self, "A run is going",
-            f"{count} run{'s are' if count > 1 else ' is'} still going. Cancel "
-            f"{'them' if count > 1 else 'it'} and quit? (The records stay complete.)"
-        ) == QMessageBox.Yes
+        return (
+            QMessageBox.question(
+                self,
+                "A run is going",
+                f"{count} run{'s are' if count > 1 else ' is'} still going. Cancel "
+                f"{'them' if count > 1 else 'it'} and quit? (The records stay complete.)",
+            )
+            == QMessageBox.Yes
+        )
 
     # -- starting ----------------------------------------------------------
 
@@ -127,18 +136,28 @@ class RunOps:
         values.update(self.last_parameters(flow))
         dialog = ParameterDialog(flow.name, params, values, self.run_choices(), self)
         dialog.setAttribute(Qt.WA_DeleteOnClose)
-        dialog.accepted.connect(lambda: self.start_run(flow, dialog.values(), dialog.choices(),
-                                                       only, force))
+        dialog.accepted.connect(lambda: self.start_run(flow, dialog.values(), dialog.choices(), only, force))
         self.parameter_dialog = dialog
         dialog.open()
 
-    def start_run(self, flow, values: dict[str, Any], choices: RunChoices,
-                  only: str | None = None, force: tuple[str, ...] = ()) -> LiveRun | None:
+    def start_run(
+        self,
+        flow,
+        values: dict[str, Any],
+        choices: RunChoices,
+        only: str | None = None,
+        force: tuple[str, ...] = (),
+    ) -> LiveRun | None:
         """Start a run of `flow` with these values; a refusal is told, not raised."""
         self.remember_choices(choices)
-        options = RunOptions(executor=choices.executor, max_workers=choices.max_workers,
-                             address=choices.address or None, use_cache=not choices.ignore_cache,
-                             only=only, force=tuple(force))
+        options = RunOptions(
+            executor=choices.executor,
+            max_workers=choices.max_workers,
+            address=choices.address or None,
+            use_cache=not choices.ignore_cache,
+            only=only,
+            force=tuple(force),
+        )
         try:
             live = self.runs.start(flow.copy(), values, options)
         except RunRefused as exc:
@@ -155,8 +174,7 @@ class RunOps:
         if doc is None:
             return None
         if path is None:
-            path, _ = QFileDialog.getOpenFileName(self, "Run with parameters file", "",
-                                                  "JSON (*.json)")
+            path, _ = QFileDialog.getOpenFileName(self, "Run with parameters file", "", "JSON (*.json)")
             if not path:
                 return None
         try:
@@ -166,8 +184,9 @@ class RunOps:
             self.tell("Cannot read the parameters file", f"{path}: {exc}")
             return None
         if not isinstance(values, dict):
-            self.tell("Cannot use the parameters file",
-                      f'{path} must hold a JSON object: {{"name": value, …}}')
+            self.tell(
+                "Cannot use the parameters file", f'{path} must hold a JSON object: {{"name": value, …}}'
+            )
             return None
         if doc.modified and not doc.read_only and not self.save():
             return None
@@ -175,8 +194,7 @@ class RunOps:
 
     def _refuse(self, flow_name: str, problems: list[str]) -> None:
         shown = "\n".join(f"• {p}" for p in problems[:PROBLEMS_SHOWN])
-        more = f"\n… and {len(problems) - PROBLEMS_SHOWN} more" if len(problems) > PROBLEMS_SHOWN \
-            else ""
+        more = f"\n… and {len(problems) - PROBLEMS_SHOWN} more" if len(problems) > PROBLEMS_SHOWN else ""
         self.show_message(f"'{flow_name}' cannot run: {problems[0]}")
         self.tell("Cannot run", f"'{flow_name}' cannot run yet:\n\n{shown}{more}")
 
@@ -190,8 +208,11 @@ class RunOps:
 
     def _status_run(self) -> LiveRun | None:
         """The run the status bar follows: the open flow's, the shown one first."""
-        if isinstance(self.shown_run, LiveRun) and not self.shown_run.finished \
-                and self._shows_flow(self.shown_run.flow_id):
+        if (
+            isinstance(self.shown_run, LiveRun)
+            and not self.shown_run.finished
+            and self._shows_flow(self.shown_run.flow_id)
+        ):
             return self.shown_run
         running = [live for live in self.runs.running if self._shows_flow(live.flow_id)]
         return running[-1] if running else None
@@ -237,10 +258,10 @@ class RunOps:
             self.update_timeline()
             if self.outputs_dock.node_id:
                 self.show_outputs(self.outputs_dock.node_id)
-        verb = {ev.RUN_COMPLETED: "finished", ev.RUN_FAILED: "failed",
-                ev.RUN_CANCELLED: "was cancelled"}.get(live.state, live.state)
-        self.show_message(f"The run of '{live.flow_name}' {verb}"
-                          + (f": {live.error}" if live.error else ""))
+        verb = {ev.RUN_COMPLETED: "finished", ev.RUN_FAILED: "failed", ev.RUN_CANCELLED: "was cancelled"}.get(
+            live.state, live.state
+        )
+        self.show_message(f"The run of '{live.flow_name}' {verb}" + (f": {live.error}" if live.error else ""))
 
     def _tick_running(self) -> None:
         self._update_run_status()
@@ -259,8 +280,11 @@ class RunOps:
             self.stop_button.hide()
             self.run_progress.hide()
             shown = self.shown_run
-            self.run_label.set_full_text(run_summary(shown) if shown is not None and shown.finished
-                                   and self._shows_flow(shown.flow_id) else "")
+            self.run_label.set_full_text(
+                run_summary(shown)
+                if shown is not None and shown.finished and self._shows_flow(shown.flow_id)
+                else ""
+            )
             return
         stop.setEnabled(True)
         self.stop_button.show()
@@ -304,13 +328,15 @@ class RunOps:
         menu.setObjectName("NodeMenu")
         menu.setAttribute(Qt.WA_DeleteOnClose)
         title = self.document.flow.nodes[node_id].title
-        entries = (("run_up_to", f"Run up to '{title}'", lambda: self.run_flow(only=node_id)),
-                   ("rerun_from", "Re-run from here", lambda: self.run_flow(force=(node_id,))),
-                   None,
-                   ("show_output", "Show output", lambda: self.reveal_output(node_id)),
-                   ("show_logs", "Show logs", lambda: self.reveal_logs(node_id)),
-                   None,
-                   ("clear_cache", "Clear this node's cache", lambda: self.clear_node_cache(node_id)))
+        entries = (
+            ("run_up_to", f"Run up to '{title}'", lambda: self.run_flow(only=node_id)),
+            ("rerun_from", "Re-run from here", lambda: self.run_flow(force=(node_id,))),
+            None,
+            ("show_output", "Show output", lambda: self.reveal_output(node_id)),
+            ("show_logs", "Show logs", lambda: self.reveal_logs(node_id)),
+            None,
+            ("clear_cache", "Clear this node's cache", lambda: self.clear_node_cache(node_id)),
+        )
         for entry in entries:
             if entry is None:
                 menu.addSeparator()

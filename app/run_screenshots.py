@@ -85,17 +85,29 @@ def build(folder: Path) -> dict[str, str]:
     catalog = Catalog(folder)
     catalog.load()
     flow = Flow("Regional sales", catalog=catalog)
-    ids = {"rows": flow.add_parameter("rows", "int", 2000, "Orders to read", position=(0, 0)).id,
-           "baseline": flow.add_parameter("baseline", "float", 100.0,
-                                          "Mean order a year ago", position=(0, 170)).id}
-    for name, x, y in (("load_sales", 220, 0), ("clean", 460, 0), ("by_region", 700, -60),
-                       ("growth", 700, 110), ("report", 940, 20)):
+    ids = {
+        "rows": flow.add_parameter("rows", "int", 2000, "Orders to read", position=(0, 0)).id,
+        "baseline": flow.add_parameter(
+            "baseline", "float", 100.0, "Mean order a year ago", position=(0, 170)
+        ).id,
+    }
+    for name, x, y in (
+        ("load_sales", 220, 0),
+        ("clean", 460, 0),
+        ("by_region", 700, -60),
+        ("growth", 700, 110),
+        ("report", 940, 20),
+    ):
         ids[name] = flow.create_node(catalog.get(f"sales.py:{name}"), (x, y)).id
-    for edge in (("rows", "value", "load_sales", "rows"), ("load_sales", "result", "clean", "rows"),
-                 ("clean", "result", "by_region", "rows"), ("clean", "result", "growth", "rows"),
-                 ("baseline", "value", "growth", "baseline"),
-                 ("by_region", "result", "report", "table"),
-                 ("growth", "result", "report", "growth")):
+    for edge in (
+        ("rows", "value", "load_sales", "rows"),
+        ("load_sales", "result", "clean", "rows"),
+        ("clean", "result", "by_region", "rows"),
+        ("clean", "result", "growth", "rows"),
+        ("baseline", "value", "growth", "baseline"),
+        ("by_region", "result", "report", "table"),
+        ("growth", "result", "report", "growth"),
+    ):
         flow.connect(ids[edge[0]], edge[1], ids[edge[2]], edge[3])
     with Workspace(folder) as ws:
         ws.save_flow(flow)
@@ -132,13 +144,11 @@ def render(out_dir: Path) -> list[Path]:
         app.processEvents()
         window.resizeDocks([window.inspector_dock, window.palette_dock], [300, 230], Qt.Horizontal)
         window.resizeDocks([window.logs_dock_widget], [330], Qt.Vertical)
-        window.resizeDocks([window.logs_dock_widget, window.outputs_dock_widget], [800, 700],
-                           Qt.Horizontal)
+        window.resizeDocks([window.logs_dock_widget, window.outputs_dock_widget], [800, 700], Qt.Horizontal)
         app.processEvents()
         window.view.fit_view()
         flow = window.document.flow
-        live = window.start_run(flow, {"rows": 2000, "baseline": 100.0},
-                                RunChoices("local", "", 2, False))
+        live = window.start_run(flow, {"rows": 2000, "baseline": 100.0}, RunChoices("local", "", 2, False))
         growth = live.statuses[ids["growth"]]
         _wait(app, lambda: growth.state == "running" and (growth.fraction or 0) > 0.3)
         window.scene.select_nodes([ids["load_sales"]])
@@ -193,8 +203,7 @@ def render_iris(out_dir: Path) -> list[Path]:
         live = window.start_run(flow, params, RunChoices("local", "", 2, False))
         _wait(app, lambda: live.finished)
         window.view.fit_view()
-        accuracy = next(n.id for n in window.document.flow.nodes.values()
-                        if n.title == "Accuracy")
+        accuracy = next(n.id for n in window.document.flow.nodes.values() if n.title == "Accuracy")
         window.scene.select_nodes([accuracy])
         tab = window.outputs_dock.tab_by_port.get("result")
         _wait(app, lambda: tab is not None and tab.preview is not None)

@@ -72,13 +72,15 @@ class ScheduleOps:
         try:
             flow = self.workspace.load_flow(schedule.flow_id, catalog=self.catalog)
             choices = self.run_choices()
-            options = RunOptions(executor=choices.executor, max_workers=choices.max_workers,
-                                 address=choices.address or None)
+            options = RunOptions(
+                executor=choices.executor, max_workers=choices.max_workers, address=choices.address or None
+            )
             live = self.runs.start(flow, schedule.parameters, options, origin="schedule")
         except (RunRefused, WorkspaceError) as exc:
             self.scheduler.started(due, None, str(exc))
-            self.show_message(f"A scheduled run ({schedule.describe()}) could not start: "
-                              f"{str(exc).splitlines()[0]}")
+            self.show_message(
+                f"A scheduled run ({schedule.describe()}) could not start: {str(exc).splitlines()[0]}"
+            )
             return None
         self.scheduler.started(due, live.id)
         self.show_message(f"Started a scheduled run of '{flow.name}' ({schedule.describe()})")
@@ -108,8 +110,7 @@ class ScheduleOps:
         for schedule in schedules(self.workspace):
             if schedule.enabled:
                 how = schedule.describe()
-                upcoming += [(t, names.get(schedule.flow_id, "?"), how)
-                             for t in schedule.upcoming(now, 5)]
+                upcoming += [(t, names.get(schedule.flow_id, "?"), how) for t in schedule.upcoming(now, 5)]
         self.schedules_dock.set_upcoming(sorted(upcoming)[:10])
 
     def add_schedule_dialog(self) -> ScheduleDialog | None:
@@ -130,8 +131,9 @@ class ScheduleOps:
 
     def add_schedule(self, flow_id: str, **chosen) -> bool:
         try:
-            schedule = add_schedule(self.workspace, flow_id, chosen.pop("kind"),
-                                    chosen.pop("expression"), **chosen)
+            schedule = add_schedule(
+                self.workspace, flow_id, chosen.pop("kind"), chosen.pop("expression"), **chosen
+            )
         except (ScheduleError, WorkspaceError) as exc:
             self.tell("Cannot add the schedule", str(exc))
             return False

@@ -69,8 +69,7 @@ def build_example(folder: Path) -> None:
             flow.set_value(node.id, key, value)
         return node.id
 
-    path = flow.add_parameter("csv_path", "path", "data/sales.csv", "Where the export is",
-                              position=(0, 0)).id
+    path = flow.add_parameter("csv_path", "path", "data/sales.csv", "Where the export is", position=(0, 0)).id
     baseline = flow.add_parameter("baseline", "float", 100.0, position=(0, 200)).id
     load = add("load_sales", 220, 0)
     clean = add("clean", 440, 0)
@@ -78,13 +77,21 @@ def build_example(folder: Path) -> None:
     top = add("top_n", 880, -60, n=3)
     grow = add("growth", 660, 140)
     rep = add("report", 1100, 40, title="Q3 sales")
-    for edge in ((path, "value", load, "path"), (load, "result", clean, "rows"),
-                 (clean, "result", regions, "rows"), (regions, "result", top, "table"),
-                 (clean, "result", grow, "rows"), (baseline, "value", grow, "baseline"),
-                 (top, "result", rep, "top"), (grow, "result", rep, "growth")):
+    for edge in (
+        (path, "value", load, "path"),
+        (load, "result", clean, "rows"),
+        (clean, "result", regions, "rows"),
+        (regions, "result", top, "table"),
+        (clean, "result", grow, "rows"),
+        (baseline, "value", grow, "baseline"),
+        (top, "result", rep, "top"),
+        (grow, "result", rep, "growth"),
+    ):
         flow.connect(*edge)
-    flow.set_flow_field("extras", {"frames": [
-        {"id": "prep", "title": "Preparation", "text": "", "rect": [200, -50, 450, 160]}]})
+    flow.set_flow_field(
+        "extras",
+        {"frames": [{"id": "prep", "title": "Preparation", "text": "", "rect": [200, -50, 450, 160]}]},
+    )
     with Workspace(folder) as ws:
         ws.save_flow(flow)
 
@@ -168,8 +175,11 @@ def build_thirty(folder: Path) -> str:
     flow.add_parameter("threshold", "float", 0.5, position=(0, 0))
     for i in range(29):
         spot = (rng.uniform(0, 1400), rng.uniform(0, 900))
-        kind = "read_source" if i < 5 else rng.choice(["join", "filter_rows", "filter_rows",
-                                                       "summarise", "score"])
+        kind = (
+            "read_source"
+            if i < 5
+            else rng.choice(["join", "filter_rows", "filter_rows", "summarise", "score"])
+        )
         node = flow.create_node(catalog.get(f"steps.py:{kind}"), spot)
         if kind == "join":
             a, b = rng.sample(lists, 2)
@@ -211,8 +221,10 @@ def render_readability(out_dir: Path) -> list[Path]:
         thirty = Path(tmp) / "Thirty steps"
         thirty.mkdir()
         flow_id = build_thirty(thirty)
-        for folder, name, shot in ((iris, "data-science", "screenshot-iris-opening.png"),
-                                   (thirty, flow_id, "screenshot-thirty-nodes.png")):
+        for folder, name, shot in (
+            (iris, "data-science", "screenshot-iris-opening.png"),
+            (thirty, flow_id, "screenshot-thirty-nodes.png"),
+        ):
             window = open_window(folder, settings)
             window.resize(1600, 1000)
             window.open_flow(window.workspace.flow_info(name).id, ask=False)

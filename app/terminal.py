@@ -14,8 +14,15 @@ from plait.runtime.engine.plan import RunRefused
 from plait.runtime.engine.scheduler import Engine, RunOptions, RunResult
 from plait.runtime.workspace.store import open_workspace
 
-_MARKS = {ev.COMPLETED: "✓", ev.CACHED: "↺", ev.FAILED: "✗", ev.TIMED_OUT: "⌛",
-          ev.SKIPPED: "–", ev.CANCELLED: "■", ev.CRASHED: "✗"}
+_MARKS = {
+    ev.COMPLETED: "✓",
+    ev.CACHED: "↺",
+    ev.FAILED: "✗",
+    ev.TIMED_OUT: "⌛",
+    ev.SKIPPED: "–",
+    ev.CANCELLED: "■",
+    ev.CRASHED: "✗",
+}
 
 
 class _Progress:
@@ -27,9 +34,14 @@ class _Progress:
         if enabled:
             from tqdm import tqdm
 
-            self.bar = tqdm(total=total, unit="node", file=sys.stderr, leave=False,
-                            dynamic_ncols=True, bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} "
-                            "[{elapsed}] {postfix}")
+            self.bar = tqdm(
+                total=total,
+                unit="node",
+                file=sys.stderr,
+                leave=False,
+                dynamic_ncols=True,
+                bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} [{elapsed}] {postfix}",
+            )
 
     def update(self, event: object, titles: dict[str, str]) -> None:
         if self.bar is None:
@@ -51,13 +63,13 @@ class _Progress:
             self.bar.close()
 
 
-def _echo(event: ev.NodeLog | ev.NodeRetrying, titles: dict[str, str],
-          progress: _Progress) -> None:
+def _echo(event: ev.NodeLog | ev.NodeRetrying, titles: dict[str, str], progress: _Progress) -> None:
     """Show what a node prints as it prints it, and its retries, after its title."""
     title = titles.get(event.node_id, event.node_id)
     if isinstance(event, ev.NodeRetrying):
-        messages = [f"attempt {event.attempt} failed ({event.error.splitlines()[0]}); "
-                    f"retrying in {event.delay:g}s"]
+        messages = [
+            f"attempt {event.attempt} failed ({event.error.splitlines()[0]}); retrying in {event.delay:g}s"
+        ]
     else:
         messages = [line.message for line in event.lines]
     for message in messages:
@@ -78,8 +90,9 @@ def _summary(result: RunResult, errors: dict[str, str], finals: set[str] | None 
         if node.node_id in errors:
             line += f"  {errors[node.node_id]}"
         elif finals and node.node_id in finals and node.outputs:
-            previews = [str(ref.summary.get("preview", ref.summary.get("type", "")))
-                        for ref in node.outputs.values()]
+            previews = [
+                str(ref.summary.get("preview", ref.summary.get("type", ""))) for ref in node.outputs.values()
+            ]
             shown = "; ".join(previews)
             line += f"  → {shown if len(shown) <= 70 else shown[:69] + '…'}"
         lines.append(line)
@@ -87,8 +100,9 @@ def _summary(result: RunResult, errors: dict[str, str], finals: set[str] | None 
     for node in result.nodes.values():
         counts[node.state] = counts.get(node.state, 0) + 1
     tally = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
-    lines.append(f"Run {result.run_id[:8]} of '{result.flow}' {result.state} in "
-                 f"{result.duration:.2f}s ({tally})")
+    lines.append(
+        f"Run {result.run_id[:8]} of '{result.flow}' {result.state} in {result.duration:.2f}s ({tally})"
+    )
     return "\n".join(lines)
 
 
@@ -101,12 +115,18 @@ def _as_json(result: RunResult, run: Any) -> dict[str, Any]:
         **({"error": result.error} if result.error else {}),
         "duration": round(result.duration, 4),
         "parameters": run.plan.plain,
-        "nodes": [{
-            "id": n.node_id, "title": n.title, "state": n.state, "attempts": n.attempts,
-            "duration": round(n.duration, 4),
-            "outputs": {p: r.summary for p, r in n.outputs.items()},
-            **({"error": n.error} if n.error else {}),
-        } for n in result.nodes.values()],
+        "nodes": [
+            {
+                "id": n.node_id,
+                "title": n.title,
+                "state": n.state,
+                "attempts": n.attempts,
+                "duration": round(n.duration, 4),
+                "outputs": {p: r.summary for p, r in n.outputs.items()},
+                **({"error": n.error} if n.error else {}),
+            }
+            for n in result.nodes.values()
+        ],
     }
 
 
@@ -118,8 +138,9 @@ async def _run(args: argparse.Namespace, params: dict, text: set[str]) -> int:
     workspace = open_workspace(args.workspace)
     engine = Engine(workspace, dashboard=dashboard)
     # Start the worker processes first: they boot while the flow and its libraries load.
-    warm = asyncio.ensure_future(engine.warm_up(args.executor, args.max_workers,
-                                                getattr(args, "address", None)))
+    warm = asyncio.ensure_future(
+        engine.warm_up(args.executor, args.max_workers, getattr(args, "address", None))
+    )
     try:
         catalog = workspace.catalog()
         engine.catalog = catalog
@@ -128,13 +149,19 @@ async def _run(args: argparse.Namespace, params: dict, text: set[str]) -> int:
                 first = library.error.strip().splitlines()[-1]
                 print(f"plait: library {library.name} failed to load: {first}", file=sys.stderr)
         flow = workspace.load_flow(args.flow, catalog=catalog)
-        options = RunOptions(executor=args.executor, max_workers=args.max_workers,
-                             address=getattr(args, "address", None),
-                             use_cache=not args.no_cache, stop_on_failure=args.stop_on_failure,
-                             only=args.only, force=tuple(args.force))
+        options = RunOptions(
+            executor=args.executor,
+            max_workers=args.max_workers,
+            address=getattr(args, "address", None),
+            use_cache=not args.no_cache,
+            stop_on_failure=args.stop_on_failure,
+            only=args.only,
+            force=tuple(args.force),
+        )
         if dashboard:
-            await _say_dashboard(engine.executor(args.executor, args.max_workers,
-                                                 getattr(args, "address", None)))
+            await _say_dashboard(
+                engine.executor(args.executor, args.max_workers, getattr(args, "address", None))
+            )
         try:
             run = engine.start(flow, params, options, from_text=text)
         except RunRefused as refused:
@@ -154,8 +181,7 @@ async def _run(args: argparse.Namespace, params: dict, text: set[str]) -> int:
                 bar.update(event, titles)
                 if isinstance(event, (ev.NodeLog, ev.NodeRetrying)) and not args.json:
                     _echo(event, titles, bar)
-                if isinstance(event, ev.NodeFinished) and event.error_message and \
-                        event.state != ev.SKIPPED:
+                if isinstance(event, ev.NodeFinished) and event.error_message and event.state != ev.SKIPPED:
                     errors[event.node_id] = event.error_message.strip().splitlines()[0]
         finally:
             bar.close()
@@ -167,9 +193,12 @@ async def _run(args: argparse.Namespace, params: dict, text: set[str]) -> int:
             print(_summary(result, errors, finals))
             stuck = [n.title for n in result.nodes.values() if n.state == ev.TIMED_OUT]
             if stuck and args.executor == "inline":
-                print(f"plait: {', '.join(stuck)} timed out; an inline node cannot be killed, "
-                      "so it was left running until this process exits (use the local "
-                      "executor to stop it)", file=sys.stderr)
+                print(
+                    f"plait: {', '.join(stuck)} timed out; an inline node cannot be killed, "
+                    "so it was left running until this process exits (use the local "
+                    "executor to stop it)",
+                    file=sys.stderr,
+                )
             if result.error:
                 print(f"plait: {result.error}", file=sys.stderr)
         return 0 if result.ok else 1
@@ -185,8 +214,10 @@ async def _say_dashboard(executor) -> None:
     except Exception:  # noqa: BLE001 - the run reports why the cluster did not start
         return
     link = executor.dashboard_link
-    print(f"plait: Dask dashboard at {link}" if link else
-          "plait: this Dask cluster serves no dashboard", file=sys.stderr)
+    print(
+        f"plait: Dask dashboard at {link}" if link else "plait: this Dask cluster serves no dashboard",
+        file=sys.stderr,
+    )
 
 
 def run_in_terminal(args: argparse.Namespace, params: dict, text: set[str]) -> int:

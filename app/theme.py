@@ -19,21 +19,37 @@ def stylesheet(name: str) -> str:
 def _palette(name: str) -> QPalette:
     palette = QPalette()
     if name == "dark":
-        colours = {QPalette.Window: "#23262b", QPalette.WindowText: "#e3e6ea",
-                   QPalette.Base: "#1e2024", QPalette.AlternateBase: "#26292e",
-                   QPalette.Text: "#e3e6ea", QPalette.Button: "#2b2f35",
-                   QPalette.ButtonText: "#e3e6ea", QPalette.Highlight: "#3b6ea5",
-                   QPalette.HighlightedText: "#ffffff", QPalette.ToolTipBase: "#2b2f35",
-                   QPalette.ToolTipText: "#e3e6ea", QPalette.PlaceholderText: "#7d848e",
-                   QPalette.Link: "#8fb6e6"}
+        colours = {
+            QPalette.Window: "#23262b",
+            QPalette.WindowText: "#e3e6ea",
+            QPalette.Base: "#1e2024",
+            QPalette.AlternateBase: "#26292e",
+            QPalette.Text: "#e3e6ea",
+            QPalette.Button: "#2b2f35",
+            QPalette.ButtonText: "#e3e6ea",
+            QPalette.Highlight: "#3b6ea5",
+            QPalette.HighlightedText: "#ffffff",
+            QPalette.ToolTipBase: "#2b2f35",
+            QPalette.ToolTipText: "#e3e6ea",
+            QPalette.PlaceholderText: "#7d848e",
+            QPalette.Link: "#8fb6e6",
+        }
     else:
-        colours = {QPalette.Window: "#eceef1", QPalette.WindowText: "#202327",
-                   QPalette.Base: "#ffffff", QPalette.AlternateBase: "#f4f5f7",
-                   QPalette.Text: "#202327", QPalette.Button: "#f1f2f4",
-                   QPalette.ButtonText: "#202327", QPalette.Highlight: "#3d5a80",
-                   QPalette.HighlightedText: "#ffffff", QPalette.ToolTipBase: "#ffffff",
-                   QPalette.ToolTipText: "#202327", QPalette.PlaceholderText: "#8a9099",
-                   QPalette.Link: "#3d5a80"}
+        colours = {
+            QPalette.Window: "#eceef1",
+            QPalette.WindowText: "#202327",
+            QPalette.Base: "#ffffff",
+            QPalette.AlternateBase: "#f4f5f7",
+            QPalette.Text: "#202327",
+            QPalette.Button: "#f1f2f4",
+            QPalette.ButtonText: "#202327",
+            QPalette.Highlight: "#3d5a80",
+            QPalette.HighlightedText: "#ffffff",
+            QPalette.ToolTipBase: "#ffffff",
+            QPalette.ToolTipText: "#202327",
+            QPalette.PlaceholderText: "#8a9099",
+            QPalette.Link: "#3d5a80",
+        }
     for role, colour in colours.items():
         palette.setColor(role, QColor(colour))
     palette.setColor(QPalette.Disabled, QPalette.Text, QColor("#7d848e"))

@@ -111,8 +111,16 @@ class MainWindow(WorkspaceOps, EditOps, RunOps, HistoryOps, ScheduleOps, ExportO
         self.logs_dock_widget.raise_()
         self.outputs_dock_widget.raise_()
 
-    def _action(self, name: str, text: str, slot=None, shortcut=None, tip: str = "",
-                canvas: bool = False, checkable: bool = False) -> QAction:
+    def _action(
+        self,
+        name: str,
+        text: str,
+        slot=None,
+        shortcut=None,
+        tip: str = "",
+        canvas: bool = False,
+        checkable: bool = False,
+    ) -> QAction:
         action = QAction(text, self)
         action.setObjectName(name)
         if shortcut:
@@ -134,43 +142,80 @@ class MainWindow(WorkspaceOps, EditOps, RunOps, HistoryOps, ScheduleOps, ExportO
         self.actions_by_name: dict[str, QAction] = {}
         a = self._action
         a("new_flow", "&New flow", self.new_flow, QKeySequence.New, "Start a new, empty flow")
-        a("open_workspace", "&Open workspace folder…", self.choose_workspace, QKeySequence.Open,
-          "Open a folder as a workspace")
+        a(
+            "open_workspace",
+            "&Open workspace folder…",
+            self.choose_workspace,
+            QKeySequence.Open,
+            "Open a folder as a workspace",
+        )
         a("save", "&Save", self.save, QKeySequence.Save, "Save the flow as a new version")
         a("quit", "&Quit", self.close, QKeySequence.Quit)
-        a("delete", "&Delete", self.delete_selection, QKeySequence.Delete,
-          "Delete the selected nodes, wires and frames", canvas=True)
+        a(
+            "delete",
+            "&Delete",
+            self.delete_selection,
+            QKeySequence.Delete,
+            "Delete the selected nodes, wires and frames",
+            canvas=True,
+        )
         a("copy", "&Copy", self.copy_selection, QKeySequence.Copy, canvas=True)
         a("paste", "&Paste", self.paste, QKeySequence.Paste, canvas=True)
         a("duplicate", "D&uplicate", self.duplicate, "Ctrl+D", canvas=True)
         a("select_all", "Select &all", self.select_all, QKeySequence.SelectAll, canvas=True)
-        a("frame", "&Frame selection", self.frame_selection, "Ctrl+G",
-          "Put a frame around the selected nodes", canvas=True)
-        a("comment", "Add co&mment", self.add_comment, "Ctrl+Shift+M",
-          "Add a note on the canvas")
-        a("add_parameter", "Add &parameter", lambda: self.add_node_in_free_space("plait:parameter"),
-          tip="Add a flow parameter node")
-        a("layout", "Auto-&layout", self.auto_layout, "L",
-          "Lay the flow out left to right (Graphviz dot)", canvas=True)
+        a(
+            "frame",
+            "&Frame selection",
+            self.frame_selection,
+            "Ctrl+G",
+            "Put a frame around the selected nodes",
+            canvas=True,
+        )
+        a("comment", "Add co&mment", self.add_comment, "Ctrl+Shift+M", "Add a note on the canvas")
+        a(
+            "add_parameter",
+            "Add &parameter",
+            lambda: self.add_node_in_free_space("plait:parameter"),
+            tip="Add a flow parameter node",
+        )
+        a(
+            "layout",
+            "Auto-&layout",
+            self.auto_layout,
+            "L",
+            "Lay the flow out left to right (Graphviz dot)",
+            canvas=True,
+        )
         a("fit", "&Fit view", lambda: self.view.fit_view(), "F", "Show the whole flow", canvas=True)
         a("zoom_in", "Zoom &in", lambda: self.view.zoom_by(1.25), QKeySequence.ZoomIn)
         a("zoom_out", "Zoom &out", lambda: self.view.zoom_by(0.8), QKeySequence.ZoomOut)
         a("zoom_reset", "&Actual size", self.view.reset_zoom, "Ctrl+0")
-        a("snap", "Snap to &grid", self.set_snap, "Ctrl+'", "Snap moved nodes to the grid",
-          checkable=True)
-        a("minimap", "&Minimap", self.set_minimap, "M", "Show an overview of large flows",
-          canvas=True, checkable=True)
-        a("dark", "&Dark theme", lambda on: self.set_theme("dark" if on else "light"),
-          checkable=True)
-        a("run", "&Run", lambda: self.run_flow(), "F5",
-          "Run the flow (asks for its parameters)")
-        a("run_file", "Run with parameters &file…", lambda: self.run_with_file(),
-          tip="Run the flow with the values in a JSON parameters file")
+        a("snap", "Snap to &grid", self.set_snap, "Ctrl+'", "Snap moved nodes to the grid", checkable=True)
+        a(
+            "minimap",
+            "&Minimap",
+            self.set_minimap,
+            "M",
+            "Show an overview of large flows",
+            canvas=True,
+            checkable=True,
+        )
+        a("dark", "&Dark theme", lambda on: self.set_theme("dark" if on else "light"), checkable=True)
+        a("run", "&Run", lambda: self.run_flow(), "F5", "Run the flow (asks for its parameters)")
+        a(
+            "run_file",
+            "Run with parameters &file…",
+            lambda: self.run_with_file(),
+            tip="Run the flow with the values in a JSON parameters file",
+        )
         stop = a("stop", "&Stop", self.stop_run, "Esc", "Cancel the running flow")
         stop.setEnabled(False)
-        a("schedules", "S&chedules…", lambda: (self.schedules_dock_widget.show(),
-                                               self.schedules_dock_widget.raise_()),
-          tip="Run this flow on a schedule")
+        a(
+            "schedules",
+            "S&chedules…",
+            lambda: (self.schedules_dock_widget.show(), self.schedules_dock_widget.raise_()),
+            tip="Run this flow on a schedule",
+        )
         undo_group = self.undo_actions()
         self.actions_by_name.update(undo_group)
         self.actions_by_name["snap"].setChecked(self.settings.value("snap", False, type=bool))
@@ -206,17 +251,45 @@ class MainWindow(WorkspaceOps, EditOps, RunOps, HistoryOps, ScheduleOps, ExportO
         file.addSeparator()
         file.addAction(act["quit"])
         edit = bar.addMenu("&Edit")
-        for name in ("undo", "redo", None, "copy", "paste", "duplicate", "delete", "select_all",
-                     None, "add_parameter", "frame", "comment"):
+        for name in (
+            "undo",
+            "redo",
+            None,
+            "copy",
+            "paste",
+            "duplicate",
+            "delete",
+            "select_all",
+            None,
+            "add_parameter",
+            "frame",
+            "comment",
+        ):
             edit.addSeparator() if name is None else edit.addAction(act[name])
         view = bar.addMenu("&View")
-        for name in ("fit", "zoom_in", "zoom_out", "zoom_reset", None, "layout", "snap",
-                     "minimap", None, "dark"):
+        for name in (
+            "fit",
+            "zoom_in",
+            "zoom_out",
+            "zoom_reset",
+            None,
+            "layout",
+            "snap",
+            "minimap",
+            None,
+            "dark",
+        ):
             view.addSeparator() if name is None else view.addAction(act[name])
         self.docks_menu = view.addMenu("&Panels")
-        for dock in (self.palette_dock, self.inspector_dock, self.flows_dock_widget,
-                     self.logs_dock_widget, self.outputs_dock_widget, self.runs_dock_widget,
-                     self.schedules_dock_widget):
+        for dock in (
+            self.palette_dock,
+            self.inspector_dock,
+            self.flows_dock_widget,
+            self.logs_dock_widget,
+            self.outputs_dock_widget,
+            self.runs_dock_widget,
+            self.schedules_dock_widget,
+        ):
             self.docks_menu.addAction(dock.toggleViewAction())
         flow = bar.addMenu("F&low")
         for name in ("run", "run_file", "stop", None, "schedules"):
@@ -227,8 +300,20 @@ class MainWindow(WorkspaceOps, EditOps, RunOps, HistoryOps, ScheduleOps, ExportO
         bar.setObjectName("MainToolbar")
         bar.setToolButtonStyle(Qt.ToolButtonTextOnly)
         act = self.actions_by_name
-        for name in ("new_flow", "open_workspace", "save", None, "undo", "redo", None,
-                     "layout", "fit", None, "run", "stop"):
+        for name in (
+            "new_flow",
+            "open_workspace",
+            "save",
+            None,
+            "undo",
+            "redo",
+            None,
+            "layout",
+            "fit",
+            None,
+            "run",
+            "stop",
+        ):
             bar.addSeparator() if name is None else bar.addAction(act[name])
 
     # -- settings ----------------------------------------------------------
@@ -254,8 +339,7 @@ class MainWindow(WorkspaceOps, EditOps, RunOps, HistoryOps, ScheduleOps, ExportO
                 continue
             titles = {bar.tabText(i) for i in range(bar.count())}
             home = [d.geometry() for d in docks if d.windowTitle() in titles]
-            if not any(abs(g.left() - bar.x()) <= 1 and abs(g.bottom() + 1 - bar.y()) <= 1
-                       for g in home):
+            if not any(abs(g.left() - bar.x()) <= 1 and abs(g.bottom() + 1 - bar.y()) <= 1 for g in home):
                 bar.hide()
 
     def resizeEvent(self, event) -> None:
@@ -321,8 +405,7 @@ class MainWindow(WorkspaceOps, EditOps, RunOps, HistoryOps, ScheduleOps, ExportO
         self.inspector.set_editor(document)
         self.update_title()
         self.validate()
-        for name in ("delete", "paste", "duplicate", "layout", "frame", "comment",
-                     "add_parameter"):
+        for name in ("delete", "paste", "duplicate", "layout", "frame", "comment", "add_parameter"):
             self.actions_by_name[name].setEnabled(not document.read_only)
         self.actions_by_name["save"].setEnabled(not document.read_only)
         self.outputs_dock.clear()
@@ -341,9 +424,11 @@ class MainWindow(WorkspaceOps, EditOps, RunOps, HistoryOps, ScheduleOps, ExportO
         old = self.document
         if old is None:
             return
-        for signal, slot in ((old.undo_stack.cleanChanged, self.update_title),
-                             (old.undo_stack.indexChanged, self._flow_edited),
-                             (old.message, self.show_message)):
+        for signal, slot in (
+            (old.undo_stack.cleanChanged, self.update_title),
+            (old.undo_stack.indexChanged, self._flow_edited),
+            (old.message, self.show_message),
+        ):
             signal.disconnect(slot)
         self._unobserve()
         self._unobserve = lambda: None
@@ -395,9 +480,13 @@ class MainWindow(WorkspaceOps, EditOps, RunOps, HistoryOps, ScheduleOps, ExportO
 
     def ask_save_changes(self) -> str:
         """'save', 'discard' or 'cancel' for the open flow's unsaved changes."""
-        box = QMessageBox(QMessageBox.Warning, "Unsaved changes",
-                          f"Save the changes to '{self.document.flow.name}'?",
-                          QMessageBox.Save | QMessageBox.Discard | QMessageBox.Cancel, self)
+        box = QMessageBox(
+            QMessageBox.Warning,
+            "Unsaved changes",
+            f"Save the changes to '{self.document.flow.name}'?",
+            QMessageBox.Save | QMessageBox.Discard | QMessageBox.Cancel,
+            self,
+        )
         answer = box.exec()
         return {QMessageBox.Save: "save", QMessageBox.Discard: "discard"}.get(answer, "cancel")
 

@@ -32,8 +32,7 @@ class WorkspaceOps:
         self._reload_timer.timeout.connect(self.reload_libraries)
         self.flows_dock.new_requested.connect(self.new_flow)
         self.flows_dock.open_requested.connect(self.open_flow)
-        self.flows_dock.version_requested.connect(
-            lambda flow_id, version: self.open_flow(flow_id, version))
+        self.flows_dock.version_requested.connect(lambda flow_id, version: self.open_flow(flow_id, version))
         self.flows_dock.rename_requested.connect(self.rename_flow)
         self.flows_dock.duplicate_requested.connect(self.duplicate_flow)
         self.flows_dock.delete_requested.connect(self.delete_flow)
@@ -85,8 +84,7 @@ class WorkspaceOps:
         self._draft_timer.stop()
         if self.workspace is not None:
             if self.document is not None and not self.document.read_only:
-                self.settings.setValue(f"last_flow/{self.workspace.folder}",
-                                       self.document.flow.id)
+                self.settings.setValue(f"last_flow/{self.workspace.folder}", self.document.flow.id)
             paths = self.watcher.files() + self.watcher.directories()
             if paths:
                 self.watcher.removePaths(paths)
@@ -142,8 +140,9 @@ class WorkspaceOps:
             self.show_message(str(exc))
             return False
         latest = self.workspace.flow_info(flow_id).latest_version
-        self.set_document(FlowDocument(flow, self.catalog,
-                                       read_only=version is not None and version != latest))
+        self.set_document(
+            FlowDocument(flow, self.catalog, read_only=version is not None and version != latest)
+        )
         self.refresh_flows()
         return True
 
@@ -167,8 +166,9 @@ class WorkspaceOps:
         return True
 
     def _is_saved(self, flow_id: str) -> bool:
-        return self.workspace.conn.execute(
-            "select 1 from flows where id=?", (flow_id,)).fetchone() is not None
+        return (
+            self.workspace.conn.execute("select 1 from flows where id=?", (flow_id,)).fetchone() is not None
+        )
 
     def _name_new_flow(self, flow) -> bool:
         """A flow's first save asks for its name ("Untitled flow" is nobody's choice)."""
@@ -181,8 +181,11 @@ class WorkspaceOps:
             name = name.strip()
             if name and name not in taken:
                 break
-            self.show_message(f"A flow named '{name}' exists already; choose another name"
-                              if name else "A flow needs a name")
+            self.show_message(
+                f"A flow named '{name}' exists already; choose another name"
+                if name
+                else "A flow needs a name"
+            )
             suggestion = name or flow.name
         if name != flow.name:
             flow.set_flow_field("name", name)  # the inspector follows
@@ -240,10 +243,12 @@ class WorkspaceOps:
 
     def delete_flow(self, flow_id: str) -> None:
         info = self.workspace.flow_info(flow_id)
-        versions = ("its saved version" if info.latest_version == 1
-                    else f"all its {plural(info.latest_version, 'saved version')}")
-        if not self.confirm("Delete flow",
-                            f"Delete '{info.name}' and {versions}? This cannot be undone."):
+        versions = (
+            "its saved version"
+            if info.latest_version == 1
+            else f"all its {plural(info.latest_version, 'saved version')}"
+        )
+        if not self.confirm("Delete flow", f"Delete '{info.name}' and {versions}? This cannot be undone."):
             return
         self.workspace.delete_flow(flow_id)
         self.drafts.discard(flow_id)
@@ -269,10 +274,14 @@ class WorkspaceOps:
             self.drafts.discard(doc.flow.id)
 
     def ask_restore_draft(self, draft: Draft) -> bool:
-        return QMessageBox.question(
-            self, "Recover unsaved changes",
-            f"Plait closed without saving changes to '{draft.name}'. Restore them?"
-        ) == QMessageBox.Yes
+        return (
+            QMessageBox.question(
+                self,
+                "Recover unsaved changes",
+                f"Plait closed without saving changes to '{draft.name}'. Restore them?",
+            )
+            == QMessageBox.Yes
+        )
 
     def _offer_drafts(self) -> bool:
         """Offer each draft found at launch; True when one was restored and opened."""
@@ -293,8 +302,11 @@ class WorkspaceOps:
         folder = self.workspace.folder
         # The folder, its files and its packages' files and folders (`pkg/__init__.py`).
         sources = workspace_sources(folder)
-        paths = [str(folder)] + sorted({str(p.parent) for p in sources} - {str(folder)}) + \
-            [str(p) for p in sources]
+        paths = (
+            [str(folder)]
+            + sorted({str(p.parent) for p in sources} - {str(folder)})
+            + [str(p) for p in sources]
+        )
         current = set(self.watcher.files() + self.watcher.directories())
         wanted = [p for p in paths if p not in current]
         if wanted:
@@ -313,8 +325,9 @@ class WorkspaceOps:
                 self.scene.refresh_ports()
             self.inspector.refresh()
             self.validate()
-            failed = [lib.name for lib in self.catalog.libraries
-                      if lib.error and lib.name in changed]
-            self.show_message(f"Reloaded {', '.join(changed)}" + (
-                f"; {', '.join(failed)} failed to import (see the palette)" if failed else ""))
+            failed = [lib.name for lib in self.catalog.libraries if lib.error and lib.name in changed]
+            self.show_message(
+                f"Reloaded {', '.join(changed)}"
+                + (f"; {', '.join(failed)} failed to import (see the palette)" if failed else "")
+            )
         return changed

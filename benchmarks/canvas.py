@@ -34,10 +34,15 @@ def node_types():
     specs = []
     for n_in in range(1, 5):
         for n_out in (1, 2):
-            specs.append(NodeSpec(
-                key=f"bench:step_{n_in}_{n_out}", title=f"Step {n_in}→{n_out}", module="bench",
-                inputs=tuple(Port(f"in_{i}", float, 1.0) for i in range(n_in)),
-                outputs=tuple(Port(f"out_{i}", float) for i in range(n_out))))
+            specs.append(
+                NodeSpec(
+                    key=f"bench:step_{n_in}_{n_out}",
+                    title=f"Step {n_in}→{n_out}",
+                    module="bench",
+                    inputs=tuple(Port(f"in_{i}", float, 1.0) for i in range(n_in)),
+                    outputs=tuple(Port(f"out_{i}", float) for i in range(n_out)),
+                )
+            )
     return specs
 
 
@@ -59,8 +64,7 @@ def build(folder: Path, n_nodes: int, n_edges: int) -> None:
     nodes, free_inputs = [], []
     for i in range(n_nodes):
         spec = rng.choice(specs)
-        node = Node(f"n{i}", spec.key, f"{spec.title} #{i}",
-                    ((i % 40) * 240.0, (i // 40) * 160.0))
+        node = Node(f"n{i}", spec.key, f"{spec.title} #{i}", ((i % 40) * 240.0, (i // 40) * 160.0))
         nodes.append((node, spec))
         free_inputs += [(i, p.name) for p in spec.inputs]
     rng.shuffle(free_inputs)
@@ -104,9 +108,11 @@ def measure(folder: Path, frames: int) -> None:
     scene = FlowScene(document)
     view.set_flow_scene(scene)
     t_open = time.perf_counter() - t0
-    print(f"open (load {t_load * 1000:.0f} ms + build scene): {t_open * 1000:.0f} ms "
-          f"[{len(scene.items())} graphics items, "
-          f"{len(scene.items()) / len(flow.nodes):.2f} per node incl. wires]")
+    print(
+        f"open (load {t_load * 1000:.0f} ms + build scene): {t_open * 1000:.0f} ms "
+        f"[{len(scene.items())} graphics items, "
+        f"{len(scene.items()) / len(flow.nodes):.2f} per node incl. wires]"
+    )
 
     # Wires are routed around nodes after the open, in batches the event loop interleaves;
     # here all at once, so the frames below draw the routes a person sees.
@@ -114,9 +120,11 @@ def measure(folder: Path, frames: int) -> None:
         t0 = time.perf_counter()
         scene.route_pending()
         detoured = sum(1 for e in scene.edges.values() if len(e.points) > 4)
-        print(f"route every wire around nodes (after the open): "
-              f"{(time.perf_counter() - t0) * 1000:.0f} ms, {detoured} of {len(scene.edges)} "
-              "wires detour")
+        print(
+            f"route every wire around nodes (after the open): "
+            f"{(time.perf_counter() - t0) * 1000:.0f} ms, {detoured} of {len(scene.edges)} "
+            "wires detour"
+        )
 
     image = QImage(view.viewport().size(), QImage.Format_ARGB32_Premultiplied)
 
@@ -135,8 +143,7 @@ def measure(folder: Path, frames: int) -> None:
     view.centerOn(scene.nodes["n420"])
     frame_ms()
     zoomed = [frame_ms() for _ in range(frames)]
-    print(f"full-view frame: median {statistics.median(full):.1f} ms "
-          f"(whole flow fitted, zoom {fitted:.2f})")
+    print(f"full-view frame: median {statistics.median(full):.1f} ms (whole flow fitted, zoom {fitted:.2f})")
     print(f"zoomed frame (1:1): median {statistics.median(zoomed):.1f} ms")
 
     # An uncached frame after a zoom step, as while wheeling.
@@ -145,8 +152,7 @@ def measure(folder: Path, frames: int) -> None:
     for i in range(6):
         view.zoom_by(1.1 if i % 2 == 0 else 1 / 1.1)
         steps.append(frame_ms())
-    print(f"full-view frame right after a zoom step (caches cold): median "
-          f"{statistics.median(steps):.1f} ms")
+    print(f"full-view frame right after a zoom step (caches cold): median {statistics.median(steps):.1f} ms")
 
     sizes = {nid: (item.layout.width, item.layout.height) for nid, item in scene.nodes.items()}
     t0 = time.perf_counter()
@@ -155,13 +161,11 @@ def measure(folder: Path, frames: int) -> None:
     t0 = time.perf_counter()
     document.move_nodes(positions, text="Auto-layout")
     t_apply = time.perf_counter() - t0
-    print(f"auto-layout: dot {t_dot * 1000:.0f} ms + apply as one undo step "
-          f"{t_apply * 1000:.0f} ms")
+    print(f"auto-layout: dot {t_dot * 1000:.0f} ms + apply as one undo step {t_apply * 1000:.0f} ms")
     if hasattr(scene, "route_pending"):
         t0 = time.perf_counter()
         scene.route_pending()
-        print(f"route the moved wires after the auto-layout: "
-              f"{(time.perf_counter() - t0) * 1000:.0f} ms")
+        print(f"route the moved wires after the auto-layout: {(time.perf_counter() - t0) * 1000:.0f} ms")
     t0 = time.perf_counter()
     document.undo_stack.undo()
     print(f"undo auto-layout: {(time.perf_counter() - t0) * 1000:.0f} ms")
@@ -191,8 +195,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         build(Path(tmp), args.nodes, args.edges)
         # A fresh process, so the open is measured cold, as a user would see it.
-        return subprocess.call([sys.executable, __file__, "--measure", tmp,
-                                "--frames", str(args.frames)])
+        return subprocess.call([sys.executable, __file__, "--measure", tmp, "--frames", str(args.frames)])
 
 
 if __name__ == "__main__":

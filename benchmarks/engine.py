@@ -35,7 +35,8 @@ from plait.runtime.workspace.store import Workspace
 FAN = 1000
 CHAIN = 500
 
-LIBRARY = textwrap.dedent("""
+LIBRARY = (
+    textwrap.dedent("""
     def inc(x: int = 0) -> int:
         return x + 1
 
@@ -43,8 +44,14 @@ LIBRARY = textwrap.dedent("""
     def big(previous: object = None, megabytes: int = 200):
         import numpy
         return numpy.ones(megabytes * 1024 * 1024 // 8)
-""") + "\n\ndef gather(" + ", ".join(f"x{i}: int = 0" for i in range(FAN)) + ") -> int:\n" + \
-    "    return " + " + ".join(f"x{i}" for i in range(FAN)) + "\n"
+""")
+    + "\n\ndef gather("
+    + ", ".join(f"x{i}: int = 0" for i in range(FAN))
+    + ") -> int:\n"
+    + "    return "
+    + " + ".join(f"x{i}" for i in range(FAN))
+    + "\n"
+)
 
 
 def inc(x: int = 0) -> int:
@@ -96,8 +103,10 @@ def median(values: list[float]) -> float:
 
 
 def line(label: str, plait_s: float, floor_s: float, nodes: int | None = None) -> str:
-    text = f"{label:<44} plait {plait_s * 1000:8.1f} ms   floor {floor_s * 1000:8.1f} ms   " \
-           f"ratio {plait_s / floor_s:5.2f}"
+    text = (
+        f"{label:<44} plait {plait_s * 1000:8.1f} ms   floor {floor_s * 1000:8.1f} ms   "
+        f"ratio {plait_s / floor_s:5.2f}"
+    )
     if nodes:
         text += f"   overhead {(plait_s - floor_s) / nodes * 1000:6.3f} ms/node"
     return text
@@ -166,13 +175,13 @@ def cold_process(folder: Path, repeat: int) -> str:
     for _ in range(repeat):
         shutil.rmtree(folder / ".plait" / "cache", ignore_errors=True)
         start = time.perf_counter()
-        done = subprocess.run([plait, "run", "ten", "-w", str(folder), "--no-cache"],
-                              capture_output=True, text=True)
+        done = subprocess.run(
+            [plait, "run", "ten", "-w", str(folder), "--no-cache"], capture_output=True, text=True
+        )
         times.append(time.perf_counter() - start)
         assert done.returncode == 0, done.stderr
         start = time.perf_counter()
-        subprocess.run([sys.executable, str(script), str(folder)], check=True,
-                       capture_output=True)
+        subprocess.run([sys.executable, str(script), str(folder)], check=True, capture_output=True)
         floors.append(time.perf_counter() - start)
     return line("(d) whole `plait run` of a 10-node flow, cold", median(times), median(floors))
 
@@ -205,12 +214,15 @@ MEMORY_SCRIPT = textwrap.dedent("""
 
 
 def memory(folder: Path) -> str:
-    done = subprocess.run([sys.executable, "-c", MEMORY_SCRIPT, str(folder)], check=True,
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-c", MEMORY_SCRIPT, str(folder)], check=True, capture_output=True, text=True
+    )
     peak, passed = done.stdout.split()
     shutil.rmtree(folder / ".plait" / "cache", ignore_errors=True)
-    return (f"memory: chain of 5 nodes returning 200 MB arrays ({passed} MB passed along): "
-            f"scheduling process peak RSS {peak} MB")
+    return (
+        f"memory: chain of 5 nodes returning 200 MB arrays ({passed} MB passed along): "
+        f"scheduling process peak RSS {peak} MB"
+    )
 
 
 ARRAY_LIBRARY = textwrap.dedent("""
@@ -248,9 +260,11 @@ def key_figures(repeat: int) -> str:
                     make_plan(flow, folder=str(folder)).predict(cache)
                     into.append(time.perf_counter() - start)
                 catalog.reload()  # nothing changed: the array's digest is remembered
-        return (f"(e) keys of {FAN} nodes reading a 100 MB module-level array: load and "
-                f"fingerprint {median(loads) * 1000:.0f} ms, plan and look up "
-                f"{median(plans) * 1000:.0f} ms (again {median(replans) * 1000:.0f} ms)")
+        return (
+            f"(e) keys of {FAN} nodes reading a 100 MB module-level array: load and "
+            f"fingerprint {median(loads) * 1000:.0f} ms, plan and look up "
+            f"{median(plans) * 1000:.0f} ms (again {median(replans) * 1000:.0f} ms)"
+        )
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
@@ -263,8 +277,10 @@ def main() -> None:
     try:
         (folder / "bench.py").write_text(LIBRARY)
         sys.path.insert(0, str(folder))
-        print(f"Plait engine benchmark: {os.cpu_count()} cores, medians of {args.repeat} runs, "
-              "2 worker processes on both sides")
+        print(
+            f"Plait engine benchmark: {os.cpu_count()} cores, medians of {args.repeat} runs, "
+            "2 worker processes on both sides"
+        )
         for text in asyncio.run(engine_figures(folder, args.repeat)):
             print(text)
         print(cold_process(folder, args.repeat))

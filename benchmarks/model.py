@@ -30,8 +30,9 @@ class _Catalog(dict):
 
 
 def catalog() -> _Catalog:
-    spec = NodeSpec("bench:add", "Add", inputs=(Port("a", default=0), Port("b", default=0)),
-                    outputs=(Port("result"),))
+    spec = NodeSpec(
+        "bench:add", "Add", inputs=(Port("a", default=0), Port("b", default=0)), outputs=(Port("result"),)
+    )
     return _Catalog({spec.key: spec})
 
 
@@ -50,9 +51,12 @@ FAN_IN = 5000
 
 def fan_in(repeat: int) -> float:
     """Median time to validate 5,000 sources wired into one node's 5,000 inputs."""
-    wide = NodeSpec("bench:gather", "Gather",
-                    inputs=tuple(Port(f"x{i}", default=0) for i in range(FAN_IN)),
-                    outputs=(Port("result"),))
+    wide = NodeSpec(
+        "bench:gather",
+        "Gather",
+        inputs=tuple(Port(f"x{i}", default=0) for i in range(FAN_IN)),
+        outputs=(Port("result"),),
+    )
     cat = catalog()
     cat[wide.key] = wide
     flow = Flow("fan-in", catalog=cat)
@@ -92,10 +96,11 @@ def main() -> None:
     print(f"  validate                  {statistics.median(checks) * 1000:8.1f} ms")
     small = statistics.median(timed(lambda: build(cat, 1000))[0] for _ in range(args.repeat))
     large = statistics.median(timed(lambda: build(cat, 10_000))[0] for _ in range(args.repeat))
-    print(f"(g) build with checked edits: 1,000 nodes {small * 1000:.1f} ms, 10,000 nodes "
-          f"{large * 1000:.1f} ms, ratio {large / small:.1f} (linear: 10)")
-    print(f"  validate a fan-in of {FAN_IN:,} wires into one node  "
-          f"{fan_in(args.repeat) * 1000:8.1f} ms")
+    print(
+        f"(g) build with checked edits: 1,000 nodes {small * 1000:.1f} ms, 10,000 nodes "
+        f"{large * 1000:.1f} ms, ratio {large / small:.1f} (linear: 10)"
+    )
+    print(f"  validate a fan-in of {FAN_IN:,} wires into one node  {fan_in(args.repeat) * 1000:8.1f} ms")
 
 
 if __name__ == "__main__":

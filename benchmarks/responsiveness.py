@@ -62,8 +62,12 @@ def percentile(values: list[float], share: float) -> float:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--nodes", type=int, default=200)
-    parser.add_argument("--workers", type=int, default=20,
-                        help="worker processes (the nodes mostly sleep, so more than cores)")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=20,
+        help="worker processes (the nodes mostly sleep, so more than cores)",
+    )
     args = parser.parse_args(argv)
 
     from PySide6.QtCore import QSettings, QTimer
@@ -107,14 +111,12 @@ def main(argv: list[str] | None = None) -> int:
             probing[0] = True
             window.runs.run_finished.connect(shown)
             started = time.time()
-            live = window.start_run(window.document.flow, {},
-                                    RunChoices("local", "", args.workers, True))
+            live = window.start_run(window.document.flow, {}, RunChoices("local", "", args.workers, True))
             while "shown" not in marks:
                 await asyncio.sleep(0.05)
             probing[0] = False
             marks["started"] = started
-            marks["last_node"] = max((s.started or 0) + (s.duration or 0)
-                                     for s in live.statuses.values())
+            marks["last_node"] = max((s.started or 0) + (s.duration or 0) for s in live.statuses.values())
             marks["lines"] = len(live.lines)
             marks["state"] = live.state
             window.close()
@@ -125,13 +127,19 @@ def main(argv: list[str] | None = None) -> int:
         timer.stop()
 
     ran = marks["shown"] - marks["started"]
-    print(f"flow: {args.nodes} nodes x 100 lines over ~1 s each, {args.workers} workers; "
-          f"run {marks['state']} in {ran:.1f} s; {marks['lines']:,} log lines in the dock")
-    print(f"event-loop latency over {len(latencies):,} probes every {PROBE_MS} ms: "
-          f"p50 {percentile(latencies, 0.5):.1f} ms, p99 {percentile(latencies, 0.99):.1f} ms, "
-          f"max {max(latencies):.1f} ms (target p99 < 50 ms)")
-    print(f"last node finished -> window shows the run finished: "
-          f"{(marks['shown'] - marks['last_node']) * 1000:.0f} ms")
+    print(
+        f"flow: {args.nodes} nodes x 100 lines over ~1 s each, {args.workers} workers; "
+        f"run {marks['state']} in {ran:.1f} s; {marks['lines']:,} log lines in the dock"
+    )
+    print(
+        f"event-loop latency over {len(latencies):,} probes every {PROBE_MS} ms: "
+        f"p50 {percentile(latencies, 0.5):.1f} ms, p99 {percentile(latencies, 0.99):.1f} ms, "
+        f"max {max(latencies):.1f} ms (target p99 < 50 ms)"
+    )
+    print(
+        f"last node finished -> window shows the run finished: "
+        f"{(marks['shown'] - marks['last_node']) * 1000:.0f} ms"
+    )
     print(f"mean latency {statistics.fmean(latencies):.1f} ms")
     return 0
 

@@ -45,19 +45,27 @@ def folder_size(folder: Path) -> int:
 
 def fresh_environment(home: Path) -> dict[str, str]:
     """This process's environment with every per-user folder moved into `home`."""
-    env = {key: value for key, value in os.environ.items()
-           if not key.startswith(("XDG_", "PLAIT_", "QT_", "PYTHON", "VIRTUAL_ENV"))}
-    for key, sub in (("XDG_CONFIG_HOME", ".config"), ("XDG_DATA_HOME", ".local/share"),
-                     ("XDG_CACHE_HOME", ".cache"), ("XDG_STATE_HOME", ".local/state"),
-                     ("XDG_RUNTIME_DIR", "runtime")):
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("XDG_", "PLAIT_", "QT_", "PYTHON", "VIRTUAL_ENV"))
+    }
+    for key, sub in (
+        ("XDG_CONFIG_HOME", ".config"),
+        ("XDG_DATA_HOME", ".local/share"),
+        ("XDG_CACHE_HOME", ".cache"),
+        ("XDG_STATE_HOME", ".local/state"),
+        ("XDG_RUNTIME_DIR", "runtime"),
+    ):
         (home / sub).mkdir(parents=True, exist_ok=True, mode=0o700)
         env[key] = str(home / sub)
     env["HOME"] = str(home)
     return env
 
 
-def run(label: str, command: list[str], env: dict[str, str], cwd: Path, timeout: float = 600,
-        show: int = 0) -> tuple[subprocess.CompletedProcess, float]:
+def run(
+    label: str, command: list[str], env: dict[str, str], cwd: Path, timeout: float = 600, show: int = 0
+) -> tuple[subprocess.CompletedProcess, float]:
     started = time.perf_counter()
     done = subprocess.run(command, env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout)
     took = time.perf_counter() - started
@@ -82,19 +90,31 @@ def check_bundle(work: Path) -> dict[str, float]:
     done, figures["version_cold"] = run("plait --version", [str(EXECUTABLE), "--version"], env, work)
     if not done.stdout.startswith("plait "):
         fail(f"plait --version printed {done.stdout!r}")
-    figures["version_warm"] = min(run("plait --version (again)", [str(EXECUTABLE), "--version"],
-                                      env, work)[1] for _ in range(2))
+    figures["version_warm"] = min(
+        run("plait --version (again)", [str(EXECUTABLE), "--version"], env, work)[1] for _ in range(2)
+    )
     iris = examples / "iris"
     for flow in ("data-engineering", "data-science"):
-        run(f"plait run {flow} (worker processes)", [str(EXECUTABLE), "run", flow, "-w", str(iris)],
-            env, work, show=1)
-    accuracy = run("plait run data-science again (cached)",
-                   [str(EXECUTABLE), "run", "data-science", "-w", str(iris), "--json"], env, work)[0]
+        run(
+            f"plait run {flow} (worker processes)",
+            [str(EXECUTABLE), "run", flow, "-w", str(iris)],
+            env,
+            work,
+            show=1,
+        )
+    accuracy = run(
+        "plait run data-science again (cached)",
+        [str(EXECUTABLE), "run", "data-science", "-w", str(iris), "--json"],
+        env,
+        work,
+    )[0]
     if '"cached"' not in accuracy.stdout:
         fail("the second run of data-science reused nothing")
     figures["window_cold"], figures["window_up"] = check_window(env, work)
-    print(f"  ok  the window opened offscreen on the default workspace and stayed up "
-          f"{figures['window_up']:.1f} s")
+    print(
+        f"  ok  the window opened offscreen on the default workspace and stayed up "
+        f"{figures['window_up']:.1f} s"
+    )
     default_workspace = home / ".local" / "share" / "plait"
     if not any(default_workspace.rglob("iris.csv")):
         fail(f"the first start put no examples in the default workspace ({default_workspace})")
@@ -106,8 +126,9 @@ def check_window(env: dict[str, str], cwd: Path) -> tuple[float, float]:
     """(seconds until the window was shown, seconds it stayed up) with no display."""
     env = dict(env, QT_QPA_PLATFORM="offscreen", PLAIT_SMOKE_SECONDS=str(WINDOW_SECONDS))
     started = time.perf_counter()
-    process = subprocess.Popen([str(EXECUTABLE)], env=env, cwd=cwd, stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, text=True)
+    process = subprocess.Popen(
+        [str(EXECUTABLE)], env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
     shown = None
     output: list[str] = []
     assert process.stdout is not None
@@ -135,8 +156,12 @@ def check_wheel(work: Path) -> None:
     python = str(target / "bin" / "python")
     env = fresh_environment(work / "wheel-home")
     run("pip install dist/*.whl", [python, "-m", "pip", "install", "--quiet", wheel], env, work)
-    site = subprocess.run([python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                          capture_output=True, text=True, check=True).stdout.strip()
+    site = subprocess.run(
+        [python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
     record = next(Path(site).glob("plait-*.dist-info")) / "RECORD"
     tops = {line.split(",")[0].split("/")[0] for line in record.read_text().splitlines()}
     tops = {top for top in tops if not top.endswith(".dist-info") and not top.startswith("..")}
@@ -146,13 +171,13 @@ def check_wheel(work: Path) -> None:
     plait = str(target / "bin" / "plait")
     done = run("plait --version", [plait, "--version"], env, work)[0]
     print(f"        {done.stdout.strip()}")
-    run("pip install the data extra", [python, "-m", "pip", "install", "--quiet",
-                                       f"{wheel}[data]"], env, work)
+    run(
+        "pip install the data extra", [python, "-m", "pip", "install", "--quiet", f"{wheel}[data]"], env, work
+    )
     examples = work / "wheel-examples"
     shutil.copytree(Path(site) / "plait" / "resources" / "examples", examples)
     for flow in ("data-engineering", "data-science"):
-        run(f"plait run {flow}", [plait, "run", flow, "-w", str(examples / "iris")], env, work,
-            show=1)
+        run(f"plait run {flow}", [plait, "run", flow, "-w", str(examples / "iris")], env, work, show=1)
 
 
 def main() -> int:
@@ -164,11 +189,15 @@ def main() -> int:
         shutil.rmtree(work, ignore_errors=True)
     size = folder_size(BUNDLE)
     print()
-    print(f"Bundle size: {size / 1e6:.0f} MB unpacked ({size / 2**20:.0f} MiB), "
-          f"dist/plait/ holding {sum(len(f) for _, _, f in os.walk(BUNDLE))} files")
-    print(f"Cold start: window shown in {figures['window_cold']:.2f} s; "
-          f"plait --version {figures['version_cold']:.2f} s cold, "
-          f"{figures['version_warm']:.2f} s warm")
+    print(
+        f"Bundle size: {size / 1e6:.0f} MB unpacked ({size / 2**20:.0f} MiB), "
+        f"dist/plait/ holding {sum(len(f) for _, _, f in os.walk(BUNDLE))} files"
+    )
+    print(
+        f"Cold start: window shown in {figures['window_cold']:.2f} s; "
+        f"plait --version {figures['version_cold']:.2f} s cold, "
+        f"{figures['version_warm']:.2f} s warm"
+    )
     print("dist-check: all passed")
     return 0
 

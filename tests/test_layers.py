@@ -16,8 +16,14 @@ def _run(config: Path, cwd: Path, pythonpath: str | None = None):
     env = dict(os.environ)
     if pythonpath:
         env["PYTHONPATH"] = pythonpath
-    return subprocess.run([str(LINT), "--config", str(config), "--no-cache", "--no-logo"], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [str(LINT), "--config", str(config), "--no-cache", "--no-logo"],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def test_the_import_contracts_hold(tmp_path):
@@ -40,7 +46,7 @@ ROOMS = ("schedules", "export", "engine", "results", "workspace", "flow", "nodes
 def _fake_layout(tmp_path, imports: dict[str, str]):
     """The same contracts over a copy of the layout, whose modules import what is given."""
     text = (ROOT / "pyproject.toml").read_text()
-    section = text[text.index("[tool.importlinter]"):text.index("[tool.ruff]")]
+    section = text[text.index("[tool.importlinter]") : text.index("[tool.ruff]")]
     (tmp_path / "contracts.toml").write_text(re.sub(r'"plait(\.|")', r'"fakeplait\1', section))
     pkg = tmp_path / "src" / "fakeplait"
     for layer in ("runtime", "widgets", "app", *(f"runtime/{room}" for room in ROOMS)):

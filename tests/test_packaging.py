@@ -38,16 +38,21 @@ def _spec_list(name: str) -> list[str]:
     tree = ast.parse((ROOT / "packaging" / "plait.spec").read_text())
     for statement in tree.body:
         if isinstance(statement, ast.Assign) and any(
-                isinstance(target, ast.Name) and target.id == name for target in statement.targets):
+            isinstance(target, ast.Name) and target.id == name for target in statement.targets
+        ):
             return ast.literal_eval(statement.value)
     raise AssertionError(f"packaging/plait.spec assigns no {name}")
 
 
 def test_the_bundle_spec_names_every_resource_folder_the_package_data_holds():
     resources = ROOT / "resources"
-    held = {path.name for path in resources.iterdir()
-            if path.is_dir() and path.name != "__pycache__" and any(
-                p.is_file() and "__pycache__" not in p.parts for p in path.rglob("*"))}
+    held = {
+        path.name
+        for path in resources.iterdir()
+        if path.is_dir()
+        and path.name != "__pycache__"
+        and any(p.is_file() and "__pycache__" not in p.parts for p in path.rglob("*"))
+    }
     assert held, "resources/ holds no folders"
     assert set(_spec_list("RESOURCE_FOLDERS")) == held
 

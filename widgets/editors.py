@@ -85,8 +85,7 @@ class ValueEditor(QWidget):
         self.row.setSpacing(3)
         self.reset = QToolButton(self)
         self.reset.setText("⟲")
-        self.reset.setToolTip("Back to the default" if port.default is not REQUIRED
-                              else "Clear the value")
+        self.reset.setToolTip("Back to the default" if port.default is not REQUIRED else "Clear the value")
         self.reset.clicked.connect(self.cleared.emit)
         self._loading = False
 
@@ -197,8 +196,7 @@ class TextEditor(ValueEditor):
             self.row.insertWidget(1, pick)
 
     def _pick(self) -> None:
-        name, _ = QFileDialog.getOpenFileName(self, f"Choose {self.port.name}",
-                                              self.widget.text())
+        name, _ = QFileDialog.getOpenFileName(self, f"Choose {self.port.name}", self.widget.text())
         if name:
             self.widget.setText(name)
             self._emit(name)
@@ -214,7 +212,7 @@ class JsonEditor(ValueEditor):
         super().__init__(port, parent)
         text = _CommitText(self)
         text.setFixedHeight(58)
-        text.setPlaceholderText("JSON, e.g. [1, 2, 3] or {\"a\": 1}")
+        text.setPlaceholderText('JSON, e.g. [1, 2, 3] or {"a": 1}')
         text.textChanged.connect(self._check)
         text.committed.connect(self._commit)
         self.finish(text)

@@ -28,8 +28,7 @@ class ElidedLabel(QLabel):
         self.full_text = ""
         self.mode = mode
         self.grow = grow  # asks for its whole text's width (a status bar's label)
-        self.setSizePolicy(QSizePolicy.Preferred if grow else QSizePolicy.Ignored,
-                           QSizePolicy.Fixed)
+        self.setSizePolicy(QSizePolicy.Preferred if grow else QSizePolicy.Ignored, QSizePolicy.Fixed)
 
     def set_full_text(self, text: str) -> None:
         self.full_text = text
@@ -42,8 +41,14 @@ class ElidedLabel(QLabel):
     def sizeHint(self) -> QSize:
         hint = super().sizeHint()
         if self.grow:
-            hint.setWidth(int(self.fontMetrics().horizontalAdvance(self.full_text) + 2 * MARGIN
-                              + self.contentsMargins().left() + self.contentsMargins().right()))
+            hint.setWidth(
+                int(
+                    self.fontMetrics().horizontalAdvance(self.full_text)
+                    + 2 * MARGIN
+                    + self.contentsMargins().left()
+                    + self.contentsMargins().right()
+                )
+            )
         return hint
 
     def minimumSizeHint(self) -> QSize:
@@ -54,7 +59,6 @@ class ElidedLabel(QLabel):
         self._elide()
 
     def _elide(self) -> None:
-        shown = elide(QFontMetricsF(self.font()), self.full_text, self.contentsRect().width(),
-                      self.mode)
+        shown = elide(QFontMetricsF(self.font()), self.full_text, self.contentsRect().width(), self.mode)
         self.setText(shown)
         self.setToolTip(self.full_text if shown != self.full_text else "")

@@ -46,12 +46,12 @@ class FlowsDock(QWidget):
         buttons.setSpacing(2)
         self.buttons = {}
         for name, tip, signal in (
-                ("New", "Start a new flow", lambda: self.new_requested.emit()),
-                ("Open", "Open the selected flow", self._open_selected),
-                ("Rename", "Rename the selected flow", lambda: self._emit(self.rename_requested)),
-                ("Duplicate", "Save a copy of the selected flow",
-                 lambda: self._emit(self.duplicate_requested)),
-                ("Delete", "Delete the selected flow", lambda: self._emit(self.delete_requested))):
+            ("New", "Start a new flow", lambda: self.new_requested.emit()),
+            ("Open", "Open the selected flow", self._open_selected),
+            ("Rename", "Rename the selected flow", lambda: self._emit(self.rename_requested)),
+            ("Duplicate", "Save a copy of the selected flow", lambda: self._emit(self.duplicate_requested)),
+            ("Delete", "Delete the selected flow", lambda: self._emit(self.delete_requested)),
+        ):
             button = QToolButton(self)
             button.setText(name)
             button.setToolTip(tip)
@@ -77,12 +77,14 @@ class FlowsDock(QWidget):
                 font.setBold(True)
                 item.setFont(0, font)
             for version in reversed(versions_of(info.id)):
-                child = QTreeWidgetItem(item, [f"version {version.version}",
-                                               _when(version.saved)])
+                child = QTreeWidgetItem(item, [f"version {version.version}", _when(version.saved)])
                 child.setData(0, FLOW_ROLE, info.id)
                 child.setData(0, VERSION_ROLE, version.version)
-                child.setToolTip(0, f"{plural(version.nodes, 'node')}, {plural(version.edges, 'wire')}; "
-                                    "double-click to open it read-only")
+                child.setToolTip(
+                    0,
+                    f"{plural(version.nodes, 'node')}, {plural(version.edges, 'wire')}; "
+                    "double-click to open it read-only",
+                )
 
     def selected_flow(self) -> str | None:
         item = self.tree.currentItem()
@@ -116,8 +118,9 @@ class FlowsDock(QWidget):
         menu = QMenu(self)
         if item is not None:
             self.tree.setCurrentItem(item)
-            menu.addAction("Open read-only" if item.data(0, VERSION_ROLE) else "Open",
-                           lambda: self._activate(item))
+            menu.addAction(
+                "Open read-only" if item.data(0, VERSION_ROLE) else "Open", lambda: self._activate(item)
+            )
             if not item.data(0, VERSION_ROLE):
                 menu.addAction("Rename…", lambda: self._emit(self.rename_requested))
                 menu.addAction("Duplicate", lambda: self._emit(self.duplicate_requested))

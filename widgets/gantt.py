@@ -46,8 +46,7 @@ class GanttChart(QWidget):
         """Show a run's nodes; a node still running ends at `now`."""
         now = now or time.time()
         timed = [b for b in bars if b.started is not None]
-        self.bars = sorted(timed, key=lambda b: (b.started, b.title)) + \
-            [b for b in bars if b.started is None]
+        self.bars = sorted(timed, key=lambda b: (b.started, b.title)) + [b for b in bars if b.started is None]
         if timed:
             self.start = min(b.started for b in timed)
             self.end = max(max((b.ended or now) for b in timed), self.start + 1e-3)
@@ -91,21 +90,29 @@ class GanttChart(QWidget):
         while t <= span + 1e-9:
             x = self._x(self.start + t)
             painter.drawLine(QPointF(x, AXIS - 4), QPointF(x, self.height()))
-            painter.drawText(QRectF(x + 2, 0, 80, AXIS - 4), Qt.AlignVCenter | Qt.AlignLeft,
-                             format_duration(t) if t else "0")
+            painter.drawText(
+                QRectF(x + 2, 0, 80, AXIS - 4),
+                Qt.AlignVCenter | Qt.AlignLeft,
+                format_duration(t) if t else "0",
+            )
             t += step
         for row, bar in enumerate(self.bars):
             y = AXIS + row * ROW
             painter.setPen(text)
-            painter.drawText(QRectF(4, y, LABEL_WIDTH - 8, ROW),
-                             Qt.AlignVCenter | Qt.AlignLeft | Qt.TextDontClip,
-                             elide(metrics, bar.title, LABEL_WIDTH - 8))
+            painter.drawText(
+                QRectF(4, y, LABEL_WIDTH - 8, ROW),
+                Qt.AlignVCenter | Qt.AlignLeft | Qt.TextDontClip,
+                elide(metrics, bar.title, LABEL_WIDTH - 8),
+            )
             rect = self._bar_rect(row, bar)
             colour = state_colour(bar.state)
             if rect is None:
                 painter.setPen(colour)
-                painter.drawText(QRectF(LABEL_WIDTH, y, 200, ROW), Qt.AlignVCenter | Qt.AlignLeft,
-                                 bar.state.replace("_", " "))
+                painter.drawText(
+                    QRectF(LABEL_WIDTH, y, 200, ROW),
+                    Qt.AlignVCenter | Qt.AlignLeft,
+                    bar.state.replace("_", " "),
+                )
                 continue
             painter.setPen(Qt.NoPen)
             painter.setBrush(colour)
@@ -137,8 +144,31 @@ class GanttChart(QWidget):
 
 def _tick(span: float) -> float:
     """A round tick step giving four to ten ticks over `span` seconds."""
-    for step in (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900,
-                 1800, 3600, 7200, 14400, 43200, 86400):
+    for step in (
+        0.01,
+        0.02,
+        0.05,
+        0.1,
+        0.2,
+        0.5,
+        1,
+        2,
+        5,
+        10,
+        15,
+        30,
+        60,
+        120,
+        300,
+        600,
+        900,
+        1800,
+        3600,
+        7200,
+        14400,
+        43200,
+        86400,
+    ):
         if span / step <= 8:
             return step
     return span / 8

@@ -90,7 +90,9 @@ class Inspector(QScrollArea):
             self.node_id = None
             self._rebuild()
         elif isinstance(event, (EdgeAdded, EdgeRemoved)) and self.node_id in (
-                event.edge.source, event.edge.target):
+            event.edge.source,
+            event.edge.target,
+        ):
             self._rebuild()
         elif isinstance(event, NodeChanged) and event.node_id == self.node_id:
             if event.what == "value" and event.name == "type":
@@ -146,7 +148,8 @@ class Inspector(QScrollArea):
             return
         self.summary.setText(
             f"<b>{_escape(flow.name)}</b><br>{plural(len(flow.nodes), 'node')}, "
-            f"{plural(len(flow.edges), 'wire')}.<br><br>Select a node to edit its inputs and options.")
+            f"{plural(len(flow.edges), 'wire')}.<br><br>Select a node to edit its inputs and options."
+        )
 
     def _replace_page(self, page: QWidget) -> None:
         # The rebuild often starts inside a signal of a widget on the old page (a
@@ -166,7 +169,8 @@ class Inspector(QScrollArea):
         form = QFormLayout(head)
         self.title_edit = QLineEdit(node.title, head)
         self.title_edit.editingFinished.connect(
-            lambda: self.editor.rename(self.node_id, self.title_edit.text()))
+            lambda: self.editor.rename(self.node_id, self.title_edit.text())
+        )
         form.addRow("Title", self.title_edit)
         kind = QLabel(node.spec_key, head)
         kind.setTextInteractionFlags(Qt.TextSelectableByMouse)
@@ -179,8 +183,11 @@ class Inspector(QScrollArea):
             form.addRow(doc)
         if spec is not None and spec.nondeterministic:
             calls = ", ".join(f"{c}()" for c in list(spec.nondeterministic)[:3])
-            hint = QLabel(f"⚠ Calls {_escape(calls)}: results are reused by inputs; set "
-                          "cache to never if this should rerun each time.", head)
+            hint = QLabel(
+                f"⚠ Calls {_escape(calls)}: results are reused by inputs; set "
+                "cache to never if this should rerun each time.",
+                head,
+            )
             hint.setWordWrap(True)
             hint.setObjectName("NondeterminismHint")
             form.addRow(hint)
@@ -208,8 +215,7 @@ class Inspector(QScrollArea):
 
     def _port_label(self, port: Port) -> QLabel:
         label = QLabel(port.name)
-        label.setToolTip(f"{port.type_name}" + (f" — {port.description}" if port.description
-                                                 else ""))
+        label.setToolTip(f"{port.type_name}" + (f" — {port.description}" if port.description else ""))
         return label
 
     def _input_row(self, flow, port: Port, parent: QWidget) -> QWidget:
@@ -240,15 +246,19 @@ class Inspector(QScrollArea):
         default.reset.hide()
         default.edited.connect(lambda v: self._set_field("default", v))
         description = QLineEdit(group)
-        description.editingFinished.connect(
-            lambda: self._set_field("description", description.text()))
+        description.editingFinished.connect(lambda: self._set_field("description", description.text()))
         form.addRow("Name", name)
         form.addRow("Type", kind)
         form.addRow(has_default)
         form.addRow("Default", default)
         form.addRow("Description", description)
-        self.param_fields = {"name": name, "type": kind, "has_default": has_default,
-                             "default": default, "description": description}
+        self.param_fields = {
+            "name": name,
+            "type": kind,
+            "has_default": has_default,
+            "default": default,
+            "description": description,
+        }
         self.box.addWidget(group)
         self._load_values()
 
@@ -283,8 +293,7 @@ class Inspector(QScrollArea):
         expiry.setSuffix(" s")
         expiry.setSpecialValueText("never")
         expiry.setValue(options.cache_expiration or 0)
-        expiry.valueChanged.connect(
-            lambda v: self._set_option("cache_expiration", float(v) or None))
+        expiry.valueChanged.connect(lambda v: self._set_option("cache_expiration", float(v) or None))
         for box in (retries, delay, timeout, expiry):
             box.setKeyboardTracking(False)
         form.addRow("Retries", retries)
@@ -292,8 +301,13 @@ class Inspector(QScrollArea):
         form.addRow("Timeout", timeout)
         form.addRow("Cache", cache)
         form.addRow("Cache expires after", expiry)
-        self.option_fields = {"retries": retries, "retry_delay": delay, "timeout": timeout,
-                              "cache": cache, "cache_expiration": expiry}
+        self.option_fields = {
+            "retries": retries,
+            "retry_delay": delay,
+            "timeout": timeout,
+            "cache": cache,
+            "cache_expiration": expiry,
+        }
         self.box.addWidget(group)
 
     # -- values ------------------------------------------------------------
@@ -307,8 +321,11 @@ class Inspector(QScrollArea):
             self.title_edit.setText(node.title)
         for name, editor in self.value_editors.items():
             is_set = name in node.values
-            value = node.values[name] if is_set else (
-                None if editor.port.default is REQUIRED else editor.port.default)
+            value = (
+                node.values[name]
+                if is_set
+                else (None if editor.port.default is REQUIRED else editor.port.default)
+            )
             editor.show_value(value, is_set)
         if self.param_fields:
             f, v = self.param_fields, node.values
@@ -340,8 +357,15 @@ class Inspector(QScrollArea):
     def _toggle_default(self, on: bool) -> None:
         if on:
             kind = self.editor.flow.nodes[self.node_id].values.get("type", "any")
-            start = {"str": "", "int": 0, "float": 0.0, "bool": False, "list": [],
-                     "dict": {}, "path": ""}.get(kind)
+            start = {
+                "str": "",
+                "int": 0,
+                "float": 0.0,
+                "bool": False,
+                "list": [],
+                "dict": {},
+                "path": "",
+            }.get(kind)
             self._set_field("default", start)
         else:
             self.editor.set_value(self.node_id, "default")
@@ -363,8 +387,11 @@ class Inspector(QScrollArea):
                 text = "<i>Working out what the next run reuses…</i>"
             self.why_label.setText(text)
             return
-        head = {"cached": "↺ Reused from the cache", "will run": "▶ Will run",
-                "waits": "… Waits for its inputs"}.get(found.state, found.state)
+        head = {
+            "cached": "↺ Reused from the cache",
+            "will run": "▶ Will run",
+            "waits": "… Waits for its inputs",
+        }.get(found.state, found.state)
         lines = [f"<b>{head}</b>"] + [f"• {_escape(r)}" for r in found.reasons]
         self.why_label.setText("<br>".join(lines))
 

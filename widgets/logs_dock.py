@@ -28,12 +28,10 @@ from plait.runtime.engine.worker import user_traceback
 from plait.widgets.words import plural
 
 LEVELS = {"DEBUG": 10, "INFO": 20, "WARNING": 30, "ERROR": 40, "CRITICAL": 50}
-LEVEL_CHOICES = (("All levels", 0), ("Info and above", 20), ("Warnings and errors", 30),
-                 ("Errors only", 40))
+LEVEL_CHOICES = (("All levels", 0), ("Info and above", 20), ("Warnings and errors", 30), ("Errors only", 40))
 COLUMNS = ("Time", "Node", "Level", "Stream", "Message")
 TIME, NODE, LEVEL, STREAM, MESSAGE = range(5)
-_LEVEL_COLOURS = {"WARNING": QColor("#c07a12"), "ERROR": QColor("#d93838"),
-                  "CRITICAL": QColor("#d93838")}
+_LEVEL_COLOURS = {"WARNING": QColor("#c07a12"), "ERROR": QColor("#d93838"), "CRITICAL": QColor("#d93838")}
 
 # A line: (time, node id, level, stream, message), and optionally its details: the
 # first line of a traceback carries the whole of it, Plait's own frames included.
@@ -42,8 +40,9 @@ Line = tuple
 
 def traceback_lines(t: float, node_id: str, full: str) -> list[Line]:
     """A node's traceback as error lines from the user's own frame; the first keeps the whole."""
-    lines: list[Line] = [(t, node_id, "ERROR", "plait", text)
-                         for text in user_traceback(full).rstrip().splitlines()]
+    lines: list[Line] = [
+        (t, node_id, "ERROR", "plait", text) for text in user_traceback(full).rstrip().splitlines()
+    ]
     if lines:
         lines[0] = (*lines[0], full.rstrip())
     return lines
@@ -74,8 +73,9 @@ class LogModel(QAbstractTableModel):
             return False
         return not self.text or self.text in line[4].lower()
 
-    def set_filter(self, nodes: set[str] | None = ..., min_level: int | None = None,
-                   text: str | None = None) -> None:
+    def set_filter(
+        self, nodes: set[str] | None = ..., min_level: int | None = None, text: str | None = None
+    ) -> None:
         """Change any of the filters (an omitted one stays as it is)."""
         if nodes is not ...:
             self.nodes = set(nodes) if nodes is not None else None
@@ -225,7 +225,8 @@ class LogsDock(QWidget):
         for text, number in LEVEL_CHOICES:
             self.level.addItem(text, number)
         self.level.currentIndexChanged.connect(
-            lambda _: self.model.set_filter(min_level=self.level.currentData()))
+            lambda _: self.model.set_filter(min_level=self.level.currentData())
+        )
         self.search = QLineEdit(self)
         self.search.setPlaceholderText("Filter text…")
         self.search.setClearButtonEnabled(True)
@@ -247,8 +248,15 @@ class LogsDock(QWidget):
 
         bar = QHBoxLayout()
         bar.setContentsMargins(4, 2, 4, 2)
-        for widget in (self.node_label, self.node_clear, self.level, self.search, self.follow,
-                       self.copy_button, self.count_label):
+        for widget in (
+            self.node_label,
+            self.node_clear,
+            self.level,
+            self.search,
+            self.follow,
+            self.copy_button,
+            self.count_label,
+        ):
             bar.addWidget(widget, 1 if widget is self.search else 0)
         box = QVBoxLayout(self)
         box.setContentsMargins(0, 0, 0, 0)
@@ -303,8 +311,9 @@ class LogsDock(QWidget):
 
     def _count(self) -> None:
         total, shown = len(self.model.lines), self.model.rowCount()
-        self.count_label.setText(plural(shown, "line") if shown == total
-                                 else f"{shown:,} of {plural(total, 'line')}")
+        self.count_label.setText(
+            plural(shown, "line") if shown == total else f"{shown:,} of {plural(total, 'line')}"
+        )
 
     def copy(self) -> None:
         rows = sorted({i.row() for i in self.table.selectionModel().selectedRows()})

@@ -104,8 +104,7 @@ class OutputTab(QWidget):
         if preview.description:
             self.description.set_full_text(preview.description)
         self.viewer = make_viewer(preview, self)
-        watched = self.viewer.viewport() if isinstance(self.viewer, QAbstractScrollArea) \
-            else self.viewer
+        watched = self.viewer.viewport() if isinstance(self.viewer, QAbstractScrollArea) else self.viewer
         watched.installEventFilter(self)
         self.box.addWidget(self.viewer, 1)
         self.save_button.setEnabled(True)
@@ -184,8 +183,7 @@ class OutputsDock(QWidget):
         self.tabs.blockSignals(False)
         self.tab_by_port = {}
 
-    def show_node(self, node_id: str, heading: str, ports: list[PortInfo],
-                  title: str = "") -> None:
+    def show_node(self, node_id: str, heading: str, ports: list[PortInfo], title: str = "") -> None:
         """Introduce a node's outputs; the current tab's value is requested at once."""
         self.node_id = node_id
         self.title = title or node_id
@@ -195,8 +193,7 @@ class OutputsDock(QWidget):
         for info in ports:
             tab = OutputTab(info, self.tabs)
             tab.save_button.clicked.connect(lambda _=False, p=info.port: self._ask_save(p))
-            tab.recompute_button.clicked.connect(
-                lambda _=False, n=node_id: self.recompute_requested.emit(n))
+            tab.recompute_button.clicked.connect(lambda _=False, n=node_id: self.recompute_requested.emit(n))
             tab.open_button.clicked.connect(lambda _=False, p=info.port: self.open_window(p))
             tab.open_requested.connect(lambda p=info.port: self.open_window(p))
             self.tabs.addTab(tab, info.port)

@@ -86,8 +86,11 @@ class Palette(QWidget):
 
     def set_catalog(self, catalog) -> None:
         """Rebuild from a catalog (`.specs()`, and `.libraries` when it has them)."""
-        expanded = {self.tree.topLevelItem(i).text(0) for i in range(self.tree.topLevelItemCount())
-                    if self.tree.topLevelItem(i).isExpanded()}
+        expanded = {
+            self.tree.topLevelItem(i).text(0)
+            for i in range(self.tree.topLevelItemCount())
+            if self.tree.topLevelItem(i).isExpanded()
+        }
         first = self.tree.topLevelItemCount() == 0
         self.tree.clear()
         self._specs = {}
@@ -107,8 +110,11 @@ class Palette(QWidget):
             self._specs[spec.key] = spec
             item = QTreeWidgetItem(group(spec.module or "Other"), [spec.title])
             item.setData(0, KEY_ROLE, spec.key)
-            item.setToolTip(0, f"<b>{spec.title}</b> <span style='color:gray'>{spec.key}</span>"
-                            + (f"<br>{spec.doc}" if spec.doc else ""))
+            item.setToolTip(
+                0,
+                f"<b>{spec.title}</b> <span style='color:gray'>{spec.key}</span>"
+                + (f"<br>{spec.doc}" if spec.doc else ""),
+            )
             item.setFlags(Qt.ItemIsEnabled | Qt.ItemIsSelectable | Qt.ItemIsDragEnabled)
         for library in getattr(catalog, "libraries", None) or []:
             if library.error:
@@ -116,8 +122,12 @@ class Palette(QWidget):
                 item.setText(0, f"⚠ {library.name} — failed to import")
                 item.setForeground(0, QBrush(QColor("#d93838")))
                 item.setData(0, ERROR_ROLE, library.error)
-                item.setToolTip(0, f"<b>{_escape(library.name)} failed to import</b><pre>"
-                                + _escape(library.error[-1500:]) + "</pre>")
+                item.setToolTip(
+                    0,
+                    f"<b>{_escape(library.name)} failed to import</b><pre>"
+                    + _escape(library.error[-1500:])
+                    + "</pre>",
+                )
                 item.setFlags(Qt.ItemIsEnabled | Qt.ItemIsSelectable)
         for name, item in groups.items():
             item.setExpanded(first or name in expanded or bool(self.search.text()))
@@ -128,8 +138,11 @@ class Palette(QWidget):
         return list(self._specs)
 
     def failed(self) -> list[str]:
-        return [self.tree.topLevelItem(i).text(0) for i in range(self.tree.topLevelItemCount())
-                if self.tree.topLevelItem(i).data(0, ERROR_ROLE)]
+        return [
+            self.tree.topLevelItem(i).text(0)
+            for i in range(self.tree.topLevelItemCount())
+            if self.tree.topLevelItem(i).data(0, ERROR_ROLE)
+        ]
 
     def item_for(self, key: str) -> QTreeWidgetItem | None:
         for i in range(self.tree.topLevelItemCount()):
@@ -152,8 +165,9 @@ class Palette(QWidget):
                 child.setHidden(hide)
                 shown += not hide
             failed = bool(group.data(0, ERROR_ROLE))
-            group.setHidden(bool(text) and shown == 0 and not (
-                failed and text.lower() in group.text(0).lower()))
+            group.setHidden(
+                bool(text) and shown == 0 and not (failed and text.lower() in group.text(0).lower())
+            )
             if text:
                 group.setExpanded(True)
 

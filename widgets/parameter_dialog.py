@@ -34,8 +34,11 @@ from PySide6.QtWidgets import (
 from plait.runtime.nodes.spec import REQUIRED, Port
 from plait.widgets.editors import BoolEditor, JsonEditor, TextEditor
 
-EXECUTORS = (("local", "Local worker processes"), ("inline", "Inline (this process, debugging)"),
-             ("dask", "Dask cluster"))
+EXECUTORS = (
+    ("local", "Local worker processes"),
+    ("inline", "Inline (this process, debugging)"),
+    ("dask", "Dask cluster"),
+)
 _TEXT_KINDS = ("int", "float", "date", "datetime", "any")
 
 
@@ -103,8 +106,13 @@ class ParameterField(QWidget):
         else:
             self.editor = None
             self.line = QLineEdit(self)
-            self.line.setPlaceholderText({"date": "YYYY-MM-DD", "datetime": "YYYY-MM-DD HH:MM:SS",
-                                          "any": "a value, e.g. 3, 'text' or [1, 2]"}.get(kind, kind))
+            self.line.setPlaceholderText(
+                {
+                    "date": "YYYY-MM-DD",
+                    "datetime": "YYYY-MM-DD HH:MM:SS",
+                    "any": "a value, e.g. 3, 'text' or [1, 2]",
+                }.get(kind, kind)
+            )
         if self.editor is not None:
             self.editor.reset.hide()
             box.addWidget(self.editor)
@@ -138,8 +146,7 @@ class ParameterField(QWidget):
         elif self.param.type in ("list", "dict"):
             self.editor.show_value(value, True)
         else:
-            self.line.setText(_as_text(value) if self.param.type != "any" or value is not None
-                              else "")
+            self.line.setText(_as_text(value) if self.param.type != "any" or value is not None else "")
         self._check()
 
     def raw(self) -> tuple[Any, bool]:
@@ -191,8 +198,9 @@ class _Invalid:
 class ParameterDialog(QDialog):
     """Ask for a run's parameter values and options; `values()` after it is accepted."""
 
-    def __init__(self, flow_name: str, parameters: list, values: dict[str, Any],
-                 choices: RunChoices, parent=None) -> None:
+    def __init__(
+        self, flow_name: str, parameters: list, values: dict[str, Any], choices: RunChoices, parent=None
+    ) -> None:
         super().__init__(parent)
         self.setObjectName("ParameterDialog")
         self.setWindowTitle(f"Run {flow_name}")
@@ -206,8 +214,9 @@ class ParameterDialog(QDialog):
             field = ParameterField(param, value, form_page)
             field.changed.connect(self._update_run_button)
             label = QLabel(f"{param.name}{' *' if param.required else ''}", form_page)
-            label.setToolTip(f"{param.type}" + (" (required)" if param.required else
-                                                 f", default {param.default!r}"))
+            label.setToolTip(
+                f"{param.type}" + (" (required)" if param.required else f", default {param.default!r}")
+            )
             label.setAlignment(Qt.AlignRight | Qt.AlignTop)
             form.addRow(label, field)
             self.fields[param.name] = field
@@ -221,8 +230,14 @@ class ParameterDialog(QDialog):
         self.executor = QComboBox(options)
         for name, text in EXECUTORS:
             self.executor.addItem(text, name)
-        self.executor.setCurrentIndex(max(0, [n for n, _ in EXECUTORS].index(choices.executor)
-                                          if choices.executor in dict(EXECUTORS) else 0))
+        self.executor.setCurrentIndex(
+            max(
+                0,
+                [n for n, _ in EXECUTORS].index(choices.executor)
+                if choices.executor in dict(EXECUTORS)
+                else 0,
+            )
+        )
         self.address = QLineEdit(choices.address, options)
         self.address.setPlaceholderText("tcp://host:8786 (empty: a local cluster)")
         self.max_workers = QSpinBox(options)
@@ -274,8 +289,7 @@ class ParameterDialog(QDialog):
     # -- values ------------------------------------------------------------
 
     def errors(self) -> dict[str, str]:
-        return {name: error for name, field in self.fields.items()
-                for _, error in [field.value()] if error}
+        return {name: error for name, field in self.fields.items() for _, error in [field.value()] if error}
 
     def values(self) -> dict[str, Any]:
         """Every parameter's validated value, as plain JSON (to pass on and remember)."""
@@ -290,8 +304,12 @@ class ParameterDialog(QDialog):
 
     def choices(self) -> RunChoices:
         workers = self.max_workers.value()
-        return RunChoices(self.executor.currentData(), self.address.text().strip(),
-                          workers or None, self.ignore_cache.isChecked())
+        return RunChoices(
+            self.executor.currentData(),
+            self.address.text().strip(),
+            workers or None,
+            self.ignore_cache.isChecked(),
+        )
 
     def set_values(self, values: dict[str, Any]) -> list[str]:
         """Fill fields from a dict; returns the names that are not parameters of the flow."""
@@ -318,7 +336,7 @@ class ParameterDialog(QDialog):
             self._say(f"Cannot read {path}: {exc}")
             return
         if not isinstance(loaded, dict):
-            self._say(f"{path} must hold a JSON object: {{\"name\": value, …}}")
+            self._say(f'{path} must hold a JSON object: {{"name": value, …}}')
             return
         unknown = self.set_values(loaded)
         self._say(f"Not parameters of this flow: {', '.join(unknown)}" if unknown else "")

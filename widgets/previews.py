@@ -47,8 +47,9 @@ def _looks_like_image(array: Any) -> bool:
     if min(shape[:2]) < 8:
         return False
     if array.dtype.kind == "f":
-        return bool(array.size) and float(array.min()) >= 0.0 and float(array.max()) <= 1.0 \
-            and len(shape) == 3
+        return (
+            bool(array.size) and float(array.min()) >= 0.0 and float(array.max()) <= 1.0 and len(shape) == 3
+        )
     return array.dtype.kind == "u" and array.dtype.itemsize == 1
 
 
@@ -109,8 +110,12 @@ def prepare(value: Any) -> Preview:
     try:
         return _prepare(value, type_name)
     except Exception as exc:  # noqa: BLE001 - show the value some way rather than fail
-        return Preview(REPR, text=_safe_repr(value), type_name=type_name,
-                       description=f"{type_name} (could not show it richly: {exc})")
+        return Preview(
+            REPR,
+            text=_safe_repr(value),
+            type_name=type_name,
+            description=f"{type_name} (could not show it richly: {exc})",
+        )
 
 
 def _prepare(value: Any, type_name: str) -> Preview:
@@ -121,8 +126,12 @@ def _prepare(value: Any, type_name: str) -> Preview:
         rows, columns = value.shape
         dtypes = ", ".join(f"{c}: {t}" for c, t in list(value.dtypes.astype(str).items())[:30])
         more = ", …" if columns > 30 else ""
-        return Preview(DATAFRAME, value=value, type_name=type_name,
-                       description=f"{plural(rows, 'row')} × {plural(columns, 'column')} — {dtypes}{more}")
+        return Preview(
+            DATAFRAME,
+            value=value,
+            type_name=type_name,
+            description=f"{plural(rows, 'row')} × {plural(columns, 'column')} — {dtypes}{more}",
+        )
     if _module_type(value, "numpy", "ndarray"):
         description = f"array {_shape_text(value.shape)} of {value.dtype}"
         if _looks_like_image(value):
@@ -136,30 +145,50 @@ def _prepare(value: Any, type_name: str) -> Preview:
         text = numpy.array2string(value, threshold=2000)
         return Preview(TEXT, text=text[:TEXT_LIMIT], type_name=type_name, description=description)
     if _module_type(value, "PIL", *_PIL_NAMES) or (
-            type(value).__module__.startswith("PIL.") and hasattr(value, "save")
-            and hasattr(value, "mode")):
-        return Preview(IMAGE, png=_png_from_pil(value), type_name=type_name,
-                       description=f"image {value.size[0]} × {value.size[1]}, {value.mode}")
+        type(value).__module__.startswith("PIL.") and hasattr(value, "save") and hasattr(value, "mode")
+    ):
+        return Preview(
+            IMAGE,
+            png=_png_from_pil(value),
+            type_name=type_name,
+            description=f"image {value.size[0]} × {value.size[1]}, {value.mode}",
+        )
     figure = _figure_of(value)
     if figure is not None:
         width, height = figure.get_size_inches()
-        return Preview(IMAGE, value=figure, png=_png_from_figure(figure), type_name=type_name,
-                       description=f"matplotlib figure {width:g} × {height:g} in")
+        return Preview(
+            IMAGE,
+            value=figure,
+            png=_png_from_figure(figure),
+            type_name=type_name,
+            description=f"matplotlib figure {width:g} × {height:g} in",
+        )
     if isinstance(value, (dict, list, tuple, set, frozenset)):
-        return Preview(TREE, value=value, type_name=type_name,
-                       description=f"{type_name} of {plural(len(value), 'item')}")
+        return Preview(
+            TREE, value=value, type_name=type_name, description=f"{type_name} of {plural(len(value), 'item')}"
+        )
     if isinstance(value, str):
         cut = len(value) > TEXT_LIMIT
-        return Preview(TEXT, text=value[:TEXT_LIMIT] + ("\n…" if cut else ""),
-                       type_name=type_name, description=f"text, {plural(len(value), 'character')}")
+        return Preview(
+            TEXT,
+            text=value[:TEXT_LIMIT] + ("\n…" if cut else ""),
+            type_name=type_name,
+            description=f"text, {plural(len(value), 'character')}",
+        )
     if value is None or isinstance(value, (bool, int, float, complex, bytes)):
-        return Preview(TEXT, text=repr(value)[:TEXT_LIMIT], type_name=type_name,
-                       description=type_name)
+        return Preview(TEXT, text=repr(value)[:TEXT_LIMIT], type_name=type_name, description=type_name)
     return Preview(REPR, text=_safe_repr(value), type_name=type_name, description=type_name)
 
 
-_PIL_NAMES = ("Image", "PngImageFile", "JpegImageFile", "GifImageFile", "BmpImageFile",
-              "TiffImageFile", "WebPImageFile")
+_PIL_NAMES = (
+    "Image",
+    "PngImageFile",
+    "JpegImageFile",
+    "GifImageFile",
+    "BmpImageFile",
+    "TiffImageFile",
+    "WebPImageFile",
+)
 
 
 def _figure_of(value: Any) -> Any:

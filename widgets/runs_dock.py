@@ -44,8 +44,7 @@ def _parameters(text: str | None) -> str:
         values = json.loads(text or "{}")
     except ValueError:
         return text or ""
-    return ", ".join(f"{k}={v!r}" if isinstance(v, str) else f"{k}={v}"
-                     for k, v in values.items())
+    return ", ".join(f"{k}={v!r}" if isinstance(v, str) else f"{k}={v}" for k, v in values.items())
 
 
 class RunsDock(QWidget):
@@ -71,8 +70,9 @@ class RunsDock(QWidget):
             header.resizeSection(column, width)
         header.setStretchLastSection(True)
         self.table.itemSelectionChanged.connect(self._selected)
-        self.table.itemDoubleClicked.connect(lambda item: self.rerun_requested.emit(
-            self.table.item(item.row(), 0).data(RUN_ROLE)))
+        self.table.itemDoubleClicked.connect(
+            lambda item: self.rerun_requested.emit(self.table.item(item.row(), 0).data(RUN_ROLE))
+        )
 
         self.only_flow = QCheckBox("This flow only", self)
         self.only_flow.toggled.connect(self.scope_changed.emit)
@@ -81,7 +81,8 @@ class RunsDock(QWidget):
         self.rerun_button.setToolTip("Run the selected run's flow again with the same parameters")
         self.rerun_button.setEnabled(False)
         self.rerun_button.clicked.connect(
-            lambda: self.selected_run() and self.rerun_requested.emit(self.selected_run()))
+            lambda: self.selected_run() and self.rerun_requested.emit(self.selected_run())
+        )
         self.detail = QLabel(self)
         self.detail.setObjectName("Dim")
         self.detail.setWordWrap(True)
@@ -129,8 +130,15 @@ class RunsDock(QWidget):
             ended = row.get("ended") or (now if row["state"] == "running" else None)
             duration = format_duration(ended - row["started"]) if ended and row["started"] else "-"
             cached = f"{row.get('cached', 0)}/{row.get('nodes', 0)}"
-            values = (row["flow"], str(row["version"]), row["state"], _started(row["started"]),
-                      duration, _parameters(row.get("parameters")), cached)
+            values = (
+                row["flow"],
+                str(row["version"]),
+                row["state"],
+                _started(row["started"]),
+                duration,
+                _parameters(row.get("parameters")),
+                cached,
+            )
             for c, value in enumerate(values):
                 item = self.table.item(r, c)
                 if item is None:

@@ -56,8 +56,10 @@ def draft_schedule(kind: str, expression: str, timezone: str) -> Schedule:
         from croniter import croniter
 
         if not croniter.is_valid(expression.strip()):
-            raise ScheduleError(f"'{expression}' is not a cron expression (five fields: minute "
-                                "hour day-of-month month day-of-week, e.g. '0 3 * * *')")
+            raise ScheduleError(
+                f"'{expression}' is not a cron expression (five fields: minute "
+                "hour day-of-month month day-of-week, e.g. '0 3 * * *')"
+            )
         from plait.runtime.schedules.schedule import time_zone
 
         time_zone(timezone)
@@ -67,8 +69,9 @@ def draft_schedule(kind: str, expression: str, timezone: str) -> Schedule:
 class ScheduleDialog(QDialog):
     """Make a schedule: kind, expression, time zone, parameters; previews the next five runs."""
 
-    def __init__(self, flow_name: str, flows: list[tuple[str, str]], parameters: dict[str, Any],
-                 parent=None) -> None:
+    def __init__(
+        self, flow_name: str, flows: list[tuple[str, str]], parameters: dict[str, Any], parent=None
+    ) -> None:
         super().__init__(parent)
         self.setObjectName("ScheduleDialog")
         self.setWindowTitle(f"Schedule {flow_name}")
@@ -103,8 +106,12 @@ class ScheduleDialog(QDialog):
         box.addLayout(form)
         box.addWidget(self.preview)
         box.addWidget(self.buttons)
-        for signal in (self.kind.currentIndexChanged, self.expression.textChanged,
-                       self.timezone.textChanged, self.parameters.textChanged):
+        for signal in (
+            self.kind.currentIndexChanged,
+            self.expression.textChanged,
+            self.timezone.textChanged,
+            self.parameters.textChanged,
+        ):
             signal.connect(self.update_preview)
         self.update_preview()
 
@@ -112,9 +119,13 @@ class ScheduleDialog(QDialog):
         """What add_schedule needs: kind, expression, timezone, parameters, missed."""
         kind = self.kind.currentData()
         expression = self.after.currentData() if kind == AFTER else self.expression.text().strip()
-        return {"kind": kind, "expression": expression or "", "timezone": self.timezone.text().strip()
-                or "UTC", "parameters": json.loads(self.parameters.toPlainText() or "{}"),
-                "missed": self.missed.currentData()}
+        return {
+            "kind": kind,
+            "expression": expression or "",
+            "timezone": self.timezone.text().strip() or "UTC",
+            "parameters": json.loads(self.parameters.toPlainText() or "{}"),
+            "missed": self.missed.currentData(),
+        }
 
     def problem(self) -> str | None:
         """Why the schedule as typed cannot be saved, or None."""
@@ -149,13 +160,13 @@ class ScheduleDialog(QDialog):
             self.preview.setText(f"<span style='color:#d93838'>{problem}</span>")
             return
         if kind == AFTER:
-            self.preview.setText(f"Runs each time '{self.after.currentText()}' finishes "
-                                 "successfully.")
+            self.preview.setText(f"Runs each time '{self.after.currentText()}' finishes successfully.")
             return
         draft = draft_schedule(kind, self.expression.text(), self.timezone.text().strip())
         times = draft.upcoming(time.time(), 5)
-        self.preview.setText(f"<b>{draft.describe()}</b> — the next runs:<br>"
-                             + "<br>".join(when(t) for t in times))
+        self.preview.setText(
+            f"<b>{draft.describe()}</b> — the next runs:<br>" + "<br>".join(when(t) for t in times)
+        )
 
 
 class SchedulesDock(QWidget):
@@ -205,8 +216,7 @@ class SchedulesDock(QWidget):
         box.addWidget(self.upcoming)
         self.schedule_ids: list[str] = []
 
-    def set_schedules(self, items: list[Schedule], names: dict[str, str],
-                      now: float | None = None) -> None:
+    def set_schedules(self, items: list[Schedule], names: dict[str, str], now: float | None = None) -> None:
         """Show a flow's schedules; `names` maps flow ids to names (for after-flow ones)."""
         now = now or time.time()
         self.schedule_ids = [s.id for s in items]
@@ -220,8 +230,11 @@ class SchedulesDock(QWidget):
             if schedule.kind == AFTER:
                 text = f"after '{names.get(schedule.expression, schedule.expression)}' succeeds"
             nxt = schedule.upcoming(now, 1)
-            for column, value in ((1, text), (2, json.dumps(schedule.parameters)),
-                                  (3, when(nxt[0]) if nxt and schedule.enabled else "-")):
+            for column, value in (
+                (1, text),
+                (2, json.dumps(schedule.parameters)),
+                (3, when(nxt[0]) if nxt and schedule.enabled else "-"),
+            ):
                 item = QTableWidgetItem(value)
                 item.setData(ID_ROLE, schedule.id)
                 self.table.setItem(row, column, item)
@@ -231,8 +244,7 @@ class SchedulesDock(QWidget):
         if not rows:
             self.upcoming.setText("Nothing scheduled.")
             return
-        self.upcoming.setText("<br>".join(f"{when(t)} — <b>{name}</b> ({how})"
-                                          for t, name, how in rows[:10]))
+        self.upcoming.setText("<br>".join(f"{when(t)} — <b>{name}</b> ({how})" for t, name, how in rows[:10]))
 
     def _remove(self) -> None:
         rows = self.table.selectionModel().selectedRows()

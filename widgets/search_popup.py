@@ -33,8 +33,11 @@ def fitting(specs: Iterable[NodeSpec], side: str, annotation) -> list[tuple[Node
         for port in ports:
             if not port.wireable:
                 continue
-            ok = (is_compatible(annotation, port.annotation) if side == "out"
-                  else is_compatible(port.annotation, annotation))
+            ok = (
+                is_compatible(annotation, port.annotation)
+                if side == "out"
+                else is_compatible(port.annotation, annotation)
+            )
             if ok:
                 found.append((spec, port.name))
                 break
@@ -81,8 +84,11 @@ class NodeSearchPopup(QFrame):
 
     def eventFilter(self, obj, event) -> bool:
         # Up/Down in the search box move through the list, as in a launcher.
-        if obj is self.search and event.type() == event.Type.KeyPress \
-                and event.key() in (Qt.Key_Up, Qt.Key_Down):
+        if (
+            obj is self.search
+            and event.type() == event.Type.KeyPress
+            and event.key() in (Qt.Key_Up, Qt.Key_Down)
+        ):
             row = self.list.currentRow() + (1 if event.key() == Qt.Key_Down else -1)
             self.list.setCurrentRow(max(0, min(self.list.count() - 1, row)))
             return True

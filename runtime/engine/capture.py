@@ -51,8 +51,7 @@ class _Lines(io.TextIOBase):
 
     def close_partial(self) -> None:
         if self._partial:
-            self._sink.add(self._stream, "INFO" if self._stream == "stdout" else "ERROR",
-                           self._partial)
+            self._sink.add(self._stream, "INFO" if self._stream == "stdout" else "ERROR", self._partial)
             self._partial = ""
 
 
@@ -93,9 +92,15 @@ class _LogSink:
     def finish(self) -> None:
         with self._lock:
             if self.dropped:
-                self._batch.append((time.time(), "plait", "WARNING",
-                                    f"[plait] {self.dropped:,} more lines were dropped "
-                                    f"(the limit is {self._limit:,} lines per node)"))
+                self._batch.append(
+                    (
+                        time.time(),
+                        "plait",
+                        "WARNING",
+                        f"[plait] {self.dropped:,} more lines were dropped "
+                        f"(the limit is {self._limit:,} lines per node)",
+                    )
+                )
         self.flush()
 
 
@@ -158,8 +163,6 @@ def _install_routers() -> None:
         sys.stdout = _Router(sys.stdout, "stdout")
     if not isinstance(sys.stderr, _Router):
         sys.stderr = _Router(sys.stderr, "stderr")
-
-
 
 
 class Capture:

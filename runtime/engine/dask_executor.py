@@ -47,10 +47,10 @@ class _MemoryStore(ResultStore):
         from plait.runtime.results.blobs import summarize
 
         self.kept[port] = value
-        paths = tuple(existing(value, folder)) if isinstance(value, (str, list, tuple, dict)) \
-            else ()
-        return OutputRef(IN_CLUSTER, 0, f"{key}/{port}", summarize(value),
-                         digest="value:" + value_key(value), paths=paths)
+        paths = tuple(existing(value, folder)) if isinstance(value, (str, list, tuple, dict)) else ()
+        return OutputRef(
+            IN_CLUSTER, 0, f"{key}/{port}", summarize(value), digest="value:" + value_key(value), paths=paths
+        )
 
     def read(self, ref: OutputRef) -> Any:
         if ref.serializer == IN_CLUSTER:
@@ -80,15 +80,19 @@ class DaskExecutor:
 
     name = "dask"
 
-    def __init__(self, address: str | None = None, slots: int | None = None,
-                 workspace: str | None = None, shared_store: bool | None = None,
-                 dashboard: bool = False) -> None:
+    def __init__(
+        self,
+        address: str | None = None,
+        slots: int | None = None,
+        workspace: str | None = None,
+        shared_store: bool | None = None,
+        dashboard: bool = False,
+    ) -> None:
         """`dashboard` serves a LocalCluster's dashboard (on 127.0.0.1, as all of it is)."""
         self.address = address
         self.dashboard = dashboard
         self.workspace = workspace
-        self.shared = True if address is None else bool(shared_store if shared_store
-                                                        is not None else True)
+        self.shared = True if address is None else bool(shared_store if shared_store is not None else True)
         self._wanted_slots = slots
         self.slots = slots or 1
         self.client: Any = None
@@ -120,8 +124,9 @@ class DaskExecutor:
         try:
             from distributed import Client, LocalCluster
         except ImportError:
-            raise ExecutorUnavailable("the Dask executor needs dask.distributed: "
-                                      "pip install 'plait[dask]'") from None
+            raise ExecutorUnavailable(
+                "the Dask executor needs dask.distributed: pip install 'plait[dask]'"
+            ) from None
         self._loop = asyncio.get_running_loop()
         if self.address is None:
             import os
@@ -131,23 +136,29 @@ class DaskExecutor:
             # it, and its dashboard has no login. The scheduler's web server (health and
             # metrics) always listens, so it gets a free loopback port; the dashboard
             # pages on it are off unless asked for.
-            self.cluster = await LocalCluster(n_workers=workers, threads_per_worker=1,
-                                              processes=True, asynchronous=True,
-                                              host=LOOPBACK, dashboard_address=f"{LOOPBACK}:0",
-                                              scheduler_kwargs={"dashboard": self.dashboard},
-                                              worker_dashboard_address=None,
-                                              silence_logs=logging.CRITICAL)
+            self.cluster = await LocalCluster(
+                n_workers=workers,
+                threads_per_worker=1,
+                processes=True,
+                asynchronous=True,
+                host=LOOPBACK,
+                dashboard_address=f"{LOOPBACK}:0",
+                scheduler_kwargs={"dashboard": self.dashboard},
+                worker_dashboard_address=None,
+                silence_logs=logging.CRITICAL,
+            )
             self.client = await Client(self.cluster, asynchronous=True)
         else:
             try:
                 self.client = await asyncio.wait_for(
-                    Client(self.address, asynchronous=True, timeout=CONNECT_TIMEOUT),
-                    CONNECT_TIMEOUT + 2)
+                    Client(self.address, asynchronous=True, timeout=CONNECT_TIMEOUT), CONNECT_TIMEOUT + 2
+                )
             except (OSError, asyncio.TimeoutError) as exc:
                 self.client = None
                 raise ExecutorUnavailable(
                     f"cannot reach the Dask scheduler at {self.address} ({exc}); check the "
-                    "address and that the scheduler is running") from None
+                    "address and that the scheduler is running"
+                ) from None
         info = self.client.scheduler_info()
         self.slots = max(1, sum(w.get("nthreads", 1) for w in info["workers"].values()))
 
@@ -184,13 +195,22 @@ class DaskExecutor:
             if kind == "ref" and payload.serializer == IN_CLUSTER:
                 held = self._held.get(payload.checksum)
                 if held is None:
-                    return Outcome(False, error_type="ResultLost",
-                                   error_message=f"the value of input '{name}' is no longer "
-                                   "held by the cluster; run the flow again")
+                    return Outcome(
+                        False,
+                        error_type="ResultLost",
+                        error_message=f"the value of input '{name}' is no longer "
+                        "held by the cluster; run the flow again",
+                    )
                 upstream[payload.checksum] = held
-        future = self.client.submit(_run_on_worker, task, self._topic(task.run_id), self.shared,
-                                    upstream, key=f"plait-{task.node_id}-{uuid.uuid4().hex[:8]}",
-                                    pure=False)
+        future = self.client.submit(
+            _run_on_worker,
+            task,
+            self._topic(task.run_id),
+            self.shared,
+            upstream,
+            key=f"plait-{task.node_id}-{uuid.uuid4().hex[:8]}",
+            pure=False,
+        )
         try:
             outcome_future = self.client.submit(operator.getitem, future, 0, pure=False)
             outcome: Outcome = await outcome_future
@@ -205,14 +225,16 @@ class DaskExecutor:
             raise
         except Exception as exc:  # noqa: BLE001 - KilledWorker, lost connections ...
             name = type(exc).__name__
-            message = (f"the Dask worker running it died ({name}: {exc})"
-                       if name == "KilledWorker" else f"{name}: {exc}")
+            message = (
+                f"the Dask worker running it died ({name}: {exc})"
+                if name == "KilledWorker"
+                else f"{name}: {exc}"
+            )
             return Outcome(False, error_type=name, error_message=message)
         finally:
             self._routes.pop(task.id, None)
 
-    async def materialize(self, ref: OutputRef, store: ResultStore, key: str,
-                          port: str) -> OutputRef:
+    async def materialize(self, ref: OutputRef, store: ResultStore, key: str, port: str) -> OutputRef:
         """Bring a value held in the cluster into the result store (when someone asks)."""
         if ref.serializer != IN_CLUSTER:
             return ref

@@ -18,8 +18,7 @@ TIMED_OUT = "timed_out"
 CRASHED = "crashed"  # the process running the run died
 CHECKPOINT = "checkpoint"  # read from its saved file instead of running
 
-FINAL_STATES = frozenset({CACHED, COMPLETED, FAILED, CANCELLED, SKIPPED, TIMED_OUT, CRASHED,
-                          CHECKPOINT})
+FINAL_STATES = frozenset({CACHED, COMPLETED, FAILED, CANCELLED, SKIPPED, TIMED_OUT, CRASHED, CHECKPOINT})
 SUCCESS_STATES = frozenset({CACHED, COMPLETED, CHECKPOINT})
 
 # Run states.

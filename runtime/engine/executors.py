@@ -73,8 +73,9 @@ class InlineExecutor:
         forget_functions()
 
 
-async def _on_daemon_thread(loop: asyncio.AbstractEventLoop, fn: Callable[..., Outcome],
-                            *args: Any) -> Outcome:
+async def _on_daemon_thread(
+    loop: asyncio.AbstractEventLoop, fn: Callable[..., Outcome], *args: Any
+) -> Outcome:
     """Run `fn` on a thread of its own that never keeps the process alive.
 
     A node that hangs past its timeout is abandoned, not joined: `plait run
@@ -99,8 +100,7 @@ async def _on_daemon_thread(loop: asyncio.AbstractEventLoop, fn: Callable[..., O
             _call_soon(loop, settle, outcome, None)
 
     context = contextvars.copy_context()  # the run's workspace goes along, as to_thread does
-    threading.Thread(target=context.run, args=(target,), daemon=True,
-                     name="plait-inline-node").start()
+    threading.Thread(target=context.run, args=(target,), daemon=True, name="plait-inline-node").start()
     return await future
 
 
@@ -117,9 +117,13 @@ def _describe_exit(code: int | None) -> str:
     if code < 0:
         try:
             sig = signal.Signals(-code)
-            meaning = {signal.SIGSEGV: "segmentation fault", signal.SIGKILL: "killed, "
-                       "perhaps for running out of memory", signal.SIGABRT: "aborted",
-                       signal.SIGBUS: "bus error", signal.SIGFPE: "arithmetic error"}.get(sig)
+            meaning = {
+                signal.SIGSEGV: "segmentation fault",
+                signal.SIGKILL: "killed, perhaps for running out of memory",
+                signal.SIGABRT: "aborted",
+                signal.SIGBUS: "bus error",
+                signal.SIGFPE: "arithmetic error",
+            }.get(sig)
             return f"the worker process was killed by {sig.name}" + (f" ({meaning})" if meaning else "")
         except ValueError:
             return f"the worker process was killed by signal {-code}"
@@ -145,14 +149,20 @@ def _plain_main() -> Iterator[None]:
 class _Worker:
     """One worker process and the thread that reads its messages."""
 
-    def __init__(self, context: Any, settings: dict[str, Any], loop: asyncio.AbstractEventLoop,
-                 on_message: Callable[[_Worker, Message], None],
-                 on_exit: Callable[[_Worker], None]) -> None:
+    def __init__(
+        self,
+        context: Any,
+        settings: dict[str, Any],
+        loop: asyncio.AbstractEventLoop,
+        on_message: Callable[[_Worker, Message], None],
+        on_exit: Callable[[_Worker], None],
+    ) -> None:
         from plait.runtime.engine.worker import worker_main
 
         self.conn, child = context.Pipe()
-        self.process = context.Process(target=worker_main, args=(child, settings), daemon=True,
-                                       name="plait-worker")
+        self.process = context.Process(
+            target=worker_main, args=(child, settings), daemon=True, name="plait-worker"
+        )
         with _plain_main():
             self.process.start()
         child.close()
@@ -251,8 +261,9 @@ class LocalExecutor:
         future, worker.future = worker.future, None
         worker.dead = True
         if future is not None and not future.done():
-            future.set_result(Outcome(False, error_type="WorkerDied",
-                                      error_message=_describe_exit(worker.process.exitcode)))
+            future.set_result(
+                Outcome(False, error_type="WorkerDied", error_message=_describe_exit(worker.process.exitcode))
+            )
         if not self._closed and self._loop is not None:
             self._spawn()
 
@@ -273,8 +284,9 @@ class LocalExecutor:
             raise
         except (OSError, ValueError) as exc:
             worker.kill()
-            return Outcome(False, error_type="WorkerDied",
-                           error_message=f"the task could not be sent to a worker: {exc}")
+            return Outcome(
+                False, error_type="WorkerDied", error_message=f"the task could not be sent to a worker: {exc}"
+            )
 
     def forget_functions(self) -> None:
         for worker in list(self._workers):
@@ -303,8 +315,7 @@ class LocalExecutor:
         self._idle = None
 
 
-def make_executor(name: str, slots: int | None = None, workspace: str | None = None,
-                  **options: Any) -> Any:
+def make_executor(name: str, slots: int | None = None, workspace: str | None = None, **options: Any) -> Any:
     """An executor by name: `local` (default), `inline`, or `dask`."""
     if name == "local":
         return LocalExecutor(slots, workspace)
@@ -313,6 +324,11 @@ def make_executor(name: str, slots: int | None = None, workspace: str | None = N
     if name == "dask":
         from plait.runtime.engine.dask_executor import DaskExecutor
 
-        return DaskExecutor(options.get("address"), slots, workspace,
-                            options.get("shared_store"), bool(options.get("dashboard")))
+        return DaskExecutor(
+            options.get("address"),
+            slots,
+            workspace,
+            options.get("shared_store"),
+            bool(options.get("dashboard")),
+        )
     raise ValueError(f"unknown executor '{name}': choose local, inline or dask")

@@ -33,8 +33,9 @@ class Explanation:
     tracks: list[str] = field(default_factory=list)  # what its key is made of, in words
 
 
-def explain_plan(plan: Any, cache: Any, previous: dict[str, dict[str, Any]],
-                 now: float | None = None) -> list[Explanation]:
+def explain_plan(
+    plan: Any, cache: Any, previous: dict[str, dict[str, Any]], now: float | None = None
+) -> list[Explanation]:
     """Explain each node of `plan`; `previous` holds each node's last key parts and key."""
     now = now or time.time()
     states = plan.predict(cache)
@@ -46,8 +47,9 @@ def explain_plan(plan: Any, cache: Any, previous: dict[str, dict[str, Any]],
             continue
         state = states[node_id]
         parts = plan.predicted_parts.get(node_id) or plan.node_keys[node_id].parts
-        item = Explanation(node_id, node.title, state, files=sorted(parts.get("files") or {}),
-                           tracks=_tracks(flow, parts))
+        item = Explanation(
+            node_id, node.title, state, files=sorted(parts.get("files") or {}), tracks=_tracks(flow, parts)
+        )
         spec = flow.spec(node)
         if spec is not None and spec.nondeterministic:
             item.hints.append(nondeterminism_hint(spec.nondeterministic))
@@ -60,18 +62,24 @@ def explain_plan(plan: Any, cache: Any, previous: dict[str, dict[str, Any]],
                 item.state = WILL_RUN
                 item.reasons = own
         if item.state != CACHED and not item.reasons:
-            item.reasons = _reasons(plan, node_id, item.state, parts, previous.get(node_id),
-                                    states, cache, now)
+            item.reasons = _reasons(
+                plan, node_id, item.state, parts, previous.get(node_id), states, cache, now
+            )
         found.append(item)
     return found
 
 
-def explain_flow(workspace: Any, flow: Any, cache: Any, given: dict[str, Any] | None = None,
-                 from_text: Any = False, force: Any = ()) -> list[Explanation]:
+def explain_flow(
+    workspace: Any,
+    flow: Any,
+    cache: Any,
+    given: dict[str, Any] | None = None,
+    from_text: Any = False,
+    force: Any = (),
+) -> list[Explanation]:
     """Plan the next run of `flow` in `workspace` and explain every node of it."""
     with using_workspace(workspace.folder):
-        plan = make_plan(flow, given, from_text=from_text, force=force,
-                         folder=str(workspace.folder))
+        plan = make_plan(flow, given, from_text=from_text, force=force, folder=str(workspace.folder))
     return explain_plan(plan, cache, last_key_parts(workspace, flow.id))
 
 
@@ -108,13 +116,19 @@ def _tracks(flow: Any, parts: dict[str, Any]) -> list[str]:
 
 def nondeterminism_hint(calls: tuple[str, ...] | list[str]) -> str:
     shown = ", ".join(f"{c}()" for c in list(calls)[:3])
-    return (f"calls {shown}: results are reused by inputs; set cache to never if this "
-            "should rerun each time")
+    return f"calls {shown}: results are reused by inputs; set cache to never if this should rerun each time"
 
 
-def _reasons(plan: Any, node_id: str, state: str, parts: dict[str, Any],
-             last: dict[str, Any] | None, states: dict[str, str], cache: Any,
-             now: float) -> list[str]:
+def _reasons(
+    plan: Any,
+    node_id: str,
+    state: str,
+    parts: dict[str, Any],
+    last: dict[str, Any] | None,
+    states: dict[str, str],
+    cache: Any,
+    now: float,
+) -> list[str]:
     flow = plan.flow
     if node_id in plan.forced:
         return ["asked to recompute it and what follows it"]
@@ -125,25 +139,26 @@ def _reasons(plan: Any, node_id: str, state: str, parts: dict[str, Any],
         if child is None:
             return ["its flow could not be planned: running it will say why"]
         inner, inner_states = child
-        running = [inner.flow.nodes[n].title for n in inner.order
-                   if inner_states.get(n) == WILL_RUN]
+        running = [inner.flow.nodes[n].title for n in inner.order if inner_states.get(n) == WILL_RUN]
         if running:
             return [f"inside '{inner.flow.name}', {_names(running)} will run"]
         return [f"inside '{inner.flow.name}', nodes wait for others to run first"]
     if state == WAITS:
-        waiting = sorted(flow.nodes[u].title for u in plan.upstream[node_id]
-                         if states.get(u) != CACHED)
+        waiting = sorted(flow.nodes[u].title for u in plan.upstream[node_id] if states.get(u) != CACHED)
         one = len(waiting) == 1
-        return [f"upstream {_names(waiting)} run{'s' if one else ''} first; this node reruns "
-                f"only if {'its' if one else 'their'} value changes"]
+        return [
+            f"upstream {_names(waiting)} run{'s' if one else ''} first; this node reruns "
+            f"only if {'its' if one else 'their'} value changes"
+        ]
     if last is None:
         return ["it has not run before"]
     reasons = _differences(flow, last["parts"], parts, with_inputs=True)
     if reasons:
         return reasons
     if last.get("state") in ("failed", "timed_out", "crashed", "cancelled", "skipped"):
-        said = {"timed_out": "timed out", "skipped": "was skipped",
-                "cancelled": "was cancelled"}.get(last["state"], last["state"])
+        said = {"timed_out": "timed out", "skipped": "was skipped", "cancelled": "was cancelled"}.get(
+            last["state"], last["state"]
+        )
         return [f"it {said} last time"]
     entry = _entry(cache, last.get("key"))
     if entry is not None and entry[0] is not None and entry[0] <= now:
@@ -153,11 +168,9 @@ def _reasons(plan: Any, node_id: str, state: str, parts: dict[str, Any],
     return ["its cached result is gone (cleared, evicted or damaged)"]
 
 
-def _differences(flow: Any, old: dict[str, Any], new: dict[str, Any],
-                 with_inputs: bool) -> list[str]:
+def _differences(flow: Any, old: dict[str, Any], new: dict[str, Any], with_inputs: bool) -> list[str]:
     reasons: list[str] = []
-    reasons += _code(old.get("code_parts", {}), new.get("code_parts", {}),
-                     old.get("code"), new.get("code"))
+    reasons += _code(old.get("code_parts", {}), new.get("code_parts", {}), old.get("code"), new.get("code"))
     old_params, new_params = old.get("parameters", {}), new.get("parameters", {})
     for port in sorted(set(old_params) | set(new_params)):
         before, after = old_params.get(port), new_params.get(port)
@@ -177,8 +190,13 @@ def _differences(flow: Any, old: dict[str, Any], new: dict[str, Any],
     old_files, new_files = old.get("files", {}), new.get("files", {})
     for path in sorted(set(old_files) | set(new_files)):
         if old_files.get(path) != new_files.get(path):
-            verb = "is new" if path not in old_files else \
-                "is gone" if new_files.get(path, "missing") == "missing" else "changed"
+            verb = (
+                "is new"
+                if path not in old_files
+                else "is gone"
+                if new_files.get(path, "missing") == "missing"
+                else "changed"
+            )
             reasons.append(f"file {path} {verb}")
     if with_inputs:
         old_inputs, new_inputs = old.get("inputs", {}), new.get("inputs", {})
@@ -192,11 +210,13 @@ def _differences(flow: Any, old: dict[str, Any], new: dict[str, Any],
                 source = flow.nodes.get(after[0])
                 title = source.title if source is not None else after[0]
                 reasons.append(f"upstream {title} produced a different value")
-    for option, words in (("custom", "its cache key function gave a different value"),
-                          ("map_over", "the input it maps over changed"),
-                          ("track_files", "whether its files count changed"),
-                          ("expires", "its cache expiry changed"),
-                          ("ports", "its inputs' or outputs' names or types changed")):
+    for option, words in (
+        ("custom", "its cache key function gave a different value"),
+        ("map_over", "the input it maps over changed"),
+        ("track_files", "whether its files count changed"),
+        ("expires", "its cache expiry changed"),
+        ("ports", "its inputs' or outputs' names or types changed"),
+    ):
         if old.get(option) != new.get(option):
             reasons.append(words)
     if old.get("node") != new.get("node"):
@@ -227,7 +247,7 @@ def _label(label: str, own: str | None) -> str:
     if label == own:
         return "its code"
     if label.startswith("module "):
-        return f"the module {label[len('module '):]}"
+        return f"the module {label[len('module ') :]}"
     if ":" not in label:
         return label
     file, _, name = label.partition(":")

@@ -34,22 +34,38 @@ async def execute_mapped(run: Run, node_id: str, options: Any) -> None:
         template = run._task(node_id, 1)
         source = template.inputs.get(port)
         if source is None:
-            run._finish(node_id, ev.FAILED, error_type="ValueError",
-                        error_message=f"node '{node.title}' maps over input '{port}', which "
-                        "has no wire and no value")
+            run._finish(
+                node_id,
+                ev.FAILED,
+                error_type="ValueError",
+                error_message=f"node '{node.title}' maps over input '{port}', which has no wire and no value",
+            )
             return
-        split = Task(id=f"{template.id}:split", run_id=run.id, node_id=node_id,
-                     title=node.title, spec_key=template.spec_key, key=run.plan.keys[node_id],
-                     cache_folder=template.cache_folder, workspace=template.workspace,
-                     inputs={port: source}, kind="split")
+        split = Task(
+            id=f"{template.id}:split",
+            run_id=run.id,
+            node_id=node_id,
+            title=node.title,
+            spec_key=template.spec_key,
+            key=run.plan.keys[node_id],
+            cache_folder=template.cache_folder,
+            workspace=template.workspace,
+            inputs={port: source},
+            kind="split",
+        )
         outcome = await run.executor.run(split, lambda m: None)
         # A damaged list is recomputed upstream, then split again (with its new reference).
         if not (outcome.corrupt_input and await run.repair(node_id, port)):
             break
     if not outcome.ok:
-        run._finish(node_id, ev.FAILED, duration=time.perf_counter() - began,
-                    error_type=outcome.error_type, error_message=outcome.error_message,
-                    traceback=outcome.traceback)
+        run._finish(
+            node_id,
+            ev.FAILED,
+            duration=time.perf_counter() - began,
+            error_type=outcome.error_type,
+            error_message=outcome.error_message,
+            traceback=outcome.traceback,
+        )
         return
     items = outcome.items or []
     base = run.plan.item_base[node_id]
@@ -75,18 +91,21 @@ async def execute_mapped(run: Run, node_id: str, options: Any) -> None:
         ref, _ = items[index]
 
         def make(attempt: int) -> Task:
-            return run._task(node_id, attempt, override={port: ("ref", ref)}, key=keys[index],
-                             context={"index": index})
+            return run._task(
+                node_id, attempt, override={port: ("ref", ref)}, key=keys[index], context={"index": index}
+            )
 
         item_outcome, _ = await run.attempts(node_id, make, options)
         if item_outcome.ok:
-            run.store_entry(node_id, item_outcome.key or keys[index], item_outcome.outputs,
-                            options)
+            run.store_entry(node_id, item_outcome.key or keys[index], item_outcome.outputs, options)
             results[index] = item_outcome.outputs
         else:
             failures.append((index, item_outcome))
-            run.log(node_id, f"[plait] item {index} failed: {item_outcome.error_type}: "
-                    f"{item_outcome.error_message}", "ERROR")
+            run.log(
+                node_id,
+                f"[plait] item {index} failed: {item_outcome.error_type}: {item_outcome.error_message}",
+                "ERROR",
+            )
         report()
 
     await asyncio.gather(*(one(i) for i in range(total) if results[i] is None))
@@ -94,10 +113,15 @@ async def execute_mapped(run: Run, node_id: str, options: Any) -> None:
     if failures:
         failures.sort(key=lambda f: f[0])
         index, first = failures[0]
-        run._finish(node_id, ev.FAILED, duration=node.duration, error_type=first.error_type,
-                    error_message=f"{len(failures)} of {total} items failed (first, item "
-                    f"{index}: {first.error_type}: {first.error_message})",
-                    traceback=first.traceback)
+        run._finish(
+            node_id,
+            ev.FAILED,
+            duration=node.duration,
+            error_type=first.error_type,
+            error_message=f"{len(failures)} of {total} items failed (first, item "
+            f"{index}: {first.error_type}: {first.error_message})",
+            traceback=first.traceback,
+        )
         return
     repaired: set[int] = set()
     while True:
@@ -110,16 +134,21 @@ async def execute_mapped(run: Run, node_id: str, options: Any) -> None:
         # (once: an item damaged again right after it was made is a failure, not a loop).
         repaired.add(index)
         run.engine.cache.delete([keys[index]])
-        run.log(node_id, f"[plait] the stored result of item {index} was damaged; "
-                "recomputing it", "WARNING")
+        run.log(node_id, f"[plait] the stored result of item {index} was damaged; recomputing it", "WARNING")
         results[index] = None
         await one(index)
         if results[index] is None:
             break
     node.duration = time.perf_counter() - began
     if not gathered.ok:
-        run._finish(node_id, ev.FAILED, duration=node.duration, error_type=gathered.error_type,
-                    error_message=gathered.error_message, traceback=gathered.traceback)
+        run._finish(
+            node_id,
+            ev.FAILED,
+            duration=node.duration,
+            error_type=gathered.error_type,
+            error_message=gathered.error_message,
+            traceback=gathered.traceback,
+        )
         return
     run.store_entry(node_id, run.plan.keys[node_id], gathered.outputs, options)
     run._finish(node_id, ev.COMPLETED, outputs=gathered.outputs, duration=node.duration)
@@ -129,9 +158,16 @@ async def _gather(run: Run, node_id: str, template: Task, results: list[dict | N
     """Collect the items' results into the node's outputs, in a worker."""
     node = run.nodes[node_id]
     ports = template.outputs
-    gather = Task(id=f"{template.id}:gather", run_id=run.id, node_id=node_id, title=node.title,
-                  spec_key=template.spec_key, key=run.plan.keys[node_id],
-                  cache_folder=template.cache_folder, workspace=template.workspace,
-                  inputs={p: ("refs", [r[p] for r in results if r is not None]) for p in ports},
-                  kind="gather")
+    gather = Task(
+        id=f"{template.id}:gather",
+        run_id=run.id,
+        node_id=node_id,
+        title=node.title,
+        spec_key=template.spec_key,
+        key=run.plan.keys[node_id],
+        cache_folder=template.cache_folder,
+        workspace=template.workspace,
+        inputs={p: ("refs", [r[p] for r in results if r is not None]) for p in ports},
+        kind="gather",
+    )
     return await run.executor.run(gather, lambda m: None)

@@ -52,9 +52,12 @@ def _adapter(annotation: Any) -> Any:
     return TypeAdapter(annotation)
 
 
-def coerce_parameters(flow: Flow, given: dict[str, Any] | None = None,
-                      from_text: bool | Collection[str] = False,
-                      skip: Collection[str] = ()) -> tuple[dict[str, Any], dict[str, Any]]:
+def coerce_parameters(
+    flow: Flow,
+    given: dict[str, Any] | None = None,
+    from_text: bool | Collection[str] = False,
+    skip: Collection[str] = (),
+) -> tuple[dict[str, Any], dict[str, Any]]:
     """Validate parameter values against their types.
 
     Returns (python values, plain JSON values); raises ParameterError naming
@@ -87,8 +90,7 @@ def coerce_parameters(flow: Flow, given: dict[str, Any] | None = None,
                 raw = json.loads(raw)
             except ValueError:
                 if param.type != "any":
-                    problems.append(f"parameter '{name}' expects {param.type} as JSON, "
-                                    f"got {raw!r}")
+                    problems.append(f"parameter '{name}' expects {param.type} as JSON, got {raw!r}")
                     continue
         adapter = _adapter(param.annotation)
         try:
@@ -198,14 +200,17 @@ class Plan:
                 files.update(_file_fingerprints(list(ref.paths), self.folder))
         key = _digest([KEY_VERSION, spec.base, inputs, sorted(files.items())])
         self.keys[node_id] = key
-        self.key_parts[node_id] = {**spec.parts, "inputs": described,
-                                   "files": {**spec.parts.get("files", {}), **files}}
+        self.key_parts[node_id] = {
+            **spec.parts,
+            "inputs": described,
+            "files": {**spec.parts.get("files", {}), **files},
+        }
         if spec.item_base is not None:
             rest = [i for i in inputs if i[0] != spec.mapped]
-            self.item_base[node_id] = _digest([KEY_VERSION, spec.item_base, rest,
-                                               sorted(files.items())]) + ":item"
+            self.item_base[node_id] = (
+                _digest([KEY_VERSION, spec.item_base, rest, sorted(files.items())]) + ":item"
+            )
         return key
-
 
     def predict(self, cache: Any) -> dict[str, str]:
         """What the cache answers before a run, without changing this plan.
@@ -237,8 +242,7 @@ class Plan:
                 continue
             key = probe.resolve(node_id, lambda n: outputs.get(n, {}))
             if is_subflow(node.spec_key):
-                states[node_id], outputs[node_id] = self._predict_subflow(node_id, probe,
-                                                                           outputs, cache)
+                states[node_id], outputs[node_id] = self._predict_subflow(node_id, probe, outputs, cache)
                 continue
             entry = None if node_id in self.forced else cache.lookup([key]).get(key)
             if entry is not None:
@@ -251,18 +255,21 @@ class Plan:
         self.predicted_outputs = outputs
         return states
 
-    def _predict_subflow(self, node_id: str, probe: Plan, outputs: dict[str, dict[str, Any]],
-                         cache: Any) -> tuple[str, dict[str, Any]]:
+    def _predict_subflow(
+        self, node_id: str, probe: Plan, outputs: dict[str, dict[str, Any]], cache: Any
+    ) -> tuple[str, dict[str, Any]]:
         """Plan the subflow's flow with the inputs it would get, and ask the cache about it."""
         node = self.flow.nodes[node_id]
         try:
-            child_flow = self.flow.catalog.flow(node.spec_key[len(SUBFLOW_PREFIX):])
+            child_flow = self.flow.catalog.flow(node.spec_key[len(SUBFLOW_PREFIX) :])
             names = {p.name for p in child_flow.parameters()}
             refs = {}
             for edge in self.flow.edges_into(node_id):
                 given = outputs.get(edge.source, {})
-                refs[edge.target_port] = (probe.input_digest(edge.source, edge.source_port, given),
-                                          given.get(edge.source_port))
+                refs[edge.target_port] = (
+                    probe.input_digest(edge.source, edge.source_port, given),
+                    given.get(edge.source_port),
+                )
             values = {k: v for k, v in node.values.items() if k in names and k not in refs}
             child = make_plan(child_flow, values, refs=refs, folder=self.folder)
             states = child.predict(cache)
@@ -300,11 +307,17 @@ def _short(value: Any) -> str:
     return text if len(text) <= 80 else text[:77] + "…"
 
 
-def node_key(spec: NodeSpec, node: Node, inputs: list[tuple[str, str, str]],
-             salt: str | None = None, known: dict[str, Any] | None = None,
-             options: Any = None, folder: str | None = None,
-             parameters: dict[str, tuple[str, Any]] | None = None,
-             memo: dict[int, tuple[NodeSpec, list, str]] | None = None) -> NodeKey:
+def node_key(
+    spec: NodeSpec,
+    node: Node,
+    inputs: list[tuple[str, str, str]],
+    salt: str | None = None,
+    known: dict[str, Any] | None = None,
+    options: Any = None,
+    folder: str | None = None,
+    parameters: dict[str, tuple[str, Any]] | None = None,
+    memo: dict[int, tuple[NodeSpec, list, str]] | None = None,
+) -> NodeKey:
     """How a function node's key is made: its code, constants, files and policy.
 
     `known` holds the input values known before the run (constants and
@@ -318,14 +331,18 @@ def node_key(spec: NodeSpec, node: Node, inputs: list[tuple[str, str, str]],
     track = True if options is None else getattr(options, "track_files", True)
     ports, spec_digest = _spec_part(spec, memo)
     parts: dict[str, Any] = {
-        "node": spec.key, "code": spec.fingerprint, "code_parts": spec.code_parts,
+        "node": spec.key,
+        "code": spec.fingerprint,
+        "code_parts": spec.code_parts,
         "code_notes": list(spec.code_notes),
         "constants": {k: value_key(v) for k, v in constants.items()},
         "values": {k: _short(v) for k, v in constants.items()},
         "parameters": {port: [name, _short(v)] for port, (name, v) in (parameters or {}).items()},
         "ports": ports,
-        "map_over": mapped, "policy": getattr(options, "cache", "inputs"),
-        "expires": getattr(options, "cache_expiration", None), "track_files": track,
+        "map_over": mapped,
+        "policy": getattr(options, "cache", "inputs"),
+        "expires": getattr(options, "cache_expiration", None),
+        "track_files": track,
     }
     if salt is not None:
         parts["salt"] = salt
@@ -333,8 +350,10 @@ def node_key(spec: NodeSpec, node: Node, inputs: list[tuple[str, str, str]],
         try:
             parts["custom"] = value_key(spec.cache_key(dict(known or constants)))
         except Exception as exc:  # noqa: BLE001 - say which node's key function broke
-            raise RunRefused(node.title, [f"the cache key function of node '{node.title}' "
-                                          f"failed: {type(exc).__name__}: {exc}"]) from exc
+            raise RunRefused(
+                node.title,
+                [f"the cache key function of node '{node.title}' failed: {type(exc).__name__}: {exc}"],
+            ) from exc
     files: dict[str, str] = {}
     if track:
         from plait.runtime.keys.files import existing
@@ -345,9 +364,11 @@ def node_key(spec: NodeSpec, node: Node, inputs: list[tuple[str, str, str]],
 
     def base_of(without: str | None) -> str:
         # The node type's own parts (its key, code and ports) enter by their digest.
-        own = {k: v for k, v in parts.items()
-               if k not in ("values", "parameters", "code_parts", "code_notes", "node", "code",
-                            "ports")}
+        own = {
+            k: v
+            for k, v in parts.items()
+            if k not in ("values", "parameters", "code_parts", "code_notes", "node", "code", "ports")
+        }
         own["type"] = spec_digest
         if without is not None:
             own["constants"] = {k: v for k, v in own["constants"].items() if k != without}
@@ -355,41 +376,59 @@ def node_key(spec: NodeSpec, node: Node, inputs: list[tuple[str, str, str]],
         return _digest(own)
 
     ordered = sorted(inputs)
-    return NodeKey(base=base_of(None), inputs=ordered, parts=parts, mapped=mapped,
-                   item_base=base_of(mapped) if mapped else None)
+    return NodeKey(
+        base=base_of(None),
+        inputs=ordered,
+        parts=parts,
+        mapped=mapped,
+        item_base=base_of(mapped) if mapped else None,
+    )
 
 
-def _spec_part(spec: NodeSpec, memo: dict[int, tuple[NodeSpec, list, str]] | None
-               ) -> tuple[list, str]:
+def _spec_part(spec: NodeSpec, memo: dict[int, tuple[NodeSpec, list, str]] | None) -> tuple[list, str]:
     """A node type's ports and the digest of its key, code and ports, once per plan."""
     hit = memo.get(id(spec)) if memo is not None else None
     if hit is not None and hit[0] is spec:
         return hit[1], hit[2]
     # Ports may come from module constants (`outputs=OUTS`, `x: T`): names and types count.
     ports = [[p.name, p.type_name] for p in spec.inputs] + [
-        ["->" + p.name, p.type_name] for p in spec.outputs]
+        ["->" + p.name, p.type_name] for p in spec.outputs
+    ]
     digest = _digest([spec.key, spec.fingerprint, ports])
     if memo is not None:
         memo[id(spec)] = (spec, ports, digest)
     return ports, digest
 
 
-def make_plan(flow: Flow, given: dict[str, Any] | None = None, *,
-              from_text: bool | Collection[str] = False,
-              only: str | None = None, force: typing.Iterable[str] = (),
-              run_id: str = "", refs: dict[str, tuple[str, Any]] | None = None,
-              folder: str | None = None) -> Plan:
+def make_plan(
+    flow: Flow,
+    given: dict[str, Any] | None = None,
+    *,
+    from_text: bool | Collection[str] = False,
+    only: str | None = None,
+    force: typing.Iterable[str] = (),
+    run_id: str = "",
+    refs: dict[str, tuple[str, Any]] | None = None,
+    folder: str | None = None,
+) -> Plan:
     """Check the flow and its parameters and work out the run; raises RunRefused."""
     with flow.specs_held():  # one catalog lookup per node type for the whole plan
-        return _make_plan(flow, given, from_text=from_text, only=only, force=force,
-                          run_id=run_id, refs=refs, folder=folder)
+        return _make_plan(
+            flow, given, from_text=from_text, only=only, force=force, run_id=run_id, refs=refs, folder=folder
+        )
 
 
-def _make_plan(flow: Flow, given: dict[str, Any] | None = None, *,
-              from_text: bool | Collection[str] = False,
-              only: str | None = None, force: typing.Iterable[str] = (),
-              run_id: str = "", refs: dict[str, tuple[str, Any]] | None = None,
-              folder: str | None = None) -> Plan:
+def _make_plan(
+    flow: Flow,
+    given: dict[str, Any] | None = None,
+    *,
+    from_text: bool | Collection[str] = False,
+    only: str | None = None,
+    force: typing.Iterable[str] = (),
+    run_id: str = "",
+    refs: dict[str, tuple[str, Any]] | None = None,
+    folder: str | None = None,
+) -> Plan:
     """Check the flow and its parameters and work out the run; raises RunRefused."""
     problems: list[Problem] = flow.validate()
     if problems:
@@ -428,8 +467,9 @@ def _make_plan(flow: Flow, given: dict[str, Any] | None = None, *,
                         forced.add(child)
                         stack.append(child)
 
-    plan = Plan(flow, order, {}, upstream, downstream, forced, values=values, plain=plain,
-                refs=refs, folder=folder)
+    plan = Plan(
+        flow, order, {}, upstream, downstream, forced, values=values, plain=plain, refs=refs, folder=folder
+    )
     memo: dict[int, tuple[NodeSpec, list, str]] = {}
     for node_id in order:
         node = flow.nodes[node_id]
@@ -460,13 +500,15 @@ def _make_plan(flow: Flow, given: dict[str, Any] | None = None, *,
                     known[edge.target_port] = wired_parameters[edge.target_port][1]
                 else:
                     known.pop(edge.target_port, None)
-        plan.node_keys[node_id] = node_key(spec, node, inputs, salt, known, options, folder,
-                                           wired_parameters, memo)
+        plan.node_keys[node_id] = node_key(
+            spec, node, inputs, salt, known, options, folder, wired_parameters, memo
+        )
     return plan
 
 
-def _topological(selected: set[str], upstream: dict[str, set[str]],
-                 downstream: dict[str, set[str]]) -> list[str]:
+def _topological(
+    selected: set[str], upstream: dict[str, set[str]], downstream: dict[str, set[str]]
+) -> list[str]:
     remaining = {n: len(upstream[n]) for n in selected}
     queue = deque(sorted(n for n, count in remaining.items() if count == 0))
     order = []
@@ -507,8 +549,10 @@ def call_layout(spec: NodeSpec, provided: set[str]) -> tuple[tuple[str, ...], di
     """Which inputs go by position, and defaults to fill gaps before a given one."""
     positional = [p for p in spec.inputs if p.kind == POSITIONAL_ONLY]
     last = max((i for i, p in enumerate(positional) if p.name in provided), default=-1)
-    fill = {p.name: p.default for p in positional[:last + 1]
-            if p.name not in provided and p.default is not REQUIRED}
-    names = tuple(p.name for p in positional[:last + 1])
+    fill = {
+        p.name: p.default
+        for p in positional[: last + 1]
+        if p.name not in provided and p.default is not REQUIRED
+    }
+    names = tuple(p.name for p in positional[: last + 1])
     return names, fill
-

@@ -39,8 +39,7 @@ class RunRecorder:
         self._timer: asyncio.TimerHandle | None = None
         self._titles: dict[str, dict[str, str]] = {}
 
-    def add_cache_entry(self, key: str, spec_key: str, outputs: dict,
-                        expires: float | None) -> None:
+    def add_cache_entry(self, key: str, spec_key: str, outputs: dict, expires: float | None) -> None:
         # A value held only in a cluster's memory is indexed once someone fetches it.
         if any(ref.serializer == "dask" for ref in outputs.values()):
             return
@@ -53,34 +52,68 @@ class RunRecorder:
     def handle(self, event: object) -> None:
         if isinstance(event, ev.RunStarted):
             self._titles[event.run_id] = event.nodes
-            self._runs.append((
-                event.run_id, event.flow_id, event.flow_name, event.flow_version, ev.RUN_RUNNING,
-                json.dumps(event.parameters, default=str), event.time, event.executor,
-                event.parent_run, event.parent_node, os.getpid(), socket.gethostname()))
+            self._runs.append(
+                (
+                    event.run_id,
+                    event.flow_id,
+                    event.flow_name,
+                    event.flow_version,
+                    ev.RUN_RUNNING,
+                    json.dumps(event.parameters, default=str),
+                    event.time,
+                    event.executor,
+                    event.parent_run,
+                    event.parent_node,
+                    os.getpid(),
+                    socket.gethostname(),
+                )
+            )
             # The run row goes in at once: a crash from here on is detectable.
             self.flush()
             return
         if isinstance(event, ev.NodeStarted):
-            self._node_row(event.run_id, event.node_id, state=ev.RUNNING, attempts=event.attempt,
-                           started=event.time, cache_key=event.cache_key)
+            self._node_row(
+                event.run_id,
+                event.node_id,
+                state=ev.RUNNING,
+                attempts=event.attempt,
+                started=event.time,
+                cache_key=event.cache_key,
+            )
         elif isinstance(event, ev.NodeRetrying):
-            self._node_row(event.run_id, event.node_id, state=ev.RETRYING, attempts=event.attempt,
-                           error_message=event.error)
+            self._node_row(
+                event.run_id,
+                event.node_id,
+                state=ev.RETRYING,
+                attempts=event.attempt,
+                error_message=event.error,
+            )
         elif isinstance(event, ev.NodeFinished):
             self._node_row(
-                event.run_id, event.node_id, state=event.state, attempts=event.attempts,
-                started=event.started, ended=event.time, cache_key=event.cache_key,
+                event.run_id,
+                event.node_id,
+                state=event.state,
+                attempts=event.attempts,
+                started=event.started,
+                ended=event.time,
+                cache_key=event.cache_key,
                 cached=int(event.state == ev.CACHED),
                 result_ref=json.dumps({p: r.meta() for p, r in event.outputs.items()})
-                if event.outputs else None,
+                if event.outputs
+                else None,
                 summary=json.dumps(event.summaries) if event.outputs else None,
-                error_type=event.error_type, error_message=event.error_message,
+                error_type=event.error_type,
+                error_message=event.error_message,
                 traceback=event.traceback,
                 key_parts=json.dumps(event.key_parts, default=str)
-                if event.key_parts and event.state != ev.CACHED else None)
+                if event.key_parts and event.state != ev.CACHED
+                else None,
+            )
         elif isinstance(event, ev.NodeLog):
-            self._logs.extend((event.run_id, event.node_id, line.time, line.level, line.stream,
-                               line.message) for line in event.lines)
+            self._logs.extend(
+                (event.run_id, event.node_id, line.time, line.level, line.stream, line.message)
+                for line in event.lines
+            )
             self._pending += len(event.lines)
         elif isinstance(event, ev.RunFinished):
             self._run_updates.append((event.state, event.time, event.error, event.run_id))
@@ -94,8 +127,11 @@ class RunRecorder:
         key = (run_id, node_id)
         row = dict(self._node_runs.get(key) or {})
         if not row:
-            row = {"run_id": run_id, "node_id": node_id,
-                   "title": self._titles.get(run_id, {}).get(node_id, node_id)}
+            row = {
+                "run_id": run_id,
+                "node_id": node_id,
+                "title": self._titles.get(run_id, {}).get(node_id, node_id),
+            }
         row.update({k: v for k, v in fields.items() if v is not None or k not in row})
         self._node_runs[key] = row  # type: ignore[assignment]
 
@@ -114,8 +150,14 @@ class RunRecorder:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
-        if not (self._runs or self._run_updates or self._node_runs or self._logs
-                or self._cache_rows or self._touched):
+        if not (
+            self._runs
+            or self._run_updates
+            or self._node_runs
+            or self._logs
+            or self._cache_rows
+            or self._touched
+        ):
             return
         runs, self._runs = self._runs, []
         updates, self._run_updates = self._run_updates, []

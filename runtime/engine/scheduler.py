@@ -74,8 +74,9 @@ class RunResult:
 class Engine:
     """Runs flows of one workspace; keeps executors (and their workers) between runs."""
 
-    def __init__(self, workspace: Workspace, catalog: Any = None, executor: Any = None,
-                 dashboard: bool = False) -> None:
+    def __init__(
+        self, workspace: Workspace, catalog: Any = None, executor: Any = None, dashboard: bool = False
+    ) -> None:
         """`executor`, when given, runs every run (tests share one pool this way).
 
         `dashboard` gives a local Dask cluster its dashboard (off by default).
@@ -90,29 +91,42 @@ class Engine:
         self._executors: dict[tuple[str, int | None, str | None], Any] = {}
         self.runs: dict[str, Run] = {}
 
-    def executor(self, name: str = "local", max_workers: int | None = None,
-                 address: str | None = None) -> Any:
+    def executor(
+        self, name: str = "local", max_workers: int | None = None, address: str | None = None
+    ) -> Any:
         if self._fixed_executor is not None:
             return self._fixed_executor
         key = (name, max_workers, address)
         if key not in self._executors:
             shared = self.workspace.get_setting("dask_shared_store", True)
-            self._executors[key] = make_executor(name, max_workers, str(self.workspace.folder),
-                                                 address=address, shared_store=shared,
-                                                 dashboard=self.dashboard)
+            self._executors[key] = make_executor(
+                name,
+                max_workers,
+                str(self.workspace.folder),
+                address=address,
+                shared_store=shared,
+                dashboard=self.dashboard,
+            )
         return self._executors[key]
 
-    async def warm_up(self, name: str = "local", max_workers: int | None = None,
-                      address: str | None = None) -> None:
+    async def warm_up(
+        self, name: str = "local", max_workers: int | None = None, address: str | None = None
+    ) -> None:
         """Start an executor's workers ahead of the first run."""
         try:
             await self.executor(name, max_workers, address).start()
         except Exception:  # noqa: BLE001 - the run itself reports what went wrong
             pass
 
-    def start(self, flow: Flow, parameters: dict[str, Any] | None = None,
-              options: RunOptions | None = None, *, from_text: Any = False,
-              refs: dict[str, tuple[str, OutputRef]] | None = None) -> Run:
+    def start(
+        self,
+        flow: Flow,
+        parameters: dict[str, Any] | None = None,
+        options: RunOptions | None = None,
+        *,
+        from_text: Any = False,
+        refs: dict[str, tuple[str, OutputRef]] | None = None,
+    ) -> Run:
         """Check and plan a run, then start it on the running loop; raises RunRefused.
 
         `refs` hands parameters over by reference (cache key, stored value), as a
@@ -124,16 +138,28 @@ class Engine:
         run_id = uuid.uuid4().hex
         # Cache-key functions (a reader's file fingerprint) see the workspace's paths.
         with using_workspace(self.workspace.folder):
-            plan = make_plan(flow, parameters, from_text=from_text, only=options.only,
-                             force=options.force, run_id=run_id, refs=refs,
-                             folder=str(self.workspace.folder))
+            plan = make_plan(
+                flow,
+                parameters,
+                from_text=from_text,
+                only=options.only,
+                force=options.force,
+                run_id=run_id,
+                refs=refs,
+                folder=str(self.workspace.folder),
+            )
         run = Run(self, run_id, plan, options)
         self.runs[run_id] = run
         run.task = asyncio.get_running_loop().create_task(run._main())
         return run
 
-    async def run(self, flow: Flow, parameters: dict[str, Any] | None = None,
-                  options: RunOptions | None = None, **kwargs: Any) -> RunResult:
+    async def run(
+        self,
+        flow: Flow,
+        parameters: dict[str, Any] | None = None,
+        options: RunOptions | None = None,
+        **kwargs: Any,
+    ) -> RunResult:
         return await self.start(flow, parameters, options, **kwargs).wait()
 
     def forget_functions(self) -> None:
@@ -172,8 +198,7 @@ class Run:
         self._cancelled = False
         self._started = time.time()
         self._repairs = 0
-        self.log_limit = options.log_limit or int(
-            engine.workspace.get_setting("log_lines_per_node", 10_000))
+        self.log_limit = options.log_limit or int(engine.workspace.get_setting("log_lines_per_node", 10_000))
 
     # -- events -----------------------------------------------------------
 
@@ -216,10 +241,20 @@ class Run:
 
     async def _main(self) -> RunResult:
         plan, flow = self.plan, self.flow
-        self._emit(ev.RunStarted(
-            self.id, flow.id, flow.name, flow.version, plan.plain,
-            {n: r.title for n, r in self.nodes.items()}, self.executor.name, self._started,
-            self.options.parent_run, self.options.parent_node))
+        self._emit(
+            ev.RunStarted(
+                self.id,
+                flow.id,
+                flow.name,
+                flow.version,
+                plan.plain,
+                {n: r.title for n, r in self.nodes.items()},
+                self.executor.name,
+                self._started,
+                self.options.parent_run,
+                self.options.parent_node,
+            )
+        )
         error = None
         try:
             await self.executor.start()
@@ -229,16 +264,19 @@ class Run:
 
             from plait.runtime.engine.dask_executor import ExecutorUnavailable
 
-            error = str(exc) if isinstance(exc, ExecutorUnavailable) else \
-                f"{type(exc).__name__}: {exc}"
+            error = str(exc) if isinstance(exc, ExecutorUnavailable) else f"{type(exc).__name__}: {exc}"
             self._cancelled = True
             for task in list(self._running.values()):
                 task.cancel()
             for node in self.nodes.values():
                 if node.state not in ev.FINAL_STATES:
-                    self._finish(node.node_id, ev.CANCELLED, error_type=type(exc).__name__,
-                                 error_message="the run stopped: see the run's error",
-                                 traceback=traceback.format_exc())
+                    self._finish(
+                        node.node_id,
+                        ev.CANCELLED,
+                        error_type=type(exc).__name__,
+                        error_message="the run stopped: see the run's error",
+                        traceback=traceback.format_exc(),
+                    )
         return self._conclude(error)
 
     def _conclude(self, error: str | None) -> RunResult:
@@ -268,16 +306,19 @@ class Run:
     async def _schedule(self) -> None:
         plan = self.plan
         param_hits = self.engine.cache.lookup(
-            [plan.keys[n] for n in plan.order if self.flow.nodes[n].is_parameter])
+            [plan.keys[n] for n in plan.order if self.flow.nodes[n].is_parameter]
+        )
         for node_id in plan.order:
             if self.flow.nodes[node_id].is_parameter:
                 self._resolve_parameter(node_id, param_hits.get(plan.keys[node_id]))
-        self._remaining = {n: sum(1 for u in plan.upstream[n]
-                                  if self.nodes[u].state not in ev.SUCCESS_STATES)
-                           for n in plan.order}
+        self._remaining = {
+            n: sum(1 for u in plan.upstream[n] if self.nodes[u].state not in ev.SUCCESS_STATES)
+            for n in plan.order
+        }
         # Everything the cache answers is settled before anything starts.
-        ready = self._settle([n for n in plan.order if self._remaining[n] == 0
-                              and self.nodes[n].state == ev.PENDING])
+        ready = self._settle(
+            [n for n in plan.order if self._remaining[n] == 0 and self.nodes[n].state == ev.PENDING]
+        )
 
         slots = self.executor.slots
         while (ready or self._running) and not self._cancelled:
@@ -286,8 +327,7 @@ class Run:
                 self._running[node_id] = asyncio.create_task(self._execute(node_id))
             if not self._running:
                 break
-            done, _ = await asyncio.wait(self._running.values(),
-                                         return_when=asyncio.FIRST_COMPLETED)
+            done, _ = await asyncio.wait(self._running.values(), return_when=asyncio.FIRST_COMPLETED)
             for node_id in [n for n, t in self._running.items() if t in done]:
                 task = self._running.pop(node_id)
                 if not task.cancelled() and task.exception() is not None:
@@ -305,8 +345,11 @@ class Run:
             self._running.clear()
         for node in self.nodes.values():
             if node.state not in ev.FINAL_STATES:
-                self._finish(node.node_id, ev.CANCELLED,
-                             error_message="the run was cancelled" if self._cancelled else None)
+                self._finish(
+                    node.node_id,
+                    ev.CANCELLED,
+                    error_message="the run was cancelled" if self._cancelled else None,
+                )
 
     def _unblocked(self, node_id: str) -> list[str]:
         """Children of a node that just succeeded whose inputs are now all there."""
@@ -319,8 +362,12 @@ class Run:
 
     def _cacheable(self, node_id: str) -> bool:
         node = self.flow.nodes[node_id]
-        return (self.options.use_cache and node_id not in self.plan.forced
-                and not node.is_output and not is_subflow(node.spec_key))
+        return (
+            self.options.use_cache
+            and node_id not in self.plan.forced
+            and not node.is_output
+            and not is_subflow(node.spec_key)
+        )
 
     def _settle(self, candidates: list[str]) -> list[str]:
         """Key the nodes whose inputs are known; serve hits from the cache; return the rest.
@@ -377,16 +424,14 @@ class Run:
             return
         value = self.plan.values[node.values["name"]]
         ref = self.engine.cache.store.write(self.plan.keys[node_id], "value", value)
-        self.engine.recorder.add_cache_entry(self.plan.keys[node_id], node.spec_key,
-                                             {"value": ref}, None)
+        self.engine.recorder.add_cache_entry(self.plan.keys[node_id], node.spec_key, {"value": ref}, None)
         self._finish(node_id, ev.COMPLETED, outputs={"value": ref})
 
     def _skip_cone(self, node_id: str) -> None:
         title = self.nodes[node_id].title
         for child in sorted(self.plan.cone(node_id)):
             if self.nodes[child].state == ev.PENDING:
-                self._finish(child, ev.SKIPPED, error_message=f"upstream node '{title}' did not "
-                             "complete")
+                self._finish(child, ev.SKIPPED, error_message=f"upstream node '{title}' did not complete")
 
     def _finish(self, node_id: str, state: str, **fields: Any) -> None:
         node = self.nodes[node_id]
@@ -397,17 +442,32 @@ class Run:
             node.duration = fields["duration"]
         if "attempts" in fields:
             node.attempts = fields["attempts"]
-        self._emit(ev.NodeFinished(self.id, node_id, state, time.time(),
-                                   cache_key=self.plan.keys.get(node_id), started=node.started,
-                                   duration=node.duration, attempts=node.attempts,
-                                   outputs=node.outputs,
-                                   error_type=fields.get("error_type"),
-                                   error_message=fields.get("error_message"),
-                                   traceback=fields.get("traceback"),
-                                   key_parts=self.plan.key_parts.get(node_id)))
+        self._emit(
+            ev.NodeFinished(
+                self.id,
+                node_id,
+                state,
+                time.time(),
+                cache_key=self.plan.keys.get(node_id),
+                started=node.started,
+                duration=node.duration,
+                attempts=node.attempts,
+                outputs=node.outputs,
+                error_type=fields.get("error_type"),
+                error_message=fields.get("error_message"),
+                traceback=fields.get("traceback"),
+                key_parts=self.plan.key_parts.get(node_id),
+            )
+        )
 
-    def _task(self, node_id: str, attempt: int, override: dict[str, Any] | None = None,
-              key: str | None = None, context: dict[str, Any] | None = None) -> Task:
+    def _task(
+        self,
+        node_id: str,
+        attempt: int,
+        override: dict[str, Any] | None = None,
+        key: str | None = None,
+        context: dict[str, Any] | None = None,
+    ) -> Task:
         import cloudpickle
 
         flow, plan = self.flow, self.plan
@@ -425,23 +485,41 @@ class Run:
         for name, value in fill.items():
             inputs[name] = ("value", value)
         inputs.update(override or {})
-        coerce = {p.name: c for p in spec.inputs if p.name in inputs
-                  for c in [coercion(p)] if c is not None}
+        coerce = {p.name: c for p in spec.inputs if p.name in inputs for c in [coercion(p)] if c is not None}
         blob = None
         if "<" in spec.key and spec.func is not None:  # lambdas and local functions
             blob = cloudpickle.dumps(spec.func)
         return Task(
-            id=f"{self.id}:{node_id}:{attempt}:{key or ''}", run_id=self.id, node_id=node_id,
-            title=node.title, spec_key=spec.key, key=key or plan.keys[node_id],
+            id=f"{self.id}:{node_id}:{attempt}:{key or ''}",
+            run_id=self.id,
+            node_id=node_id,
+            title=node.title,
+            spec_key=spec.key,
+            key=key or plan.keys[node_id],
             cache_folder=str(self.engine.cache.store.folder),
-            workspace=str(self.engine.workspace.folder), inputs=inputs, positional=positional,
-            outputs=tuple(p.name for p in spec.outputs), output_style=spec.output_style,
-            func_blob=blob, log_limit=self.log_limit, attempt=attempt, coerce=coerce,
+            workspace=str(self.engine.workspace.folder),
+            inputs=inputs,
+            positional=positional,
+            outputs=tuple(p.name for p in spec.outputs),
+            output_style=spec.output_style,
+            func_blob=blob,
+            log_limit=self.log_limit,
+            attempt=attempt,
+            coerce=coerce,
             fingerprint=spec.fingerprint if blob is None and not spec.builtin else "",
-            save_to=options.save_to, save_mode=options.save_mode,
-            context={"flow": flow.name, "node": node.title, "node_id": node_id,
-                     "run_id": self.id, **self.plan.plain, **(context or {})}
-            if options.save_to else {})
+            save_to=options.save_to,
+            save_mode=options.save_mode,
+            context={
+                "flow": flow.name,
+                "node": node.title,
+                "node_id": node_id,
+                "run_id": self.id,
+                **self.plan.plain,
+                **(context or {}),
+            }
+            if options.save_to
+            else {},
+        )
 
     def _report(self, node_id: str, message: tuple) -> None:
         kind = message[0]
@@ -449,8 +527,7 @@ class Run:
             lines = tuple(ev.LogLine(*line) for line in message[2])
             self._emit(ev.NodeLog(self.id, node_id, lines))
         elif kind == "progress":
-            self._emit(ev.NodeProgress(self.id, node_id, message[2], message[3], message[4],
-                                       time.time()))
+            self._emit(ev.NodeProgress(self.id, node_id, message[2], message[3], message[4], time.time()))
 
     async def _execute(self, node_id: str) -> None:
         """Run one node, with its retries and timeout, until it ends one way or another."""
@@ -463,10 +540,11 @@ class Run:
         if self.flow.nodes[node_id].is_output:
             edge = self.flow.edge_into(node_id, "value")
             upstream = self.nodes[edge.source] if edge else None
-            self._finish(node_id, ev.CACHED if upstream and upstream.state == ev.CACHED
-                         else ev.COMPLETED,
-                         outputs={"value": upstream.outputs[edge.source_port]} if upstream
-                         else {})
+            self._finish(
+                node_id,
+                ev.CACHED if upstream and upstream.state == ev.CACHED else ev.COMPLETED,
+                outputs={"value": upstream.outputs[edge.source_port]} if upstream else {},
+            )
             return
         try:
             if is_subflow(spec.key):
@@ -478,31 +556,43 @@ class Run:
                 await execute_mapped(self, node_id, options)
                 return
             outcome, timed_out = await self.attempts(
-                node_id, lambda attempt: self._task(node_id, attempt), options, announce=True)
+                node_id, lambda attempt: self._task(node_id, attempt), options, announce=True
+            )
         except asyncio.CancelledError:
             node.duration = time.perf_counter() - began
-            self._finish(node_id, ev.CANCELLED, duration=node.duration,
-                         error_message="the run was cancelled")
+            self._finish(node_id, ev.CANCELLED, duration=node.duration, error_message="the run was cancelled")
             return
         node.duration = time.perf_counter() - began
         if not outcome.ok:
-            self._finish(node_id, ev.TIMED_OUT if timed_out else ev.FAILED,
-                         duration=node.duration, error_type=outcome.error_type,
-                         error_message=outcome.error_message, traceback=outcome.traceback)
+            self._finish(
+                node_id,
+                ev.TIMED_OUT if timed_out else ev.FAILED,
+                duration=node.duration,
+                error_type=outcome.error_type,
+                error_message=outcome.error_message,
+                traceback=outcome.traceback,
+            )
             return
         if outcome.key is not None:
             self.plan.keys[node_id] = outcome.key
-            self.log(node_id, "[plait] this node's code changed while the run was going: it ran "
-                     "the newer code, and its result is kept for that code", "WARNING")
+            self.log(
+                node_id,
+                "[plait] this node's code changed while the run was going: it ran "
+                "the newer code, and its result is kept for that code",
+                "WARNING",
+            )
         self.store_entry(node_id, self.plan.keys[node_id], outcome.outputs, options)
         if outcome.saved_to:
             verb = "read from" if outcome.checkpoint else "saved to"
             self.log(node_id, f"[plait] output {verb} {outcome.saved_to}")
-        self._finish(node_id, ev.CHECKPOINT if outcome.checkpoint else ev.COMPLETED,
-                     outputs=outcome.outputs, duration=node.duration)
+        self._finish(
+            node_id,
+            ev.CHECKPOINT if outcome.checkpoint else ev.COMPLETED,
+            outputs=outcome.outputs,
+            duration=node.duration,
+        )
 
-    def store_entry(self, node_id: str, key: str, outputs: dict[str, OutputRef],
-                    options: Any) -> None:
+    def store_entry(self, node_id: str, key: str, outputs: dict[str, OutputRef], options: Any) -> None:
         """Index a computed result in the cache (with its expiry)."""
         expires = time.time() + options.cache_expiration if options.cache_expiration else None
         spec_key = self.flow.nodes[node_id].spec_key
@@ -510,19 +600,18 @@ class Run:
 
     def log(self, node_id: str, message: str, level: str = "INFO") -> None:
         """A line from Plait itself in a node's log."""
-        self._emit(ev.NodeLog(self.id, node_id, (ev.LogLine(time.time(), "plait", level,
-                                                            message),)))
+        self._emit(ev.NodeLog(self.id, node_id, (ev.LogLine(time.time(), "plait", level, message),)))
 
-    async def attempts(self, node_id: str, make_task: Any, options: Any,
-                       announce: bool = False) -> tuple[Outcome, bool]:
+    async def attempts(
+        self, node_id: str, make_task: Any, options: Any, announce: bool = False
+    ) -> tuple[Outcome, bool]:
         """Run a task until it succeeds or its retries run out: (outcome, timed out)."""
         node = self.nodes[node_id]
         attempt = 1
         while True:
             if announce:
                 node.attempts = attempt
-                self._emit(ev.NodeStarted(self.id, node_id, attempt, time.time(),
-                                          self.plan.keys[node_id]))
+                self._emit(ev.NodeStarted(self.id, node_id, attempt, time.time(), self.plan.keys[node_id]))
             task = make_task(attempt)
             timed_out = False
             try:
@@ -533,9 +622,12 @@ class Run:
                     outcome = await coro
             except asyncio.TimeoutError:
                 timed_out = True
-                outcome = Outcome(False, error_type="TimeoutError",
-                                  error_message=f"node '{node.title}' ran longer than its "
-                                  f"timeout of {options.timeout:g} s and was stopped")
+                outcome = Outcome(
+                    False,
+                    error_type="TimeoutError",
+                    error_message=f"node '{node.title}' ran longer than its "
+                    f"timeout of {options.timeout:g} s and was stopped",
+                )
             if outcome.ok:
                 return outcome, False
             if outcome.corrupt_input and await self.repair(node_id, outcome.corrupt_input):
@@ -543,9 +635,16 @@ class Run:
             if attempt > options.retries or self._cancelled:
                 return outcome, timed_out
             delay = _retry_delay(options.retry_delay, options.retry_backoff, attempt)
-            self._emit(ev.NodeRetrying(self.id, node_id, attempt, delay,
-                                       f"{outcome.error_type}: {outcome.error_message}",
-                                       time.time()))
+            self._emit(
+                ev.NodeRetrying(
+                    self.id,
+                    node_id,
+                    attempt,
+                    delay,
+                    f"{outcome.error_type}: {outcome.error_message}",
+                    time.time(),
+                )
+            )
             node.state = ev.RETRYING
             await asyncio.sleep(delay)
             attempt += 1
@@ -558,8 +657,11 @@ class Run:
         self._repairs += 1
         source = edge.source
         self.engine.cache.delete([self.plan.keys[source]])
-        self.log(node_id, f"[plait] the stored result of '{self.nodes[source].title}' was "
-                 "damaged; recomputing it", "WARNING")
+        self.log(
+            node_id,
+            f"[plait] the stored result of '{self.nodes[source].title}' was damaged; recomputing it",
+            "WARNING",
+        )
         self.nodes[source].state = ev.PENDING
         if self.flow.nodes[source].is_parameter:
             self._resolve_parameter(source, None)
@@ -574,12 +676,16 @@ def _retry_delay(delay: Any, backoff: float, attempt: int) -> float:
     return float(delay or 0.0) * (backoff ** (attempt - 1))
 
 
-async def run_flow(workspace: Workspace, flow: Flow, parameters: dict[str, Any] | None = None,
-                   options: RunOptions | None = None, catalog: Any = None) -> RunResult:
+async def run_flow(
+    workspace: Workspace,
+    flow: Flow,
+    parameters: dict[str, Any] | None = None,
+    options: RunOptions | None = None,
+    catalog: Any = None,
+) -> RunResult:
     """Run a flow once and close the engine: the simplest way in from scripts and tests."""
     engine = Engine(workspace, catalog or flow.catalog)
     try:
         return await engine.run(flow, parameters, options)
     finally:
         await engine.close()
-

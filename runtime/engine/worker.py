@@ -156,8 +156,7 @@ def _nameable(value: Any) -> bool:
     """Values that may appear in a file name (not tables or arrays)."""
     import datetime
 
-    return isinstance(value, (str, int, float, bool, Path, datetime.date)) and \
-        len(str(value)) <= 120
+    return isinstance(value, (str, int, float, bool, Path, datetime.date)) and len(str(value)) <= 120
 
 
 def _split_outputs(task: Task, value: Any) -> dict[str, Any]:
@@ -167,14 +166,15 @@ def _split_outputs(task: Task, value: Any) -> dict[str, Any]:
     if task.output_style == OUTPUT_SEQUENCE and not isinstance(value, Mapping):
         values = tuple(value)
         if len(values) != len(names):
-            raise ValueError(f"node '{task.title}' returned {len(values)} values but has "
-                             f"{len(names)} outputs ({', '.join(names)})")
+            raise ValueError(
+                f"node '{task.title}' returned {len(values)} values but has "
+                f"{len(names)} outputs ({', '.join(names)})"
+            )
         return dict(zip(names, values, strict=False))
     if task.output_style in (OUTPUT_MAPPING, OUTPUT_SEQUENCE):
         missing = [n for n in names if n not in value]
         if missing:
-            raise ValueError(f"node '{task.title}' returned no value for output(s) "
-                             f"{', '.join(missing)}")
+            raise ValueError(f"node '{task.title}' returned no value for output(s) {', '.join(missing)}")
         return {n: value[n] for n in names}
     if task.output_style == OUTPUT_ATTRIBUTES:
         return {n: getattr(value, n) for n in names}
@@ -186,15 +186,22 @@ def _split(task: Task, store: ResultStore) -> Outcome:
     import hashlib
 
     started = time.perf_counter()
-    (name, (kind, payload)), = task.inputs.items()
+    ((name, (kind, payload)),) = task.inputs.items()
     try:
         value = store.read(payload) if kind == "ref" else payload
     except CorruptResult as exc:
-        return Outcome(False, duration=time.perf_counter() - started, error_type="CorruptResult",
-                       error_message=str(exc), corrupt_input=name)
+        return Outcome(
+            False,
+            duration=time.perf_counter() - started,
+            error_type="CorruptResult",
+            error_message=str(exc),
+            corrupt_input=name,
+        )
     if isinstance(value, (str, bytes)) or isinstance(value, Mapping):
-        raise TypeError(f"node '{task.title}' maps over input '{name}', which needs a list "
-                        f"(or another iterable of items), not a {type(value).__name__}")
+        raise TypeError(
+            f"node '{task.title}' maps over input '{name}', which needs a list "
+            f"(or another iterable of items), not a {type(value).__name__}"
+        )
     items = []
     for index, item in enumerate(value):
         ref = store.write(f"{task.key}-{index}", "item", item)
@@ -214,23 +221,30 @@ def _gather(task: Task, store: ResultStore) -> Outcome:
                 values[port].append(store.read(ref))
             except CorruptResult as exc:
                 # The item's cached result is damaged: the scheduler recomputes that item.
-                return Outcome(False, duration=time.perf_counter() - started,
-                               error_type="CorruptResult", error_message=str(exc),
-                               corrupt_input=f"{port}#{index}")
+                return Outcome(
+                    False,
+                    duration=time.perf_counter() - started,
+                    error_type="CorruptResult",
+                    error_message=str(exc),
+                    corrupt_input=f"{port}#{index}",
+                )
     outputs = {port: store.write(task.key, port, items) for port, items in values.items()}
     return Outcome(True, outputs, time.perf_counter() - started)
 
 
-def run_task(task: Task, send: Callable[[Message], None],
-             store: ResultStore | None = None) -> Outcome:
+def run_task(task: Task, send: Callable[[Message], None], store: ResultStore | None = None) -> Outcome:
     """Run one task to its end, sending log and progress messages as it goes."""
     store = store or ResultStore(task.cache_folder)
     if task.kind != "call":
         try:
             return (_split if task.kind == "split" else _gather)(task, store)
         except Exception as exc:  # noqa: BLE001 - reported like a node's own failure
-            return Outcome(False, error_type=type(exc).__name__, error_message=str(exc),
-                           traceback="".join(traceback.format_exception(exc)))
+            return Outcome(
+                False,
+                error_type=type(exc).__name__,
+                error_message=str(exc),
+                traceback="".join(traceback.format_exception(exc)),
+            )
     capture = Capture(send, task.id, task.log_limit)
     started = time.perf_counter()
 
@@ -243,9 +257,13 @@ def run_task(task: Task, send: Callable[[Message], None],
                 try:
                     value = store.read(payload)
                 except CorruptResult as exc:
-                    return Outcome(False, duration=time.perf_counter() - started,
-                                   error_type="CorruptResult", error_message=str(exc),
-                                   corrupt_input=name)
+                    return Outcome(
+                        False,
+                        duration=time.perf_counter() - started,
+                        error_type="CorruptResult",
+                        error_message=str(exc),
+                        corrupt_input=name,
+                    )
             else:
                 value = payload
             values[name] = _coerce(value, task.coerce[name]) if name in task.coerce else value
@@ -256,10 +274,18 @@ def run_task(task: Task, send: Callable[[Message], None],
             names = {**task.context, **{k: v for k, v in values.items() if _nameable(v)}}
             path = persist.render_path(task.save_to, names, task.title, task.workspace)
             if task.save_mode == "checkpoint" and path.exists():
-                outputs = {port: store.write(key, port, v, task.workspace)
-                           for port, v in _split_outputs(task, persist.load(path)).items()}
-                return Outcome(True, outputs, time.perf_counter() - started, checkpoint=True,
-                               saved_to=str(path), key=_changed(task, key))
+                outputs = {
+                    port: store.write(key, port, v, task.workspace)
+                    for port, v in _split_outputs(task, persist.load(path)).items()
+                }
+                return Outcome(
+                    True,
+                    outputs,
+                    time.perf_counter() - started,
+                    checkpoint=True,
+                    saved_to=str(path),
+                    key=_changed(task, key),
+                )
         args = [values.pop(name) for name in task.positional if name in values]
         kwargs = values
 
@@ -267,14 +293,24 @@ def run_task(task: Task, send: Callable[[Message], None],
             value = fn(*args, **kwargs)
         if path is not None:
             persist.save(value, path)
-        outputs = {port: store.write(key, port, v, task.workspace)
-                   for port, v in _split_outputs(task, value).items()}
-        return Outcome(True, outputs, time.perf_counter() - started,
-                       saved_to=str(path) if path else None, key=_changed(task, key))
+        outputs = {
+            port: store.write(key, port, v, task.workspace) for port, v in _split_outputs(task, value).items()
+        }
+        return Outcome(
+            True,
+            outputs,
+            time.perf_counter() - started,
+            saved_to=str(path) if path else None,
+            key=_changed(task, key),
+        )
     except BaseException as exc:  # noqa: BLE001 - node code may raise anything, even SystemExit
-        return Outcome(False, duration=time.perf_counter() - started,
-                       error_type=type(exc).__name__, error_message=str(exc) or type(exc).__name__,
-                       traceback="".join(traceback.format_exception(exc)))
+        return Outcome(
+            False,
+            duration=time.perf_counter() - started,
+            error_type=type(exc).__name__,
+            error_message=str(exc) or type(exc).__name__,
+            traceback="".join(traceback.format_exception(exc)),
+        )
     finally:
         capture.finish()
 

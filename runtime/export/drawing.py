@@ -90,30 +90,29 @@ def _function_label(flow: Flow, node: Node, state: str | None) -> str:
     if state:
         title += f'<BR/><FONT POINT-SIZE="9" COLOR="#333333">{html.escape(state)}</FONT>'
     elif spec is None:
-        title += (f'<BR/><FONT POINT-SIZE="9" COLOR="#c0392b">missing type '
-                  f'{html.escape(node.spec_key)}</FONT>')
+        title += f'<BR/><FONT POINT-SIZE="9" COLOR="#c0392b">missing type {html.escape(node.spec_key)}</FONT>'
     lines = [f'<TR><TD COLSPAN="2" BGCOLOR="{header_fill}" CELLPADDING="5">{title}</TD></TR>']
     for index in range(max(len(inputs_cells), len(outputs), 0)):
-        left = right = '<TD></TD>'
+        left = right = "<TD></TD>"
         if index < len(inputs_cells):
             name, cell = inputs_cells[index]
             left = f'<TD PORT="{_port_id("in", name)}" ALIGN="LEFT">{cell}</TD>'
         if index < len(outputs):
             name = outputs[index]
-            right = (f'<TD PORT="{_port_id("out", name)}" ALIGN="RIGHT">'
-                     f'<I>{html.escape(name)}</I></TD>')
+            right = f'<TD PORT="{_port_id("out", name)}" ALIGN="RIGHT"><I>{html.escape(name)}</I></TD>'
         lines.append(f"<TR>{left}{right}</TR>")
     if hidden:
         more = f"+{hidden} optional input{'s' if hidden > 1 else ''}"
-        lines.append(f'<TR><TD COLSPAN="2" ALIGN="LEFT"><FONT POINT-SIZE="9" COLOR="{MUTED}">'
-                     f'{more}</FONT></TD></TR>')
+        lines.append(
+            f'<TR><TD COLSPAN="2" ALIGN="LEFT"><FONT POINT-SIZE="9" COLOR="{MUTED}">{more}</FONT></TD></TR>'
+        )
     return _table(lines, BORDER, "white")
 
 
 def _parameter_label(node: Node) -> str:
     # Parameters keep their colour in a run's picture: their "state" says nothing.
     values = node.values
-    head = f'<B>{html.escape(values.get("name", node.title))}</B>'
+    head = f"<B>{html.escape(values.get('name', node.title))}</B>"
     kind = html.escape(str(values.get("type", "any")))
     detail = f"{kind} = {_text(values['default'])}" if "default" in values else f"{kind}, required"
     lines = [
@@ -126,18 +125,19 @@ def _parameter_label(node: Node) -> str:
 
 def _output_label(node: Node) -> str:
     lines = [
-        f'<TR><TD CELLPADDING="3"><FONT POINT-SIZE="9" COLOR="{OUTPUT_BORDER}">FLOW OUTPUT'
-        f'</FONT></TD></TR>',
+        f'<TR><TD CELLPADDING="3"><FONT POINT-SIZE="9" COLOR="{OUTPUT_BORDER}">FLOW OUTPUT</FONT></TD></TR>',
         f'<TR><TD PORT="{_port_id("in", "value")}"><B>'
-        f'{html.escape(node.values.get("name", node.title))}</B></TD></TR>',
+        f"{html.escape(node.values.get('name', node.title))}</B></TD></TR>",
     ]
     return _table(lines, OUTPUT_BORDER, OUTPUT_FILL, rounded=True)
 
 
 def _table(rows: list[str], border: str, fill: str, rounded: bool = False) -> str:
     style = ' STYLE="rounded"' if rounded else ""
-    return (f'<<TABLE BORDER="1" CELLBORDER="0" CELLSPACING="0" CELLPADDING="4" '
-            f'COLOR="{border}" BGCOLOR="{fill}"{style}>{"".join(rows)}</TABLE>>')
+    return (
+        f'<<TABLE BORDER="1" CELLBORDER="0" CELLSPACING="0" CELLPADDING="4" '
+        f'COLOR="{border}" BGCOLOR="{fill}"{style}>{"".join(rows)}</TABLE>>'
+    )
 
 
 def flow_graph(flow: Flow, states: dict[str, str] | None = None) -> Any:
@@ -146,9 +146,17 @@ def flow_graph(flow: Flow, states: dict[str, str] | None = None) -> Any:
 
     states = states or {}
     graph = pygraphviz.AGraph(directed=True, strict=False, name=flow.name)
-    graph.graph_attr.update(rankdir="LR", nodesep="0.35", ranksep="0.7", fontname=FONT,
-                            bgcolor="white", pad="0.2", label=html.escape(flow.name),
-                            labelloc="t", fontsize="16")
+    graph.graph_attr.update(
+        rankdir="LR",
+        nodesep="0.35",
+        ranksep="0.7",
+        fontname=FONT,
+        bgcolor="white",
+        pad="0.2",
+        label=html.escape(flow.name),
+        labelloc="t",
+        fontsize="16",
+    )
     graph.node_attr.update(shape="plain", fontname=FONT, fontsize="11")
     graph.edge_attr.update(color=BORDER, arrowsize="0.7", penwidth="1.2")
     # Nodes in canvas order (left to right, then top to bottom) so that dot,
@@ -163,17 +171,22 @@ def flow_graph(flow: Flow, states: dict[str, str] | None = None) -> Any:
             label = _function_label(flow, node, state)
         graph.add_node(node.id, label=label, tooltip=html.escape(node.spec_key))
     for edge in flow.edges:
-        graph.add_edge(edge.source, edge.target, key=f"{edge.source_port}->{edge.target_port}",
-                       tailport=f"{_port_id('out', edge.source_port)}:e",
-                       headport=f"{_port_id('in', edge.target_port)}:w")
+        graph.add_edge(
+            edge.source,
+            edge.target,
+            key=f"{edge.source_port}->{edge.target_port}",
+            tailport=f"{_port_id('out', edge.source_port)}:e",
+            headport=f"{_port_id('in', edge.target_port)}:w",
+        )
     return graph
 
 
 def draw_flow(flow: Flow, format: str = "svg", states: dict[str, str] | None = None) -> bytes:
     """The flow drawn as SVG, PNG or Graphviz dot text; `states` colours nodes by run state."""
     if format not in FORMATS:
-        raise DrawingError(f"cannot draw flow '{flow.name}' as {format!r}; "
-                           f"choose one of {', '.join(FORMATS)}")
+        raise DrawingError(
+            f"cannot draw flow '{flow.name}' as {format!r}; choose one of {', '.join(FORMATS)}"
+        )
     graph = flow_graph(flow, states)
     if format == "dot":
         return graph.string().encode()

@@ -31,11 +31,16 @@ def _bindings(statements: list[ast.stmt]) -> dict[str, str]:
             for alias in stmt.names:
                 line = f"import {alias.name}" + (f" as {alias.asname}" if alias.asname else "")
                 bound[alias.asname or alias.name.split(".")[0]] = line
-        elif isinstance(stmt, ast.ImportFrom) and stmt.module and stmt.module != "__future__" \
-                and not stmt.module.startswith("plait"):
+        elif (
+            isinstance(stmt, ast.ImportFrom)
+            and stmt.module
+            and stmt.module != "__future__"
+            and not stmt.module.startswith("plait")
+        ):
             for alias in stmt.names:
                 line = f"from {stmt.module} import {alias.name}" + (
-                    f" as {alias.asname}" if alias.asname else "")
+                    f" as {alias.asname}" if alias.asname else ""
+                )
                 bound[alias.asname or alias.name] = line
     return bound
 
@@ -54,13 +59,21 @@ def embedded_source(module_name: str, names: set[str]) -> Embedded:
     for stmt in tree.body:
         if isinstance(stmt, (ast.FunctionDef, ast.ClassDef)):
             defined[stmt.name] = stmt
-        elif isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and \
-                isinstance(stmt.targets[0], ast.Name):
+        elif (
+            isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name)
+        ):
             defined[stmt.targets[0].id] = stmt
     imported = _bindings(tree.body)
-    type_only = _bindings([inner for stmt in tree.body if isinstance(stmt, ast.If)
-                           and isinstance(stmt.test, ast.Name) and stmt.test.id == "TYPE_CHECKING"
-                           for inner in stmt.body])
+    type_only = _bindings(
+        [
+            inner
+            for stmt in tree.body
+            if isinstance(stmt, ast.If)
+            and isinstance(stmt.test, ast.Name)
+            and stmt.test.id == "TYPE_CHECKING"
+            for inner in stmt.body
+        ]
+    )
     wanted: set[str] = set()
     result = Embedded()
     queue = list(names)
@@ -70,8 +83,9 @@ def embedded_source(module_name: str, names: set[str]) -> Embedded:
             continue
         wanted.add(name)
         stmt = defined[name]
-        skipped = {id(inner) for decorator in getattr(stmt, "decorator_list", [])
-                   for inner in ast.walk(decorator)}
+        skipped = {
+            id(inner) for decorator in getattr(stmt, "decorator_list", []) for inner in ast.walk(decorator)
+        }
         for inner in ast.walk(stmt):
             if not isinstance(inner, ast.Name) or id(inner) in skipped:
                 continue
@@ -84,6 +98,9 @@ def embedded_source(module_name: str, names: set[str]) -> Embedded:
     result.imports = sorted(set(result.imports))
     result.type_imports = sorted(set(result.type_imports))
     # In the module's order, which defines helpers before their users where it matters.
-    result.blocks = ["\n".join(lines[stmt.lineno - 1:stmt.end_lineno]) for stmt in tree.body
-                     if any(defined.get(n) is stmt for n in wanted)]
+    result.blocks = [
+        "\n".join(lines[stmt.lineno - 1 : stmt.end_lineno])
+        for stmt in tree.body
+        if any(defined.get(n) is stmt for n in wanted)
+    ]
     return result

@@ -43,8 +43,7 @@ def inline_subflows(flow: Flow) -> Flow:
     wires: list[tuple[_Port | _Value, _Port]] = []
     for edge in flow.edges:
         if not is_subflow(flow.nodes[edge.target].spec_key):
-            wires.append((_Port(edge.source, edge.source_port),
-                          _Port(edge.target, edge.target_port)))
+            wires.append((_Port(edge.source, edge.source_port), _Port(edge.target, edge.target_port)))
     for outer in subflows:
         child = _child(flow, outer)
         renamed = {}
@@ -64,8 +63,10 @@ def inline_subflows(flow: Flow) -> Flow:
             elif not param.required:
                 given[param.node_id] = _Value(param.default)
             else:
-                raise InlineError(f"node '{outer.title}' runs flow '{child.name}', whose "
-                                  f"parameter '{param.name}' has no value; wire or set it")
+                raise InlineError(
+                    f"node '{outer.title}' runs flow '{child.name}', whose "
+                    f"parameter '{param.name}' has no value; wire or set it"
+                )
         for node in child.nodes.values():
             if not (node.is_parameter or node.is_output):
                 nodes[renamed[node.id]] = _copy(node, renamed[node.id])
@@ -83,26 +84,35 @@ def inline_subflows(flow: Flow) -> Flow:
             nodes[target.node].values[target.port] = source.value
         else:
             flat_edges.append(Edge(source.node, source.port, target.node, target.port))
-    return Flow.from_parts(flow.name, nodes.values(), flat_edges, id=flow.id,
-                           description=flow.description, catalog=flow.catalog,
-                           version=flow.version)
+    return Flow.from_parts(
+        flow.name,
+        nodes.values(),
+        flat_edges,
+        id=flow.id,
+        description=flow.description,
+        catalog=flow.catalog,
+        version=flow.version,
+    )
 
 
 def _child(flow: Flow, node: Node) -> Flow:
     """The flow a subflow node runs, its own subflows already inlined."""
     try:
-        child = flow.catalog.flow(node.spec_key[len(SUBFLOW_PREFIX):])
+        child = flow.catalog.flow(node.spec_key[len(SUBFLOW_PREFIX) :])
     except Exception as exc:  # noqa: BLE001 - a deleted flow, a store error: say which node
-        raise InlineError(f"node '{node.title}' runs a flow that cannot be loaded ({exc})") \
-            from None
+        raise InlineError(f"node '{node.title}' runs a flow that cannot be loaded ({exc})") from None
     return inline_subflows(child)
 
 
-def _through(flow: Flow, source: _Port | _Value,
-             gives: dict[tuple[str, str], _Port | _Value]) -> _Port | _Value:
+def _through(
+    flow: Flow, source: _Port | _Value, gives: dict[tuple[str, str], _Port | _Value]
+) -> _Port | _Value:
     """Follow a wire from a subflow node's output to what produces it inside."""
-    while isinstance(source, _Port) and source.node in flow.nodes \
-            and is_subflow(flow.nodes[source.node].spec_key):
+    while (
+        isinstance(source, _Port)
+        and source.node in flow.nodes
+        and is_subflow(flow.nodes[source.node].spec_key)
+    ):
         inner = gives.get((source.node, source.port))
         if inner is None:
             title = flow.nodes[source.node].title
@@ -112,5 +122,4 @@ def _through(flow: Flow, source: _Port | _Value,
 
 
 def _copy(node: Node, node_id: str) -> Node:
-    return Node(node_id, node.spec_key, node.title, node.position, dict(node.values),
-                dict(node.options))
+    return Node(node_id, node.spec_key, node.title, node.position, dict(node.values), dict(node.options))

@@ -50,10 +50,15 @@ def _retry(call: Callable[[], Any], retries: int, delay: Any, backoff: float) ->
         except Exception as exc:
             if attempt == retries:
                 raise
-            wait = (delay[min(attempt, len(delay) - 1)] if isinstance(delay, (list, tuple))
-                    else delay * backoff ** attempt)
-            print(f"attempt {attempt + 1} failed ({type(exc).__name__}: {exc}); "
-                  f"retrying in {wait:g}s", file=sys.stderr)
+            wait = (
+                delay[min(attempt, len(delay) - 1)]
+                if isinstance(delay, (list, tuple))
+                else delay * backoff**attempt
+            )
+            print(
+                f"attempt {attempt + 1} failed ({type(exc).__name__}: {exc}); retrying in {wait:g}s",
+                file=sys.stderr,
+            )
             time.sleep(wait)
     raise AssertionError("unreachable")
 

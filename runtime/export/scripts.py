@@ -29,8 +29,14 @@ from plait.runtime.nodes.spec import OUTPUT_ATTRIBUTES, OUTPUT_MAPPING, OUTPUT_N
 
 # How a parameter type is read from the command line, and the helper it needs.
 _ARGUMENT_TYPES = {
-    "str": "str", "int": "int", "float": "float", "path": "Path", "list": "_json",
-    "dict": "_json", "any": "_any", "date": "datetime.date.fromisoformat",
+    "str": "str",
+    "int": "int",
+    "float": "float",
+    "path": "Path",
+    "list": "_json",
+    "dict": "_json",
+    "any": "_any",
+    "date": "datetime.date.fromisoformat",
     "datetime": "datetime.datetime.fromisoformat",
 }
 
@@ -92,7 +98,7 @@ def _import_target(key: str) -> tuple[str, str]:
 def _enum_source(how: str) -> tuple[str, str]:
     _, module, qualname = how.split(":", 2)
     if module.startswith(WORKSPACE_MODULE_PREFIX):  # `_plait_ws_<hash>_<stem>` is the file's stem
-        module = module[len(WORKSPACE_MODULE_PREFIX):].split("_", 1)[1]
+        module = module[len(WORKSPACE_MODULE_PREFIX) :].split("_", 1)[1]
     return module, qualname
 
 
@@ -108,8 +114,9 @@ def _default_source(kind: str, value: Any) -> str:
     return _literal(value)
 
 
-def export_script(flow: Flow, workspace_folder: str | os.PathLike[str],
-                  script_path: str | os.PathLike[str] | None = None) -> str:
+def export_script(
+    flow: Flow, workspace_folder: str | os.PathLike[str], script_path: str | os.PathLike[str] | None = None
+) -> str:
     """The flow as a runnable Python script (text); `flow.catalog` must know its node types.
 
     When `script_path` lies inside the workspace, the script finds the workspace
@@ -124,9 +131,24 @@ def export_script(flow: Flow, workspace_folder: str | os.PathLike[str],
     imports: dict[str, list[tuple[str, str]]] = {}  # module -> [(qualname, local name)]
     embedded: dict[str, set[str]] = {}
     helpers: set[str] = set()
-    reserved = {"argparse", "datetime", "json", "os", "sys", "time", "Path", "WORKSPACE",
-                "parse_arguments", "item", "_json", "_any", "_sequence", "_as_path", "_retry",
-                "_member"}
+    reserved = {
+        "argparse",
+        "datetime",
+        "json",
+        "os",
+        "sys",
+        "time",
+        "Path",
+        "WORKSPACE",
+        "parse_arguments",
+        "item",
+        "_json",
+        "_any",
+        "_sequence",
+        "_as_path",
+        "_retry",
+        "_member",
+    }
     names = _Names(reserved)
     functions: dict[str, str] = {}  # spec key -> local name
     for node_id in order:
@@ -135,14 +157,18 @@ def export_script(flow: Flow, workspace_folder: str | os.PathLike[str],
             continue
         spec = flow.spec(node)
         if spec is None:
-            raise ScriptError(f"node '{node.title}' has type '{node.spec_key}', which is not "
-                              "available: check that its library loads, then export again")
+            raise ScriptError(
+                f"node '{node.title}' has type '{node.spec_key}', which is not "
+                "available: check that its library loads, then export again"
+            )
         if spec.key in functions:
             continue
         module, qualname = _import_target(spec.key)
         if "<" in qualname or not all(p.isidentifier() for p in module.split(".")):
-            raise ScriptError(f"node '{node.title}' calls {spec.key}, which cannot be "
-                              "imported by name; define it as a function in a module")
+            raise ScriptError(
+                f"node '{node.title}' calls {spec.key}, which cannot be "
+                "imported by name; define it as a function in a module"
+            )
         top = qualname.split(".")[0]
         if module.startswith("plait."):
             embedded.setdefault(module, set()).add(top)
@@ -151,7 +177,7 @@ def export_script(flow: Flow, workspace_folder: str | os.PathLike[str],
         else:
             local = names.new(top)
             imports.setdefault(module, []).append((top, local))
-            functions[spec.key] = local + qualname[len(top):]
+            functions[spec.key] = local + qualname[len(top) :]
 
     params = flow.parameters()
     variables: dict[tuple[str, str], str] = {}  # (node id, output port) -> variable
@@ -176,8 +202,7 @@ def export_script(flow: Flow, workspace_folder: str | os.PathLike[str],
             options.append("required=True")
         else:
             options.append(f"default={_default_source(param.type, param.default)}")
-        parser_lines.append("    parser.add_argument(\n        " + ",\n        ".join(options)
-                            + ",\n    )")
+        parser_lines.append("    parser.add_argument(\n        " + ",\n        ".join(options) + ",\n    )")
         body.append(f"    {var} = args.{var}")
 
     consumed = {e.source for e in flow.edges}
@@ -189,8 +214,14 @@ def export_script(flow: Flow, workspace_folder: str | os.PathLike[str],
         if node.is_output:
             edge = flow.edge_into(node_id, "value")
             if edge is not None:
-                finals.append((node_id, "value", node.values.get("name", node.title),
-                               variables[(edge.source, edge.source_port)]))
+                finals.append(
+                    (
+                        node_id,
+                        "value",
+                        node.values.get("name", node.title),
+                        variables[(edge.source, edge.source_port)],
+                    )
+                )
             continue
         spec = flow.spec(node)
         assert spec is not None
@@ -202,25 +233,29 @@ def export_script(flow: Flow, workspace_folder: str | os.PathLike[str],
         result = names.new(node_id if node_id not in names.taken else f"{node_id}_result")
         body.append(_call(f"    {result} = ", flow, node, spec, function, variables, helpers))
         mapped = bool(flow.options(node).map_over)
-        if len(ports) == 1 and spec.output_style not in (OUTPUT_SEQUENCE, OUTPUT_MAPPING,
-                                                         OUTPUT_ATTRIBUTES):
+        if len(ports) == 1 and spec.output_style not in (OUTPUT_SEQUENCE, OUTPUT_MAPPING, OUTPUT_ATTRIBUTES):
             variables[(node_id, ports[0])] = result
         else:
             for port in ports:
                 var = names.new(f"{node_id}_{port}")
                 variables[(node_id, port)] = var
-            body += _split_lines(spec.output_style, result, ports, node_id, variables, mapped,
-                                 helpers)
+            body += _split_lines(spec.output_style, result, ports, node_id, variables, mapped, helpers)
         if node_id not in consumed:
             for port in ports:
                 label = node.title if len(ports) == 1 else f"{node.title}.{port}"
                 finals.append((node_id, port, label, variables[(node_id, port)]))
-    return _assemble(flow, folder, script_path, imports, embedded, helpers, parser_lines, body,
-                     finals)
+    return _assemble(flow, folder, script_path, imports, embedded, helpers, parser_lines, body, finals)
 
 
-def _call(prefix: str, flow: Flow, node: Node, spec: Any, function: str,
-          variables: dict[tuple[str, str], str], helpers: set[str]) -> str:
+def _call(
+    prefix: str,
+    flow: Flow,
+    node: Node,
+    spec: Any,
+    function: str,
+    variables: dict[tuple[str, str], str],
+    helpers: set[str],
+) -> str:
     """The statement calling a node's function: wired inputs, constants, coercions,
     retries and mapping as Plait applies them."""
     provided: dict[str, str] = {}
@@ -261,35 +296,47 @@ def _call(prefix: str, flow: Flow, node: Node, spec: Any, function: str,
     call = f"{function}({', '.join(args)})"
     if options.retries:
         helpers.add("_retry")
-        call = (f"_retry(lambda: {call}, {options.retries}, {options.retry_delay!r}, "
-                f"{options.retry_backoff!r})")
+        call = (
+            f"_retry(lambda: {call}, {options.retries}, {options.retry_delay!r}, {options.retry_backoff!r})"
+        )
     if mapped:
         # As Plait runs a mapped node: once per item, the results in order.
         call = f"[{call} for item in {items}]"
     return prefix + call
 
 
-def _split_lines(style: str, result: str, ports: list[str], node_id: str,
-                 variables: dict[tuple[str, str], str], mapped: bool,
-                 helpers: set[str]) -> list[str]:
+def _split_lines(
+    style: str,
+    result: str,
+    ports: list[str],
+    node_id: str,
+    variables: dict[tuple[str, str], str],
+    mapped: bool,
+    helpers: set[str],
+) -> list[str]:
     """Unpack a node's return value into one variable per output, as the engine does."""
     targets = [variables[(node_id, p)] for p in ports]
     if mapped:
         pick = {OUTPUT_ATTRIBUTES: "r.{p}", OUTPUT_MAPPING: "r[{p!r}]"}.get(style)
         if pick is None:
             helpers.add("_sequence")
-            return [f"    {t} = [_sequence(r, {tuple(ports)!r})[{i}] for r in {result}]"
-                    for i, t in enumerate(targets)]
-        return [f"    {t} = [{pick.format(p=p)} for r in {result}]"
-                for t, p in zip(targets, ports, strict=True)]
+            return [
+                f"    {t} = [_sequence(r, {tuple(ports)!r})[{i}] for r in {result}]"
+                for i, t in enumerate(targets)
+            ]
+        return [
+            f"    {t} = [{pick.format(p=p)} for r in {result}]" for t, p in zip(targets, ports, strict=True)
+        ]
     if style == OUTPUT_ATTRIBUTES:
         return [f"    {t} = {result}.{p}" for t, p in zip(targets, ports, strict=True)]
     if style == OUTPUT_MAPPING:
         return [f"    {t} = {result}[{p!r}]" for t, p in zip(targets, ports, strict=True)]
     if style == OUTPUT_SEQUENCE:
         helpers.add("_sequence")
-        return [f"    {', '.join(targets)}{',' if len(targets) == 1 else ''} = "
-                f"_sequence({result}, {tuple(ports)!r})"]
+        return [
+            f"    {', '.join(targets)}{',' if len(targets) == 1 else ''} = "
+            f"_sequence({result}, {tuple(ports)!r})"
+        ]
     return [f"    {targets[0]} = {result}"]
 
 
@@ -299,19 +346,27 @@ def _import_lines(lines: set[str]) -> list[str]:
     grouped: dict[str, list[str]] = {}
     for line in lines:
         if line.startswith("from "):
-            module, _, names = line[len("from "):].partition(" import ")
+            module, _, names = line[len("from ") :].partition(" import ")
             grouped.setdefault(module, []).append(names)
-    return plain + [f"from {module} import {', '.join(sorted(set(names)))}"
-                    for module, names in sorted(grouped.items())]
+    return plain + [
+        f"from {module} import {', '.join(sorted(set(names)))}" for module, names in sorted(grouped.items())
+    ]
 
 
-def _assemble(flow: Flow, folder: Path, script_path: Any, imports: dict, embedded: dict,
-              helpers: set[str], parser_lines: list[str], body: list[str],
-              finals: list[tuple[str, str, str, str]]) -> str:
+def _assemble(
+    flow: Flow,
+    folder: Path,
+    script_path: Any,
+    imports: dict,
+    embedded: dict,
+    helpers: set[str],
+    parser_lines: list[str],
+    body: list[str],
+    finals: list[tuple[str, str, str, str]],
+) -> str:
     if script_path is not None and Path(script_path).resolve().is_relative_to(folder):
         relative = os.path.relpath(folder, Path(script_path).resolve().parent)
-        where = "Path(__file__).resolve().parent" + (
-            "" if relative == "." else f" / {relative!r}")
+        where = "Path(__file__).resolve().parent" + ("" if relative == "." else f" / {relative!r}")
     else:
         where = f"Path({str(folder)!r})"
     if helpers:
@@ -333,12 +388,12 @@ def _assemble(flow: Flow, folder: Path, script_path: Any, imports: dict, embedde
     summary = textwrap.wrap((flow.description or "").strip(), 76)
     workspace_imports = []
     for module in sorted(imports):
-        names = sorted(name + (f" as {local}" if local != name else "")
-                       for name, local in imports[module])
+        names = sorted(name + (f" as {local}" if local != name else "") for name, local in imports[module])
         line = f"from {module} import {', '.join(names)}  # noqa: E402"
         if len(line) > 100:
-            line = f"from {module} import (  # noqa: E402\n" + "".join(
-                f"    {name},\n" for name in names) + ")"
+            line = (
+                f"from {module} import (  # noqa: E402\n" + "".join(f"    {name},\n" for name in names) + ")"
+            )
         workspace_imports.append(line)
     out = [
         "#!/usr/bin/env python3",
@@ -354,8 +409,11 @@ def _assemble(flow: Flow, folder: Path, script_path: Any, imports: dict, embedde
         "",
         *_import_lines(needed),
         "",
-        *(["if TYPE_CHECKING:", *(f"    {line}" for line in _import_lines(type_only)), ""]
-          if type_only else []),
+        *(
+            ["if TYPE_CHECKING:", *(f"    {line}" for line in _import_lines(type_only)), ""]
+            if type_only
+            else []
+        ),
         "# The Plait workspace: its .py files are the flow's node libraries.",
         f"WORKSPACE = {where}",
         "sys.path.insert(0, str(WORKSPACE))",

@@ -64,10 +64,8 @@ def _check_json(value: Any, what: str) -> None:
         json.dumps(value, allow_nan=False)
     except (TypeError, ValueError) as exc:
         raise FlowError(
-            f"{what} cannot be saved ({exc}); use a number, text, true/false, "
-            "a list or a mapping of those"
+            f"{what} cannot be saved ({exc}); use a number, text, true/false, a list or a mapping of those"
         ) from None
-
 
 
 # Edges sort as their dataclass order does, by a tuple key instead of __lt__ calls.
@@ -88,6 +86,7 @@ def _by_name(ports: tuple[Port, ...]) -> dict[str, Port]:
     index = {p.name: p for p in ports}
     _PORT_INDEX[id(ports)] = (ports, index)
     return index
+
 
 class Flow:
     """A flow: nodes and the wires between them, with checked edits."""
@@ -150,8 +149,10 @@ class Flow:
     def copy(self) -> Flow:
         return Flow.from_parts(
             self.name,
-            [Node(n.id, n.spec_key, n.title, n.position, dict(n.values), dict(n.options))
-             for n in self.nodes.values()],
+            [
+                Node(n.id, n.spec_key, n.title, n.position, dict(n.values), dict(n.options))
+                for n in self.nodes.values()
+            ],
             list(self._edges),
             id=self.id,
             description=self.description,
@@ -222,16 +223,18 @@ class Flow:
             node = self.node(node)
         if node.is_parameter:
             annotation = parameter_type(node.values.get("type", "any"))
-            return (Port(PARAMETER_OUTPUT, annotation=annotation,
-                         description=node.values.get("description", "")),)
+            return (
+                Port(PARAMETER_OUTPUT, annotation=annotation, description=node.values.get("description", "")),
+            )
         spec = self.spec(node)
         if spec is None:
             return ()
         if self.options(node).map_over:
             # A mapped node gives the list of its items' results on each output.
-            return tuple(dataclasses.replace(
-                p, annotation=list[p.annotation] if p.annotation is not Any else list)
-                for p in spec.outputs)
+            return tuple(
+                dataclasses.replace(p, annotation=list[p.annotation] if p.annotation is not Any else list)
+                for p in spec.outputs
+            )
         return spec.outputs
 
     def input_port(self, node: Node | str, name: str) -> Port | None:
@@ -268,9 +271,16 @@ class Flow:
         for node in self.nodes.values():
             if node.is_parameter:
                 v = node.values
-                params.append(Parameter(node.id, v.get("name", node.title), v.get("type", "any"),
-                                        v.get("default"), v.get("description", ""),
-                                        required="default" not in v))
+                params.append(
+                    Parameter(
+                        node.id,
+                        v.get("name", node.title),
+                        v.get("type", "any"),
+                        v.get("default"),
+                        v.get("description", ""),
+                        required="default" not in v,
+                    )
+                )
         return sorted(params, key=lambda p: p.name)
 
     def graph(self) -> Any:
@@ -281,8 +291,13 @@ class Flow:
         for node in self.nodes.values():
             graph.add_node(node.id, node=node)
         for edge in self._edges:
-            graph.add_edge(edge.source, edge.target, key=f"{edge.source_port}->{edge.target_port}",
-                           source_port=edge.source_port, target_port=edge.target_port)
+            graph.add_edge(
+                edge.source,
+                edge.target,
+                key=f"{edge.source_port}->{edge.target_port}",
+                source_port=edge.source_port,
+                target_port=edge.target_port,
+            )
         return graph
 
     def new_node_id(self, base: str) -> str:
@@ -305,41 +320,69 @@ class Flow:
         self._emit(NodeAdded(node))
         return node
 
-    def create_node(self, spec: NodeSpec, position: tuple[float, float] = (0.0, 0.0),
-                    title: str | None = None, node_id: str | None = None) -> Node:
+    def create_node(
+        self,
+        spec: NodeSpec,
+        position: tuple[float, float] = (0.0, 0.0),
+        title: str | None = None,
+        node_id: str | None = None,
+    ) -> Node:
         """Add a new node of a type, with a fresh readable id."""
         name = spec.key.rsplit(":", 1)[-1].rsplit(".", 1)[-1]
-        node = Node(node_id or self.new_node_id(name), spec.key, title or spec.title,
-                    (float(position[0]), float(position[1])))
+        node = Node(
+            node_id or self.new_node_id(name),
+            spec.key,
+            title or spec.title,
+            (float(position[0]), float(position[1])),
+        )
         return self.add_node(node)
 
-    def add_parameter(self, name: str, type: str = "any", default: Any = _UNSET,
-                      description: str = "", position: tuple[float, float] = (0.0, 0.0),
-                      node_id: str | None = None) -> Node:
+    def add_parameter(
+        self,
+        name: str,
+        type: str = "any",
+        default: Any = _UNSET,
+        description: str = "",
+        position: tuple[float, float] = (0.0, 0.0),
+        node_id: str | None = None,
+    ) -> Node:
         """Add a flow parameter node; with no default, every run must give a value."""
         if type not in PARAMETER_TYPES:
-            raise FlowError(f"parameter '{name}' has unknown type '{type}'; "
-                            f"choose one of {', '.join(PARAMETER_TYPES)}")
-        node = Node(node_id or self.new_node_id(f"param_{name}"), PARAMETER_KEY, name,
-                    (float(position[0]), float(position[1])),
-                    {"name": name, "type": type, "description": description})
+            raise FlowError(
+                f"parameter '{name}' has unknown type '{type}'; choose one of {', '.join(PARAMETER_TYPES)}"
+            )
+        node = Node(
+            node_id or self.new_node_id(f"param_{name}"),
+            PARAMETER_KEY,
+            name,
+            (float(position[0]), float(position[1])),
+            {"name": name, "type": type, "description": description},
+        )
         if default is not _UNSET:
             node.values["default"] = default
         return self.add_node(node)
 
-    def add_output(self, name: str, position: tuple[float, float] = (0.0, 0.0),
-                   node_id: str | None = None) -> Node:
+    def add_output(
+        self, name: str, position: tuple[float, float] = (0.0, 0.0), node_id: str | None = None
+    ) -> Node:
         """Add a flow output node: what this flow gives when used inside another flow."""
         if not name.isidentifier():
             raise FlowError(f"'{name}' cannot name a flow output: use letters, digits and _")
-        node = Node(node_id or self.new_node_id(f"output_{name}"), OUTPUT_KEY, name,
-                    (float(position[0]), float(position[1])), {"name": name})
+        node = Node(
+            node_id or self.new_node_id(f"output_{name}"),
+            OUTPUT_KEY,
+            name,
+            (float(position[0]), float(position[1])),
+            {"name": name},
+        )
         return self.add_node(node)
 
     def output_names(self) -> list[tuple[str, str]]:
         """(node id, name) of every flow output node, by name."""
-        return sorted(((n.id, n.values.get("name", n.title)) for n in self.nodes.values()
-                       if n.is_output), key=lambda pair: pair[1])
+        return sorted(
+            ((n.id, n.values.get("name", n.title)) for n in self.nodes.values() if n.is_output),
+            key=lambda pair: pair[1],
+        )
 
     def remove_node(self, node_id: str) -> tuple[Node, list[Edge]]:
         """Remove a node and every wire touching it; returns both, for undo."""
@@ -367,26 +410,29 @@ class Flow:
         if out_port is None:
             if self.spec(src) is None:
                 raise ConnectionRefused(
-                    f"node '{src.title}' has type '{src.spec_key}', which is not available")
+                    f"node '{src.title}' has type '{src.spec_key}', which is not available"
+                )
             raise ConnectionRefused(f"node '{src.title}' has no output '{edge.source_port}'")
         in_port = self.input_port(dst, edge.target_port)
         if in_port is None:
             if self.spec(dst) is None:
                 raise ConnectionRefused(
-                    f"node '{dst.title}' has type '{dst.spec_key}', which is not available")
+                    f"node '{dst.title}' has type '{dst.spec_key}', which is not available"
+                )
             raise ConnectionRefused(f"node '{dst.title}' has no input '{edge.target_port}'")
         if not in_port.wireable:
             raise ConnectionRefused(
                 f"input '{in_port.name}' of node '{dst.title}' collects extra arguments "
-                "and cannot take a wire")
+                "and cannot take a wire"
+            )
         existing = self._into.get((edge.target, edge.target_port))
         if existing is not None:
             raise ConnectionRefused(
                 f"input '{edge.target_port}' of node '{dst.title}' already has a wire "
-                f"(from '{self.nodes[existing.source].title}'); remove it first")
+                f"(from '{self.nodes[existing.source].title}'); remove it first"
+            )
         if edge.source == edge.target or self._reaches(edge.target, edge.source):
-            raise ConnectionRefused(
-                f"wiring '{src.title}' into '{dst.title}' would make a cycle")
+            raise ConnectionRefused(f"wiring '{src.title}' into '{dst.title}' would make a cycle")
         fit = self.wire_fit(edge)
         if not fit.allowed:
             raise ConnectionRefused(fit.reason)
@@ -418,10 +464,12 @@ class Flow:
             return fit
         link = "but" if not fit.allowed else "and"
         given = type_name(out_port.annotation)
-        return Fit(fit.verdict,
-                   f"output '{out_port.name}' of '{src.title}' is {given}, "
-                   f"{link} input '{in_port.name}' of '{dst.title}' takes {type_name(wanted)}: "
-                   f"{fit.reason}")
+        return Fit(
+            fit.verdict,
+            f"output '{out_port.name}' of '{src.title}' is {given}, "
+            f"{link} input '{in_port.name}' of '{dst.title}' takes {type_name(wanted)}: "
+            f"{fit.reason}",
+        )
 
     def output_annotation(self, output_id: str) -> Any:
         """The type a flow output node gives: that of the output wired into it."""
@@ -430,7 +478,6 @@ class Flow:
             return Any
         port = self.output_port(edge.source, edge.source_port)
         return port.annotation if port is not None else Any
-
 
     def connect(self, source: str, source_port: str, target: str, target_port: str) -> Edge:
         """Wire an output to an input, or raise ConnectionRefused saying why not."""
@@ -471,8 +518,7 @@ class Flow:
             _check_json(value, f"the value of '{port}' on node '{node.title}'")
         if node.is_parameter:
             self._check_parameter_field(node, port, value)
-        if node.is_output and port == "name" and not (isinstance(value, str)
-                                                      and value.isidentifier()):
+        if node.is_output and port == "name" and not (isinstance(value, str) and value.isidentifier()):
             raise FlowError(f"'{value}' cannot name a flow output: use letters, digits and _")
         old = node.values.get(port, _UNSET)
         if value is _UNSET:
@@ -481,16 +527,20 @@ class Flow:
             node.values[port] = value
         if (node.is_parameter or node.is_output) and port == "name" and value is not _UNSET:
             node.title = value
-        self._emit(NodeChanged(node_id, "value", port,
-                               None if old is _UNSET else old, None if value is _UNSET else value))
+        self._emit(
+            NodeChanged(
+                node_id, "value", port, None if old is _UNSET else old, None if value is _UNSET else value
+            )
+        )
 
     def _check_parameter_field(self, node: Node, field_name: str, value: Any) -> None:
         if field_name not in PARAMETER_FIELDS:
-            raise FlowError(f"a parameter has no field '{field_name}'; "
-                            f"it has {', '.join(PARAMETER_FIELDS)}")
+            raise FlowError(f"a parameter has no field '{field_name}'; it has {', '.join(PARAMETER_FIELDS)}")
         if field_name == "type" and value not in PARAMETER_TYPES:
-            raise FlowError(f"parameter '{node.title}' cannot have type '{value}'; "
-                            f"choose one of {', '.join(PARAMETER_TYPES)}")
+            raise FlowError(
+                f"parameter '{node.title}' cannot have type '{value}'; "
+                f"choose one of {', '.join(PARAMETER_TYPES)}"
+            )
         if field_name == "name" and (not isinstance(value, str) or not value.isidentifier()):
             raise FlowError(f"'{value}' cannot name a parameter: use letters, digits and _")
 
@@ -506,8 +556,11 @@ class Flow:
             node.options.pop(name, None)
         else:
             node.options[name] = value
-        self._emit(NodeChanged(node_id, "option", name,
-                               None if old is _UNSET else old, None if value is _UNSET else value))
+        self._emit(
+            NodeChanged(
+                node_id, "option", name, None if old is _UNSET else old, None if value is _UNSET else value
+            )
+        )
 
     def move(self, node_id: str, x: float, y: float) -> None:
         node = self.node(node_id)
@@ -565,12 +618,16 @@ class Flow:
 
         A deep copy: a snapshot taken before an edit does not change with it.
         """
-        return json.loads(json.dumps({
-            "description": self.description,
-            "extras": self.extras,
-            "nodes": [self.nodes[k].to_dict() for k in sorted(self.nodes)],
-            "edges": [[e.source, e.source_port, e.target, e.target_port] for e in self.edges],
-        }))
+        return json.loads(
+            json.dumps(
+                {
+                    "description": self.description,
+                    "extras": self.extras,
+                    "nodes": [self.nodes[k].to_dict() for k in sorted(self.nodes)],
+                    "edges": [[e.source, e.source_port, e.target, e.target_port] for e in self.edges],
+                }
+            )
+        )
 
     def digest(self) -> str:
         blob = json.dumps(self.content(), sort_keys=True, separators=(",", ":"))

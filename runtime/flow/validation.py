@@ -39,11 +39,14 @@ def validate(flow: Flow) -> list[Problem]:
     for node in flow.nodes.values():
         if flow.spec(node) is None:
             missing.add(node.id)
-            problems.append(Problem(
-                MISSING_NODE_TYPE,
-                f"node '{node.title}' has type '{node.spec_key}', which is not available: "
-                "check that its library loads, or remove the node",
-                node.id))
+            problems.append(
+                Problem(
+                    MISSING_NODE_TYPE,
+                    f"node '{node.title}' has type '{node.spec_key}', which is not available: "
+                    "check that its library loads, or remove the node",
+                    node.id,
+                )
+            )
 
     wired: dict[tuple[str, str], int] = defaultdict(int)
     edges = flow.edges  # sorted once
@@ -53,42 +56,58 @@ def validate(flow: Flow) -> list[Problem]:
         out_port = flow.output_port(src, edge.source_port)
         in_port = flow.input_port(dst, edge.target_port)
         if out_port is None and edge.source not in missing:
-            problems.append(Problem(
-                UNKNOWN_PORT,
-                f"a wire leaves output '{edge.source_port}' of '{src.title}', which it no "
-                "longer has: remove the wire",
-                edge.source, edge.source_port))
+            problems.append(
+                Problem(
+                    UNKNOWN_PORT,
+                    f"a wire leaves output '{edge.source_port}' of '{src.title}', which it no "
+                    "longer has: remove the wire",
+                    edge.source,
+                    edge.source_port,
+                )
+            )
         if in_port is None and edge.target not in missing:
-            problems.append(Problem(
-                UNKNOWN_PORT,
-                f"a wire enters input '{edge.target_port}' of '{dst.title}', which it no "
-                "longer has: remove the wire",
-                edge.target, edge.target_port))
+            problems.append(
+                Problem(
+                    UNKNOWN_PORT,
+                    f"a wire enters input '{edge.target_port}' of '{dst.title}', which it no "
+                    "longer has: remove the wire",
+                    edge.target,
+                    edge.target_port,
+                )
+            )
         fit = flow.wire_fit(edge)  # the rule `connect` applies
         if not fit.allowed:
             problems.append(Problem(INCOMPATIBLE_TYPES, fit.reason, edge.target, edge.target_port))
 
     for (target, port), count in sorted(wired.items()):
         if count > 1:
-            problems.append(Problem(
-                SHARED_INPUT,
-                f"input '{port}' of '{flow.nodes[target].title}' has {count} wires; keep one",
-                target, port))
+            problems.append(
+                Problem(
+                    SHARED_INPUT,
+                    f"input '{port}' of '{flow.nodes[target].title}' has {count} wires; keep one",
+                    target,
+                    port,
+                )
+            )
 
     for node in flow.nodes.values():
         for port in flow.inputs(node):
             if port.required and (node.id, port.name) not in wired and port.name not in node.values:
-                problems.append(Problem(
-                    UNWIRED_INPUT,
-                    f"input '{port.name}' of '{node.title}' needs a wire or a value",
-                    node.id, port.name))
+                problems.append(
+                    Problem(
+                        UNWIRED_INPUT,
+                        f"input '{port.name}' of '{node.title}' needs a wire or a value",
+                        node.id,
+                        port.name,
+                    )
+                )
 
     for component in _cycles(flow, edges):
         titles = sorted(flow.nodes[n].title for n in component)
         for node_id in sorted(component):
-            problems.append(Problem(
-                CYCLE, f"nodes {', '.join(titles)} form a cycle: remove one of their wires",
-                node_id))
+            problems.append(
+                Problem(CYCLE, f"nodes {', '.join(titles)} form a cycle: remove one of their wires", node_id)
+            )
 
     by_name: dict[str, list[str]] = defaultdict(list)
     for param in flow.parameters():
@@ -96,19 +115,28 @@ def validate(flow: Flow) -> list[Problem]:
     for name, ids in by_name.items():
         if len(ids) > 1:
             for node_id in ids:
-                problems.append(Problem(
-                    DUPLICATE_PARAMETER,
-                    f"{len(ids)} parameters are named '{name}'; rename all but one",
-                    node_id, "name"))
+                problems.append(
+                    Problem(
+                        DUPLICATE_PARAMETER,
+                        f"{len(ids)} parameters are named '{name}'; rename all but one",
+                        node_id,
+                        "name",
+                    )
+                )
     outputs: dict[str, list[str]] = defaultdict(list)
     for node_id, name in flow.output_names():
         outputs[name].append(node_id)
     for name, ids in outputs.items():
         if len(ids) > 1:
             for node_id in ids:
-                problems.append(Problem(
-                    DUPLICATE_OUTPUT, f"{len(ids)} flow outputs are named '{name}'; rename all "
-                    "but one", node_id, "name"))
+                problems.append(
+                    Problem(
+                        DUPLICATE_OUTPUT,
+                        f"{len(ids)} flow outputs are named '{name}'; rename all but one",
+                        node_id,
+                        "name",
+                    )
+                )
     # A catalog that knows other flows (subflows) checks that none includes itself.
     flow_problems = getattr(flow.catalog, "flow_problems", None)
     if flow_problems is not None:
@@ -135,5 +163,8 @@ def _cycles(flow: Flow, edges: list) -> list[set[str]]:
 
     graph = nx.DiGraph()
     graph.add_edges_from((e.source, e.target) for e in edges)
-    return [c for c in nx.strongly_connected_components(graph)
-            if len(c) > 1 or any(graph.has_edge(n, n) for n in c)]
+    return [
+        c
+        for c in nx.strongly_connected_components(graph)
+        if len(c) > 1 or any(graph.has_edge(n, n) for n in c)
+    ]

@@ -105,7 +105,10 @@ def _folder(folder: Path) -> str:
             stat = os.stat(entry)
         except OSError:
             continue
-        part = _content(entry, stat.st_ino, stat.st_mtime_ns, stat.st_size) if by_content \
+        part = (
+            _content(entry, stat.st_ino, stat.st_mtime_ns, stat.st_size)
+            if by_content
             else f"{stat.st_size}:{stat.st_mtime_ns}"
+        )
         digest.update(f"{relative}\0{part}\n".encode("utf-8", "surrogatepass"))
     return digest.hexdigest()

@@ -45,9 +45,18 @@ RECIPE = "code-2"  # bump when what a fingerprint covers changes
 _DYNAMIC = {"globals", "vars", "locals", "eval", "exec", "__import__"}
 # Calls whose results differ from run to run (for the inspector's hint).
 _NONDETERMINISTIC = {
-    ("random", None), ("time", "time"), ("time", "time_ns"), ("time", "perf_counter"),
-    ("datetime", "now"), ("datetime", "utcnow"), ("datetime", "today"), ("date", "today"),
-    ("uuid", "uuid1"), ("uuid", "uuid4"), ("os", "urandom"), ("secrets", None),
+    ("random", None),
+    ("time", "time"),
+    ("time", "time_ns"),
+    ("time", "perf_counter"),
+    ("datetime", "now"),
+    ("datetime", "utcnow"),
+    ("datetime", "today"),
+    ("date", "today"),
+    ("uuid", "uuid1"),
+    ("uuid", "uuid4"),
+    ("os", "urandom"),
+    ("secrets", None),
 }
 _MEMO_LIMIT = 4096
 # Memory addresses make reprs differ between processes.
@@ -81,8 +90,9 @@ def fingerprint(fn: Any) -> Fingerprint:
     # same code in another file (or a copy of the workspace) has the same fingerprint.
     hashed = sorted((_anonymous(label, walker.files), part) for label, part in parts.items())
     for label, part in hashed:
-        digest.update(f"{len(label)}:{label}={_anonymous(part, walker.files)}\n".encode(
-            "utf-8", "surrogatepass"))
+        digest.update(
+            f"{len(label)}:{label}={_anonymous(part, walker.files)}\n".encode("utf-8", "surrogatepass")
+        )
     return Fingerprint(digest.hexdigest(), parts, walker.notes, sorted(walker.random))
 
 
@@ -96,10 +106,19 @@ def _anonymous(text: str, files: set[str]) -> str:
 
 # In the desktop bundle every library, the standard library too, lives in the
 # bundle's own folder (PyInstaller's sys._MEIPASS), with no site-packages.
-_LIBRARY_ROOTS = tuple({os.path.realpath(p) for p in (
-    sysconfig.get_paths().get("purelib"), sysconfig.get_paths().get("platlib"),
-    sysconfig.get_paths().get("stdlib"), sysconfig.get_paths().get("platstdlib"),
-    getattr(sys, "_MEIPASS", None)) if p})
+_LIBRARY_ROOTS = tuple(
+    {
+        os.path.realpath(p)
+        for p in (
+            sysconfig.get_paths().get("purelib"),
+            sysconfig.get_paths().get("platlib"),
+            sysconfig.get_paths().get("stdlib"),
+            sysconfig.get_paths().get("platstdlib"),
+            getattr(sys, "_MEIPASS", None),
+        )
+        if p
+    }
+)
 
 
 def _module_file(module_name: str | None) -> str | None:
@@ -110,8 +129,11 @@ def _module_file(module_name: str | None) -> str | None:
 
 @functools.lru_cache(maxsize=4096)
 def _is_library_file(path: str) -> bool:
-    return "site-packages" in path or "dist-packages" in path or any(
-        path.startswith(root + os.sep) for root in _LIBRARY_ROOTS)
+    return (
+        "site-packages" in path
+        or "dist-packages" in path
+        or any(path.startswith(root + os.sep) for root in _LIBRARY_ROOTS)
+    )
 
 
 def is_user_module(module_name: str | None) -> bool:
@@ -189,8 +211,9 @@ def module_label(module_name: str) -> str:
     if not module_name:
         return "<exec>"
     if file and is_user_module(module_name):
-        return Path(file).name if Path(file).name != "__init__.py" else \
-            f"{Path(file).parent.name}/__init__.py"
+        return (
+            Path(file).name if Path(file).name != "__init__.py" else f"{Path(file).parent.name}/__init__.py"
+        )
     return module_name
 
 
@@ -210,8 +233,12 @@ def normalised(tree: ast.AST) -> str:
     for node in ast.walk(tree):
         if isinstance(node, _DOCUMENTED):
             body = node.body
-            if body and isinstance(body[0], ast.Expr) and \
-                    isinstance(body[0].value, ast.Constant) and isinstance(body[0].value.value, str):
+            if (
+                body
+                and isinstance(body[0], ast.Expr)
+                and isinstance(body[0].value, ast.Constant)
+                and isinstance(body[0].value.value, str)
+            ):
                 node.body = body[1:] or [ast.Pass()]
     out: list[str] = []
     stack: list[Any] = [tree]
@@ -327,14 +354,12 @@ def _reach(tree: ast.AST) -> _Reach:
                     top = alias.name.split(".")[0]
                     found.bound[top] = top
         elif isinstance(node, ast.ImportFrom):
-            found.imports.append((node.module or "", tuple(a.name for a in node.names),
-                                  node.level))
+            found.imports.append((node.module or "", tuple(a.name for a in node.names), node.level))
         elif isinstance(node, ast.Call):
             chain = _chain(node.func)
             if chain and chain[-1] in _DYNAMIC and (len(chain) == 1 or chain[0] == "builtins"):
                 found.dynamic = True
-            seeded = bool(node.args or node.keywords) and chain is not None and \
-                chain[-1] in _SEEDABLE
+            seeded = bool(node.args or node.keywords) and chain is not None and chain[-1] in _SEEDABLE
             if chain and not seeded:
                 head, tail = chain[0], chain[-1]
                 for module, name in _NONDETERMINISTIC:
@@ -433,7 +458,7 @@ class _Walker:
         else:
             self.parts[label] = _digest(normalised(tree))
             reach = _reach(tree)
-        for value in (fn.__defaults__ or ()):
+        for value in fn.__defaults__ or ():
             self._value(f"{label} default", value, fn)
         for name, value in (fn.__kwdefaults__ or {}).items():
             self._value(f"{label} default {name}", value, fn)
@@ -523,13 +548,21 @@ class _Walker:
             current = members[attribute]
             self._reference(f"{self._file(name)}:{attribute}", current, name)
 
-    def _import(self, target: str, names: tuple[str, ...], level: int, module: str,
-                label: str, reach: _Reach | None = None) -> None:
+    def _import(
+        self,
+        target: str,
+        names: tuple[str, ...],
+        level: int,
+        module: str,
+        label: str,
+        reach: _Reach | None = None,
+    ) -> None:
         """An import inside a body runs when the code does: follow it."""
         try:
             if level:
-                package = module if hasattr(sys.modules.get(module), "__path__") else \
-                    module.rpartition(".")[0]
+                package = (
+                    module if hasattr(sys.modules.get(module), "__path__") else module.rpartition(".")[0]
+                )
                 target = importlib.util.resolve_name("." * level + target, package)
             if not _is_user_top(target.split(".")[0]):
                 self._library(target)  # known by its version: no need to import it
@@ -542,12 +575,17 @@ class _Walker:
             self._library(found.__name__)
             return
         if not names:
-            local = next((n for n, t in (reach.bound if reach else {}).items()
-                          if t == target or t == target.split(".")[0]), None)
+            local = next(
+                (
+                    n
+                    for n, t in (reach.bound if reach else {}).items()
+                    if t == target or t == target.split(".")[0]
+                ),
+                None,
+            )
             if local is None or local in reach.bare:
                 # The module itself is passed around: any of it may be used.
-                self.parts[f"module {self._file(found.__name__)}"] = module_source_digest(
-                    found.__name__)
+                self.parts[f"module {self._file(found.__name__)}"] = module_source_digest(found.__name__)
                 return
             bound = sys.modules.get(reach.bound[local], found)
             for chain in reach.chains:
@@ -575,8 +613,9 @@ class _Walker:
             else:
                 self._library(value.__name__)
             return
-        if isinstance(value, (types.FunctionType, type, functools.partial, types.MethodType,
-                              staticmethod, classmethod)):
+        if isinstance(
+            value, (types.FunctionType, type, functools.partial, types.MethodType, staticmethod, classmethod)
+        ):
             inner = self.add_callable(value, label)
             if inner != label:
                 self.parts[label] = f"-> {inner}"
@@ -589,8 +628,12 @@ class _Walker:
 
     def _value(self, label: str, value: Any, owner: Any) -> None:
         module = owner if isinstance(owner, str) else getattr(owner, "__module__", "") or ""
-        if callable(value) and not isinstance(value, type) and hasattr(value, "__wrapped__") \
-                and not isinstance(value, functools.partial):
+        if (
+            callable(value)
+            and not isinstance(value, type)
+            and hasattr(value, "__wrapped__")
+            and not isinstance(value, functools.partial)
+        ):
             self.add_callable(value, label)
             return
         try:
@@ -633,9 +676,13 @@ def _code_names(code: types.CodeType) -> list[str]:
 def _bytecode(code: types.CodeType) -> str:
     consts = []
     for const in code.co_consts:
-        consts.append("<code>\n" + _bytecode(const) if isinstance(const, types.CodeType)
-                      else type(const).__name__ + ":" + (repr(const) if isinstance(
-                          const, (str, bytes, int, float, bool, type(None))) else ""))
+        consts.append(
+            "<code>\n" + _bytecode(const)
+            if isinstance(const, types.CodeType)
+            else type(const).__name__
+            + ":"
+            + (repr(const) if isinstance(const, (str, bytes, int, float, bool, type(None))) else "")
+        )
     return "\n".join([code.co_code.hex(), " | ".join(consts), " ".join(code.co_names)])
 
 
@@ -651,11 +698,7 @@ def stable_repr(value: Any, depth: int = 0) -> str | None:
     """
     if depth > _CONSTANT_DEPTH:
         return None
-    if (
-        value is None
-        or value is Ellipsis
-        or isinstance(value, (bool, int, float, complex, str, bytes))
-    ):
+    if value is None or value is Ellipsis or isinstance(value, (bool, int, float, complex, str, bytes)):
         return repr(value)
     if isinstance(value, (tuple, list)):
         items = [stable_repr(item, depth + 1) for item in value]
@@ -687,9 +730,7 @@ def qualified_name(obj: Any) -> str:
     if module is None:
         owner = getattr(obj, "__self__", None) or getattr(obj, "__objclass__", None)
         if owner is not None:
-            module = (
-                owner.__name__ if inspect.ismodule(owner) else getattr(owner, "__module__", None)
-            )
+            module = owner.__name__ if inspect.ismodule(owner) else getattr(owner, "__module__", None)
     if not isinstance(qualname, str):
         kind = type(obj)
         return f"instance:{kind.__module__}:{kind.__qualname__}"

@@ -107,14 +107,26 @@ class _Hasher:
             self.tag(f"path {kind.__name__}", str(value).encode())
         elif isinstance(value, enum.Enum):
             self.tag(f"enum {kind.__module__}:{kind.__qualname__}", value.name.encode())
-        elif isinstance(value, (datetime.datetime, datetime.date, datetime.time,
-                                datetime.timedelta, fractions.Fraction, decimal.Decimal,
-                                uuid.UUID, range, slice)):
+        elif isinstance(
+            value,
+            (
+                datetime.datetime,
+                datetime.date,
+                datetime.time,
+                datetime.timedelta,
+                fractions.Fraction,
+                decimal.Decimal,
+                uuid.UUID,
+                range,
+                slice,
+            ),
+        ):
             self.tag(f"{kind.__module__}:{kind.__qualname__}", repr(value).encode())
         elif isinstance(value, re.Pattern):
             self.tag("pattern", repr((value.pattern, value.flags)).encode())
-        elif isinstance(value, (types.FunctionType, types.BuiltinFunctionType, type,
-                                types.MethodType)) or _is_partial(value):
+        elif isinstance(
+            value, (types.FunctionType, types.BuiltinFunctionType, type, types.MethodType)
+        ) or _is_partial(value):
             if self.code is None:
                 raise Unhashable(f"code ({kind.__name__}) met where only data was expected")
             self.tag("code", self.code(value).encode())
@@ -127,14 +139,20 @@ class _Hasher:
         elif _module_top(kind) == "pandas" and kind.__name__ in ("DataFrame", "Series", "Index"):
             self._pandas(value, depth)
         elif dataclasses.is_dataclass(value) and not isinstance(value, type):
-            self._object(value, {f.name: getattr(value, f.name)
-                                 for f in dataclasses.fields(value)}, depth)
+            self._object(value, {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}, depth)
         elif isinstance(value, tuple) and hasattr(kind, "_fields"):  # a NamedTuple
             self._object(value, dict(zip(kind._fields, value, strict=False)), depth)
         elif isinstance(value, (list, tuple, dict, set, frozenset)):  # subclasses
-            self._object(value, {"items": kind.__base__(value) if kind.__base__ in
-                                 (list, tuple, set, frozenset) else dict(value),
-                                 "state": getattr(value, "__dict__", {})}, depth)
+            self._object(
+                value,
+                {
+                    "items": kind.__base__(value)
+                    if kind.__base__ in (list, tuple, set, frozenset)
+                    else dict(value),
+                    "state": getattr(value, "__dict__", {}),
+                },
+                depth,
+            )
         else:
             self._other(value, depth)
 
@@ -178,7 +196,7 @@ class _Hasher:
         flat = data.reshape(-1).view(numpy.uint8) if data.size else data.reshape(-1)
         step = 1 << 24
         for start in range(0, flat.size, step):
-            self.feed(memoryview(flat[start:start + step]))
+            self.feed(memoryview(flat[start : start + step]))
 
     def _pandas(self, value: Any, depth: int) -> None:
         import pandas
@@ -202,9 +220,11 @@ class _Hasher:
         kind = type(value)
         state = getattr(value, "__dict__", None)
         default_state = getattr(object, "__getstate__", None)
-        plain = (kind.__reduce_ex__ is object.__reduce_ex__
-                 and getattr(kind, "__getstate__", default_state) is default_state
-                 and not hasattr(kind, "__slots__"))
+        plain = (
+            kind.__reduce_ex__ is object.__reduce_ex__
+            and getattr(kind, "__getstate__", default_state) is default_state
+            and not hasattr(kind, "__slots__")
+        )
         if isinstance(state, dict) and plain:
             self._object(value, dict(state), depth)  # its class's code, then its fields
             return

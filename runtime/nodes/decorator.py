@@ -76,12 +76,10 @@ def node(
     The function is returned unchanged.
     """
     if cache_key is not None and not callable(cache_key):
-        raise TypeError(f"@node(cache_key=...) must be a function of the input values, "
-                        f"got {cache_key!r}")
+        raise TypeError(f"@node(cache_key=...) must be a function of the input values, got {cache_key!r}")
     if fn is not None and not callable(fn):
         raise TypeError(
-            f"@node takes keyword arguments only, got {fn!r}; "
-            f"write @node(title={fn!r}) to set a title"
+            f"@node takes keyword arguments only, got {fn!r}; write @node(title={fn!r}) to set a title"
         )
     metadata = {
         "title": _check_title(title),
@@ -145,8 +143,7 @@ def _check_outputs(outputs: Any) -> Any:
         names = list(outputs)
     else:
         raise TypeError(
-            "@node(outputs=...) must be a name, a sequence of names or a dict "
-            f"name -> type, got {outputs!r}"
+            f"@node(outputs=...) must be a name, a sequence of names or a dict name -> type, got {outputs!r}"
         )
     if not names:
         raise ValueError("@node(outputs=...) needs at least one output name")
@@ -224,9 +221,7 @@ def _check_expiration(expiration: Any) -> float | None:
 def _check_tags(tags: Any) -> tuple[str, ...]:
     if isinstance(tags, str):
         tags = (tags,)
-    if not isinstance(tags, (Sequence, set, frozenset)) or not all(
-        isinstance(tag, str) for tag in tags
-    ):
+    if not isinstance(tags, (Sequence, set, frozenset)) or not all(isinstance(tag, str) for tag in tags):
         raise TypeError(f"@node(tags=...) must be a sequence of strings, got {tags!r}")
     return tuple(tags)
 

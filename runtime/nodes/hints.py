@@ -130,11 +130,7 @@ def choices_of(annotation: Any) -> tuple[Any, ...] | None:
 
 def is_namedtuple(annotation: Any) -> bool:
     """True for a NamedTuple class (typing or collections flavour)."""
-    return (
-        inspect.isclass(annotation)
-        and issubclass(annotation, tuple)
-        and hasattr(annotation, "_fields")
-    )
+    return inspect.isclass(annotation) and issubclass(annotation, tuple) and hasattr(annotation, "_fields")
 
 
 def field_types(cls: Any) -> dict[str, Any]:

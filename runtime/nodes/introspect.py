@@ -101,9 +101,7 @@ def spec_from_callable(fn: Any, *, key: str | None = None, module: str | None = 
     doc = read_docstring(fn)
 
     inputs = tuple(
-        _input_port(
-            param, resolve_annotation(hints.get(name, param.annotation), namespace), doc.params
-        )
+        _input_port(param, resolve_annotation(hints.get(name, param.annotation), namespace), doc.params)
         for name, param in signature.parameters.items()
     )
     if inspect.isclass(fn):
@@ -116,8 +114,7 @@ def spec_from_callable(fn: Any, *, key: str | None = None, module: str | None = 
     wireable = [port.name for port in inputs if port.wireable]
     if options.map_over is not None and options.map_over not in wireable:
         raise NodeSpecError(
-            f"{label}: map_over={options.map_over!r} names no input "
-            f"(inputs: {', '.join(wireable) or 'none'})"
+            f"{label}: map_over={options.map_over!r} names no input (inputs: {', '.join(wireable) or 'none'})"
         )
     code = fingerprint(fn)
     return NodeSpec(
@@ -163,9 +160,9 @@ def humanise(name: str) -> str:
 
 
 def _is_callable_instance(fn: Any) -> bool:
-    return not (
-        inspect.isroutine(fn) or inspect.isclass(fn) or isinstance(fn, functools.partial)
-    ) and (getattr(fn, "__qualname__", None) is None)
+    return not (inspect.isroutine(fn) or inspect.isclass(fn) or isinstance(fn, functools.partial)) and (
+        getattr(fn, "__qualname__", None) is None
+    )
 
 
 def _name(fn: Any) -> str:

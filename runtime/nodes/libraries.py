@@ -79,16 +79,12 @@ def workspace_files(folder: Path) -> list[Path]:
     """The library files of a workspace: `*.py` directly in it, not `_private` or `.hidden`."""
     if not folder.is_dir():
         return []
-    return sorted(
-        p for p in folder.glob("*.py") if p.is_file() and not p.name.startswith(("_", "."))
-    )
+    return sorted(p for p in folder.glob("*.py") if p.is_file() and not p.name.startswith(("_", ".")))
 
 
 def load_libraries(folder: Path | None, module_names: Sequence[str] = ()) -> list[Library]:
     """Load every workspace file in `folder`, then every named module; failures become errors."""
-    libraries = (
-        [load_file_library(path, folder) for path in workspace_files(folder)] if folder else []
-    )
+    libraries = [load_file_library(path, folder) for path in workspace_files(folder)] if folder else []
     libraries += [load_module_library(name) for name in module_names]
     return libraries
 
@@ -237,34 +233,24 @@ def resolve_callable(key: str, workspace_folder: Path | None = None) -> Any:
     """
     target, _, qualname = key.rpartition(":")
     if not target or not qualname:
-        raise NodeNotFoundError(
-            f"{key!r} is not a node key (expected 'module:name' or 'file.py:name')"
-        )
+        raise NodeNotFoundError(f"{key!r} is not a node key (expected 'module:name' or 'file.py:name')")
     if target.endswith(".py"):
         if workspace_folder is None:
-            raise NodeNotFoundError(
-                f"Node {key!r} comes from a workspace file, but no workspace was given"
-            )
+            raise NodeNotFoundError(f"Node {key!r} comes from a workspace file, but no workspace was given")
         path = Path(workspace_folder) / target
         if not path.is_file():
-            raise NodeNotFoundError(
-                f"Node {key!r}: {target} is not in the workspace {workspace_folder}"
-            )
+            raise NodeNotFoundError(f"Node {key!r}: {target} is not in the workspace {workspace_folder}")
         try:
             module = import_workspace_file(path)
         except (Exception, SystemExit) as error:
-            raise LibraryImportError(
-                f"Importing {target} failed:\n{_import_traceback()}"
-            ) from error
+            raise LibraryImportError(f"Importing {target} failed:\n{_import_traceback()}") from error
     else:
         try:
             module = importlib.import_module(KEY_MODULES.get(target, target))
         except ModuleNotFoundError as error:
             raise NodeNotFoundError(f"Node {key!r}: module {target!r} is not installed") from error
         except (Exception, SystemExit) as error:
-            raise LibraryImportError(
-                f"Importing {target} failed:\n{_import_traceback()}"
-            ) from error
+            raise LibraryImportError(f"Importing {target} failed:\n{_import_traceback()}") from error
     found = _lookup(module, qualname)
     if found is None:
         raise NodeNotFoundError(
@@ -283,9 +269,7 @@ def _lookup(module: types.ModuleType, qualname: str) -> Any:
     return found
 
 
-def _specs_of(
-    module: types.ModuleType, *, prefix: str, group: str
-) -> tuple[list[NodeSpec], list[str]]:
+def _specs_of(module: types.ModuleType, *, prefix: str, group: str) -> tuple[list[NodeSpec], list[str]]:
     """Specs of the public functions defined in `module`; ones that fail go to problems."""
     specs: list[NodeSpec] = []
     problems: list[str] = []

@@ -72,8 +72,12 @@ def workspace_sources(folder: Path) -> list[Path]:
     for entry in entries:
         if entry.name.startswith(".") or not (entry / "__init__.py").is_file():
             continue
-        found += [p for p in entry.rglob("*.py") if "__pycache__" not in p.parts
-                  and not any(part.startswith(".") for part in p.relative_to(entry).parts)]
+        found += [
+            p
+            for p in entry.rglob("*.py")
+            if "__pycache__" not in p.parts
+            and not any(part.startswith(".") for part in p.relative_to(entry).parts)
+        ]
     return sorted(found)
 
 
@@ -158,15 +162,13 @@ class _SiblingFinder(importlib.abc.MetaPathFinder):
             return None
         if len(parts) == 1:
             return importlib.machinery.ModuleSpec(fullname, _SiblingLoader(candidate))
-        return importlib.util.spec_from_file_location(fullname, candidate,
-                                                      loader=_FreshLoader(candidate))
+        return importlib.util.spec_from_file_location(fullname, candidate, loader=_FreshLoader(candidate))
 
 
 def _package_spec(fullname: str, folder: Path) -> importlib.machinery.ModuleSpec | None:
     init = folder / "__init__.py"
     # Built by hand: spec_from_file_location would fill an empty search path with the folder.
-    spec = importlib.machinery.ModuleSpec(fullname, _FreshLoader(init), origin=str(init),
-                                          is_package=True)
+    spec = importlib.machinery.ModuleSpec(fullname, _FreshLoader(init), origin=str(init), is_package=True)
     spec.has_location = True
     return spec
 
@@ -190,8 +192,10 @@ class _FreshLoader(importlib.abc.Loader):
         linecache.cache.pop(str(self.path), None)
         setattr(module, SIGNATURE_ATTRIBUTE, hashlib.sha256(source).hexdigest())
         # Running the user's file is the point, as `import` would.
-        exec(compile(source, str(self.path), "exec", dont_inherit=True),  # noqa: S102
-             module.__dict__)
+        exec(
+            compile(source, str(self.path), "exec", dont_inherit=True),  # noqa: S102
+            module.__dict__,
+        )
 
 
 class _SiblingLoader(importlib.abc.Loader):

@@ -134,8 +134,22 @@ _WIDENING = {(int, float), (int, complex), (float, complex), (bool, float), (boo
 # Classes of the data libraries that are never a builtin scalar, nor the other way round;
 # known by name so that an annotation imported under TYPE_CHECKING ("pd.DataFrame") is
 # judged without importing its library into the window.
-_DATA_CLASSES = frozenset({"DataFrame", "Series", "Index", "ndarray", "LazyFrame", "Figure",
-                           "Axes", "Table", "RecordBatch", "DataArray", "Dataset", "Tensor"})
+_DATA_CLASSES = frozenset(
+    {
+        "DataFrame",
+        "Series",
+        "Index",
+        "ndarray",
+        "LazyFrame",
+        "Figure",
+        "Axes",
+        "Table",
+        "RecordBatch",
+        "DataArray",
+        "Dataset",
+        "Tensor",
+    }
+)
 
 
 def _doubt(reason: str) -> Fit:
@@ -152,8 +166,7 @@ def _a(name: str) -> str:
 
 def _open(tp: Any) -> bool:
     """A type that says nothing: Any, no annotation, object, a type variable."""
-    return tp is Any or tp is inspect.Parameter.empty or tp is object or isinstance(
-        tp, typing.TypeVar)
+    return tp is Any or tp is inspect.Parameter.empty or tp is object or isinstance(tp, typing.TypeVar)
 
 
 def _unresolved(tp: Any) -> str | None:
@@ -180,8 +193,11 @@ def _subclass(source: type, target: type) -> bool | None:
 
 
 def _abstract(cls: type) -> bool:
-    return inspect.isabstract(cls) or getattr(cls, "__module__", "") in (
-        "collections.abc", "typing", "numbers") or getattr(cls, "_is_protocol", False)
+    return (
+        inspect.isabstract(cls)
+        or getattr(cls, "__module__", "") in ("collections.abc", "typing", "numbers")
+        or getattr(cls, "_is_protocol", False)
+    )
 
 
 _FITS: dict[tuple[Any, Any], Fit] = {}
@@ -236,8 +252,7 @@ def _wire_fit(source: Any, target: Any) -> Fit:
     if _unresolved(source) is not None or _unresolved(target) is not None:
         return _named_fit(source, target, s_name, t_name)
     if _is_none(source):
-        return FITS if _is_none(target) else _never(f"the output is always None; "
-                                                    f"the input takes {t_name}")
+        return FITS if _is_none(target) else _never(f"the output is always None; the input takes {t_name}")
     if _is_none(target):
         return _never(f"the input takes only None; the output gives {s_name}")
     if typing.get_origin(target) is Literal:
@@ -247,8 +262,10 @@ def _wire_fit(source: Any, target: Any) -> Fit:
         if src_cls is not None and _subclass(src_cls, target):
             return FITS
         if src_cls in (str, int):
-            return _doubt(f"{_a(s_name)} is turned into {_a(t_name)} member when the node runs; "
-                          "one that names no member fails")
+            return _doubt(
+                f"{_a(s_name)} is turned into {_a(t_name)} member when the node runs; "
+                "one that names no member fails"
+            )
         if src_cls is None:
             return _doubt(f"{s_name} cannot be compared with {t_name} here")
         return _never(f"{_a(s_name)} is never {_a(t_name)} member")
@@ -262,20 +279,19 @@ def _wire_fit(source: Any, target: Any) -> Fit:
 
 def _named_fit(source: Any, target: Any, s_name: str, t_name: str) -> Fit:
     s_text, t_text = _unresolved(source), _unresolved(target)
-    s_last = _last_name(s_text) if s_text is not None else getattr(_runtime_class(source),
-                                                                    "__name__", None)
-    t_last = _last_name(t_text) if t_text is not None else getattr(_runtime_class(target),
-                                                                    "__name__", None)
+    s_last = _last_name(s_text) if s_text is not None else getattr(_runtime_class(source), "__name__", None)
+    t_last = _last_name(t_text) if t_text is not None else getattr(_runtime_class(target), "__name__", None)
     if s_last is not None and s_last == t_last:
         return FITS  # "pd.DataFrame" and "DataFrame" (or the class itself) name one class
     s_cls = None if s_text is not None else _runtime_class(source)
     t_cls = None if t_text is not None else _runtime_class(target)
-    if (s_last in _DATA_CLASSES and t_cls in _SCALARS) or (
-            t_last in _DATA_CLASSES and s_cls in _SCALARS):
+    if (s_last in _DATA_CLASSES and t_cls in _SCALARS) or (t_last in _DATA_CLASSES and s_cls in _SCALARS):
         return _never(f"{_a(s_name)} is never {_a(t_name)}")
     name = s_text if s_text is not None else t_text
-    return _doubt(f"'{name}' is not imported where the flow is edited, so {s_name} into "
-                  f"{t_name} is checked only when the node runs")
+    return _doubt(
+        f"'{name}' is not imported where the flow is edited, so {s_name} into "
+        f"{t_name} is checked only when the node runs"
+    )
 
 
 def _literal_fit(source: Any, target: Any, s_name: str, t_name: str) -> Fit:

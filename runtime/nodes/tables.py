@@ -29,9 +29,19 @@ __plait_group__ = "Plait: data"
 TableFormat = Literal["auto", "csv", "tsv", "parquet", "json", "jsonl", "excel"]
 PlotKind = Literal["line", "scatter", "bar", "barh", "hist"]
 
-_FORMATS = {".csv": "csv", ".tsv": "tsv", ".txt": "csv", ".parquet": "parquet", ".pq": "parquet",
-            ".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl", ".xlsx": "excel",
-            ".xls": "excel", ".xlsm": "excel"}
+_FORMATS = {
+    ".csv": "csv",
+    ".tsv": "tsv",
+    ".txt": "csv",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".json": "json",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".xlsx": "excel",
+    ".xls": "excel",
+    ".xlsm": "excel",
+}
 _HASH_MEMO: dict[tuple[str, int, int], str] = {}  # (path, size, mtime_ns) -> sha256
 
 
@@ -49,8 +59,10 @@ def _format_of(path: Path, format: str) -> str:
     found = _FORMATS.get(path.suffix.lower())
     if found is None:
         known = ", ".join(sorted(_FORMATS))
-        raise ValueError(f"cannot tell the format of {path.name} from its extension; "
-                         f"use one of {known}, or set the format input")
+        raise ValueError(
+            f"cannot tell the format of {path.name} from its extension; "
+            f"use one of {known}, or set the format input"
+        )
     return found
 
 
@@ -59,8 +71,10 @@ def _excel_engine_check(path: Path) -> None:
 
     engine = "xlrd" if path.suffix.lower() == ".xls" else "openpyxl"
     if importlib.util.find_spec(engine) is None:
-        raise ImportError(f"{path.name} is an Excel file, and pandas needs the '{engine}' "
-                          f"package for it: install it with `pip install {engine}`")
+        raise ImportError(
+            f"{path.name} is an Excel file, and pandas needs the '{engine}' "
+            f"package for it: install it with `pip install {engine}`"
+        )
 
 
 def _records(data: Any) -> Any:
@@ -88,8 +102,7 @@ def read_table(path: Path, format: TableFormat = "auto") -> DataFrame:
 
     resolved = _resolve(path)
     if not resolved.is_file():
-        raise FileNotFoundError(f"no file {resolved}: check the path, or run the flow that "
-                                "writes it first")
+        raise FileNotFoundError(f"no file {resolved}: check the path, or run the flow that writes it first")
     kind = _format_of(resolved, format)
     if kind == "csv":
         return pd.read_csv(resolved)
@@ -136,8 +149,13 @@ def write_table(table: DataFrame, path: Path, index: bool = False) -> str:
         elif kind in ("json", "jsonl"):
             # Records carry no index; keep it as a column when asked.
             rows = table.reset_index() if index else table
-            rows.to_json(partial, orient="records", lines=kind == "jsonl",
-                         indent=None if kind == "jsonl" else 2, force_ascii=False)
+            rows.to_json(
+                partial,
+                orient="records",
+                lines=kind == "jsonl",
+                indent=None if kind == "jsonl" else 2,
+                force_ascii=False,
+            )
         else:
             _excel_engine_check(resolved)
             table.to_excel(partial, index=index)
@@ -150,13 +168,14 @@ def write_table(table: DataFrame, path: Path, index: bool = False) -> str:
 def _missing_columns(table: Any, wanted: Sequence[str]) -> None:
     missing = [c for c in wanted if c not in table.columns]
     if missing:
-        raise KeyError(f"the table has no column(s) {', '.join(map(repr, missing))}; "
-                       f"its columns are {', '.join(map(str, table.columns))}")
+        raise KeyError(
+            f"the table has no column(s) {', '.join(map(repr, missing))}; "
+            f"its columns are {', '.join(map(str, table.columns))}"
+        )
 
 
 @node(title="Select columns")
-def select_columns(table: DataFrame, columns: list[str],
-                   rename: dict[str, str] | None = None) -> DataFrame:
+def select_columns(table: DataFrame, columns: list[str], rename: dict[str, str] | None = None) -> DataFrame:
     """Keep some columns, in the order given, optionally renaming them.
 
     Args:
@@ -184,8 +203,10 @@ def filter_rows(table: DataFrame, query: str, value: Any = None) -> DataFrame:
     try:
         return table.query(query, local_dict={"value": value})
     except Exception as exc:
-        raise ValueError(f"the query {query!r} failed: {type(exc).__name__}: {exc}; "
-                         f"columns are {', '.join(map(str, table.columns))}") from exc
+        raise ValueError(
+            f"the query {query!r} failed: {type(exc).__name__}: {exc}; "
+            f"columns are {', '.join(map(str, table.columns))}"
+        ) from exc
 
 
 def _get_one(container: Any, part: str, where: str) -> Any:
@@ -198,8 +219,7 @@ def _get_one(container: Any, part: str, where: str) -> Any:
         raise KeyError(f"{where} has no key {part!r}; its keys are {keys}")
     if hasattr(container, "columns") and part in getattr(container, "columns", ()):
         return container[part]  # a DataFrame column
-    if isinstance(container, Sequence) and not isinstance(container, str) and \
-            part.lstrip("-").isdigit():
+    if isinstance(container, Sequence) and not isinstance(container, str) and part.lstrip("-").isdigit():
         index = int(part)
         if -len(container) <= index < len(container):
             return container[index]
@@ -261,8 +281,15 @@ def python_expression(expression: str, x: Any = None, y: Any = None, z: Any = No
 
 
 @node(title="Plot")
-def plot(data: Any, kind: PlotKind = "line", x: str | None = None, y: str | None = None,
-         title: str = "", width: float = 6.4, height: float = 4.0) -> Figure:
+def plot(
+    data: Any,
+    kind: PlotKind = "line",
+    x: str | None = None,
+    y: str | None = None,
+    title: str = "",
+    width: float = 6.4,
+    height: float = 4.0,
+) -> Figure:
     """Plot a table, a column or a list of numbers and return the matplotlib figure.
 
     Args:

@@ -54,16 +54,30 @@ class OutputRef:
 
     def meta(self) -> dict[str, Any]:
         """What the cache index keeps of this reference (inline bytes go elsewhere)."""
-        meta = {"serializer": self.serializer, "size": self.size, "checksum": self.checksum,
-                "summary": self.summary, "file": self.file, "digest": self.digest}
+        meta = {
+            "serializer": self.serializer,
+            "size": self.size,
+            "checksum": self.checksum,
+            "summary": self.summary,
+            "file": self.file,
+            "digest": self.digest,
+        }
         if self.paths:
             meta["paths"] = list(self.paths)
         return meta
 
     @classmethod
     def from_meta(cls, meta: dict[str, Any], data: bytes | None = None) -> OutputRef:
-        return cls(meta["serializer"], meta["size"], meta["checksum"], meta["summary"],
-                   meta.get("file"), data, meta.get("digest", ""), tuple(meta.get("paths", ())))
+        return cls(
+            meta["serializer"],
+            meta["size"],
+            meta["checksum"],
+            meta["summary"],
+            meta.get("file"),
+            data,
+            meta.get("digest", ""),
+            tuple(meta.get("paths", ())),
+        )
 
 
 def _crc(data: bytes, value: int = 0) -> int:
@@ -212,8 +226,7 @@ def summarize(value: Any) -> dict[str, Any]:
     if _module_type(value, "pandas", "DataFrame"):
         columns = [str(c) for c in value.columns[:8]]
         more = ", …" if len(value.columns) > 8 else ""
-        summary["preview"] = (f"{value.shape[0]} rows × {value.shape[1]} columns: "
-                              f"{', '.join(columns)}{more}")
+        summary["preview"] = f"{value.shape[0]} rows × {value.shape[1]} columns: {', '.join(columns)}{more}"
         summary["dtypes"] = {str(c): str(t) for c, t in list(value.dtypes.items())[:50]}
     elif _module_type(value, "numpy", "ndarray"):
         summary["dtype"] = str(value.dtype)
@@ -263,12 +276,14 @@ class ResultStore:
         data = buffer.getbuffer()
         checksum = f"{_crc(data):08x}"
         digest = f"{serializer.name}:{hashlib.blake2b(data, digest_size=20).hexdigest()}"
-        paths = tuple(existing(value, folder)) if isinstance(value, (str, PurePath, list, tuple,
-                                                                     dict)) else ()
+        paths = (
+            tuple(existing(value, folder)) if isinstance(value, (str, PurePath, list, tuple, dict)) else ()
+        )
         size = len(data)
         if size <= self.inline_limit:
-            return OutputRef(serializer.name, size, checksum, summary, data=bytes(data),
-                             digest=digest, paths=paths)
+            return OutputRef(
+                serializer.name, size, checksum, summary, data=bytes(data), digest=digest, paths=paths
+            )
         relative = f"{key[:2]}/{key}-{port}{serializer.extension}"
         target = self.folder / relative
         private_dir(target.parent)
@@ -276,8 +291,7 @@ class ResultStore:
         with open_private(tmp) as fh:
             fh.write(data)
         os.replace(tmp, target)
-        return OutputRef(serializer.name, size, checksum, summary, file=relative, digest=digest,
-                         paths=paths)
+        return OutputRef(serializer.name, size, checksum, summary, file=relative, digest=digest, paths=paths)
 
     def read(self, ref: OutputRef) -> Any:
         """Load a value, refusing one whose bytes do not match their checksum."""
@@ -295,8 +309,7 @@ class ResultStore:
         # the size. CRC-32 costs about 40 ms per 100 MB, a fraction of loading them.
         if len(data) != ref.size or f"{_crc(data):08x}" != ref.checksum:
             where = f"result file {ref.file}" if ref.file else "stored result"
-            raise CorruptResult(f"the {where} is damaged: its bytes do not match their "
-                                "checksum")
+            raise CorruptResult(f"the {where} is damaged: its bytes do not match their checksum")
         return serializer.load(io.BytesIO(data))
 
     def exists(self, ref: OutputRef) -> bool:

@@ -38,7 +38,7 @@ class CacheEntry:
 
 def _chunks(items: list[str]) -> Iterable[list[str]]:
     for i in range(0, len(items), _CHUNK):
-        yield items[i:i + _CHUNK]
+        yield items[i : i + _CHUNK]
 
 
 class ResultCache:
@@ -59,16 +59,21 @@ class ResultCache:
             marks = ",".join("?" * len(chunk))
             rows += self.conn.execute(
                 f"select key, spec_key, created, last_used, size, expires, outputs "
-                f"from cache_entries where key in ({marks})", chunk).fetchall()
+                f"from cache_entries where key in ({marks})",
+                chunk,
+            ).fetchall()
             for key, port, data in self.conn.execute(
-                    f"select key, port, data from cache_values where key in ({marks})", chunk):
+                f"select key, port, data from cache_values where key in ({marks})", chunk
+            ):
                 inline[(key, port)] = data
         found = {}
         for key, spec_key, created, last_used, size, expires, outputs in rows:
             if expires is not None and expires <= now:
                 continue
-            refs = {port: OutputRef.from_meta(meta, inline.get((key, port)))
-                    for port, meta in json.loads(outputs).items()}
+            refs = {
+                port: OutputRef.from_meta(meta, inline.get((key, port)))
+                for port, meta in json.loads(outputs).items()
+            }
             if any(ref.file is None and ref.data is None for ref in refs.values()):
                 continue
             if all(self.store.exists(ref) for ref in refs.values()):
@@ -83,26 +88,43 @@ class ResultCache:
     def entry(self, key: str) -> CacheEntry | None:
         return self.lookup([key]).get(key)
 
-    def put(self, rows: list[tuple[str, str, dict[str, OutputRef], float | None]],
-            now: float | None = None) -> None:
+    def put(
+        self, rows: list[tuple[str, str, dict[str, OutputRef], float | None]], now: float | None = None
+    ) -> None:
         """Index new entries: (key, spec key, outputs, expires); call inside a transaction."""
         now = now or time.time()
         self.conn.executemany(
             "insert or replace into cache_entries(key, spec_key, created, last_used, size,"
             " expires, outputs) values (?, ?, ?, ?, ?, ?, ?)",
-            [(key, spec_key, now, now, sum(r.size for r in outputs.values()), expires,
-              json.dumps({port: ref.meta() for port, ref in outputs.items()}))
-             for key, spec_key, outputs, expires in rows])
+            [
+                (
+                    key,
+                    spec_key,
+                    now,
+                    now,
+                    sum(r.size for r in outputs.values()),
+                    expires,
+                    json.dumps({port: ref.meta() for port, ref in outputs.items()}),
+                )
+                for key, spec_key, outputs, expires in rows
+            ],
+        )
         self.conn.executemany(
             "insert or replace into cache_values(key, port, data) values (?, ?, ?)",
-            [(key, port, ref.data) for key, _, outputs, _ in rows
-             for port, ref in outputs.items() if ref.data is not None])
+            [
+                (key, port, ref.data)
+                for key, _, outputs, _ in rows
+                for port, ref in outputs.items()
+                if ref.data is not None
+            ],
+        )
 
     def touch(self, keys: list[str], now: float | None = None) -> None:
         """Mark entries as just used (inside a transaction)."""
         now = now or time.time()
-        self.conn.executemany("update cache_entries set last_used=? where key=?",
-                              [(now, key) for key in keys])
+        self.conn.executemany(
+            "update cache_entries set last_used=? where key=?", [(now, key) for key in keys]
+        )
 
     def delete(self, keys: Iterable[str]) -> int:
         """Forget entries and delete their files."""
@@ -111,7 +133,8 @@ class ResultCache:
         for chunk in _chunks(keys):
             marks = ",".join("?" * len(chunk))
             entries += self.conn.execute(
-                f"select key, outputs from cache_entries where key in ({marks})", chunk).fetchall()
+                f"select key, outputs from cache_entries where key in ({marks})", chunk
+            ).fetchall()
         with self.workspace.transaction() as conn:
             for chunk in _chunks(keys):
                 marks = ",".join("?" * len(chunk))
@@ -133,8 +156,7 @@ class ResultCache:
         if total <= limit:
             return 0
         doomed = []
-        for key, size in self.conn.execute(
-                "select key, size from cache_entries order by last_used, created"):
+        for key, size in self.conn.execute("select key, size from cache_entries order by last_used, created"):
             if total <= limit:
                 break
             doomed.append(key)
@@ -153,9 +175,12 @@ def verify_after_crash(workspace: Workspace) -> threading.Thread | None:
     if since is None:
         return None
     workspace.crashed_since = None
-    thread = threading.Thread(target=_forget_damaged, args=(workspace.db_path, workspace.data_dir,
-                                                            since),
-                              daemon=True, name="plait-verify-cache")
+    thread = threading.Thread(
+        target=_forget_damaged,
+        args=(workspace.db_path, workspace.data_dir, since),
+        daemon=True,
+        name="plait-verify-cache",
+    )
     thread.start()
     return thread
 
@@ -166,7 +191,8 @@ def _forget_damaged(db_path: Path, data_dir: Path, since: float) -> None:
     try:
         damaged: list[tuple[str, list[OutputRef]]] = []
         for key, outputs in conn.execute(
-                "select key, outputs from cache_entries where created >= ?", (since,)).fetchall():
+            "select key, outputs from cache_entries where created >= ?", (since,)
+        ).fetchall():
             refs = [OutputRef.from_meta(meta) for meta in json.loads(outputs).values()]
             if not all(store.verify(ref) for ref in refs if ref.file is not None):
                 damaged.append((key, refs))
@@ -179,8 +205,11 @@ def _forget_damaged(db_path: Path, data_dir: Path, since: float) -> None:
             for _, refs in damaged:
                 for ref in refs:
                     store.delete(ref)
-        log.info("checked the results written since the crashed run in %s: %d damaged and "
-                 "forgotten", db_path.parent, len(damaged))
+        log.info(
+            "checked the results written since the crashed run in %s: %d damaged and forgotten",
+            db_path.parent,
+            len(damaged),
+        )
     except (sqlite3.Error, OSError) as exc:
         log.warning("could not check the results in %s after a crash: %s", db_path.parent, exc)
     finally:

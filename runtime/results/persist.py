@@ -37,8 +37,10 @@ class _Context(dict):
 
     def __missing__(self, key: str) -> Any:
         names = ", ".join(sorted(k for k in self if not k.startswith("_"))) or "none"
-        raise SavePathError(f"the save-to path of node '{self.node}' uses {{{key}}}, which is "
-                            f"not a parameter, an input or a known name (known: {names})")
+        raise SavePathError(
+            f"the save-to path of node '{self.node}' uses {{{key}}}, which is "
+            f"not a parameter, an input or a known name (known: {names})"
+        )
 
 
 class _Formatter(string.Formatter):
@@ -60,11 +62,9 @@ class _Formatter(string.Formatter):
             why = None
             if text == "..":
                 why = "climbs one folder up"
-            elif os.path.isabs(text) or text.startswith(("/", "\\")) or \
-                    re.match(r"[A-Za-z]:[\\/]", text):
+            elif os.path.isabs(text) or text.startswith(("/", "\\")) or re.match(r"[A-Za-z]:[\\/]", text):
                 why = "is an absolute path"
-            elif text.startswith("~") and re.match(r"\{" + re.escape(field_name) + r"[}!:]",
-                                                    self.template):
+            elif text.startswith("~") and re.match(r"\{" + re.escape(field_name) + r"[}!:]", self.template):
                 why = "starts with '~' (a home folder)"
             if why is not None:
                 raise self.escape(f"{{{field_name}}} is {text!r}, which {why}")
@@ -74,7 +74,8 @@ class _Formatter(string.Formatter):
         return SavePathError(
             f"the save-to path {self.template!r} of node '{self.node}' would leave the "
             f"workspace folder: {how}. Give it values that name files, or write the folder "
-            "into the template itself")
+            "into the template itself"
+        )
 
     def format_field(self, value: Any, format_spec: str) -> str:
         if isinstance(value, (datetime.date, datetime.datetime)):
@@ -87,8 +88,9 @@ def _inside(path: Path, folder: Path) -> bool:
     return path == folder or folder in path.parents
 
 
-def render_path(template: str, context: dict[str, Any], node_title: str,
-                base: str | os.PathLike[str] | None) -> Path:
+def render_path(
+    template: str, context: dict[str, Any], node_title: str, base: str | os.PathLike[str] | None
+) -> Path:
     """The file a template names; relative paths are under the workspace folder.
 
     A template may name any place itself (`/data/out.csv`, `~/out.csv`,
@@ -99,13 +101,15 @@ def render_path(template: str, context: dict[str, Any], node_title: str,
     try:
         rendered = formatter.vformat(template, (), _Context(values, node_title))
         # The same template with a plain stand-in for every field: where the user put it.
-        plain = "".join(literal + ("x" if field is not None else "")
-                        for literal, field, _, _ in formatter.parse(template))
+        plain = "".join(
+            literal + ("x" if field is not None else "") for literal, field, _, _ in formatter.parse(template)
+        )
     except (ValueError, IndexError) as exc:
         if isinstance(exc, SavePathError):
             raise
-        raise SavePathError(f"the save-to path {template!r} of node '{node_title}' is not a "
-                            f"valid template: {exc}") from None
+        raise SavePathError(
+            f"the save-to path {template!r} of node '{node_title}' is not a valid template: {exc}"
+        ) from None
     path, intended = Path(rendered), Path(plain)
     if template.startswith("~"):
         path, intended = path.expanduser(), intended.expanduser()
@@ -116,9 +120,11 @@ def render_path(template: str, context: dict[str, Any], node_title: str,
         if _inside(intended, Path(base)) and not _inside(path, Path(base)):
             raise formatter.escape(f"its values make it {rendered!r}")
     if not path.suffix:
-        raise SavePathError(f"the save-to path {rendered!r} of node '{node_title}' needs an "
-                            "extension (.csv, .parquet, .json, .npy, .pkl, .txt, ...) to pick "
-                            "a format")
+        raise SavePathError(
+            f"the save-to path {rendered!r} of node '{node_title}' needs an "
+            "extension (.csv, .parquet, .json, .npy, .pkl, .txt, ...) to pick "
+            "a format"
+        )
     return path
 
 
@@ -135,15 +141,16 @@ def save(value: Any, path: Path) -> None:
     try:
         if _is_frame(value):
             frame = value.to_frame() if type(value).__name__ == "Series" else value
-            writers = {".csv": lambda p: frame.to_csv(p, index=False),
-                       ".parquet": lambda p: frame.to_parquet(p),
-                       ".json": lambda p: frame.to_json(p, orient="split", index=False),
-                       ".xlsx": lambda p: frame.to_excel(p, index=False),
-                       ".feather": lambda p: frame.to_feather(p),
-                       ".pkl": lambda p: frame.to_pickle(p)}
+            writers = {
+                ".csv": lambda p: frame.to_csv(p, index=False),
+                ".parquet": lambda p: frame.to_parquet(p),
+                ".json": lambda p: frame.to_json(p, orient="split", index=False),
+                ".xlsx": lambda p: frame.to_excel(p, index=False),
+                ".feather": lambda p: frame.to_feather(p),
+                ".pkl": lambda p: frame.to_pickle(p),
+            }
             if ext not in writers:
-                raise SavePathError(f"a table cannot be saved as {ext}; use "
-                                    f"{', '.join(writers)}")
+                raise SavePathError(f"a table cannot be saved as {ext}; use {', '.join(writers)}")
             writers[ext](tmp)
         elif ext == ".npy":
             import numpy
@@ -160,8 +167,10 @@ def save(value: Any, path: Path) -> None:
         elif ext in (".png", ".svg", ".pdf") and hasattr(value, "savefig"):
             value.savefig(tmp, format=ext[1:])
         else:
-            raise SavePathError(f"Plait cannot save a {type(value).__name__} as {ext}; use "
-                                ".json, .pkl, .txt, .npy (arrays) or a table format")
+            raise SavePathError(
+                f"Plait cannot save a {type(value).__name__} as {ext}; use "
+                ".json, .pkl, .txt, .npy (arrays) or a table format"
+            )
         os.replace(tmp, path)
     finally:
         if tmp.exists():
@@ -174,8 +183,12 @@ def load(path: Path) -> Any:
     if ext in (".csv", ".parquet", ".xlsx", ".feather"):
         import pandas
 
-        return {".csv": pandas.read_csv, ".parquet": pandas.read_parquet,
-                ".xlsx": pandas.read_excel, ".feather": pandas.read_feather}[ext](path)
+        return {
+            ".csv": pandas.read_csv,
+            ".parquet": pandas.read_parquet,
+            ".xlsx": pandas.read_excel,
+            ".feather": pandas.read_feather,
+        }[ext](path)
     if ext == ".npy":
         import numpy
 

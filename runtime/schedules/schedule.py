@@ -42,8 +42,7 @@ def parse_interval(text: str) -> float:
     """'90s', '5m', '2h', '1d' or plain seconds -> seconds."""
     match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*", str(text))
     if not match or float(match.group(1)) <= 0:
-        raise ScheduleError(f"'{text}' is not an interval: use a number with s, m, h or d, "
-                            "such as 15m or 2h")
+        raise ScheduleError(f"'{text}' is not an interval: use a number with s, m, h or d, such as 15m or 2h")
     return float(match.group(1)) * _UNITS[match.group(2) or "s"]
 
 
@@ -53,8 +52,7 @@ def time_zone(name: str) -> datetime.tzinfo:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ScheduleError(f"'{name}' is not a time zone (use a name such as "
-                            "Europe/Paris or UTC)") from None
+        raise ScheduleError(f"'{name}' is not a time zone (use a name such as Europe/Paris or UTC)") from None
 
 
 @dataclass
@@ -110,36 +108,60 @@ class Schedule:
         """The next few slot times, for a preview."""
         if self.kind == AFTER:
             return []
-        horizon = now + (float(self.expression) * (count + 1) if self.kind == INTERVAL
-                         else 400 * 86400)
+        horizon = now + (float(self.expression) * (count + 1) if self.kind == INTERVAL else 400 * 86400)
         return self.slots_between(now, horizon)[:count]
 
 
 def _row(schedule: Schedule) -> tuple:
-    return (schedule.id, schedule.flow_id, schedule.kind, schedule.expression,
-            schedule.timezone, json.dumps(schedule.parameters), int(schedule.enabled),
-            schedule.missed, schedule.created, schedule.last_slot)
+    return (
+        schedule.id,
+        schedule.flow_id,
+        schedule.kind,
+        schedule.expression,
+        schedule.timezone,
+        json.dumps(schedule.parameters),
+        int(schedule.enabled),
+        schedule.missed,
+        schedule.created,
+        schedule.last_slot,
+    )
 
 
 def _from_row(row: tuple) -> Schedule:
-    return Schedule(row[0], row[1], row[2], row[3], row[4], json.loads(row[5] or "{}"),
-                    bool(row[6]), row[7], row[8], row[9])
+    return Schedule(
+        row[0],
+        row[1],
+        row[2],
+        row[3],
+        row[4],
+        json.loads(row[5] or "{}"),
+        bool(row[6]),
+        row[7],
+        row[8],
+        row[9],
+    )
 
 
-_COLUMNS = ("id, flow_id, kind, expression, timezone, parameters, enabled, missed, created, "
-            "last_slot")
+_COLUMNS = "id, flow_id, kind, expression, timezone, parameters, enabled, missed, created, last_slot"
 
 
-def add_schedule(workspace: Workspace, flow: str, kind: str, expression: str, *,
-                 timezone: str = "UTC", parameters: dict[str, Any] | None = None,
-                 missed: str = MISSED_RUN_ONCE, now: float | None = None) -> Schedule:
+def add_schedule(
+    workspace: Workspace,
+    flow: str,
+    kind: str,
+    expression: str,
+    *,
+    timezone: str = "UTC",
+    parameters: dict[str, Any] | None = None,
+    missed: str = MISSED_RUN_ONCE,
+    now: float | None = None,
+) -> Schedule:
     """Check and store a new schedule for a flow (by name or id)."""
     info = workspace.flow_info(flow)
     if kind not in KINDS:
         raise ScheduleError(f"a schedule is one of {', '.join(KINDS)}, not '{kind}'")
     if missed not in (MISSED_RUN_ONCE, MISSED_SKIP):
-        raise ScheduleError(f"missed slots are '{MISSED_RUN_ONCE}' or '{MISSED_SKIP}', "
-                            f"not '{missed}'")
+        raise ScheduleError(f"missed slots are '{MISSED_RUN_ONCE}' or '{MISSED_SKIP}', not '{missed}'")
     time_zone(timezone)
     if kind == INTERVAL:
         expression = str(parse_interval(expression))
@@ -147,19 +169,30 @@ def add_schedule(workspace: Workspace, flow: str, kind: str, expression: str, *,
         from croniter import croniter
 
         if not croniter.is_valid(expression):
-            raise ScheduleError(f"'{expression}' is not a cron expression (five fields: "
-                                "minute hour day-of-month month day-of-week, e.g. '0 3 * * *')")
+            raise ScheduleError(
+                f"'{expression}' is not a cron expression (five fields: "
+                "minute hour day-of-month month day-of-week, e.g. '0 3 * * *')"
+            )
     else:
         followed = workspace.flow_info(expression)
         if followed.id == info.id:
             raise ScheduleError(f"flow '{info.name}' cannot be scheduled after itself")
         expression = followed.id
     now = time.time() if now is None else now
-    schedule = Schedule(uuid.uuid4().hex[:12], info.id, kind, expression, timezone,
-                        dict(parameters or {}), True, missed, now, None)
+    schedule = Schedule(
+        uuid.uuid4().hex[:12],
+        info.id,
+        kind,
+        expression,
+        timezone,
+        dict(parameters or {}),
+        True,
+        missed,
+        now,
+        None,
+    )
     with workspace.transaction() as conn:
-        conn.execute(f"insert into schedules({_COLUMNS}) values (?,?,?,?,?,?,?,?,?,?)",
-                     _row(schedule))
+        conn.execute(f"insert into schedules({_COLUMNS}) values (?,?,?,?,?,?,?,?,?,?)", _row(schedule))
     return schedule
 
 
@@ -173,8 +206,10 @@ def schedules(workspace: Workspace, flow: str | None = None) -> list[Schedule]:
 
 def set_enabled(workspace: Workspace, schedule_id: str, enabled: bool) -> None:
     with workspace.transaction() as conn:
-        if conn.execute("update schedules set enabled=? where id=?",
-                        (int(enabled), schedule_id)).rowcount == 0:
+        if (
+            conn.execute("update schedules set enabled=? where id=?", (int(enabled), schedule_id)).rowcount
+            == 0
+        ):
             raise ScheduleError(f"workspace {workspace.folder} has no schedule '{schedule_id}'")
 
 
@@ -187,9 +222,14 @@ def remove_schedule(workspace: Workspace, schedule_id: str) -> None:
 
 def slot_rows(workspace: Workspace, schedule_id: str) -> list[dict[str, Any]]:
     keys = ("slot", "state", "reason", "run_id", "claimed_by")
-    return [dict(zip(keys, r, strict=True)) for r in workspace.conn.execute(
-        "select slot, state, reason, run_id, claimed_by from schedule_slots "
-        "where schedule_id=? order by slot", (schedule_id,))]
+    return [
+        dict(zip(keys, r, strict=True))
+        for r in workspace.conn.execute(
+            "select slot, state, reason, run_id, claimed_by from schedule_slots "
+            "where schedule_id=? order by slot",
+            (schedule_id,),
+        )
+    ]
 
 
 @dataclass(frozen=True)
@@ -203,8 +243,9 @@ class Due:
 class Scheduler:
     """Finds due slots and claims them; `starter` starts a run and returns its id."""
 
-    def __init__(self, workspace: Workspace, clock: Callable[[], float] = time.time,
-                 name: str | None = None) -> None:
+    def __init__(
+        self, workspace: Workspace, clock: Callable[[], float] = time.time, name: str | None = None
+    ) -> None:
         self.workspace = workspace
         self.clock = clock
         self.name = name or f"{socket.gethostname()}:{os.getpid()}"
@@ -224,7 +265,9 @@ class Scheduler:
             return schedule.slots_between(start, now)
         rows = self.workspace.conn.execute(
             "select ended from runs where flow_id=? and state='completed' and ended>? "
-            "and ended<=? order by ended", (schedule.expression, start, now)).fetchall()
+            "and ended<=? order by ended",
+            (schedule.expression, start, now),
+        ).fetchall()
         return [r[0] for r in rows][:MAX_SLOTS]
 
     def _tick_one(self, schedule: Schedule, now: float) -> list[Due]:
@@ -243,26 +286,30 @@ class Scheduler:
             to_run = late[-1]
             records += [(t, "missed", "run once for all missed slots") for t in late[:-1]]
         else:
-            records += [(t, "skipped", "missed while nothing was running schedules")
-                        for t in late]
+            records += [(t, "skipped", "missed while nothing was running schedules") for t in late]
         if to_run is not None and self._still_running(schedule.flow_id):
             records.append((to_run, "skipped", "the previous run of the flow was still going"))
             to_run = None
         claimed: list[Due] = []
         with self.workspace.transaction() as conn:
             for slot, state, reason in records:
-                conn.execute("insert or ignore into schedule_slots(schedule_id, slot, state,"
-                             " reason, claimed_by, claimed_at) values (?,?,?,?,?,?)",
-                             (schedule.id, slot, state, reason, self.name, now))
+                conn.execute(
+                    "insert or ignore into schedule_slots(schedule_id, slot, state,"
+                    " reason, claimed_by, claimed_at) values (?,?,?,?,?,?)",
+                    (schedule.id, slot, state, reason, self.name, now),
+                )
             if to_run is not None:
                 inserted = conn.execute(
                     "insert or ignore into schedule_slots(schedule_id, slot, state, reason,"
                     " claimed_by, claimed_at) values (?,?,'claimed',NULL,?,?)",
-                    (schedule.id, to_run, self.name, now)).rowcount
+                    (schedule.id, to_run, self.name, now),
+                ).rowcount
                 if inserted == 1:
                     claimed.append(Due(schedule, to_run))
-            conn.execute("update schedules set last_slot=max(coalesce(last_slot, 0), ?) "
-                         "where id=?", (max(due), schedule.id))
+            conn.execute(
+                "update schedules set last_slot=max(coalesce(last_slot, 0), ?) where id=?",
+                (max(due), schedule.id),
+            )
         return claimed
 
     def _still_running(self, flow_id: str) -> bool:
@@ -274,10 +321,10 @@ class Scheduler:
     def started(self, due: Due, run_id: str | None, error: str | None = None) -> None:
         """Record what became of a claimed slot."""
         with self.workspace.transaction() as conn:
-            conn.execute("update schedule_slots set state=?, run_id=?, reason=? "
-                         "where schedule_id=? and slot=?",
-                         ("started" if run_id else "failed", run_id, error, due.schedule.id,
-                          due.slot))
+            conn.execute(
+                "update schedule_slots set state=?, run_id=?, reason=? where schedule_id=? and slot=?",
+                ("started" if run_id else "failed", run_id, error, due.schedule.id, due.slot),
+            )
 
     def next_wake(self, ceiling: float = 30.0) -> float:
         """Seconds until the next clock slot, at most `ceiling` (after-flow needs polling)."""

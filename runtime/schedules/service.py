@@ -18,9 +18,15 @@ log = logging.getLogger("plait.serve")
 class Service:
     """Ticks the scheduler and starts the runs of claimed slots on one engine."""
 
-    def __init__(self, workspace: Workspace, *, executor: str = "local",
-                 max_workers: int | None = None, address: str | None = None,
-                 clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        workspace: Workspace,
+        *,
+        executor: str = "local",
+        max_workers: int | None = None,
+        address: str | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.workspace = workspace
         self.catalog = workspace.catalog()
         self.engine = Engine(workspace, self.catalog)
@@ -38,21 +44,24 @@ class Service:
             run = self.engine.start(flow, schedule.parameters, self.options)
         except (RunRefused, WorkspaceError) as exc:
             self.scheduler.started(due, None, str(exc))
-            log.error("schedule %s (%s): the run could not start: %s", schedule.id,
-                      schedule.describe(), exc)
+            log.error("schedule %s (%s): the run could not start: %s", schedule.id, schedule.describe(), exc)
             return
         self.scheduler.started(due, run.id)
         self.started.append(run.id)
-        log.info("schedule %s (%s): started run %s of flow '%s'", schedule.id,
-                 schedule.describe(), run.id[:8], flow.name)
+        log.info(
+            "schedule %s (%s): started run %s of flow '%s'",
+            schedule.id,
+            schedule.describe(),
+            run.id[:8],
+            flow.name,
+        )
         run.task.add_done_callback(lambda task: self._finished(flow.name, task))
 
     def _finished(self, flow: str, task: asyncio.Task) -> None:
         if task.cancelled():
             return
         result = task.result()
-        log.info("run %s of flow '%s' %s in %.2fs", result.run_id[:8], flow, result.state,
-                 result.duration)
+        log.info("run %s of flow '%s' %s in %.2fs", result.run_id[:8], flow, result.state, result.duration)
 
     async def run(self) -> None:
         log.info("serving schedules of %s", self.workspace.folder)

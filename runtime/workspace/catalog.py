@@ -45,7 +45,7 @@ class FlowCatalog:
 
     def get(self, key: str) -> NodeSpec | None:
         if is_subflow(key):
-            return self._subflow(key[len(SUBFLOW_PREFIX):])
+            return self._subflow(key[len(SUBFLOW_PREFIX) :])
         return self.catalog.get(key)
 
     def specs(self) -> list[NodeSpec]:
@@ -67,8 +67,9 @@ class FlowCatalog:
         if cached is not None:
             return cached
         if info.id in self._building:  # it includes itself; flow_problems says so
-            return NodeSpec(key=subflow_key(info.id), title=info.name, module="Flows",
-                            fingerprint="self-including")
+            return NodeSpec(
+                key=subflow_key(info.id), title=info.name, module="Flows", fingerprint="self-including"
+            )
         self._building.add(info.id)
         try:
             flow = self.flow(info.id)
@@ -90,7 +91,7 @@ class FlowCatalog:
                 continue
             for node in flow.nodes.values():
                 if is_subflow(node.spec_key):
-                    child = node.spec_key[len(SUBFLOW_PREFIX):]
+                    child = node.spec_key[len(SUBFLOW_PREFIX) :]
                     if child not in seen:
                         seen.add(child)
                         stack.append(child)
@@ -101,30 +102,38 @@ class FlowCatalog:
         for node in flow.nodes.values():
             if not is_subflow(node.spec_key):
                 continue
-            child = node.spec_key[len(SUBFLOW_PREFIX):]
+            child = node.spec_key[len(SUBFLOW_PREFIX) :]
             if child == flow.id or flow.id in self.includes(child):
-                problems.append(Problem(
-                    SELF_INCLUDING,
-                    f"node '{node.title}' would make flow '{flow.name}' include itself; "
-                    "remove it", node.id))
+                problems.append(
+                    Problem(
+                        SELF_INCLUDING,
+                        f"node '{node.title}' would make flow '{flow.name}' include itself; remove it",
+                        node.id,
+                    )
+                )
         return problems
 
 
 def subflow_spec(flow: Flow) -> NodeSpec:
     """The node type of a flow: parameters in, flow outputs out."""
     inputs = tuple(
-        Port(p.name, p.annotation, REQUIRED if p.required else p.default,
-             description=p.description)
-        for p in flow.parameters())
-    outputs = tuple(Port(name, flow.output_annotation(node_id))
-                    for node_id, name in flow.output_names())
+        Port(p.name, p.annotation, REQUIRED if p.required else p.default, description=p.description)
+        for p in flow.parameters()
+    )
+    outputs = tuple(Port(name, flow.output_annotation(node_id)) for node_id, name in flow.output_names())
     # A change inside the flow, or in the code of any node it runs, changes its key.
     parts = [flow.digest()]
     for node in sorted(flow.nodes.values(), key=lambda n: n.id):
         spec = flow.spec(node)
         parts.append(f"{node.spec_key}={spec.fingerprint if spec else 'missing'}")
     fingerprint = hashlib.sha256("\n".join(parts).encode()).hexdigest()
-    return NodeSpec(key=subflow_key(flow.id), title=flow.name,
-                    doc=flow.description or f"Runs the flow '{flow.name}'.",
-                    module="Flows", inputs=inputs, outputs=outputs, fingerprint=fingerprint,
-                    builtin=True)
+    return NodeSpec(
+        key=subflow_key(flow.id),
+        title=flow.name,
+        doc=flow.description or f"Runs the flow '{flow.name}'.",
+        module="Flows",
+        inputs=inputs,
+        outputs=outputs,
+        fingerprint=fingerprint,
+        builtin=True,
+    )

@@ -117,8 +117,10 @@ def _dump(value: Any, depth: int, indent: int = 0) -> str:
         return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(", ", ": "))
     pad = " " * (indent + 2)
     if isinstance(value, dict):
-        items = [f"{pad}{json.dumps(key, ensure_ascii=False)}: "
-                 f"{_dump(value[key], depth + 1, indent + 2)}" for key in sorted(value)]
+        items = [
+            f"{pad}{json.dumps(key, ensure_ascii=False)}: {_dump(value[key], depth + 1, indent + 2)}"
+            for key in sorted(value)
+        ]
         return "{\n" + ",\n".join(items) + "\n" + " " * indent + "}"
     items = [f"{pad}{_dump(item, depth + 1, indent + 2)}" for item in value]
     return "[\n" + ",\n".join(items) + "\n" + " " * indent + "]"
@@ -136,51 +138,54 @@ def parse_flow(text: str, *, source: str = "the document") -> Flow:
     try:
         doc = json.loads(text, parse_constant=_refuse_constant)
     except json.JSONDecodeError as exc:
-        raise DocumentError(f"{source} is not valid JSON: {exc.msg} at line {exc.lineno}, "
-                            f"column {exc.colno}") from None
+        raise DocumentError(
+            f"{source} is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}"
+        ) from None
     except ValueError as exc:
         raise DocumentError(f"{source}: {exc}") from None
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         found = doc.get("format") if isinstance(doc, dict) else type(doc).__name__
-        raise DocumentError(f"{source} is not a Plait flow document: its \"format\" is "
-                            f"{found!r}, expected {FORMAT!r}")
+        raise DocumentError(
+            f'{source} is not a Plait flow document: its "format" is {found!r}, expected {FORMAT!r}'
+        )
     version = doc.get("version")
     if not isinstance(version, int) or isinstance(version, bool) or version < 1:
-        raise DocumentError(f"{source}: \"version\" must be a whole number from 1, "
-                            f"got {version!r}")
+        raise DocumentError(f'{source}: "version" must be a whole number from 1, got {version!r}')
     if version > FORMAT_VERSION:
-        raise DocumentError(f"{source} was written by a newer Plait (flow document version "
-                            f"{version}; this Plait reads up to {FORMAT_VERSION}). Upgrade "
-                            "Plait to import it.")
+        raise DocumentError(
+            f"{source} was written by a newer Plait (flow document version "
+            f"{version}; this Plait reads up to {FORMAT_VERSION}). Upgrade "
+            "Plait to import it."
+        )
     _unknown(doc, _DOCUMENT_FIELDS, source)
     name = _field(doc, "name", str, source)
     if not name.strip():
-        raise DocumentError(f"{source}: \"name\" must not be empty")
+        raise DocumentError(f'{source}: "name" must not be empty')
     flow_id = doc.get("id") or uuid.uuid4().hex
     if not isinstance(flow_id, str):
-        raise DocumentError(f"{source}: \"id\" must be text, got {flow_id!r}")
+        raise DocumentError(f'{source}: "id" must be text, got {flow_id!r}')
     description = _field(doc, "description", str, source, "")
     extras = _field(doc, "extras", dict, source, {})
-    nodes = [_node(block, index, source)
-             for index, block in enumerate(_field(doc, "nodes", list, source, []))]
+    nodes = [
+        _node(block, index, source) for index, block in enumerate(_field(doc, "nodes", list, source, []))
+    ]
     seen: set[str] = set()
     for node in nodes:
         if node.id in seen:
             raise DocumentError(f"{source}: two nodes have the id '{node.id}'; ids must differ")
         seen.add(node.id)
     edges = _edges(_field(doc, "edges", list, source, []), {n.id: n for n in nodes}, source)
-    return Flow.from_parts(name, nodes, edges, id=flow_id, description=description,
-                           extras=extras)
+    return Flow.from_parts(name, nodes, edges, id=flow_id, description=description, extras=extras)
 
 
 def _field(doc: dict[str, Any], name: str, kind: type, where: str, default: Any = ...) -> Any:
     if name not in doc:
         if default is ...:
-            raise DocumentError(f"{where} has no \"{name}\"")
+            raise DocumentError(f'{where} has no "{name}"')
         return default
     value = doc[name]
     if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
-        raise DocumentError(f"{where}: \"{name}\" must be {_KIND_NAMES[kind]}, got {value!r}")
+        raise DocumentError(f'{where}: "{name}" must be {_KIND_NAMES[kind]}, got {value!r}')
     return value
 
 
@@ -191,8 +196,10 @@ def _unknown(doc: dict[str, Any], known: set[str], where: str) -> None:
     extra = sorted(set(doc) - known)
     if extra:
         # Refused rather than dropped: importing would silently lose them.
-        raise DocumentError(f"{where} has unknown field(s) {', '.join(map(repr, extra))}; "
-                            f"known fields are {', '.join(sorted(known))}")
+        raise DocumentError(
+            f"{where} has unknown field(s) {', '.join(map(repr, extra))}; "
+            f"known fields are {', '.join(sorted(known))}"
+        )
 
 
 def _node(block: Any, index: int, source: str) -> Node:
@@ -200,26 +207,31 @@ def _node(block: Any, index: int, source: str) -> Node:
         raise DocumentError(f"{source}: node {index + 1} must be an object, got {block!r}")
     node_id = block.get("id")
     if not isinstance(node_id, str) or not node_id or " -> " in node_id:
-        raise DocumentError(f"{source}: node {index + 1} needs an \"id\" (text without ' -> '), "
-                            f"got {node_id!r}")
+        raise DocumentError(
+            f"{source}: node {index + 1} needs an \"id\" (text without ' -> '), got {node_id!r}"
+        )
     where = f"{source}, node '{node_id}'"
     _unknown(block, _NODE_FIELDS, where)
     spec_key = _field(block, "type", str, where)
     title = _field(block, "title", str, where, node_id)
     position = block.get("position", [0, 0])
-    if not (isinstance(position, list) and len(position) == 2
-            and all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
-                    for v in position)):
-        raise DocumentError(f"{where}: \"position\" must be [x, y] numbers, got {position!r}")
+    if not (
+        isinstance(position, list)
+        and len(position) == 2
+        and all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in position
+        )
+    ):
+        raise DocumentError(f'{where}: "position" must be [x, y] numbers, got {position!r}')
     values = _field(block, "values", dict, where, {})
     options = _field(block, "options", dict, where, {})
     known_options = set(NodeOptions.__dataclass_fields__)
     for option in options:
         if option not in known_options:
-            raise DocumentError(f"{where}: unknown option '{option}'; options are "
-                                f"{', '.join(sorted(known_options))}")
-    node = Node(node_id, spec_key, title, (float(position[0]), float(position[1])),
-                values, options)
+            raise DocumentError(
+                f"{where}: unknown option '{option}'; options are {', '.join(sorted(known_options))}"
+            )
+    node = Node(node_id, spec_key, title, (float(position[0]), float(position[1])), values, options)
     if node.is_parameter:
         _check_parameter(node, where)
     return node
@@ -228,12 +240,14 @@ def _node(block: Any, index: int, source: str) -> Node:
 def _check_parameter(node: Node, where: str) -> None:
     name = node.values.get("name")
     if not isinstance(name, str) or not name.isidentifier():
-        raise DocumentError(f"{where}: a parameter needs a \"name\" in its values made of "
-                            f"letters, digits and _, got {name!r}")
+        raise DocumentError(
+            f'{where}: a parameter needs a "name" in its values made of letters, digits and _, got {name!r}'
+        )
     kind = node.values.get("type", "any")
     if kind not in PARAMETER_TYPES:
-        raise DocumentError(f"{where}: parameter '{name}' has unknown type {kind!r}; "
-                            f"types are {', '.join(PARAMETER_TYPES)}")
+        raise DocumentError(
+            f"{where}: parameter '{name}' has unknown type {kind!r}; types are {', '.join(PARAMETER_TYPES)}"
+        )
 
 
 def _edges(lines: list[Any], nodes: dict[str, Node], source: str) -> list[Edge]:
@@ -242,17 +256,19 @@ def _edges(lines: list[Any], nodes: dict[str, Node], source: str) -> list[Edge]:
     for line in lines:
         match = _EDGE.match(line) if isinstance(line, str) else None
         if match is None:
-            raise DocumentError(f"{source}: the wire {line!r} is not written as "
-                                "\"node.output -> node.input\"")
+            raise DocumentError(f'{source}: the wire {line!r} is not written as "node.output -> node.input"')
         edge = Edge(**match.groupdict())
         for end in (edge.source, edge.target):
             if end not in nodes:
-                raise DocumentError(f"{source}: the wire {line!r} refers to node '{end}', "
-                                    "which the document does not have")
+                raise DocumentError(
+                    f"{source}: the wire {line!r} refers to node '{end}', which the document does not have"
+                )
         into = (edge.target, edge.target_port)
         if into in taken:
-            raise DocumentError(f"{source}: input '{edge.target_port}' of node '{edge.target}' "
-                                f"has two wires ({taken[into]!r} and {line!r}); keep one")
+            raise DocumentError(
+                f"{source}: input '{edge.target_port}' of node '{edge.target}' "
+                f"has two wires ({taken[into]!r} and {line!r}); keep one"
+            )
         taken[into] = line
         edges.append(edge)
     return edges
@@ -261,8 +277,7 @@ def _edges(lines: list[Any], nodes: dict[str, Node], source: str) -> list[Edge]:
 # -- importing into a workspace ---------------------------------------------------------
 
 
-def import_flow(text: str, workspace: Any, *, name: str | None = None,
-                source: str = "the document") -> Flow:
+def import_flow(text: str, workspace: Any, *, name: str | None = None, source: str = "the document") -> Flow:
     """Save a flow document into a workspace and return the saved flow.
 
     Without `name` it becomes a new version of the flow with the document's

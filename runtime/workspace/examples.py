@@ -14,8 +14,15 @@ import shutil
 from pathlib import Path
 
 # Left behind by running an example in place; never copied.
-_SKIPPED = {"plait.sqlite", "plait.sqlite-wal", "plait.sqlite-shm", "plait.sqlite-journal",
-            ".plait", "outputs", "__pycache__"}
+_SKIPPED = {
+    "plait.sqlite",
+    "plait.sqlite-wal",
+    "plait.sqlite-shm",
+    "plait.sqlite-journal",
+    ".plait",
+    "outputs",
+    "__pycache__",
+}
 
 
 def examples_folder() -> Path:
@@ -31,8 +38,7 @@ def example_names() -> list[str]:
     return sorted(p.name for p in folder.iterdir() if p.is_dir() and (p / "flows").is_dir())
 
 
-def install_examples(target_folder: str | os.PathLike[str],
-                     names: list[str] | None = None) -> list[Path]:
+def install_examples(target_folder: str | os.PathLike[str], names: list[str] | None = None) -> list[Path]:
     """Copy the examples' files into `target_folder`; returns the files copied.
 
     A file that already exists there is left alone: the user may have changed
@@ -44,8 +50,7 @@ def install_examples(target_folder: str | os.PathLike[str],
     for name in names if names is not None else example_names():
         root = source / name
         if not root.is_dir():
-            raise FileNotFoundError(f"Plait has no example '{name}' "
-                                    f"(examples: {', '.join(example_names())})")
+            raise FileNotFoundError(f"Plait has no example '{name}' (examples: {', '.join(example_names())})")
         for path in sorted(root.rglob("*")):
             relative = path.relative_to(root)
             if path.is_dir() or _SKIPPED & set(relative.parts):

@@ -90,6 +90,5 @@ def tighten_workspace(folder: Path, files: list[Path], data_dir: Path) -> list[P
                 _tighten(Path(root) / name)
     if changed:
         shown = ", ".join(str(p.relative_to(folder)) for p in changed)
-        log.warning("workspace %s: made %s readable by you only (other users could read them)",
-                    folder, shown)
+        log.warning("workspace %s: made %s readable by you only (other users could read them)", folder, shown)
     return changed

@@ -14,25 +14,28 @@ from typing import Any
 from plait.runtime.workspace.store import Workspace
 
 
-def write_records(conn: sqlite3.Connection, runs: list[tuple], node_rows: list[dict[str, Any]],
-                  logs: list[tuple]) -> None:
+def write_records(
+    conn: sqlite3.Connection, runs: list[tuple], node_rows: list[dict[str, Any]], logs: list[tuple]
+) -> None:
     """New runs, node runs (inserted or updated column by column) and log lines, in one go."""
     conn.executemany(
         "insert into runs(id, flow_id, flow_name, flow_version, state, parameters, started,"
         " executor, parent_run, parent_node, pid, host) values (?,?,?,?,?,?,?,?,?,?,?,?)",
-        runs)
+        runs,
+    )
     by_columns: dict[tuple[str, ...], list[list[Any]]] = {}
     for row in node_rows:  # rows with the same columns go in one statement
         by_columns.setdefault(tuple(row), []).append(list(row.values()))
     for columns, values in by_columns.items():
-        updates_sql = ", ".join(f"{c}=excluded.{c}" for c in columns
-                                if c not in ("run_id", "node_id"))
+        updates_sql = ", ".join(f"{c}=excluded.{c}" for c in columns if c not in ("run_id", "node_id"))
         conn.executemany(
             f"insert into node_runs({', '.join(columns)}) values ({', '.join('?' * len(columns))})"
-            f" on conflict(run_id, node_id) do update set {updates_sql}", values)
+            f" on conflict(run_id, node_id) do update set {updates_sql}",
+            values,
+        )
     conn.executemany(
-        "insert into logs(run_id, node_id, time, level, stream, message)"
-        " values (?,?,?,?,?,?)", logs)
+        "insert into logs(run_id, node_id, time, level, stream, message) values (?,?,?,?,?,?)", logs
+    )
 
 
 def finish_runs(conn: sqlite3.Connection, updates: list[tuple]) -> None:
@@ -42,12 +45,14 @@ def finish_runs(conn: sqlite3.Connection, updates: list[tuple]) -> None:
 
 def run_rows(workspace: Workspace, flow: str | None = None, limit: int = 50) -> list[dict]:
     """Past runs, newest first, with per-state node counts."""
-    sql = ("select r.id, r.flow_name, r.flow_version, r.state, r.started, r.ended, r.parameters,"
-           " r.executor, r.parent_run,"
-           " (select count(*) from node_runs n where n.run_id=r.id),"
-           " (select count(*) from node_runs n where n.run_id=r.id and n.cached=1),"
-           " (select count(*) from node_runs n where n.run_id=r.id and n.state='failed')"
-           " from runs r")
+    sql = (
+        "select r.id, r.flow_name, r.flow_version, r.state, r.started, r.ended, r.parameters,"
+        " r.executor, r.parent_run,"
+        " (select count(*) from node_runs n where n.run_id=r.id),"
+        " (select count(*) from node_runs n where n.run_id=r.id and n.cached=1),"
+        " (select count(*) from node_runs n where n.run_id=r.id and n.state='failed')"
+        " from runs r"
+    )
     args: list[Any] = []
     if flow:
         info = workspace.flow_info(flow)
@@ -55,10 +60,21 @@ def run_rows(workspace: Workspace, flow: str | None = None, limit: int = 50) -> 
         args.append(info.id)
     sql += " order by r.started desc limit ?"
     args.append(limit)
-    keys = ("id", "flow", "version", "state", "started", "ended", "parameters", "executor",
-            "parent_run", "nodes", "cached", "failed")
+    keys = (
+        "id",
+        "flow",
+        "version",
+        "state",
+        "started",
+        "ended",
+        "parameters",
+        "executor",
+        "parent_run",
+        "nodes",
+        "cached",
+        "failed",
+    )
     return [dict(zip(keys, row, strict=False)) for row in workspace.conn.execute(sql, args)]
-
 
 
 def last_key_parts(workspace: Workspace, flow_id: str) -> dict[str, dict[str, Any]]:
@@ -72,9 +88,14 @@ def last_key_parts(workspace: Workspace, flow_id: str) -> dict[str, dict[str, An
         " from (select n.node_id, n.cache_key, n.key_parts, n.state, row_number() over"
         " (partition by n.node_id order by r.started desc) as rank from node_runs n"
         " join runs r on r.id=n.run_id where r.flow_id=? and n.cache_key is not null) as latest"
-        " where rank=1", (flow_id,))
-    return {node_id: {"key": key, "parts": json.loads(parts), "state": state}
-            for node_id, key, parts, state in rows if parts}
+        " where rank=1",
+        (flow_id,),
+    )
+    return {
+        node_id: {"key": key, "parts": json.loads(parts), "state": state}
+        for node_id, key, parts, state in rows
+        if parts
+    }
 
 
 def last_states(workspace: Workspace, flow_id: str) -> dict[str, str]:
@@ -84,5 +105,4 @@ def last_states(workspace: Workspace, flow_id: str) -> dict[str, str]:
     ).fetchone()
     if row is None:
         return {}
-    return dict(workspace.conn.execute(
-        "select node_id, state from node_runs where run_id=?", (row[0],)))
+    return dict(workspace.conn.execute("select node_id, state from node_runs where run_id=?", (row[0],)))

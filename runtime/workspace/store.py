@@ -94,7 +94,8 @@ def _check_database_file(path: Path) -> None:
     if header != SQLITE_HEADER:
         raise WorkspaceError(
             f"{path} is not a Plait workspace database (it is not an SQLite file). "
-            "Move it away or open another folder; Plait has not changed it.")
+            "Move it away or open another folder; Plait has not changed it."
+        )
     # With no write-ahead log beside it, everything is in the file itself and
     # `immutable` reads it without creating -wal/-shm files next to it.
     wal = path.with_name(path.name + "-wal")
@@ -108,7 +109,8 @@ def _check_database_file(path: Path) -> None:
             if "meta" not in tables:
                 raise WorkspaceError(
                     f"{path} is an SQLite database but not a Plait workspace. "
-                    "Open another folder; Plait has not changed it.")
+                    "Open another folder; Plait has not changed it."
+                )
             row = conn.execute("select value from meta where key='schema_version'").fetchone()
         finally:
             conn.close()
@@ -116,13 +118,14 @@ def _check_database_file(path: Path) -> None:
         if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
             raise
         raise WorkspaceError(
-            f"{path} cannot be read as a Plait workspace database ({exc}). "
-            "Plait has not changed it.") from None
+            f"{path} cannot be read as a Plait workspace database ({exc}). Plait has not changed it."
+        ) from None
     version = int(row[0]) if row else 0
     if version > SCHEMA_VERSION:
         raise WorkspaceError(
             f"{path} was written by a newer Plait (workspace schema {version}; this Plait "
-            f"reads up to {SCHEMA_VERSION}). Upgrade Plait to open it; the file is unchanged.")
+            f"reads up to {SCHEMA_VERSION}). Upgrade Plait to open it; the file is unchanged."
+        )
 
 
 def open_workspace(folder: str | os.PathLike[str] | None) -> Workspace:
@@ -153,11 +156,14 @@ class Workspace:
         _check_database_file(self.db_path)
         # SQLite gives its -wal and -shm files the database file's own mode.
         create_private_file(self.db_path)
-        tighten_workspace(self.folder, [self.db_path] + [
-            self.db_path.with_name(DB_NAME + suffix) for suffix in ("-wal", "-shm")],
-            self.data_dir)
-        conn = sqlite3.connect(self.db_path, timeout=BUSY_TIMEOUT_MS / 1000,
-                               isolation_level=None, check_same_thread=False)
+        tighten_workspace(
+            self.folder,
+            [self.db_path] + [self.db_path.with_name(DB_NAME + suffix) for suffix in ("-wal", "-shm")],
+            self.data_dir,
+        )
+        conn = sqlite3.connect(
+            self.db_path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False
+        )
         conn.execute(f"pragma busy_timeout = {BUSY_TIMEOUT_MS}")
         conn.execute("pragma foreign_keys = on")
         conn.execute("pragma journal_mode = wal")
@@ -217,11 +223,13 @@ class Workspace:
             if current > SCHEMA_VERSION:  # another process upgraded it meanwhile
                 raise WorkspaceError(
                     f"{self.db_path} was written by a newer Plait (schema {current}); "
-                    "upgrade Plait to open it")
+                    "upgrade Plait to open it"
+                )
             for number in range(current + 1, upto + 1):
                 MIGRATIONS[number](self.db)
-                conn.execute("insert or replace into meta(key, value) values ('schema_version', ?)",
-                             (str(number),))
+                conn.execute(
+                    "insert or replace into meta(key, value) values ('schema_version', ?)", (str(number),)
+                )
 
     # -- runs left behind ------------------------------------------------------
 
@@ -230,7 +238,8 @@ class Workspace:
         host = socket.gethostname()
         crashed = []
         for run_id, pid, run_host, started in self.conn.execute(
-                "select id, pid, host, started from runs where state='running'"):
+            "select id, pid, host, started from runs where state='running'"
+        ):
             if run_host == host and pid and not _process_alive(pid):
                 crashed.append(run_id)
                 began = started or 0.0
@@ -239,12 +248,17 @@ class Workspace:
             now = time.time()
             with self.transaction() as conn:
                 for run_id in crashed:
-                    conn.execute("update runs set state='crashed', ended=coalesce(ended, ?),"
-                                 " error='the process running it ended without finishing it'"
-                                 " where id=?", (now, run_id))
-                    conn.execute("update node_runs set state='crashed', ended=coalesce(ended, ?)"
-                                 " where run_id=? and state in ('pending', 'running', 'retrying')",
-                                 (now, run_id))
+                    conn.execute(
+                        "update runs set state='crashed', ended=coalesce(ended, ?),"
+                        " error='the process running it ended without finishing it'"
+                        " where id=?",
+                        (now, run_id),
+                    )
+                    conn.execute(
+                        "update node_runs set state='crashed', ended=coalesce(ended, ?)"
+                        " where run_id=? and state in ('pending', 'running', 'retrying')",
+                        (now, run_id),
+                    )
         return len(crashed)
 
     # -- node libraries ----------------------------------------------------------
@@ -267,26 +281,28 @@ class Workspace:
 
     def set_setting(self, key: str, value: Any) -> None:
         with self.transaction() as conn:
-            conn.execute("insert or replace into settings(key, value) values (?, ?)",
-                         (key, json.dumps(value)))
+            conn.execute(
+                "insert or replace into settings(key, value) values (?, ?)", (key, json.dumps(value))
+            )
 
     # -- flows -------------------------------------------------------------
 
     def flows(self) -> list[FlowInfo]:
         rows = self.conn.execute(
             "select id, name, description, latest_version, created, updated from flows "
-            "order by name collate nocase").fetchall()
+            "order by name collate nocase"
+        ).fetchall()
         return [FlowInfo(*row) for row in rows]
 
     def flow_info(self, name_or_id: str) -> FlowInfo:
         row = self.conn.execute(
             "select id, name, description, latest_version, created, updated from flows "
             "where id = ? or name = ? order by id = ? desc limit 1",
-            (name_or_id, name_or_id, name_or_id)).fetchone()
+            (name_or_id, name_or_id, name_or_id),
+        ).fetchone()
         if row is None:
             known = ", ".join(f.name for f in self.flows()) or "none yet"
-            raise FlowNotFound(
-                f"workspace {self.folder} has no flow '{name_or_id}' (flows: {known})")
+            raise FlowNotFound(f"workspace {self.folder} has no flow '{name_or_id}' (flows: {known})")
         return FlowInfo(*row)
 
     def versions(self, name_or_id: str) -> list[VersionInfo]:
@@ -295,7 +311,9 @@ class Workspace:
             "select v.flow_id, v.version, v.saved,"
             " (select count(*) from nodes n where n.flow_id=v.flow_id and n.version=v.version),"
             " (select count(*) from edges e where e.flow_id=v.flow_id and e.version=v.version)"
-            " from flow_versions v where v.flow_id=? order by v.version", (info.id,)).fetchall()
+            " from flow_versions v where v.flow_id=? order by v.version",
+            (info.id,),
+        ).fetchall()
         return [VersionInfo(*row) for row in rows]
 
     def save_flow(self, flow: Flow) -> int:
@@ -306,68 +324,107 @@ class Workspace:
         digest = flow.digest()
         now = time.time()
         with self.transaction() as conn:
-            clash = conn.execute("select id from flows where name=? and id<>?",
-                                 (name, flow.id)).fetchone()
+            clash = conn.execute("select id from flows where name=? and id<>?", (name, flow.id)).fetchone()
             if clash:
                 raise WorkspaceError(
                     f"workspace {self.folder} already has another flow named '{name}'; "
-                    "rename this one before saving")
+                    "rename this one before saving"
+                )
             row = conn.execute("select latest_version from flows where id=?", (flow.id,)).fetchone()
             latest = row[0] if row else 0
             if row is None:
-                conn.execute("insert into flows(id, name, description, latest_version, created,"
-                             " updated) values (?, ?, ?, 0, ?, ?)",
-                             (flow.id, name, flow.description, now, now))
+                conn.execute(
+                    "insert into flows(id, name, description, latest_version, created,"
+                    " updated) values (?, ?, ?, 0, ?, ?)",
+                    (flow.id, name, flow.description, now, now),
+                )
             elif latest:
-                last = conn.execute("select digest from flow_versions where flow_id=? and version=?",
-                                    (flow.id, latest)).fetchone()
+                last = conn.execute(
+                    "select digest from flow_versions where flow_id=? and version=?", (flow.id, latest)
+                ).fetchone()
                 if last and last[0] == digest:
-                    conn.execute("update flows set name=? where id=? and name<>?",
-                                 (name, flow.id, name))
+                    conn.execute("update flows set name=? where id=? and name<>?", (name, flow.id, name))
                     flow.version = latest
                     return latest
             version = latest + 1
             self._write_version(conn, flow, version, digest, now)
-            conn.execute("update flows set name=?, description=?, latest_version=?, updated=? "
-                         "where id=?", (name, flow.description, version, now, flow.id))
+            conn.execute(
+                "update flows set name=?, description=?, latest_version=?, updated=? where id=?",
+                (name, flow.description, version, now, flow.id),
+            )
         flow.version = version
         return version
 
-    def _write_version(self, conn: sqlite3.Connection, flow: Flow, version: int,
-                       digest: str, now: float) -> None:
-        conn.execute("insert into flow_versions(flow_id, version, saved, description, digest,"
-                     " extras) values (?, ?, ?, ?, ?, ?)",
-                     (flow.id, version, now, flow.description, digest, json.dumps(flow.extras)))
+    def _write_version(
+        self, conn: sqlite3.Connection, flow: Flow, version: int, digest: str, now: float
+    ) -> None:
+        conn.execute(
+            "insert into flow_versions(flow_id, version, saved, description, digest,"
+            " extras) values (?, ?, ?, ?, ?, ?)",
+            (flow.id, version, now, flow.description, digest, json.dumps(flow.extras)),
+        )
         conn.executemany(
             "insert into nodes(flow_id, version, id, spec_key, title, x, y, constants, options)"
             " values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [(flow.id, version, n.id, n.spec_key, n.title, n.position[0], n.position[1],
-              json.dumps(n.values), json.dumps(n.options)) for n in flow.nodes.values()])
+            [
+                (
+                    flow.id,
+                    version,
+                    n.id,
+                    n.spec_key,
+                    n.title,
+                    n.position[0],
+                    n.position[1],
+                    json.dumps(n.values),
+                    json.dumps(n.options),
+                )
+                for n in flow.nodes.values()
+            ],
+        )
         conn.executemany(
             "insert into edges(flow_id, version, source, source_port, target, target_port)"
             " values (?, ?, ?, ?, ?, ?)",
-            [(flow.id, version, e.source, e.source_port, e.target, e.target_port)
-             for e in flow.edges])
+            [(flow.id, version, e.source, e.source_port, e.target, e.target_port) for e in flow.edges],
+        )
 
-    def load_flow(self, name_or_id: str, version: int | None = None,
-                  catalog: SpecSource | None = None) -> Flow:
+    def load_flow(
+        self, name_or_id: str, version: int | None = None, catalog: SpecSource | None = None
+    ) -> Flow:
         """Load the latest (or a given) version of a flow, in bulk."""
         info = self.flow_info(name_or_id)
         version = version or info.latest_version
-        row = self.conn.execute("select description, extras from flow_versions where flow_id=? "
-                                "and version=?", (info.id, version)).fetchone()
+        row = self.conn.execute(
+            "select description, extras from flow_versions where flow_id=? and version=?", (info.id, version)
+        ).fetchone()
         if row is None:
-            raise FlowNotFound(f"flow '{info.name}' has no version {version} "
-                               f"(latest is {info.latest_version})")
-        nodes = [Node(r[0], r[1], r[2], (r[3], r[4]), json.loads(r[5]), json.loads(r[6]))
-                 for r in self.conn.execute(
-                     "select id, spec_key, title, x, y, constants, options from nodes "
-                     "where flow_id=? and version=?", (info.id, version))]
-        edges = [Edge(*r) for r in self.conn.execute(
-            "select source, source_port, target, target_port from edges "
-            "where flow_id=? and version=?", (info.id, version))]
-        return Flow.from_parts(info.name, nodes, edges, id=info.id, description=row[0],
-                               catalog=catalog, version=version, extras=json.loads(row[1]))
+            raise FlowNotFound(
+                f"flow '{info.name}' has no version {version} (latest is {info.latest_version})"
+            )
+        nodes = [
+            Node(r[0], r[1], r[2], (r[3], r[4]), json.loads(r[5]), json.loads(r[6]))
+            for r in self.conn.execute(
+                "select id, spec_key, title, x, y, constants, options from nodes "
+                "where flow_id=? and version=?",
+                (info.id, version),
+            )
+        ]
+        edges = [
+            Edge(*r)
+            for r in self.conn.execute(
+                "select source, source_port, target, target_port from edges where flow_id=? and version=?",
+                (info.id, version),
+            )
+        ]
+        return Flow.from_parts(
+            info.name,
+            nodes,
+            edges,
+            id=info.id,
+            description=row[0],
+            catalog=catalog,
+            version=version,
+            extras=json.loads(row[1]),
+        )
 
     def rename_flow(self, name_or_id: str, new_name: str) -> None:
         info = self.flow_info(name_or_id)
@@ -375,12 +432,11 @@ class Workspace:
         if not new_name:
             raise WorkspaceError("a flow needs a non-empty name")
         with self.transaction() as conn:
-            if conn.execute("select 1 from flows where name=? and id<>?",
-                            (new_name, info.id)).fetchone():
-                raise WorkspaceError(f"workspace {self.folder} already has a flow named "
-                                     f"'{new_name}'; choose another name")
-            conn.execute("update flows set name=?, updated=? where id=?",
-                         (new_name, time.time(), info.id))
+            if conn.execute("select 1 from flows where name=? and id<>?", (new_name, info.id)).fetchone():
+                raise WorkspaceError(
+                    f"workspace {self.folder} already has a flow named '{new_name}'; choose another name"
+                )
+            conn.execute("update flows set name=?, updated=? where id=?", (new_name, time.time(), info.id))
 
     def duplicate_flow(self, name_or_id: str, new_name: str | None = None) -> Flow:
         """Save a copy of a flow's latest version as a new flow, and return it."""

@@ -78,8 +78,7 @@ def make_window(qtbot, settings, qasync_loop):
         # Dialogs would block an offscreen test: answer them in code.
         window.ask_save_changes = lambda: "discard"
         window.offered_drafts = []
-        window.ask_restore_draft = lambda draft: window.offered_drafts.append(draft.name) or (
-            restore_drafts)
+        window.ask_restore_draft = lambda draft: window.offered_drafts.append(draft.name) or (restore_drafts)
         window.confirm = lambda title, text: True
         window.ask_flow_name = lambda suggestion: suggestion
         window.open_workspace(folder)
@@ -126,8 +125,9 @@ def node_point(window, node_id: str) -> QPoint:
     return window.view.mapFromScene(item.mapToScene(60, 12))
 
 
-def drag(window, start: QPoint, end: QPoint, steps: int = 4, button=Qt.LeftButton,
-         modifiers=Qt.NoModifier) -> None:
+def drag(
+    window, start: QPoint, end: QPoint, steps: int = 4, button=Qt.LeftButton, modifiers=Qt.NoModifier
+) -> None:
     viewport = window.view.viewport()
     QTest.mousePress(viewport, button, modifiers, start)
     for i in range(1, steps + 1):
@@ -136,8 +136,7 @@ def drag(window, start: QPoint, end: QPoint, steps: int = 4, button=Qt.LeftButto
 
 
 def wire(window, source: str, out_port: str, target: str, in_port: str) -> None:
-    drag(window, port_point(window, source, OUTPUT, out_port),
-         port_point(window, target, INPUT, in_port))
+    drag(window, port_point(window, source, OUTPUT, out_port), port_point(window, target, INPUT, in_port))
 
 
 def content(window) -> dict:

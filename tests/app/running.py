@@ -77,8 +77,15 @@ def table_flow(folder) -> dict[str, str]:
     flow.connect(table, "result", summary, "table")
     flow.connect(factor, "value", double, "x")
     save(folder, flow)
-    return {"flow": flow.id, "rows": rows, "scale": scale, "factor": factor, "table": table,
-            "summary": summary, "double": double}
+    return {
+        "flow": flow.id,
+        "rows": rows,
+        "scale": scale,
+        "factor": factor,
+        "table": table,
+        "summary": summary,
+        "double": double,
+    }
 
 
 def failing_flow(folder) -> dict[str, str]:

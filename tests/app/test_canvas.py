@@ -77,8 +77,7 @@ def test_rubber_band_and_ctrl_click_select_nodes(window):
     bottom_right = window.view.mapFromScene(QPointF(460, 120))
     drag(window, top_left, bottom_right)
     assert sorted(window.scene.selected_node_ids()) == sorted([a, b])
-    QTest.mouseClick(window.view.viewport(), Qt.LeftButton, Qt.ControlModifier,
-                     node_point(window, c))
+    QTest.mouseClick(window.view.viewport(), Qt.LeftButton, Qt.ControlModifier, node_point(window, c))
     assert sorted(window.scene.selected_node_ids()) == sorted([a, b, c])
 
 
@@ -170,7 +169,7 @@ def _body(window, node_id) -> QRectF:
 def _assert_apart(window) -> None:
     bodies = [_body(window, n) for n in window.document.flow.nodes]
     for i, body in enumerate(bodies):
-        assert not any(body.intersects(other) for other in bodies[i + 1:]), bodies
+        assert not any(body.intersects(other) for other in bodies[i + 1 :]), bodies
 
 
 def test_double_clicking_palette_entries_places_nodes_in_free_space_beside_the_selection(window):

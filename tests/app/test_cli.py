@@ -40,8 +40,14 @@ LIBRARY = textwrap.dedent("""
 
 
 def plait(*args, cwd=None, env=None, timeout=120):
-    return subprocess.run([PLAIT, *args], capture_output=True, text=True, timeout=timeout,
-                          cwd=cwd or "/", env={**os.environ, **(env or {})})
+    return subprocess.run(
+        [PLAIT, *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=cwd or "/",
+        env={**os.environ, **(env or {})},
+    )
 
 
 @pytest.fixture
@@ -80,8 +86,14 @@ def test_run_with_parameters_from_the_command_line_and_a_file(folder, tmp_path):
     doc = json.loads(first.stdout)
     assert doc["state"] == "completed" and doc["parameters"]["n"] == 4
     states = {n["title"]: n["state"] for n in doc["nodes"]}
-    assert states == {"n": "completed", "scale": "completed", "pause": "completed",
-                      "Make": "completed", "Total": "completed", "Nap": "completed"}
+    assert states == {
+        "n": "completed",
+        "scale": "completed",
+        "pause": "completed",
+        "Make": "completed",
+        "Total": "completed",
+        "Nap": "completed",
+    }
     total = next(n for n in doc["nodes"] if n["title"] == "Total")
     assert total["outputs"]["result"]["preview"] == "6.0"
     assert set(total) >= {"id", "title", "state", "attempts", "duration"}
@@ -92,8 +104,7 @@ def test_run_with_parameters_from_the_command_line_and_a_file(folder, tmp_path):
     doc = json.loads(second.stdout)
     states = {n["title"]: n["state"] for n in doc["nodes"]}
     assert states["Make"] == "cached" and states["Total"] == "completed"
-    assert next(n for n in doc["nodes"] if n["title"] == "Total")["outputs"]["result"][
-        "preview"] == "15.0"
+    assert next(n for n in doc["nodes"] if n["title"] == "Total")["outputs"]["result"]["preview"] == "15.0"
 
     again = plait("run", "numbers", "-w", str(folder), "--params-file", str(params))
     assert again.returncode == 0
@@ -116,8 +127,9 @@ def test_run_refuses_an_unknown_flow_parameter_and_wrong_type(folder):
 
 
 def test_a_failing_node_makes_the_exit_status_one(folder):
-    (folder / "pipeline.py").write_text(LIBRARY.replace('print(f"making {n}")',
-                                                        'raise RuntimeError("no numbers today")'))
+    (folder / "pipeline.py").write_text(
+        LIBRARY.replace('print(f"making {n}")', 'raise RuntimeError("no numbers today")')
+    )
     result = plait("run", "numbers", "-w", str(folder))
     assert result.returncode == 1
     assert "no numbers today" in result.stdout and "failed" in result.stdout
@@ -131,8 +143,11 @@ def test_runs_lists_past_runs(folder):
 
 
 def test_a_killed_run_is_marked_crashed_and_the_next_run_reuses_what_finished(folder):
-    proc = subprocess.Popen([PLAIT, "run", "numbers", "-w", str(folder), "--param",
-                             "pause=60"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [PLAIT, "run", "numbers", "-w", str(folder), "--param", "pause=60"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     db = folder / "plait.sqlite"
     for _ in range(600):
         time.sleep(0.05)
@@ -158,10 +173,8 @@ def test_a_killed_run_is_marked_crashed_and_the_next_run_reuses_what_finished(fo
 
 
 def test_no_display_is_one_clear_line(tmp_path):
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
-    result = subprocess.run([PLAIT, str(tmp_path)], capture_output=True, text=True, env=env,
-                            timeout=60)
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    result = subprocess.run([PLAIT, str(tmp_path)], capture_output=True, text=True, env=env, timeout=60)
     assert result.returncode != 0
     assert result.stderr.strip().count("\n") == 0
     assert "no display available" in result.stderr
@@ -172,10 +185,10 @@ def test_serve_runs_a_scheduled_flow_and_stops_cleanly_on_sigterm(folder):
 
     with Workspace(folder) as ws:
         # Every minute, created 59 s ago: the first slot comes a second after serve starts.
-        add_schedule(ws, "numbers", "interval", "1m", parameters={"pause": 30},
-                     now=time.time() - 59)
-    proc = subprocess.Popen([PLAIT, "serve", "-w", str(folder)], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+        add_schedule(ws, "numbers", "interval", "1m", parameters={"pause": 30}, now=time.time() - 59)
+    proc = subprocess.Popen(
+        [PLAIT, "serve", "-w", str(folder)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     db = folder / "plait.sqlite"
     for _ in range(600):
         time.sleep(0.05)
@@ -193,8 +206,7 @@ def test_serve_runs_a_scheduled_flow_and_stops_cleanly_on_sigterm(folder):
     listening = []
     for process in [served, *served.children(recursive=True)]:
         try:
-            listening += [c for c in process.net_connections(kind="inet")
-                          if c.status == psutil.CONN_LISTEN]
+            listening += [c for c in process.net_connections(kind="inet") if c.status == psutil.CONN_LISTEN]
         except psutil.NoSuchProcess:  # a helper process that has just ended
             continue
     assert listening == []
@@ -213,12 +225,21 @@ def test_serve_runs_a_scheduled_flow_and_stops_cleanly_on_sigterm(folder):
 
 def test_run_on_dask_serves_a_dashboard_only_when_asked_and_prints_its_local_address(folder):
     pytest.importorskip("distributed")
-    plain = plait("run", "numbers", "-w", str(folder), "--executor", "dask",
-                  "--max-workers", "1")
+    plain = plait("run", "numbers", "-w", str(folder), "--executor", "dask", "--max-workers", "1")
     assert plain.returncode == 0, plain.stderr
     assert "dashboard" not in plain.stderr
-    shown = plait("run", "numbers", "-w", str(folder), "--executor", "dask", "--max-workers",
-                  "1", "--no-cache", "--dashboard")
+    shown = plait(
+        "run",
+        "numbers",
+        "-w",
+        str(folder),
+        "--executor",
+        "dask",
+        "--max-workers",
+        "1",
+        "--no-cache",
+        "--dashboard",
+    )
     assert shown.returncode == 0, shown.stderr
     assert re.search(r"plait: Dask dashboard at http://127\.0\.0\.1:\d+/status", shown.stderr)
     wrong = plait("run", "numbers", "-w", str(folder), "--dashboard")

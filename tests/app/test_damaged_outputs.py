@@ -27,8 +27,7 @@ def big_table_flow(folder) -> str:
     return table.id
 
 
-def test_a_damaged_output_says_so_and_its_recompute_button_runs_the_node_again(
-        make_window, folder, qtbot):
+def test_a_damaged_output_says_so_and_its_recompute_button_runs_the_node_again(make_window, folder, qtbot):
     table = big_table_flow(folder)
     window = make_window(folder)
     window.view.fit_view()
@@ -55,9 +54,13 @@ def test_a_damaged_output_says_so_and_its_recompute_button_runs_the_node_again(
     again = wait_for_run(window, qtbot)
     assert again.state == "completed", again.error
     assert again.statuses[table].state == "completed"  # computed again, not taken from the cache
-    qtbot.waitUntil(lambda: window.outputs_dock.tab_by_port.get("result") is not None
-                    and window.outputs_dock.tab_by_port["result"].preview is not None,
-                    timeout=20_000)
+    qtbot.waitUntil(
+        lambda: (
+            window.outputs_dock.tab_by_port.get("result") is not None
+            and window.outputs_dock.tab_by_port["result"].preview is not None
+        ),
+        timeout=20_000,
+    )
     fresh = window.outputs_dock.tab_by_port["result"]
     assert fresh.viewer.model().columnCount() == 2
     assert not fresh.recompute_button.isVisible()

@@ -24,8 +24,9 @@ def render_node(window, node_id) -> tuple[QImage, float]:
     item = window.scene.nodes[node_id]
     zoom = window.view.zoom
     rect = item.mapRectToScene(item.body_rect())
-    image = QImage(int(rect.width() * zoom) + 1, int(rect.height() * zoom) + 1,
-                   QImage.Format_ARGB32_Premultiplied)
+    image = QImage(
+        int(rect.width() * zoom) + 1, int(rect.height() * zoom) + 1, QImage.Format_ARGB32_Premultiplied
+    )
     image.fill(QColor("white"))
     painter = QPainter(image)
     window.scene.render(painter, QRectF(image.rect()), rect)
@@ -34,7 +35,8 @@ def render_node(window, node_id) -> tuple[QImage, float]:
 
 
 def test_a_long_title_and_port_name_are_elided_with_the_whole_text_on_hover(
-        make_window, workspace_folder, qtbot):
+    make_window, workspace_folder, qtbot
+):
     (workspace_folder / "offices.py").write_text(LONG)
     window = make_window(workspace_folder)
     key = "offices.py:summarise_the_quarterly_revenue_of_every_regional_office"
@@ -55,8 +57,7 @@ def test_a_long_title_and_port_name_are_elided_with_the_whole_text_on_hover(
     viewport = window.view.viewport()
     hover(viewport, window.view.mapFromScene(item.mapToScene(QPointF(40, 12))))
     qtbot.waitUntil(lambda: item.node.title in item.toolTip())
-    hover(viewport, port_point(window, node_id, INPUT,
-                                         "revenue_table_with_all_the_regional_offices_in_it"))
+    hover(viewport, port_point(window, node_id, INPUT, "revenue_table_with_all_the_regional_offices_in_it"))
     qtbot.waitUntil(lambda: "revenue_table_with_all_the_regional_offices_in_it" in item.toolTip())
 
 

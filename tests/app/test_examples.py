@@ -15,8 +15,14 @@ PLAIT = str(Path(sys.executable).with_name("plait"))
 
 
 def plait(*args, timeout=180):
-    done = subprocess.run([PLAIT, *args], capture_output=True, text=True, timeout=timeout, cwd="/",
-                          env={**os.environ, "PYTHONWARNINGS": "ignore"})
+    done = subprocess.run(
+        [PLAIT, *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd="/",
+        env={**os.environ, "PYTHONWARNINGS": "ignore"},
+    )
     return done
 
 
@@ -31,6 +37,7 @@ def example(tmp_path):
         folder = tmp_path / (folder_name or name)
         shutil.copytree(examples_folder() / name, folder)
         return folder
+
     return copy
 
 
@@ -85,13 +92,14 @@ def test_the_iris_flows_run_print_the_accuracy_cache_and_rerun_only_the_split_co
     again = plait("run", "data-science", "-w", iris)
     assert "9 cached)" in again.stdout and "Accuracy" in again.stdout  # shown though cached
 
-    changed = states(plait("run", "data-science", "-w", iris, "--param", "test_data_ratio=0.3",
-                           "--json"))
+    changed = states(plait("run", "data-science", "-w", iris, "--param", "test_data_ratio=0.3", "--json"))
     rerun = {n for n, s in changed.items() if s == "completed"}
-    assert rerun == {"test_data_ratio", "split_data", "train_model", "predict", "accuracy",
-                     "plot_loss"}
+    assert rerun == {"test_data_ratio", "split_data", "train_model", "predict", "accuracy", "plot_loss"}
     assert {n for n, s in changed.items() if s == "cached"} == {
-        "data_engineering", "num_train_iter", "learning_rate"}
+        "data_engineering",
+        "num_train_iter",
+        "learning_rate",
+    }
 
 
 def test_trending_saves_a_csv_and_resilience_fails_until_fixed(example):
@@ -106,8 +114,7 @@ def test_trending_saves_a_csv_and_resilience_fails_until_fixed(example):
     assert first.returncode == 1
     assert "attempt 1 failed (ConnectionError" in first.stdout
     assert "2 readings are missing (Oslo day 3, Oslo day 6)" in first.stdout
-    fixed = states(plait("run", "resilience", "-w", resilience, "--param", "max_missing=2",
-                         "--json"))
+    fixed = states(plait("run", "resilience", "-w", resilience, "--param", "max_missing=2", "--json"))
     assert fixed["download"] == fixed["measure"] == "cached"
     assert fixed["check_quality"] == fixed["summarise"] == "completed"
 
@@ -121,8 +128,17 @@ def test_export_and_import_from_the_command_line(example, tmp_path):
     assert plait("export", "data-science", "-w", iris).stdout == document.read_text()
 
     svg = plait("export", "data-science", "-w", iris, "--to", "svg").stdout
-    for title in ("data&#45;engineering", "Split data", "Train model", "Predict", "Accuracy",
-                  "test_data_ratio", "learning_rate", "num_train_iter", "Plot training loss"):
+    for title in (
+        "data&#45;engineering",
+        "Split data",
+        "Train model",
+        "Predict",
+        "Accuracy",
+        "test_data_ratio",
+        "learning_rate",
+        "num_train_iter",
+        "Plot training loss",
+    ):
         assert title in svg
     png = tmp_path / "science.png"
     assert plait("export", "data-science", "-w", iris, "-o", str(png)).returncode == 0

@@ -45,8 +45,9 @@ LIBRARY = textwrap.dedent("""
 
 
 def plait(*args):
-    return subprocess.run([PLAIT, *args], capture_output=True, text=True, timeout=120,
-                          cwd="/", env=dict(os.environ))
+    return subprocess.run(
+        [PLAIT, *args], capture_output=True, text=True, timeout=120, cwd="/", env=dict(os.environ)
+    )
 
 
 @pytest.fixture
@@ -91,7 +92,8 @@ def test_after_a_run_everything_is_cached(folder):
     assert plait("run", "numbers", "-w", str(folder)).returncode == 0
     found = explained(folder)
     assert {title: e["state"] for title, e in found.items()} == dict.fromkeys(
-        ["Make", "Scaled", "Total", "Noise", "Read"], "cached")
+        ["Make", "Scaled", "Total", "Noise", "Read"], "cached"
+    )
 
 
 def test_editing_a_helper_names_it_and_lists_exactly_the_nodes_that_use_it(folder):
@@ -111,8 +113,9 @@ def test_editing_a_helper_names_it_and_lists_exactly_the_nodes_that_use_it(folde
 def test_a_comment_or_docstring_edit_changes_nothing(folder):
     assert plait("run", "numbers", "-w", str(folder)).returncode == 0
     library = folder / "steps.py"
-    library.write_text(library.read_text().replace(
-        "def _scale(x):\n", "def _scale(x):  # doubles\n    \"\"\"Twice x.\"\"\"\n\n"))
+    library.write_text(
+        library.read_text().replace("def _scale(x):\n", 'def _scale(x):  # doubles\n    """Twice x."""\n\n')
+    )
     assert {e["state"] for e in explained(folder).values()} == {"cached"}
 
 
@@ -134,8 +137,7 @@ def test_a_changed_file_is_named(folder):
 
 def test_nondeterministic_code_gets_a_hint(folder):
     found = explained(folder)
-    assert any("random.random()" in hint and "cache to never" in hint
-               for hint in found["Noise"]["hints"])
+    assert any("random.random()" in hint and "cache to never" in hint for hint in found["Noise"]["hints"])
     assert not found["Make"]["hints"]
 
 

@@ -57,8 +57,10 @@ def test_ctrl_s_on_an_untitled_flow_asks_its_name_once(window, qtbot):
     assert not window.document.modified
     assert window.workspace.flow_info(window.document.flow.id).name == "Counting rows"
     assert "Counting rows" in window.windowTitle()
-    names = [window.flows_dock.tree.topLevelItem(i).text(0)
-             for i in range(window.flows_dock.tree.topLevelItemCount())]
+    names = [
+        window.flows_dock.tree.topLevelItem(i).text(0)
+        for i in range(window.flows_dock.tree.topLevelItemCount())
+    ]
     assert any("Counting rows" in n for n in names)
 
     # The next save is a new version, with no question.

@@ -22,8 +22,11 @@ def open_from_dock(window, flow_id: str) -> None:
     """Double-click the flow's row in the flows dock, as a person switches flows."""
     window.flows_dock_widget.raise_()
     tree = window.flows_dock.tree
-    item = next(tree.topLevelItem(i) for i in range(tree.topLevelItemCount())
-                if tree.topLevelItem(i).data(0, Qt.UserRole) == flow_id)
+    item = next(
+        tree.topLevelItem(i)
+        for i in range(tree.topLevelItemCount())
+        if tree.topLevelItem(i).data(0, Qt.UserRole) == flow_id
+    )
     point = tree.visualItemRect(item).center()
     QTest.mouseClick(tree.viewport(), Qt.LeftButton, Qt.NoModifier, point)
     QTest.mouseDClick(tree.viewport(), Qt.LeftButton, Qt.NoModifier, point)
@@ -31,8 +34,7 @@ def open_from_dock(window, flow_id: str) -> None:
     assert window.document.flow.id == flow_id
 
 
-def test_switching_flows_shows_each_flows_last_run_in_the_logs_and_status_bar(
-        make_window, folder, qtbot):
+def test_switching_flows_shows_each_flows_last_run_in_the_logs_and_status_bar(make_window, folder, qtbot):
     failing = failing_flow(folder)["flow"]
     tables = table_flow(folder)["flow"]
     window = make_window(folder)
@@ -67,7 +69,6 @@ def test_a_flow_opened_in_a_new_window_shows_its_last_recorded_run(make_window, 
 
     window = make_window(folder)
     open_from_dock(window, failing)
-    qtbot.waitUntil(lambda: any("boom at 3" in m for m in window.logs_dock.shown_messages()),
-                    timeout=10_000)
+    qtbot.waitUntil(lambda: any("boom at 3" in m for m in window.logs_dock.shown_messages()), timeout=10_000)
     assert window.run_label.full_text.startswith("✗ 'Failing' failed")
     assert window.scene.statuses()

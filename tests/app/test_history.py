@@ -30,8 +30,9 @@ def run_elsewhere(folder, flow_id, parameters=None):
         with Workspace(folder) as ws:
             catalog = ws.catalog()
             flow = ws.load_flow(flow_id, catalog=catalog)
-            done["result"] = asyncio.run(run_flow(ws, flow, parameters,
-                                                  RunOptions(executor="inline"), catalog))
+            done["result"] = asyncio.run(
+                run_flow(ws, flow, parameters, RunOptions(executor="inline"), catalog)
+            )
 
     thread = threading.Thread(target=work)
     thread.start()
@@ -39,8 +40,7 @@ def run_elsewhere(folder, flow_id, parameters=None):
     return done["result"]
 
 
-def test_runs_from_a_terminal_appear_and_a_past_run_shows_on_the_canvas(make_window, folder,
-                                                                         qtbot):
+def test_runs_from_a_terminal_appear_and_a_past_run_shows_on_the_canvas(make_window, folder, qtbot):
     ids = table_flow(folder)
     window = make_window(folder)
     assert window.runs_dock.rows == []
@@ -51,8 +51,7 @@ def test_runs_from_a_terminal_appear_and_a_past_run_shows_on_the_canvas(make_win
     assert "factor=5" in window.runs_dock.table.item(0, 5).text()
 
     window.runs_dock.table.selectRow(0)
-    qtbot.waitUntil(lambda: window.shown_run is not None and window.shown_run.id == row["id"],
-                    timeout=10_000)
+    qtbot.waitUntil(lambda: window.shown_run is not None and window.shown_run.id == row["id"], timeout=10_000)
     assert states(window)[ids["double"]] == "completed"
     bars = window.runs_dock.gantt.bars
     assert {b.node_id for b in bars} == {v for k, v in ids.items() if k != "flow"}
@@ -73,8 +72,7 @@ def test_runs_from_a_terminal_appear_and_a_past_run_shows_on_the_canvas(make_win
     assert set(states(window).values()) == {"cached"}
 
 
-def test_save_as_writes_a_dataframe_in_the_format_of_its_extension(make_window, folder, qtbot,
-                                                                  tmp_path):
+def test_save_as_writes_a_dataframe_in_the_format_of_its_extension(make_window, folder, qtbot, tmp_path):
     ids = table_flow(folder)
     window = make_window(folder)
     run_with_dialog(window, qtbot)

@@ -57,8 +57,7 @@ def test_options_are_edited_as_overrides(window):
     fields["retries"].setValue(2)
     fields["timeout"].setValue(30)
     fields["cache"].activated.emit(fields["cache"].findText("never"))
-    assert window.document.flow.nodes[count].options == {"retries": 2, "timeout": 30.0,
-                                                         "cache": "never"}
+    assert window.document.flow.nodes[count].options == {"retries": 2, "timeout": 30.0, "cache": "never"}
     window.document.undo_stack.undo()
     assert window.document.flow.nodes[count].options == {"retries": 2, "timeout": 30.0}
     assert fields["cache"].currentText() == "inputs"
@@ -99,14 +98,33 @@ def test_editor_kinds_follow_the_port_types():
     from plait.runtime.nodes.spec import Port
     from plait.widgets.editors import editor_kind
 
-    kinds = {name: editor_kind(Port(name, annotation, choices=choices))
-             for name, annotation, choices in [
-                 ("i", int, None), ("f", Optional[float], None), ("b", bool, None),
-                 ("s", str, None), ("p", pathlib.Path, None), ("l", list[int], None),
-                 ("d", dict, None), ("c", Literal["a", "b"], ("a", "b")), ("a", Any, None),
-                 ("r", Annotated[int, "range"], None)]}
-    assert kinds == {"i": "int", "f": "float", "b": "bool", "s": "str", "p": "path",
-                     "l": "json", "d": "json", "c": "choice", "a": "expression", "r": "int"}
+    kinds = {
+        name: editor_kind(Port(name, annotation, choices=choices))
+        for name, annotation, choices in [
+            ("i", int, None),
+            ("f", Optional[float], None),
+            ("b", bool, None),
+            ("s", str, None),
+            ("p", pathlib.Path, None),
+            ("l", list[int], None),
+            ("d", dict, None),
+            ("c", Literal["a", "b"], ("a", "b")),
+            ("a", Any, None),
+            ("r", Annotated[int, "range"], None),
+        ]
+    }
+    assert kinds == {
+        "i": "int",
+        "f": "float",
+        "b": "bool",
+        "s": "str",
+        "p": "path",
+        "l": "json",
+        "d": "json",
+        "c": "choice",
+        "a": "expression",
+        "r": "int",
+    }
     _ = (BoolEditor, ChoiceEditor, ExpressionEditor, JsonEditor, TextEditor)
 
 
@@ -147,8 +165,7 @@ def test_the_flow_summary_follows_drops_wires_paste_and_undo_in_words(window):
 
 
 def test_counted_words_are_plural_unless_one():
-    assert [plural(n, "node") for n in (0, 1, 2, 1200)] == [
-        "0 nodes", "1 node", "2 nodes", "1,200 nodes"]
+    assert [plural(n, "node") for n in (0, 1, 2, 1200)] == ["0 nodes", "1 node", "2 nodes", "1,200 nodes"]
     assert plural(1, "saved version") == "1 saved version"
     assert plural(3, "child", "children") == "3 children"
 

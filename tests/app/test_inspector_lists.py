@@ -36,8 +36,7 @@ def test_every_list_in_the_inspector_takes_a_mouse_click(window):
         assert count >= 1
         for i in range(count):  # found again each time: a click may rebuild the page
             combo = _lists(window.inspector)[i]
-            other = next(combo.itemText(j) for j in range(combo.count())
-                         if j != combo.currentIndex())
+            other = next(combo.itemText(j) for j in range(combo.count()) if j != combo.currentIndex())
             choose(combo, other)
             assert window.isVisible()
     assert window.document.flow.nodes[scale].options.get("cache") == "never"
@@ -75,12 +74,18 @@ def test_double_clicking_flows_and_versions_in_the_flows_dock_opens_them(window)
     window.flows_dock_widget.raise_()
     tree = window.flows_dock.tree
     for _ in range(3):  # each open lists the flows again, under the clicked item
-        item = next(tree.topLevelItem(i) for i in range(tree.topLevelItemCount())
-                    if tree.topLevelItem(i).data(0, Qt.UserRole) == first)
+        item = next(
+            tree.topLevelItem(i)
+            for i in range(tree.topLevelItemCount())
+            if tree.topLevelItem(i).data(0, Qt.UserRole) == first
+        )
         item.setExpanded(True)
         _double_click_item(tree, item.child(item.childCount() - 1))  # version 1
         assert window.document.flow.id == first and window.document.read_only
-        item = next(tree.topLevelItem(i) for i in range(tree.topLevelItemCount())
-                    if tree.topLevelItem(i).data(0, Qt.UserRole) != first)
+        item = next(
+            tree.topLevelItem(i)
+            for i in range(tree.topLevelItemCount())
+            if tree.topLevelItem(i).data(0, Qt.UserRole) != first
+        )
         _double_click_item(tree, item)
         assert window.document.flow.id != first and not window.document.read_only

@@ -28,8 +28,10 @@ def test_the_minimap_moves_to_a_free_corner_and_fades_when_none_is_free(window, 
     # The person pans a little (middle drag): the minimap leaves the node it would cover.
     drag(window, area.center(), area.center() + QPoint(1, 1), button=Qt.MiddleButton)
     qtbot.waitUntil(lambda: minimap.corner != "bottom-right", timeout=5_000)
-    assert not any(minimap.geometry().intersects(view.mapFromScene(
-        item.sceneBoundingRect()).boundingRect()) for item in window.scene.nodes.values())
+    assert not any(
+        minimap.geometry().intersects(view.mapFromScene(item.sceneBoundingRect()).boundingRect())
+        for item in window.scene.nodes.values()
+    )
     assert minimap.opacity() == 1.0
 
     # Nodes under every corner: it stays put and fades, and comes back under the mouse.
@@ -45,7 +47,8 @@ def test_the_minimap_moves_to_a_free_corner_and_fades_when_none_is_free(window, 
 
 
 def test_the_minimap_is_toggled_from_the_view_menu_and_remembered(
-        make_window, workspace_folder, settings, qtbot):
+    make_window, workspace_folder, settings, qtbot
+):
     window = make_window(workspace_folder)
     add(window, "count", 0, 0)
     add(window, "count", 4000, 3000)
@@ -56,8 +59,7 @@ def test_the_minimap_is_toggled_from_the_view_menu_and_remembered(
     window.menuBar().setActiveAction(view_menu.menuAction())
     QTest.qWaitForWindowExposed(view_menu)
     item = window.actions_by_name["minimap"]
-    QTest.mouseClick(view_menu, Qt.LeftButton, Qt.NoModifier,
-                     view_menu.actionGeometry(item).center())
+    QTest.mouseClick(view_menu, Qt.LeftButton, Qt.NoModifier, view_menu.actionGeometry(item).center())
     assert not item.isChecked()
     qtbot.waitUntil(lambda: not minimap.isVisible(), timeout=5_000)
     assert settings.value("minimap", type=bool) is False

@@ -18,8 +18,7 @@ def folder(tmp_path):
     return path
 
 
-def test_a_parameter_node_shows_the_value_the_run_used_beside_its_default(
-        make_window, folder, qtbot):
+def test_a_parameter_node_shows_the_value_the_run_used_beside_its_default(make_window, folder, qtbot):
     ids = table_flow(folder)
     window = make_window(folder)
     factor = window.scene.nodes[ids["factor"]]
@@ -39,8 +38,8 @@ def test_a_parameter_node_shows_the_value_the_run_used_beside_its_default(
     run_elsewhere(folder, ids["flow"], {"factor": 9})
     window.poll_runs()
     table = window.runs_dock.table
-    qtbot.mouseClick(table.viewport(), Qt.LeftButton,
-                     pos=table.visualRect(table.model().index(0, 1)).center())
-    qtbot.waitUntil(lambda: window.shown_run is not None and window.shown_run.id != live.id,
-                    timeout=10_000)
+    qtbot.mouseClick(
+        table.viewport(), Qt.LeftButton, pos=table.visualRect(table.model().index(0, 1)).center()
+    )
+    qtbot.waitUntil(lambda: window.shown_run is not None and window.shown_run.id != live.id, timeout=10_000)
     assert factor.parameter_summary() == "int = 9 (default 3)"

@@ -46,8 +46,10 @@ def test_zoomed_further_out_hovering_a_node_draws_its_port_names(window, qtbot):
     after = view.viewport().grab().toImage()
     # Left of the input port: a label where there was only canvas.
     port = view.mapFromScene(item.port_scene_pos(INPUT, "x"))
-    changed = sum(before.pixelColor(x, port.y()) != after.pixelColor(x, port.y())
-                  for x in range(port.x() - 30, port.x() - 8))
+    changed = sum(
+        before.pixelColor(x, port.y()) != after.pixelColor(x, port.y())
+        for x in range(port.x() - 30, port.x() - 8)
+    )
     assert changed > 10
 
     hover(view.viewport(), view.viewport().rect().center() / 8)

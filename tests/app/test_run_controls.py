@@ -32,8 +32,7 @@ def test_a_flow_with_problems_is_not_run_and_the_problems_are_told(make_window, 
     assert "x" in told[0] and "cannot run" in told[0]
 
 
-def test_values_are_remembered_per_flow_and_refusals_come_from_the_engine_too(
-        make_window, folder, qtbot):
+def test_values_are_remembered_per_flow_and_refusals_come_from_the_engine_too(make_window, folder, qtbot):
     table_flow(folder)
     window = make_window(folder)
     run_with_dialog(window, qtbot, factor="7")
@@ -48,8 +47,7 @@ def test_values_are_remembered_per_flow_and_refusals_come_from_the_engine_too(
     assert "parameter 'rows' expects int" in told[0]
 
 
-def test_a_json_parameters_file_runs_without_the_dialog_or_fills_it(make_window, folder, qtbot,
-                                                                    tmp_path):
+def test_a_json_parameters_file_runs_without_the_dialog_or_fills_it(make_window, folder, qtbot, tmp_path):
     ids = table_flow(folder)
     window = make_window(folder)
     path = tmp_path / "params.json"
@@ -67,8 +65,7 @@ def test_a_json_parameters_file_runs_without_the_dialog_or_fills_it(make_window,
     assert ids
 
 
-def test_the_node_menu_runs_up_to_a_node_reruns_from_it_and_clears_its_cache(
-        make_window, folder, qtbot):
+def test_the_node_menu_runs_up_to_a_node_reruns_from_it_and_clears_its_cache(make_window, folder, qtbot):
     ids = table_flow(folder)
     window = make_window(folder)
     window.settings.setValue("run/executor", "inline")
@@ -76,8 +73,9 @@ def test_the_node_menu_runs_up_to_a_node_reruns_from_it_and_clears_its_cache(
     viewport = window.view.viewport()
     QTest.mouseClick(viewport, Qt.RightButton, Qt.NoModifier, point)
     # The platform follows a right click with a context menu event; offscreen, we send it.
-    QApplication.sendEvent(viewport, QContextMenuEvent(QContextMenuEvent.Mouse, point,
-                                                       viewport.mapToGlobal(point)))
+    QApplication.sendEvent(
+        viewport, QContextMenuEvent(QContextMenuEvent.Mouse, point, viewport.mapToGlobal(point))
+    )
     assert window.node_menu is not None and window.node_menu.isVisible()
     menu = window.node_menu
     names = [a.objectName() for a in menu.actions() if a.objectName()]
@@ -121,8 +119,7 @@ def test_editing_a_node_after_a_run_marks_it_and_its_cone_stale(make_window, fol
     assert items[ids["summary"]].status.text().endswith("· stale")
 
 
-def test_closing_during_a_run_asks_and_cancels_it_with_complete_records(
-        make_window, folder, qtbot, settings):
+def test_closing_during_a_run_asks_and_cancels_it_with_complete_records(make_window, folder, qtbot, settings):
     from tests.app.running import napping_flow
 
     ids = napping_flow(folder)
@@ -130,8 +127,7 @@ def test_closing_during_a_run_asks_and_cancels_it_with_complete_records(
     window = make_window(folder)
     window.actions_by_name["run"].trigger()
     item = window.scene.nodes[ids["nap"]]
-    qtbot.waitUntil(lambda: bool(item.status and item.status.state == "running"),
-                    timeout=RUN_TIMEOUT)
+    qtbot.waitUntil(lambda: bool(item.status and item.status.state == "running"), timeout=RUN_TIMEOUT)
     asked = []
     window.ask_cancel_runs = lambda count: asked.append(count) or False
     window.close()

@@ -33,8 +33,7 @@ def type_into(line, text: str) -> None:
 
 
 def wait_for_run(window, qtbot):
-    qtbot.waitUntil(lambda: bool(window.runs.live) and not window.runs.running,
-                    timeout=RUN_TIMEOUT)
+    qtbot.waitUntil(lambda: bool(window.runs.live) and not window.runs.running, timeout=RUN_TIMEOUT)
     return list(window.runs.live.values())[-1]
 
 
@@ -84,9 +83,9 @@ def test_run_a_flow_with_parameters_end_to_end(make_window, folder, qtbot):
     live = wait_for_run(window, qtbot)
     assert live.state == "completed", live.error
 
-    assert states(window) == {n: "completed" for n in ("rows", "scale", "factor", "table",
-                                                       "summary", "double")
-                              for n in [ids[n]]}
+    assert states(window) == {
+        n: "completed" for n in ("rows", "scale", "factor", "table", "summary", "double") for n in [ids[n]]
+    }
     assert window.run_label.text().startswith("✓")
 
     # The table's output in the outputs dock, its printed line in the logs dock.
@@ -115,15 +114,18 @@ def test_run_a_flow_with_parameters_end_to_end(make_window, folder, qtbot):
     now = states(window)
     assert {n for n, s in now.items() if s == "completed"} == {ids["factor"], ids["double"]}
     assert {n for n, s in now.items() if s == "cached"} == {
-        ids["rows"], ids["scale"], ids["table"], ids["summary"]}
+        ids["rows"],
+        ids["scale"],
+        ids["table"],
+        ids["summary"],
+    }
     click_node(window, qtbot, ids["table"])
     tab = window.outputs_dock.tab_by_port["result"]
     qtbot.waitUntil(lambda: "made by run" in tab.origin.text(), timeout=20_000)
     assert live.id[:8] in tab.origin.text()
 
 
-def test_a_failing_node_shows_its_error_while_an_independent_branch_completes(
-        make_window, folder, qtbot):
+def test_a_failing_node_shows_its_error_while_an_independent_branch_completes(make_window, folder, qtbot):
     ids = failing_flow(folder)
     window = make_window(folder)
     window.actions_by_name["run"].trigger()  # no parameters: no dialog
@@ -159,6 +161,5 @@ def test_stop_cancels_a_long_node(make_window, folder, qtbot, settings):
     assert live.state == "cancelled"
     assert item.status.state == "cancelled"
     assert not window.stop_button.isVisible()
-    row = window.workspace.conn.execute("select state, ended from runs where id=?",
-                                        (live.id,)).fetchone()
+    row = window.workspace.conn.execute("select state, ended from runs where id=?", (live.id,)).fetchone()
     assert row[0] == "cancelled" and row[1] is not None

@@ -25,29 +25,33 @@ def folder(tmp_path):
 def test_a_traceback_starts_at_the_first_frame_outside_plait():
     import plait.runtime.engine.worker as worker
 
-    full = ("Traceback (most recent call last):\n"
-            f'  File "{worker.__file__}", line 240, in run_task\n'
-            "    value = fn(*args, **kwargs)\n"
-            "            ^^^^^^^^^^^^^^^^^^^\n"
-            '  File "/home/me/ws/jobs.py", line 30, in boom\n'
-            '    raise ValueError(f"boom at {x}")\n'
-            "ValueError: boom at 3\n")
-    assert user_traceback(full) == ("Traceback (most recent call last):\n"
-                                    '  File "/home/me/ws/jobs.py", line 30, in boom\n'
-                                    '    raise ValueError(f"boom at {x}")\n'
-                                    "ValueError: boom at 3\n")
+    full = (
+        "Traceback (most recent call last):\n"
+        f'  File "{worker.__file__}", line 240, in run_task\n'
+        "    value = fn(*args, **kwargs)\n"
+        "            ^^^^^^^^^^^^^^^^^^^\n"
+        '  File "/home/me/ws/jobs.py", line 30, in boom\n'
+        '    raise ValueError(f"boom at {x}")\n'
+        "ValueError: boom at 3\n"
+    )
+    assert user_traceback(full) == (
+        "Traceback (most recent call last):\n"
+        '  File "/home/me/ws/jobs.py", line 30, in boom\n'
+        '    raise ValueError(f"boom at {x}")\n'
+        "ValueError: boom at 3\n"
+    )
     # All of it Plait's own (a built-in node): the frame that raised stays.
     builtin = full.replace("/home/me/ws/jobs.py", worker.__file__)
     assert user_traceback(builtin).count('  File "') == 1
 
 
 def test_a_failed_nodes_traceback_starts_at_the_users_frame_in_tooltip_logs_and_outputs(
-        make_window, folder, qtbot):
+    make_window, folder, qtbot
+):
     ids = failing_flow(folder)
     window = make_window(folder)
     window.actions_by_name["run"].trigger()
-    qtbot.waitUntil(lambda: bool(window.runs.live) and not window.runs.running,
-                    timeout=RUN_TIMEOUT)
+    qtbot.waitUntil(lambda: bool(window.runs.live) and not window.runs.running, timeout=RUN_TIMEOUT)
     bad = window.scene.nodes[ids["bad"]]
     assert "worker.py" in bad.status.traceback  # the whole one is kept
 
@@ -70,8 +74,7 @@ def test_a_failed_nodes_traceback_starts_at_the_users_frame_in_tooltip_logs_and_
     assert "jobs.py" in heading and "worker.py" not in heading
 
     # The traceback's first line holds the whole of it: in its tooltip, and copied with Ctrl+C.
-    row = next(r for r in range(logs.model.rowCount())
-               if logs.model.line(r)[4].startswith("Traceback"))
+    row = next(r for r in range(logs.model.rowCount()) if logs.model.line(r)[4].startswith("Traceback"))
     index = logs.model.index(row, 4)
     assert "worker.py" in logs.model.data(index, Qt.ToolTipRole)
     table = logs.table

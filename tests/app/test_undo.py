@@ -30,12 +30,12 @@ def _frame_id(window):
 
 EDITS = {
     "add node": lambda w, n: add(w, "label", 600, 0),
-    "delete selection": lambda w, n: (w.scene.select_nodes([n["load"], n["scale"]]),
-                                      w.delete_selection()),
+    "delete selection": lambda w, n: (w.scene.select_nodes([n["load"], n["scale"]]), w.delete_selection()),
     "wire with the mouse": lambda w, n: wire(w, n["param"], "value", n["scale"], "factor"),
     "replace a wire": lambda w, n: wire(w, n["param"], "value", n["count"], "items"),
-    "drag a node": lambda w, n: drag(w, node_point(w, n["count"]),
-                                     node_point(w, n["count"]) + QPoint(80, 90)),
+    "drag a node": lambda w, n: drag(
+        w, node_point(w, n["count"]), node_point(w, n["count"]) + QPoint(80, 90)
+    ),
     "set a value": lambda w, n: w.document.set_value(n["scale"], "factor", 7.5),
     "clear a value": lambda w, n: w.document.set_value(n["scale"], "factor"),
     "set an option": lambda w, n: w.document.set_option(n["count"], "retries", 3),
@@ -45,8 +45,7 @@ EDITS = {
     "set a parameter default": lambda w, n: w.document.set_value(n["param"], "default", 1.5),
     "add a frame": lambda w, n: w.add_comment(),
     "edit a frame": lambda w, n: w.document.update_frame(_frame_id(w), title="Inputs"),
-    "paste": lambda w, n: (w.scene.select_nodes([n["load"], n["count"]]), w.copy_selection(),
-                           w.paste()),
+    "paste": lambda w, n: (w.scene.select_nodes([n["load"], n["count"]]), w.copy_selection(), w.paste()),
     "duplicate": lambda w, n: (w.scene.select_nodes([n["scale"]]), w.duplicate()),
     "auto-layout": lambda w, n: w.auto_layout(),
 }

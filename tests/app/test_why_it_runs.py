@@ -56,12 +56,10 @@ def test_saving_a_library_marks_exactly_the_nodes_that_will_rerun(make_window, f
     live = run_with_dialog(window, qtbot)
     assert live.statuses[ids["double"]].state == "completed"
     assert live.statuses[ids["table"]].state == "cached"
-    qtbot.waitUntil(lambda: not any(i.status.stale for i in items.values() if i.status),
-                    timeout=10_000)
+    qtbot.waitUntil(lambda: not any(i.status.stale for i in items.values() if i.status), timeout=10_000)
 
 
-def test_an_edit_marks_the_node_will_rerun_its_cone_may_rerun_and_undo_clears_it(
-        make_window, folder, qtbot):
+def test_an_edit_marks_the_node_will_rerun_its_cone_may_rerun_and_undo_clears_it(make_window, folder, qtbot):
     ids = table_flow(folder)
     window = make_window(folder)
     run_with_dialog(window, qtbot)
@@ -77,11 +75,10 @@ def test_an_edit_marks_the_node_will_rerun_its_cone_may_rerun_and_undo_clears_it
     qtbot.waitUntil(lambda: not items[ids["table"]].status.stale, timeout=10_000)
 
 
-def test_code_that_is_not_deterministic_gets_a_hint_in_the_inspector(make_window, folder,
-                                                                     qtbot):
+def test_code_that_is_not_deterministic_gets_a_hint_in_the_inspector(make_window, folder, qtbot):
     (folder / "noisy.py").write_text(
-        "import random\n\n\ndef jitter(x: float = 0.0) -> float:\n"
-        "    return x + random.random()\n")
+        "import random\n\n\ndef jitter(x: float = 0.0) -> float:\n    return x + random.random()\n"
+    )
     catalog = write_library(folder)
     flow = Flow("Noisy", catalog=catalog)
     noisy = flow.create_node(catalog.get("noisy.py:jitter"), (0, 0)).id

@@ -21,8 +21,7 @@ def test_dragging_from_an_output_to_an_input_wires_them(window):
 def test_dragging_from_an_input_back_to_an_output_wires_them_too(window):
     load = add(window, "load", 0, 0)
     count = add(window, "count", 300, 0)
-    drag(window, port_point(window, count, INPUT, "items"),
-         port_point(window, load, OUTPUT, "result"))
+    drag(window, port_point(window, count, INPUT, "items"), port_point(window, load, OUTPUT, "result"))
     assert window.document.flow.edges == [Edge(load, "result", count, "items")]
 
 
@@ -141,8 +140,10 @@ def test_a_table_dragged_into_a_bool_input_is_refused_and_the_status_bar_says_wh
     assert window.document.flow.edges == []
     assert window.document.undo_stack.count() == steps
     message = window.statusBar().currentMessage()
-    assert message == ("Not connected: output 'result' of 'Table' is DataFrame, but input 'on' "
-                       "of 'Switch' takes bool: a DataFrame is never a bool")
+    assert message == (
+        "Not connected: output 'result' of 'Table' is DataFrame, but input 'on' "
+        "of 'Switch' takes bool: a DataFrame is never a bool"
+    )
     window.grab().save(str(Path(window.workspace.folder) / "refused.png"))
 
 
@@ -156,17 +157,21 @@ def test_doubtful_wires_are_made_and_drawn_as_warnings_with_their_reason(typed_w
     other = typed(window, "first_row", 320, 440)
     wire(window, pair, "result", first, "data")
     assert "with a warning: output 'result' of 'Table and notes' is tuple[DataFrame, dict]" in (
-        window.statusBar().currentMessage())
+        window.statusBar().currentMessage()
+    )
     wire(window, name, "result", size, "path")  # the model takes str into Path now
     wire(window, table, "result", other, "data")
     flow = window.document.flow
-    assert set(flow.edges) == {Edge(pair, "result", first, "data"),
-                               Edge(name, "result", size, "path"),
-                               Edge(table, "result", other, "data")}
+    assert set(flow.edges) == {
+        Edge(pair, "result", first, "data"),
+        Edge(name, "result", size, "path"),
+        Edge(table, "result", other, "data"),
+    }
     items = window.scene.edges
     assert "turned into a Path when the node runs" in items[Edge(name, "result", size, "path")].doubt
     assert items[Edge(pair, "result", first, "data")].doubt.endswith(
-        "tuple[DataFrame, dict] is not a DataFrame, though a value of it may be one")
+        "tuple[DataFrame, dict] is not a DataFrame, though a value of it may be one"
+    )
     fine = items[Edge(table, "result", other, "data")]
     assert fine.doubt == "" and fine.pen().color() == window.scene.style.wire
     warned = items[Edge(name, "result", size, "path")]

@@ -131,8 +131,10 @@ def test_a_changed_library_file_updates_the_palette_and_the_nodes_ports(window):
     _, _, scale = _small_flow(window)
     load = next(n for n in window.document.flow.nodes if n.startswith("load"))
     count = next(n for n in window.document.flow.nodes if n.startswith("count"))
-    changed = LIBRARY.replace("def scale(x: float, factor: float = 2.0)",
-                              "def scale(x: float, factor: float = 2.0, offset: float = 0.0)")
+    changed = LIBRARY.replace(
+        "def scale(x: float, factor: float = 2.0)",
+        "def scale(x: float, factor: float = 2.0, offset: float = 0.0)",
+    )
     changed = changed.replace("def count(items: list)", "def count(things: list)")
     changed += textwrap.dedent('''
 
@@ -165,8 +167,11 @@ def test_a_library_that_fails_to_import_is_listed_with_its_error(window):
     palette = window.palette_widget
     assert any("broken.py" in name for name in palette.failed())
     assert "nodes.py:count" in palette.keys()  # the others still load
-    group = next(palette.tree.topLevelItem(i) for i in range(palette.tree.topLevelItemCount())
-                 if "broken.py" in palette.tree.topLevelItem(i).text(0))
+    group = next(
+        palette.tree.topLevelItem(i)
+        for i in range(palette.tree.topLevelItemCount())
+        if "broken.py" in palette.tree.topLevelItem(i).text(0)
+    )
     palette.tree.setCurrentItem(group)
     assert "SyntaxError" in palette.error.toPlainText()
 
@@ -190,8 +195,9 @@ def test_flows_dock_renames_duplicates_and_deletes_with_confirmation(window):
     assert window.document.flow.id != flow_id
 
 
-def test_geometry_and_recent_workspaces_are_remembered(make_window, workspace_folder, tmp_path,
-                                                       settings, qtbot):
+def test_geometry_and_recent_workspaces_are_remembered(
+    make_window, workspace_folder, tmp_path, settings, qtbot
+):
     from plait.app.window import MainWindow
 
     window = make_window(workspace_folder)
@@ -204,8 +210,7 @@ def test_geometry_and_recent_workspaces_are_remembered(make_window, workspace_fo
     assert again.recent_workspaces()[0] == str(workspace_folder.resolve())
     other = tmp_path / "other"
     again.open_workspace(other)
-    assert again.recent_workspaces()[:2] == [str(other.resolve()),
-                                              str(workspace_folder.resolve())]
+    assert again.recent_workspaces()[:2] == [str(other.resolve()), str(workspace_folder.resolve())]
     assert again.document.flow.nodes == {}
 
 
@@ -222,8 +227,11 @@ def test_the_window_opens_on_a_folder_like_plait_path(workspace_folder, settings
 
 def test_a_flow_saved_for_the_first_time_can_be_scheduled_at_once(window):
     add(window, "count", 0, 0)
-    tabs = next(bar for bar in window.findChildren(QTabBar)
-                if "Schedules" in [bar.tabText(i) for i in range(bar.count())])
+    tabs = next(
+        bar
+        for bar in window.findChildren(QTabBar)
+        if "Schedules" in [bar.tabText(i) for i in range(bar.count())]
+    )
     index = [tabs.tabText(i) for i in range(tabs.count())].index("Schedules")
     QTest.mouseClick(tabs, Qt.LeftButton, Qt.NoModifier, tabs.tabRect(index).center())
     button = window.schedules_dock.add_button
@@ -245,12 +253,16 @@ def test_a_library_error_fits_the_palette_and_never_draws_over_the_rest(window):
     (window.workspace.folder / name).write_text("def oops(:\n    pass\n")
     window.reload_libraries()
     palette = window.palette_widget
-    [group] = [palette.tree.topLevelItem(i) for i in range(palette.tree.topLevelItemCount())
-               if name in palette.tree.topLevelItem(i).text(0)]
+    [group] = [
+        palette.tree.topLevelItem(i)
+        for i in range(palette.tree.topLevelItemCount())
+        if name in palette.tree.topLevelItem(i).text(0)
+    ]
     assert name in group.toolTip(0) and "SyntaxError" in group.toolTip(0)
     palette.tree.scrollToItem(group)
-    QTest.mouseClick(palette.tree.viewport(), Qt.LeftButton, Qt.NoModifier,
-                     palette.tree.visualItemRect(group).center())
+    QTest.mouseClick(
+        palette.tree.viewport(), Qt.LeftButton, Qt.NoModifier, palette.tree.visualItemRect(group).center()
+    )
     QApplication.processEvents()
     assert palette.error.isVisible() and "SyntaxError" in palette.error.toPlainText()
     # The long name is shortened to the dock's width, whole in the tooltip; the dock keeps its width.
@@ -261,6 +273,6 @@ def test_a_library_error_fits_the_palette_and_never_draws_over_the_rest(window):
     parts = [palette.search, palette.tree, title, palette.error]
     for i, part in enumerate(parts):
         assert palette.rect().contains(part.geometry())
-        assert not any(part.geometry().intersects(other.geometry()) for other in parts[i + 1:])
+        assert not any(part.geometry().intersects(other.geometry()) for other in parts[i + 1 :])
     dock = window.palette_dock.geometry()
     assert not dock.intersects(window.centralWidget().geometry())

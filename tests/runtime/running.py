@@ -8,4 +8,5 @@ def run(loop, engine, flow, params=None, **options):
         handle = engine.start(flow, params, RunOptions(**options))
         seen = [e async for e in handle.events()]
         return await handle.wait(), seen
+
     return loop.run_until_complete(go())

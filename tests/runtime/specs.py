@@ -17,9 +17,12 @@ def make_spec(key: str, inputs=(), outputs=("result",)) -> NodeSpec:
             return Port(item)
         return Port(*item)
 
-    return NodeSpec(key=key, title=key.split(":")[-1].replace("_", " ").capitalize(),
-                    inputs=tuple(port(p) for p in inputs),
-                    outputs=tuple(port(p) for p in outputs))
+    return NodeSpec(
+        key=key,
+        title=key.split(":")[-1].replace("_", " ").capitalize(),
+        inputs=tuple(port(p) for p in inputs),
+        outputs=tuple(port(p) for p in outputs),
+    )
 
 
 class Catalog(dict):
@@ -35,7 +38,6 @@ def catalog() -> Catalog:
         make_spec("t:label", [("text", str)], [("result", str)]),
         make_spec("t:maybe", [("x", Optional[int])], [("result", Optional[int])]),
         make_spec("t:add", [("a", Any), ("b", Any)], [("result", Any)]),
-        make_spec("t:sink", [("x", Any, None), Port("extra", kind=VAR_KEYWORD, wireable=False)],
-                  ()),
+        make_spec("t:sink", [("x", Any, None), Port("extra", kind=VAR_KEYWORD, wireable=False)], ()),
     ]
     return Catalog({s.key: s for s in specs})

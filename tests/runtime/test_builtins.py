@@ -35,8 +35,14 @@ def test_write_then_read_a_table_in_each_format(tmp_path, table, suffix):
 
 def test_read_table_flattens_api_shaped_json(tmp_path):
     path = tmp_path / "repos.json"
-    path.write_text(json.dumps({"total_count": 2, "items": [
-        {"name": "a", "owner": {"login": "ann"}}, {"name": "b", "owner": {"login": "bob"}}]}))
+    path.write_text(
+        json.dumps(
+            {
+                "total_count": 2,
+                "items": [{"name": "a", "owner": {"login": "ann"}}, {"name": "b", "owner": {"login": "bob"}}],
+            }
+        )
+    )
     read = b.read_table(path)
     assert list(read.columns) == ["name", "owner.login"]
     assert read["owner.login"].tolist() == ["ann", "bob"]
@@ -106,8 +112,15 @@ def test_plot_returns_a_figure_for_tables_and_lists(tmp_path, table):
 def test_the_builtins_are_in_every_workspace_catalog_under_their_own_group(tmp_path):
     with Workspace(tmp_path / "ws") as ws:
         catalog = ws.catalog()
-    keys = {"read_table", "write_table", "select_columns", "filter_rows", "get_item",
-            "python_expression", "plot"}
+    keys = {
+        "read_table",
+        "write_table",
+        "select_columns",
+        "filter_rows",
+        "get_item",
+        "python_expression",
+        "plot",
+    }
     for key in keys:
         spec = catalog.get(B + key)
         assert spec is not None and spec.module == "Plait: data", key
@@ -151,8 +164,7 @@ def test_editing_the_csv_reruns_the_reader_and_its_cone_only(loop, tmp_path):
             value = engine.cache.store.read(result.nodes[total.id].outputs["result"])
             return {n: r.state for n, r in result.nodes.items()}, value
 
-        assert run() == ({read.id: ev.COMPLETED, total.id: ev.COMPLETED,
-                          other.id: ev.COMPLETED}, 4)
+        assert run() == ({read.id: ev.COMPLETED, total.id: ev.COMPLETED, other.id: ev.COMPLETED}, 4)
         assert run()[0] == dict.fromkeys(flow.nodes, ev.CACHED)
         (folder / "data.csv").write_text("a,b\n1,2\n30,4\n")
         states, value = run()

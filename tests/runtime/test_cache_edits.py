@@ -37,13 +37,24 @@ from tests.runtime.test_cache_properties import draw_inputs
 
 # Knobs: the values an edit changes, and the file each lives in.
 KNOBS = {
-    "lazy": ("helpers.py", 1.0), "step": ("helpers.py", 2.0), "pkg": ("mypkg/tools.py", 3.0),
-    "deco": ("deco.py", 0.5), "box": ("shapes.py", 2.0),
-    "array": ("lib.py", 1.0), "pattern": ("lib.py", "ab+"), "fraction": ("lib.py", 1),
-    "boxsize": ("lib.py", 3.0), "conf": ("lib.py", 0.25), "op": ("lib.py", 4.0),
-    "k": ("lib.py", 2.0), "g": ("lib.py", 7.0), "w": ("lib.py", 0.5), "local": ("lib.py", 3.0),
+    "lazy": ("helpers.py", 1.0),
+    "step": ("helpers.py", 2.0),
+    "pkg": ("mypkg/tools.py", 3.0),
+    "deco": ("deco.py", 0.5),
+    "box": ("shapes.py", 2.0),
+    "array": ("lib.py", 1.0),
+    "pattern": ("lib.py", "ab+"),
+    "fraction": ("lib.py", 1),
+    "boxsize": ("lib.py", 3.0),
+    "conf": ("lib.py", 0.25),
+    "op": ("lib.py", 4.0),
+    "k": ("lib.py", 2.0),
+    "g": ("lib.py", 7.0),
+    "w": ("lib.py", 0.5),
+    "local": ("lib.py", 3.0),
     "version": ("fakedist", 1),
-    "data": ("data.txt", 10.0), "tick": ("tick.txt", 1.0),
+    "data": ("data.txt", 10.0),
+    "tick": ("tick.txt", 1.0),
 }
 
 FILES = {
@@ -228,20 +239,27 @@ FILES = {
 
 # What each kind's computation depends on besides its inputs.
 DEPENDS = {
-    "combine": (), "lazy_user": ("lazy",), "lazy_module": ("lazy",), "pkg_user": ("pkg",),
-    "array_user": ("array",), "objects_user": ("pattern", "fraction", "boxsize", "box", "conf"),
-    "dispatch_user": ("op", "step"), "method_user": ("k",),
+    "combine": (),
+    "lazy_user": ("lazy",),
+    "lazy_module": ("lazy",),
+    "pkg_user": ("pkg",),
+    "array_user": ("array",),
+    "objects_user": ("pattern", "fraction", "boxsize", "box", "conf"),
+    "dispatch_user": ("op", "step"),
+    "method_user": ("k",),
     # globals()[...] cannot be followed: the whole module and all it reaches count.
     "globals_user": tuple(k for k in KNOBS if k not in ("data", "tick")),
-    "decorated": ("deco",), "local_decorated": ("local",),
-    "version_user": ("version",), "partial_user": ("w",), "reader": ("data",),
+    "decorated": ("deco",),
+    "local_decorated": ("local",),
+    "version_user": ("version",),
+    "partial_user": ("w",),
+    "reader": ("data",),
     "subflow": ("lazy", "data"),
 }
 ALWAYS = {"ticker", "expiring", "subflow"}  # rerun every time (a subflow holds a never node)
 FLOAT_KINDS = [k for k in DEPENDS if k not in ("reader", "subflow")] + ["ticker", "expiring"]
 PORTS = {"combine": ("a", "b"), "lazy_user": ("a", "b")}
-EDITS = [k for k in KNOBS] + ["parameter", "nan_none", "dict_order", "constant", "unwire",
-                              "cosmetic"]
+EDITS = [k for k in KNOBS] + ["parameter", "nan_none", "dict_order", "constant", "unwire", "cosmetic"]
 
 
 def cosmetic(source):
@@ -249,9 +267,9 @@ def cosmetic(source):
     lines = ["# Edited: comments, docstrings and spacing only.", ""]
     for line in source.splitlines():
         stripped = line.lstrip()
-        indent = line[:len(line) - len(stripped)]
+        indent = line[: len(line) - len(stripped)]
         if stripped.startswith("return "):
-            line = f"{indent}return  {stripped[len('return '):]}  # the result"
+            line = f"{indent}return  {stripped[len('return ') :]}  # the result"
         lines.append(line)
         if stripped.startswith(("def ", "class ")) and line.rstrip().endswith(":"):
             lines.append(f'{indent}    """Documented after the first run."""')
@@ -280,8 +298,7 @@ def write_workspace(folder, site, knobs, dressed=False):
         shutil.rmtree(old)
     info = site / f"fakedist-{knobs['version']}.0.dist-info"
     info.mkdir(parents=True, exist_ok=True)
-    (info / "METADATA").write_text(
-        f"Metadata-Version: 2.1\nName: fakedist\nVersion: {knobs['version']}.0\n")
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: fakedist\nVersion: {knobs['version']}.0\n")
     (info / "top_level.txt").write_text("fakedist\n")
     (site / "fakedist").mkdir(exist_ok=True)
     (site / "fakedist" / "__init__.py").write_text(f"VALUE = {knobs['version'] * 100.0}\n")
@@ -374,8 +391,11 @@ def signatures(flow, params, values, knobs, folder):
         inputs = []
         for edge in sorted(flow.edges_into(node_id), key=lambda e: e.target_port):
             source = flow.nodes[edge.source]
-            value = params[source.values["name"]] if source.is_parameter else \
-                values[edge.source][edge.source_port]
+            value = (
+                params[source.values["name"]]
+                if source.is_parameter
+                else values[edge.source][edge.source_port]
+            )
             inputs.append((edge.target_port, text(value)))
         code = (kind, tuple(text(knobs[k]) for k in DEPENDS.get(kind, ())))
         found[node_id] = (code, text(sorted(node.values.items())), tuple(inputs))
@@ -383,8 +403,10 @@ def signatures(flow, params, values, knobs, folder):
 
 
 def results(engine, result):
-    return {n: {port: engine.cache.store.read(ref) for port, ref in r.outputs.items()}
-            for n, r in result.nodes.items()}
+    return {
+        n: {port: engine.cache.store.read(ref) for port, ref in r.outputs.items()}
+        for n, r in result.nodes.items()
+    }
 
 
 def comparable(values):
@@ -393,11 +415,13 @@ def comparable(values):
 
 # One flow with every kind of node, each reading the one before: every edit kind is tried
 # on it at least once, whatever the random examples turn out to be.
-EVERY_KIND = [(kind, {"a": i - 1} if i else {"a": "p"}, {})
-              for i, kind in enumerate(FLOAT_KINDS)]
-EVERY_KIND += [("reader", {"path": "where", "a": len(EVERY_KIND) - 1}, {}),
-               ("reader", {"path": "constant"}, {"a": 1.5}),
-               ("subflow", {"a": 0}, {}), ("combine", {"a": len(EVERY_KIND) + 2, "b": 3}, {})]
+EVERY_KIND = [(kind, {"a": i - 1} if i else {"a": "p"}, {}) for i, kind in enumerate(FLOAT_KINDS)]
+EVERY_KIND += [
+    ("reader", {"path": "where", "a": len(EVERY_KIND) - 1}, {}),
+    ("reader", {"path": "constant"}, {"a": 1.5}),
+    ("subflow", {"a": 0}, {}),
+    ("combine", {"a": len(EVERY_KIND) + 2, "b": 3}, {}),
+]
 
 
 def every_kind(test):
@@ -406,13 +430,14 @@ def every_kind(test):
     return example(case=(EVERY_KIND, "list", "nan_none", 0))(test)
 
 
-@settings(max_examples=int(__import__("os").environ.get("PLAIT_CACHE_EXAMPLES", "25")),
-          deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                                HealthCheck.too_slow])
+@settings(
+    max_examples=int(__import__("os").environ.get("PLAIT_CACHE_EXAMPLES", "25")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(case=cases())
 @every_kind
-def test_every_kind_of_edit_reruns_exactly_what_changed_and_nothing_stale(
-        tmp_path_factory, loop, case):
+def test_every_kind_of_edit_reruns_exactly_what_changed_and_nothing_stale(tmp_path_factory, loop, case):
     nodes, q_kind, edit, target = case
     root = tmp_path_factory.mktemp("edits")
     # The fake distribution sits where installed packages do, so it counts by its version.
@@ -433,8 +458,7 @@ def test_every_kind_of_edit_reruns_exactly_what_changed_and_nothing_stale(
             inner = build_inner(cat, ws)
             engine = Engine(ws, cat, executor=InlineExecutor())
             flow, ids = build(cat, nodes, folder, inner.id)
-            params = {"p": 1.0, "q": math.nan if q_kind == "nan" else [math.nan],
-                      "d": {"a": 1.0, "b": 2.0}}
+            params = {"p": 1.0, "q": math.nan if q_kind == "nan" else [math.nan], "d": {"a": 1.0, "b": 2.0}}
 
             def go(**options):
                 result = loop.run_until_complete(engine.run(flow, params, RunOptions(**options)))
@@ -481,11 +505,12 @@ def test_every_kind_of_edit_reruns_exactly_what_changed_and_nothing_stale(
             fresh_values = results(engine, fresh)
             after = signatures(flow, params, fresh_values, knobs, folder)
             kinds = {n: flow.nodes[n].spec_key.split(":")[-1] for n in flow.nodes}
-            always = {n for n in flow.nodes if kinds[n] in ALWAYS or
-                      is_subflow(flow.nodes[n].spec_key)}
-            expected = {n for n in flow.nodes
-                        if n in always or after[n] not in {before[m] for m in before
-                                                           if m not in always}}
+            always = {n for n in flow.nodes if kinds[n] in ALWAYS or is_subflow(flow.nodes[n].spec_key)}
+            expected = {
+                n
+                for n in flow.nodes
+                if n in always or after[n] not in {before[m] for m in before if m not in always}
+            }
             recomputed = {n for n, r in cached.nodes.items() if r.state == ev.COMPLETED}
             assert recomputed == expected, (edit, sorted(recomputed ^ expected))
             hits = {n for n, r in cached.nodes.items() if r.state == ev.CACHED}

@@ -109,15 +109,16 @@ def signatures(flow, params, values, factor):
 
 
 def results(engine, result):
-    return {n: engine.cache.store.read(r.outputs["result"])
-            for n, r in result.nodes.items() if "result" in r.outputs}
+    return {
+        n: engine.cache.store.read(r.outputs["result"])
+        for n, r in result.nodes.items()
+        if "result" in r.outputs
+    }
 
 
-@settings(max_examples=40, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(case=flows())
-def test_cached_runs_equal_fresh_runs_and_recompute_exactly_the_cone(tmp_path_factory, loop,
-                                                                    case):
+def test_cached_runs_equal_fresh_runs_and_recompute_exactly_the_cone(tmp_path_factory, loop, case):
     nodes, edit, target = case
     folder = tmp_path_factory.mktemp("ws")
     (folder / "lib.py").write_text(LIBRARY.format(factor=2.0))

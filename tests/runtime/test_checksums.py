@@ -69,17 +69,21 @@ def test_a_run_recomputes_a_cached_input_with_one_flipped_byte(loop, engine, cat
 
 def keys_of(workspace, name: str) -> set[str]:
     """The cache keys stored for one kind of node (a mapped node's items among them)."""
-    return {row[0] for row in workspace.conn.execute(
-        "select key from cache_entries where spec_key=?", (K + name,))}
+    return {
+        row[0]
+        for row in workspace.conn.execute("select key from cache_entries where spec_key=?", (K + name,))
+    }
 
 
 def damage_inline(workspace, key: str, port: str = "result") -> None:
-    (data,) = workspace.conn.execute("select data from cache_values where key=? and port=?",
-                                     (key, port)).fetchone()
+    (data,) = workspace.conn.execute(
+        "select data from cache_values where key=? and port=?", (key, port)
+    ).fetchone()
     damaged = bytearray(data)
     damaged[-1] ^= 0x01
-    workspace.conn.execute("update cache_values set data=? where key=? and port=?",
-                           (bytes(damaged), key, port))
+    workspace.conn.execute(
+        "update cache_values set data=? where key=? and port=?", (bytes(damaged), key, port)
+    )
 
 
 def mapped_flow(catalog, n=4):
@@ -115,10 +119,10 @@ def test_a_damaged_cached_item_of_a_mapped_node_is_recomputed(loop, engine, cata
     # One more item: the four cached ones are gathered with it, and found damaged.
     grown, seen = run(loop, engine, flow, {"n": 5})
     assert grown.ok, grown.nodes[target.id].error
-    assert engine.cache.store.read(grown.nodes[target.id].outputs["result"]) == \
-        [0.0, 1.0, 4.0, 9.0, 16.0]
-    assert any(m.startswith("[plait] the stored result of item") and "recomputing it" in m
-               for m in warnings(seen))
+    assert engine.cache.store.read(grown.nodes[target.id].outputs["result"]) == [0.0, 1.0, 4.0, 9.0, 16.0]
+    assert any(
+        m.startswith("[plait] the stored result of item") and "recomputing it" in m for m in warnings(seen)
+    )
 
 
 def _dead_pid() -> int:
@@ -127,8 +131,7 @@ def _dead_pid() -> int:
     return child.pid
 
 
-def test_results_written_before_a_crash_are_checked_in_the_background(loop, engine, catalog,
-                                                                       workspace):
+def test_results_written_before_a_crash_are_checked_in_the_background(loop, engine, catalog, workspace):
     flow = Flow("crash", catalog=catalog)
     big = flow.create_node(catalog.get(K + "big_array"))
     flow.set_value(big.id, "n", 100_000)
@@ -141,7 +144,8 @@ def test_results_written_before_a_crash_are_checked_in_the_background(loop, engi
     workspace.conn.execute(
         "insert into runs(id, flow_id, flow_name, flow_version, state, started, pid, host)"
         " values ('crashed-run', ?, 'crash', 1, 'running', ?, ?, ?)",
-        (flow.id, started - 1, _dead_pid(), socket.gethostname()))
+        (flow.id, started - 1, _dead_pid(), socket.gethostname()),
+    )
     with Workspace(workspace.folder) as reopened:
         assert reopened.crashed_since == started - 1
         assert key in ResultCache(reopened).lookup([key])  # the size check alone passes it

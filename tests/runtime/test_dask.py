@@ -22,8 +22,9 @@ K = "tests.runtime.nodes:"
 def cluster():
     # The cluster runs on its own loop thread, like a real one elsewhere: the tests'
     # loop only runs while a test does.
-    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                       dashboard_address=None, silence_logs=50)
+    cluster = distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=50
+    )
     yield cluster
     cluster.close()
 
@@ -49,14 +50,13 @@ def pipeline(catalog):
     return flow, talk, split
 
 
-
-
 def keys(seen):
     return {e.node_id: e.cache_key for e in seen if isinstance(e, ev.NodeFinished)}
 
 
-def test_dask_gives_the_same_outputs_and_keys_as_the_local_executor(loop, dask_engine, engine,
-                                                                    catalog, tmp_path):
+def test_dask_gives_the_same_outputs_and_keys_as_the_local_executor(
+    loop, dask_engine, engine, catalog, tmp_path
+):
     flow, talk, split = pipeline(catalog)
     on_dask, dask_events = run(loop, dask_engine, flow)
     assert on_dask.ok, {n: r.error for n, r in on_dask.nodes.items()}
@@ -100,10 +100,8 @@ def test_timeout_and_cancel_on_dask(loop, dask_engine, catalog):
     assert cancelled.nodes[nap.id].state == ev.CANCELLED
 
 
-def test_values_can_stay_in_the_cluster_when_the_store_is_not_shared(loop, cluster, workspace,
-                                                                     catalog):
-    executor = DaskExecutor(cluster.scheduler_address, workspace=str(workspace.folder),
-                            shared_store=False)
+def test_values_can_stay_in_the_cluster_when_the_store_is_not_shared(loop, cluster, workspace, catalog):
+    executor = DaskExecutor(cluster.scheduler_address, workspace=str(workspace.folder), shared_store=False)
     engine = Engine(workspace, catalog, executor=executor)
     flow, _, split = pipeline(catalog)
     result, _ = run(loop, engine, flow)
@@ -119,8 +117,7 @@ def test_values_can_stay_in_the_cluster_when_the_store_is_not_shared(loop, clust
     loop.run_until_complete(executor.close())
 
 
-def test_an_unreachable_scheduler_fails_the_run_at_once_naming_the_address(loop, workspace,
-                                                                          catalog):
+def test_an_unreachable_scheduler_fails_the_run_at_once_naming_the_address(loop, workspace, catalog):
     executor = DaskExecutor("tcp://127.0.0.1:9", workspace=str(workspace.folder))
     engine = Engine(workspace, catalog, executor=executor)
     flow, _, _ = pipeline(catalog)
@@ -138,8 +135,7 @@ def _listening(process) -> list:
     found = []
     for proc in [process, *process.children(recursive=True)]:
         try:
-            found += [c for c in proc.net_connections(kind="inet")
-                      if c.status == psutil.CONN_LISTEN]
+            found += [c for c in proc.net_connections(kind="inet") if c.status == psutil.CONN_LISTEN]
         except (psutil.NoSuchProcess, psutil.AccessDenied):
             continue
     return found
@@ -163,8 +159,7 @@ def test_a_local_cluster_listens_on_loopback_only(loop, dashboard):
 
         def fetch() -> int:
             try:
-                return urllib.request.urlopen(f"http://127.0.0.1:{port}/status",
-                                              timeout=10).status
+                return urllib.request.urlopen(f"http://127.0.0.1:{port}/status", timeout=10).status
             except urllib.error.HTTPError as exc:
                 return exc.code
 

@@ -21,8 +21,12 @@ K = "tests.runtime.nodes:"
 
 @pytest.fixture
 def flow(catalog):
-    f = Flow("numbers", catalog=catalog, description="Adds things up.",
-             extras={"frames": [{"title": "inputs", "rect": [0, 0, 100, 50]}]})
+    f = Flow(
+        "numbers",
+        catalog=catalog,
+        description="Adds things up.",
+        extras={"frames": [{"title": "inputs", "rect": [0, 0, 100, 50]}]},
+    )
     x = f.add_parameter("x", "float", 2.5, "the start", position=(-200.123, 40.0), node_id="x")
     a = f.create_node(catalog.get(K + "add"), (10.456, 20.0))
     f.set_value(a.id, "b", 1.0)
@@ -91,21 +95,26 @@ def test_import_under_another_name_makes_a_copy(flow, tmp_path):
         assert ws.load_flow("numbers copy").content() == flow.content()
 
 
-@pytest.mark.parametrize("change, message", [
-    (lambda d: d.update(version=2), "written by a newer Plait (flow document version 2"),
-    (lambda d: d.update(format="something"), "is not a Plait flow document"),
-    (lambda d: d.pop("name"), 'has no "name"'),
-    (lambda d: d["nodes"][0].update(colour="red"), "node 'add_1' has unknown field(s) 'colour'"),
-    (lambda d: d["nodes"][0].update(position=[1]), "node 'add_1': \"position\" must be [x, y]"),
-    (lambda d: d["nodes"][0].update(options={"speed": 3}), "node 'add_1': unknown option 'speed'"),
-    (lambda d: d["nodes"][0].pop("type"), "node 'add_1' has no \"type\""),
-    (lambda d: d["nodes"].append(dict(d["nodes"][0])), "two nodes have the id 'add_1'"),
-    (lambda d: d["edges"].append("ghost.result -> add_1.b"), "refers to node 'ghost'"),
-    (lambda d: d["edges"].append("x.value -> add_1.a"), "input 'a' of node 'add_1' has two wires"),
-    (lambda d: d["edges"].append("add_1 to split_1"), "is not written as"),
-    (lambda d: d["nodes"][-1]["values"].update(type="complex"),
-     "parameter 'x' has unknown type 'complex'"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda d: d.update(version=2), "written by a newer Plait (flow document version 2"),
+        (lambda d: d.update(format="something"), "is not a Plait flow document"),
+        (lambda d: d.pop("name"), 'has no "name"'),
+        (lambda d: d["nodes"][0].update(colour="red"), "node 'add_1' has unknown field(s) 'colour'"),
+        (lambda d: d["nodes"][0].update(position=[1]), "node 'add_1': \"position\" must be [x, y]"),
+        (lambda d: d["nodes"][0].update(options={"speed": 3}), "node 'add_1': unknown option 'speed'"),
+        (lambda d: d["nodes"][0].pop("type"), "node 'add_1' has no \"type\""),
+        (lambda d: d["nodes"].append(dict(d["nodes"][0])), "two nodes have the id 'add_1'"),
+        (lambda d: d["edges"].append("ghost.result -> add_1.b"), "refers to node 'ghost'"),
+        (lambda d: d["edges"].append("x.value -> add_1.a"), "input 'a' of node 'add_1' has two wires"),
+        (lambda d: d["edges"].append("add_1 to split_1"), "is not written as"),
+        (
+            lambda d: d["nodes"][-1]["values"].update(type="complex"),
+            "parameter 'x' has unknown type 'complex'",
+        ),
+    ],
+)
 def test_a_bad_document_is_refused_naming_the_file_node_and_field(flow, change, message):
     doc = json.loads(export_flow(flow))
     doc["nodes"].sort(key=lambda n: n["id"] != "add_1")  # add_1 first, the parameter last
@@ -124,8 +133,7 @@ def test_broken_json_and_nan_are_refused_with_where(tmp_path):
         with pytest.raises(DocumentError, match=r"broken.json is not valid JSON: .* line 2"):
             import_file(path, ws)
         with pytest.raises(DocumentError, match="NaN is not a JSON number"):
-            import_flow('{"format": "plait-flow", "version": 1, "name": "n", "extras": {"a": NaN}}',
-                        ws)
+            import_flow('{"format": "plait-flow", "version": 1, "name": "n", "extras": {"a": NaN}}', ws)
         with pytest.raises(DocumentError, match="cannot read"):
             import_file(tmp_path / "missing.json", ws)
         assert ws.flows() == []

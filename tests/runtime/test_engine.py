@@ -22,8 +22,6 @@ def wire(flow, a, b, port, out="result"):
     flow.connect(a.id, "value" if a.is_parameter else out, b.id, port)
 
 
-
-
 def value(engine, result, node_id, port="result"):
     return engine.cache.store.read(result.nodes[node_id].outputs[port])
 
@@ -57,8 +55,7 @@ def test_a_flow_runs_in_workers_and_passes_results_by_reference(loop, engine, fl
     assert finished[-1].summaries == {"result": {"type": "float", "preview": "12.0"}}
 
 
-def test_a_second_run_is_entirely_cached_and_a_parameter_change_reruns_its_cone(
-        loop, engine, flow):
+def test_a_second_run_is_entirely_cached_and_a_parameter_change_reruns_its_cone(loop, engine, flow):
     x = flow.add_parameter("x", "float", 2.0)
     y = flow.add_parameter("y", "float", 1.0)
     a, b = node(flow, "add"), node(flow, "add")
@@ -80,13 +77,13 @@ def test_logs_prints_stderr_and_logging_are_captured_per_node(loop, engine, flow
     c = node(flow, "chatty", x=1.5, lines=3)
     result, seen = run(loop, engine, flow)
     assert result.ok
-    lines = [(line.stream, line.message) for e in seen if isinstance(e, ev.NodeLog)
-             for line in e.lines]
+    lines = [(line.stream, line.message) for e in seen if isinstance(e, ev.NodeLog) for line in e.lines]
     assert ("stdout", "line 2 of 1.5") in lines
     assert ("stderr", "to stderr") in lines
     assert ("logging", "chatty: careful with 1.5") in lines
-    stored = workspace.conn.execute("select stream, level, message from logs where node_id=?",
-                                    (c.id,)).fetchall()
+    stored = workspace.conn.execute(
+        "select stream, level, message from logs where node_id=?", (c.id,)
+    ).fetchall()
     assert ("logging", "WARNING", "chatty: careful with 1.5") in stored
     assert len(stored) == 5
 
@@ -121,21 +118,24 @@ def test_a_failed_node_skips_its_cone_while_an_independent_branch_completes(loop
     assert "raise ValueError" in failed.traceback
 
 
-@pytest.mark.parametrize("name, message", [
-    ("exit_hard", "the worker process exited with code 1"),
-    ("segfault", "the worker process was killed by SIGSEGV (segmentation fault)"),
-    ("out_of_memory", "could not allocate 1 TB"),
-    ("interrupt", "KeyboardInterrupt"),
-])
-def test_a_crashing_node_fails_alone_with_a_clear_message(loop, engine, flow, workspace,
-                                                         name, message):
+@pytest.mark.parametrize(
+    "name, message",
+    [
+        ("exit_hard", "the worker process exited with code 1"),
+        ("segfault", "the worker process was killed by SIGSEGV (segmentation fault)"),
+        ("out_of_memory", "could not allocate 1 TB"),
+        ("interrupt", "KeyboardInterrupt"),
+    ],
+)
+def test_a_crashing_node_fails_alone_with_a_clear_message(loop, engine, flow, workspace, name, message):
     bad = node(flow, name)
     good = node(flow, "add", a=2.0)
     result, _ = run(loop, engine, flow)
     assert states(result) == {bad.id: ev.FAILED, good.id: ev.COMPLETED}
     assert result.nodes[bad.id].error == message
-    row = workspace.conn.execute("select state, error_message from node_runs where node_id=?",
-                                 (bad.id,)).fetchone()
+    row = workspace.conn.execute(
+        "select state, error_message from node_runs where node_id=?", (bad.id,)
+    ).fetchone()
     assert row == (ev.FAILED, message)
     # The pool replaced the dead worker: the next run has both slots.
     again, _ = run(loop, engine, flow, force=(good.id,))
@@ -266,6 +266,7 @@ def test_an_expired_entry_is_a_miss(loop, engine, flow):
     flow.set_option(a.id, "cache_expiration", 0.01)
     run(loop, engine, flow)
     import time
+
     time.sleep(0.05)
     second, _ = run(loop, engine, flow)
     assert second.nodes[a.id].state == ev.COMPLETED
@@ -282,11 +283,9 @@ def test_run_up_to_a_node_and_force_a_cone(loop, engine, flow):
     upto, _ = run(loop, engine, flow, only=b.id)
     assert set(upto.nodes) == {a.id, b.id}
     full, _ = run(loop, engine, flow)
-    assert states(full) == {a.id: ev.CACHED, b.id: ev.CACHED, c.id: ev.COMPLETED,
-                            other.id: ev.COMPLETED}
+    assert states(full) == {a.id: ev.CACHED, b.id: ev.CACHED, c.id: ev.COMPLETED, other.id: ev.COMPLETED}
     forced, _ = run(loop, engine, flow, force=(b.id,))
-    assert states(forced) == {a.id: ev.CACHED, b.id: ev.COMPLETED, c.id: ev.COMPLETED,
-                              other.id: ev.CACHED}
+    assert states(forced) == {a.id: ev.CACHED, b.id: ev.COMPLETED, c.id: ev.COMPLETED, other.id: ev.CACHED}
 
 
 def test_stop_at_first_failure_cancels_the_rest(loop, engine, flow):
@@ -297,8 +296,7 @@ def test_stop_at_first_failure_cancels_the_rest(loop, engine, flow):
     assert result.state == ev.RUN_CANCELLED
 
 
-def test_a_run_is_refused_with_every_problem_before_anything_starts(loop, engine, flow,
-                                                                    workspace):
+def test_a_run_is_refused_with_every_problem_before_anything_starts(loop, engine, flow, workspace):
     node(flow, "add")  # 'a' unwired
     flow.add_parameter("n", "int")
     with pytest.raises(RunRefused, match="input 'a' of 'Add' needs a wire or a value"):
@@ -312,7 +310,8 @@ def test_a_run_is_refused_with_every_problem_before_anything_starts(loop, engine
     assert refused.value.problems == [
         "flow 'params' has no parameter 'm' (parameters: n)",
         "parameter 'n' expects int, got 'many': Input should be a valid integer, "
-        "unable to parse string as an integer"]
+        "unable to parse string as an integer",
+    ]
     assert workspace.conn.execute("select count(*) from runs").fetchone()[0] == 0
 
 
@@ -320,17 +319,23 @@ def test_run_records_hold_every_node(loop, engine, flow, workspace):
     a = node(flow, "add", a=1.0)
     bad = node(flow, "boom")
     result, _ = run(loop, engine, flow)
-    run_row = workspace.conn.execute("select state, flow_name, parameters from runs where id=?",
-                                     (result.run_id,)).fetchone()
+    run_row = workspace.conn.execute(
+        "select state, flow_name, parameters from runs where id=?", (result.run_id,)
+    ).fetchone()
     assert run_row == (ev.RUN_FAILED, "test", "{}")
-    rows = dict(workspace.conn.execute(
-        "select node_id, state from node_runs where run_id=?", (result.run_id,)).fetchall())
+    rows = dict(
+        workspace.conn.execute(
+            "select node_id, state from node_runs where run_id=?", (result.run_id,)
+        ).fetchall()
+    )
     assert rows == {a.id: ev.COMPLETED, bad.id: ev.FAILED}
-    tb = workspace.conn.execute("select error_type, traceback from node_runs where node_id=?",
-                                (bad.id,)).fetchone()
+    tb = workspace.conn.execute(
+        "select error_type, traceback from node_runs where node_id=?", (bad.id,)
+    ).fetchone()
     assert tb[0] == "ValueError" and "boom at" in tb[1]
-    ref = json.loads(workspace.conn.execute(
-        "select result_ref from node_runs where node_id=?", (a.id,)).fetchone()[0])
+    ref = json.loads(
+        workspace.conn.execute("select result_ref from node_runs where node_id=?", (a.id,)).fetchone()[0]
+    )
     assert ref["result"]["serializer"] == "json"
 
 
@@ -340,8 +345,7 @@ def test_the_inline_executor_runs_the_same_flow(loop, inline_engine, flow):
     wire(flow, x, a, "x")
     result, seen = run(loop, inline_engine, flow)
     assert result.ok and value(inline_engine, result, a.id) == 2.0
-    assert any(line.message == "line 0 of 2.0" for e in seen if isinstance(e, ev.NodeLog)
-               for line in e.lines)
+    assert any(line.message == "line 0 of 2.0" for e in seen if isinstance(e, ev.NodeLog) for line in e.lines)
 
 
 def test_a_2000_node_run_records_every_node_and_every_log_line(loop, engine, flow, workspace):
@@ -349,16 +353,19 @@ def test_a_2000_node_run_records_every_node_and_every_log_line(loop, engine, flo
         node(flow, "chatty", x=float(i), lines=1)
     result, _ = run(loop, engine, flow)
     assert result.ok
-    rows = workspace.conn.execute("select count(*), count(distinct node_id) from node_runs "
-                                  "where run_id=? and state='completed'",
-                                  (result.run_id,)).fetchone()
+    rows = workspace.conn.execute(
+        "select count(*), count(distinct node_id) from node_runs where run_id=? and state='completed'",
+        (result.run_id,),
+    ).fetchone()
     assert rows == (2000, 2000)
-    lines = workspace.conn.execute("select count(*) from logs where run_id=?",
-                                   (result.run_id,)).fetchone()[0]
+    lines = workspace.conn.execute("select count(*) from logs where run_id=?", (result.run_id,)).fetchone()[0]
     assert lines == 2000 * 3  # one print, one stderr line, one logging record each
-    assert workspace.conn.execute(
-        "select count(*) from logs where run_id=? and message='line 0 of 1999.0'",
-        (result.run_id,)).fetchone()[0] == 1
+    assert (
+        workspace.conn.execute(
+            "select count(*) from logs where run_id=? and message='line 0 of 1999.0'", (result.run_id,)
+        ).fetchone()[0]
+        == 1
+    )
 
 
 def test_tqdm_bars_inside_nodes_report_progress(loop, engine, flow):
@@ -372,8 +379,7 @@ def test_tqdm_bars_inside_nodes_report_progress(loop, engine, flow):
     assert not [e for e in seen if isinstance(e, ev.NodeLog)]
 
 
-def test_the_cache_evicts_least_recently_used_entries_past_its_limit(loop, engine, flow,
-                                                                     workspace):
+def test_the_cache_evicts_least_recently_used_entries_past_its_limit(loop, engine, flow, workspace):
     a = node(flow, "big_array", n=100_000, seed=1.0)
     first, seen = run(loop, engine, flow)
     old_ref = first.nodes[a.id].outputs["result"]
@@ -387,8 +393,7 @@ def test_the_cache_evicts_least_recently_used_entries_past_its_limit(loop, engin
     assert not engine.cache.store.path(old_ref).exists()
 
 
-def test_a_custom_cache_key_reruns_a_reader_when_its_file_changes(loop, engine, flow,
-                                                                  tmp_path):
+def test_a_custom_cache_key_reruns_a_reader_when_its_file_changes(loop, engine, flow, tmp_path):
     data = tmp_path / "data.txt"
     data.write_text("one")
     path = flow.add_parameter("path", "str", str(data))

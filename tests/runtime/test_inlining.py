@@ -31,28 +31,38 @@ def parameter(node_id, name, **default):
 
 def inner_flow():
     return Flow.from_parts(
-        "inner", [parameter("n", "n", default=2), Node("double", DOUBLE.key, "Double"),
-                  Node("out", "plait:output", "doubled", values={"name": "doubled"})],
+        "inner",
+        [
+            parameter("n", "n", default=2),
+            Node("double", DOUBLE.key, "Double"),
+            Node("out", "plait:output", "doubled", values={"name": "doubled"}),
+        ],
         [Edge("n", "value", "double", "x"), Edge("double", "result", "out", "value")],
-        id="inner")
+        id="inner",
+    )
 
 
 def test_a_subflow_node_becomes_its_nodes_fed_by_the_wire_the_constant_or_the_default():
     outer = Flow.from_parts(
-        "outer", [parameter("k", "k", default=7),
-                  Node("wired", subflow_key("inner"), "wired"),
-                  Node("constant", subflow_key("inner"), "constant", values={"n": 5}),
-                  Node("default", subflow_key("inner"), "default"),
-                  Node("double", DOUBLE.key, "Double")],
+        "outer",
+        [
+            parameter("k", "k", default=7),
+            Node("wired", subflow_key("inner"), "wired"),
+            Node("constant", subflow_key("inner"), "constant", values={"n": 5}),
+            Node("default", subflow_key("inner"), "default"),
+            Node("double", DOUBLE.key, "Double"),
+        ],
         [Edge("k", "value", "wired", "n"), Edge("wired", "doubled", "double", "x")],
-        id="outer")
+        id="outer",
+    )
     Catalog(inner_flow(), outer)
     flat = inline_subflows(outer)
     assert not any(is_subflow(n.spec_key) for n in flat.nodes.values())
-    assert set(flat.nodes) == {"k", "double", "wired__double", "constant__double",
-                               "default__double"}
-    assert set(flat.edges) == {Edge("k", "value", "wired__double", "x"),
-                               Edge("wired__double", "result", "double", "x")}
+    assert set(flat.nodes) == {"k", "double", "wired__double", "constant__double", "default__double"}
+    assert set(flat.edges) == {
+        Edge("k", "value", "wired__double", "x"),
+        Edge("wired__double", "result", "double", "x"),
+    }
     assert flat.nodes["constant__double"].values == {"x": 5}
     assert flat.nodes["default__double"].values == {"x": 2}
     assert outer.nodes["wired"].spec_key == subflow_key("inner")  # the flow itself is unchanged

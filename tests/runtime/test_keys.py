@@ -33,9 +33,16 @@ def test_values_that_compare_or_print_alike_have_different_digests():
 def test_sets_hash_the_same_in_any_order_and_any_process():
     assert value_digest({"x", "y", "z"}) == value_digest({"z", "y", "x"})
     code = "from plait.runtime.keys.values import value_digest; print(value_digest({'a','b','c'}))"
-    digests = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                              env={"PYTHONHASHSEED": seed}, check=True).stdout
-               for seed in ("1", "2", "3")}
+    digests = {
+        subprocess.run(
+            [sys.executable, "-c", code],
+            capture_output=True,
+            text=True,
+            env={"PYTHONHASHSEED": seed},
+            check=True,
+        ).stdout
+        for seed in ("1", "2", "3")
+    }
     assert len(digests) == 1
 
 
@@ -169,8 +176,12 @@ def test_a_library_saved_during_a_run_never_stores_under_the_planned_key(tmp_pat
         first = loop.run_until_complete(edit_during_the_run())
         assert first.ok
         assert engine.cache.store.read(first.nodes[v.id].outputs["result"]) == 2.0  # version 2 ran
-        logs = [m for (m,) in ws.conn.execute(
-            "select message from logs where run_id=? and node_id=?", (first.run_id, v.id))]
+        logs = [
+            m
+            for (m,) in ws.conn.execute(
+                "select message from logs where run_id=? and node_id=?", (first.run_id, v.id)
+            )
+        ]
         assert any("code changed while the run was going" in m for m in logs)
 
         # Back to version 1: its planned key must not find version 2's result.
@@ -185,8 +196,9 @@ def test_a_library_saved_during_a_run_never_stores_under_the_planned_key(tmp_pat
 
 def test_a_generated_function_nesting_a_thousand_deep_is_fingerprinted(tmp_path):
     names = [f"x{i}" for i in range(1000)]
-    source = (f"def gather({', '.join(n + ': int = 0' for n in names)}) -> int:\n"
-              f"    return {' + '.join(names)}\n")
+    source = (
+        f"def gather({', '.join(n + ': int = 0' for n in names)}) -> int:\n    return {' + '.join(names)}\n"
+    )
     catalog = _specs(tmp_path, source)
     assert not [lib.error for lib in catalog.libraries if lib.error]
     spec = catalog.get("lib.py:gather")

@@ -329,8 +329,11 @@ def test_resolve_callable_sees_an_edited_file_in_a_long_lived_process(tmp_path):
 def test_a_package_of_the_workspace_imports_fresh_and_its_edits_reload_its_users(tmp_path):
     write(tmp_path, "mypkg/__init__.py", "from mypkg.tools import g  # noqa: F401\n")
     tools = write(tmp_path, "mypkg/tools.py", "def g(x):\n    return x * 2\n")
-    write(tmp_path, "uses.py", "from mypkg import tools\n\n\n"
-                               "def twice(x: int = 1) -> int:\n    return tools.g(x)\n")
+    write(
+        tmp_path,
+        "uses.py",
+        "from mypkg import tools\n\n\ndef twice(x: int = 1) -> int:\n    return tools.g(x)\n",
+    )
     catalog = Catalog(tmp_path)
     catalog.load()
     assert not [lib.error for lib in catalog.libraries if lib.error]

@@ -5,8 +5,6 @@ from tests.runtime.running import run
 K = "tests.runtime.nodes:"
 
 
-
-
 def mapped_flow(catalog, fn="square", n=5):
     flow = Flow("map", catalog=catalog)
     count = flow.add_parameter("n", "int", n)
@@ -22,8 +20,7 @@ def test_a_mapped_node_runs_once_per_item_and_returns_results_in_order(loop, eng
     flow, target = mapped_flow(catalog)
     result, seen = run(loop, engine, flow)
     assert result.ok
-    assert engine.cache.store.read(result.nodes[target.id].outputs["result"]) == \
-        [0.0, 1.0, 4.0, 9.0, 16.0]
+    assert engine.cache.store.read(result.nodes[target.id].outputs["result"]) == [0.0, 1.0, 4.0, 9.0, 16.0]
     progress = [e for e in seen if isinstance(e, ev.NodeProgress) and e.node_id == target.id]
     assert (progress[-1].done, progress[-1].total, progress[-1].message) == (5, 5, "5/5 items")
     printed = {line.message for e in seen if isinstance(e, ev.NodeLog) for line in e.lines}
@@ -40,8 +37,7 @@ def test_each_item_is_cached_on_its_own(loop, engine, catalog):
     assert engine.cache.store.read(grown.nodes[target.id].outputs["result"])[-1] == 25.0
     printed = [line.message for e in seen if isinstance(e, ev.NodeLog) for line in e.lines]
     assert "[plait] 4 of 6 items cached" in printed
-    assert sorted(m for m in printed if m.startswith("squaring")) == ["squaring 4.0",
-                                                                     "squaring 5.0"]
+    assert sorted(m for m in printed if m.startswith("squaring")) == ["squaring 4.0", "squaring 5.0"]
 
 
 def test_a_failing_item_fails_only_that_item_and_the_node_says_how_many(loop, engine, catalog):

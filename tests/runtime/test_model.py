@@ -247,8 +247,12 @@ def test_copy_is_deep_and_equal(flow):
 
 def test_bulk_load_keeps_what_edits_would_refuse(flow):
     nodes = [Node("a", "t:add", "A"), Node("b", "t:add", "B")]
-    edges = [Edge("a", "result", "b", "a"), Edge("b", "result", "a", "a"),
-             Edge("a", "result", "b", "gone"), Edge("x", "result", "a", "b")]
+    edges = [
+        Edge("a", "result", "b", "a"),
+        Edge("b", "result", "a", "a"),
+        Edge("a", "result", "b", "gone"),
+        Edge("x", "result", "a", "b"),
+    ]
     loaded = Flow.from_parts("f", nodes, edges, catalog=catalog())
     # The wire from the unknown node 'x' cannot exist; the rest is kept.
     assert len(loaded.edges) == 3
@@ -269,17 +273,19 @@ def test_judge_wire_is_the_rule_connect_applies_ok_doubtful_or_impossible(flow):
     from plait.runtime.nodes.port_types import DOUBTFUL, IMPOSSIBLE, OK
     from tests.runtime.specs import make_spec
 
-    for spec in (make_spec("t:table", [], [("result", "pd.DataFrame")]),
-                 make_spec("t:switch", [("on", bool)]),
-                 make_spec("t:size", [("path", pathlib.Path)])):
+    for spec in (
+        make_spec("t:table", [], [("result", "pd.DataFrame")]),
+        make_spec("t:switch", [("on", bool)]),
+        make_spec("t:size", [("path", pathlib.Path)]),
+    ):
         flow.catalog[spec.key] = spec
-    table, switch, size, label = (add(flow, k) for k in ("t:table", "t:switch", "t:size",
-                                                          "t:label"))
+    table, switch, size, label = (add(flow, k) for k in ("t:table", "t:switch", "t:size", "t:label"))
     never = Edge(table.id, "result", switch.id, "on")
     assert flow.judge_wire(never).verdict == IMPOSSIBLE
     assert flow.judge_wire(never).reason == (
         "output 'result' of 'Table' is pd.DataFrame, but input 'on' of 'Switch' takes bool: "
-        "a pd.DataFrame is never a bool")
+        "a pd.DataFrame is never a bool"
+    )
     with pytest.raises(ConnectionRefused, match="a pd.DataFrame is never a bool"):
         flow.connect(table.id, "result", switch.id, "on")
     text_as_path = Edge(label.id, "result", size.id, "path")

@@ -17,8 +17,12 @@ def run(loop, engine, flow, params=None, **options):
 
 
 def test_a_template_renders_flow_node_date_and_parameters(tmp_path):
-    path = render_path("out/{flow}/{node}-{n}-{date:%Y}.json",
-                       {"flow": "my flow", "node": "Load/data", "n": 3}, "Load", tmp_path)
+    path = render_path(
+        "out/{flow}/{node}-{n}-{date:%Y}.json",
+        {"flow": "my flow", "node": "Load/data", "n": 3},
+        "Load",
+        tmp_path,
+    )
     assert path.parent == tmp_path / "out" / "my flow"
     assert path.name.startswith("Load_data-3-20") and path.suffix == ".json"
     with pytest.raises(SavePathError, match=r"uses \{colour\}.*known: .*flow"):
@@ -54,8 +58,7 @@ def test_a_saved_output_is_written_where_the_template_says(loop, engine, catalog
     assert json.loads(saved.read_text()) == 4.0
 
 
-def test_checkpoint_mode_reads_an_existing_file_instead_of_running(loop, engine, catalog,
-                                                                   tmp_path):
+def test_checkpoint_mode_reads_an_existing_file_instead_of_running(loop, engine, catalog, tmp_path):
     calls = tmp_path / "calls.txt"
     flow = Flow("checkpoint", catalog=catalog)
     t = flow.create_node(catalog.get(K + "touch"))
@@ -87,35 +90,46 @@ def test_a_bad_template_fails_the_node_with_a_clear_message(loop, engine, catalo
 # -- values do not move a saved file out of the workspace ------------------------------
 
 
-@pytest.mark.parametrize("template, values, why", [
-    ("outputs/{a}/{b}/{name}.json", {"a": "..", "b": "..", "name": "x"},
-     r"\{a\} is '\.\.', which climbs one folder up"),
-    ("{where}/out.json", {"where": "~"}, r"\{where\} is '~', which starts with '~'"),
-    ("{where}/.ssh/keys.json", {"where": "~alice"}, r"\{where\} is '~alice'"),
-    ("outputs/{name}.json", {"name": "/etc/cron.d/job"},
-     r"\{name\} is '/etc/cron.d/job', which is an absolute path"),
-    ("outputs/{name}.json", {"name": "C:\\Windows\\x"}, "which is an absolute path"),
-    ("{a}{b}/x.json", {"a": ".", "b": "."}, r"its values make it '\.\./x\.json'"),
-])
+@pytest.mark.parametrize(
+    "template, values, why",
+    [
+        (
+            "outputs/{a}/{b}/{name}.json",
+            {"a": "..", "b": "..", "name": "x"},
+            r"\{a\} is '\.\.', which climbs one folder up",
+        ),
+        ("{where}/out.json", {"where": "~"}, r"\{where\} is '~', which starts with '~'"),
+        ("{where}/.ssh/keys.json", {"where": "~alice"}, r"\{where\} is '~alice'"),
+        (
+            "outputs/{name}.json",
+            {"name": "/etc/cron.d/job"},
+            r"\{name\} is '/etc/cron.d/job', which is an absolute path",
+        ),
+        ("outputs/{name}.json", {"name": "C:\\Windows\\x"}, "which is an absolute path"),
+        ("{a}{b}/x.json", {"a": ".", "b": "."}, r"its values make it '\.\./x\.json'"),
+    ],
+)
 def test_a_value_that_would_leave_the_workspace_is_refused(tmp_path, template, values, why):
     with pytest.raises(SavePathError) as refused:
         render_path(template, values, "Write report", tmp_path)
     message = str(refused.value)
     assert re.search(why, message), message
-    assert f"the save-to path {template!r} of node 'Write report' would leave the workspace" \
-        in message
+    assert f"the save-to path {template!r} of node 'Write report' would leave the workspace" in message
 
 
 def test_values_that_only_look_odd_stay_inside(tmp_path):
-    path = render_path("outputs/{a}-{b}/{c}.json", {"a": "..x", "b": "~me", "c": "a/../b"},
-                       "Write", tmp_path)
+    path = render_path("outputs/{a}-{b}/{c}.json", {"a": "..x", "b": "~me", "c": "a/../b"}, "Write", tmp_path)
     assert path == tmp_path / "outputs" / "..x-~me" / "a_.._b.json"
 
 
 def test_a_template_that_names_another_folder_itself_is_allowed(tmp_path):
     elsewhere = tmp_path / "shared"
-    absolute = render_path(str(elsewhere / "{flow}" / "{node}.json"),
-                           {"flow": "sales", "node": "Total"}, "Total", tmp_path / "ws")
+    absolute = render_path(
+        str(elsewhere / "{flow}" / "{node}.json"),
+        {"flow": "sales", "node": "Total"},
+        "Total",
+        tmp_path / "ws",
+    )
     assert absolute == elsewhere / "sales" / "Total.json"
     home = render_path("~/plait-out/{node}.json", {"node": "Total"}, "Total", tmp_path / "ws")
     assert home == Path.home() / "plait-out" / "Total.json"
@@ -123,8 +137,7 @@ def test_a_template_that_names_another_folder_itself_is_allowed(tmp_path):
     assert up.resolve() == elsewhere / "Total.json"
 
 
-def test_a_run_refuses_a_parameter_that_climbs_out_and_writes_nothing(loop, engine, catalog,
-                                                                     workspace):
+def test_a_run_refuses_a_parameter_that_climbs_out_and_writes_nothing(loop, engine, catalog, workspace):
     flow = Flow("escape", catalog=catalog)
     flow.add_parameter("where", "str", "reports")  # unwired: a name the template uses
     a = flow.create_node(catalog.get(K + "add"))

@@ -28,8 +28,7 @@ def umask_022():
     os.umask(old)
 
 
-def test_a_new_workspace_and_a_run_in_it_make_only_private_files(tmp_path, catalog, loop,
-                                                                  umask_022):
+def test_a_new_workspace_and_a_run_in_it_make_only_private_files(tmp_path, catalog, loop, umask_022):
     with Workspace(tmp_path / "ws") as ws:
         engine = Engine(ws, catalog, executor=InlineExecutor())
         flow = Flow("private", catalog=catalog)
@@ -51,16 +50,19 @@ def test_a_new_workspace_and_a_run_in_it_make_only_private_files(tmp_path, catal
         loop.run_until_complete(engine.close())
 
 
-def test_an_existing_workspace_open_to_others_is_made_private_when_opened(tmp_path, caplog,
-                                                                           umask_022):
+def test_an_existing_workspace_open_to_others_is_made_private_when_opened(tmp_path, caplog, umask_022):
     with Workspace(tmp_path / "ws") as ws:
         folder = ws.folder
     (folder / ".plait" / "cache" / "ab").mkdir(parents=True)
     blob = folder / ".plait" / "cache" / "ab" / "old-result.json"
     blob.write_text("[1, 2]")
-    for path, loose in [(folder / "plait.sqlite", 0o644), (folder / ".plait", 0o755),
-                        (folder / ".plait" / "cache", 0o755), (blob.parent, 0o755),
-                        (blob, 0o644)]:
+    for path, loose in [
+        (folder / "plait.sqlite", 0o644),
+        (folder / ".plait", 0o755),
+        (folder / ".plait" / "cache", 0o755),
+        (blob.parent, 0o755),
+        (blob, 0o644),
+    ]:
         os.chmod(path, loose)
     with caplog.at_level(logging.WARNING, logger="plait.runtime.workspace"):
         Workspace(folder).close()

@@ -53,8 +53,7 @@ def test_an_interval_fires_at_its_slots(ws):
 
 def test_cron_fires_at_its_slots_in_its_time_zone(ws):
     clock = Clock(T0)  # 12:00 UTC = 13:00 in Paris
-    schedule = sch.add_schedule(ws, "nightly", "cron", "30 13 * * *", timezone="Europe/Paris",
-                                now=clock())
+    schedule = sch.add_schedule(ws, "nightly", "cron", "30 13 * * *", timezone="Europe/Paris", now=clock())
     scheduler = sch.Scheduler(ws, clock)
     clock.now = T0 + 29 * 60
     assert scheduler.tick() == []
@@ -76,8 +75,7 @@ def test_missed_slots_run_once_or_are_skipped_by_setting(ws):
     clock.now = T0 + 5 * 3600 + 1800  # the machine was off for five slots
     due = scheduler.tick()
     assert [(d.schedule.id, d.slot - T0) for d in due] == [(once.id, 5 * 3600)]
-    assert slots(ws, once) == [(h * 3600, "missed") for h in range(1, 5)] + [
-        (5 * 3600, "claimed")]
+    assert slots(ws, once) == [(h * 3600, "missed") for h in range(1, 5)] + [(5 * 3600, "claimed")]
     assert slots(ws, skip) == [(h * 3600, "skipped") for h in range(1, 6)]
 
 
@@ -88,9 +86,11 @@ def test_the_after_flow_trigger_fires_only_after_a_successful_run(ws):
     nightly = ws.flow_info("nightly").id
 
     def finished(run_id, state, ended):
-        ws.conn.execute("insert into runs(id, flow_id, flow_name, flow_version, state, started,"
-                        " ended) values (?, ?, 'nightly', 1, ?, ?, ?)",
-                        (run_id, nightly, state, ended - 5, ended))
+        ws.conn.execute(
+            "insert into runs(id, flow_id, flow_name, flow_version, state, started,"
+            " ended) values (?, ?, 'nightly', 1, ?, ?, ?)",
+            (run_id, nightly, state, ended - 5, ended),
+        )
 
     finished("r1", "failed", T0 + 10)
     clock.now = T0 + 20
@@ -111,9 +111,11 @@ def test_an_overlapping_slot_is_skipped_and_recorded(ws):
     clock.now = T0 + 61
     (due,) = scheduler.tick()
     scheduler.started(due, "run-1")
-    ws.conn.execute("insert into runs(id, flow_id, flow_name, flow_version, state, started) "
-                    "values ('run-1', ?, 'nightly', 1, 'running', ?)",
-                    (schedule.flow_id, T0 + 61))
+    ws.conn.execute(
+        "insert into runs(id, flow_id, flow_name, flow_version, state, started) "
+        "values ('run-1', ?, 'nightly', 1, 'running', ?)",
+        (schedule.flow_id, T0 + 61),
+    )
     clock.now = T0 + 121
     assert scheduler.tick() == []
     rows = sch.slot_rows(ws, schedule.id)
@@ -152,5 +154,4 @@ def test_disabled_and_removed_schedules_do_not_fire(ws):
 
 def test_describe_reads_like_a_person_would_say_it(ws):
     assert sch.add_schedule(ws, "nightly", "interval", "15m").describe() == "every 15m"
-    assert sch.add_schedule(ws, "nightly", "cron", "0 3 * * *").describe() == \
-        "cron '0 3 * * *' (UTC)"
+    assert sch.add_schedule(ws, "nightly", "cron", "0 3 * * *").describe() == "cron '0 3 * * *' (UTC)"

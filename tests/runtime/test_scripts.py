@@ -20,7 +20,7 @@ from plait.runtime.workspace.store import Workspace
 
 B = "plait.runtime.builtins:"
 
-LIBRARY = textwrap.dedent('''
+LIBRARY = textwrap.dedent("""
     from typing import NamedTuple, TypedDict
 
     from plait.runtime import node
@@ -63,15 +63,23 @@ LIBRARY = textwrap.dedent('''
 
     def minus(a: float, b: float = 2.0, /) -> float:
         return a - b
-''')
+""")
 
 
 def run_script(script: Path, argv: list[str], env: dict | None = None) -> dict:
     """Run an exported script in a fresh process and return what its main() returned."""
-    code = ("import json, runpy, sys; ns = runpy.run_path(sys.argv[1]); "
-            "print(json.dumps(ns['main'](sys.argv[2:]), default=repr))")
-    done = subprocess.run([sys.executable, "-c", code, str(script), *argv], capture_output=True,
-                          text=True, env={**os.environ, **(env or {})}, timeout=120, cwd="/")
+    code = (
+        "import json, runpy, sys; ns = runpy.run_path(sys.argv[1]); "
+        "print(json.dumps(ns['main'](sys.argv[2:]), default=repr))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(script), *argv],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        timeout=120,
+        cwd="/",
+    )
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout.strip().splitlines()[-1])
 
@@ -82,8 +90,9 @@ def plait_values(loop, workspace, flow, params):
         result = loop.run_until_complete(engine.run(flow, params, RunOptions()))
     loop.run_until_complete(engine.close())
     assert result.ok, {n: r.error for n, r in result.nodes.items()}
-    return {n: {p: engine.cache.store.read(ref) for p, ref in r.outputs.items()}
-            for n, r in result.nodes.items()}
+    return {
+        n: {p: engine.cache.store.read(ref) for p, ref in r.outputs.items()} for n, r in result.nodes.items()
+    }
 
 
 def test_every_output_style_mapping_and_constants_match_the_plait_run(loop, tmp_path):
@@ -113,12 +122,19 @@ def test_every_output_style_mapping_and_constants_match_the_plait_run(loop, tmp_
         add("shapes.py:weigh", "weigh")
         add(B + "read_table", "rows", path="rows.csv")
         add(B + "python_expression", "count", expression="len(x)")
-        for wire in [(n.id, "value", "numbers", "n"), ("numbers", "result", "span", "xs"),
-                     ("span", "low", "pair", "a"), ("span", "high", "pair", "b"),
-                     ("pair", "product", "parts", "x"), ("pair", "total", "minus", "a"),
-                     ("numbers", "result", "square", "x"), ("square", "result", "weigh", "values"),
-                     (scale.id, "value", "weigh", "scale"), ("rows", "result", "count", "x"),
-                     ("count", "result", "weigh", "rows")]:
+        for wire in [
+            (n.id, "value", "numbers", "n"),
+            ("numbers", "result", "span", "xs"),
+            ("span", "low", "pair", "a"),
+            ("span", "high", "pair", "b"),
+            ("pair", "product", "parts", "x"),
+            ("pair", "total", "minus", "a"),
+            ("numbers", "result", "square", "x"),
+            ("square", "result", "weigh", "values"),
+            (scale.id, "value", "weigh", "scale"),
+            ("rows", "result", "count", "x"),
+            ("count", "result", "weigh", "rows"),
+        ]:
             f.connect(*wire)
         ws.save_flow(f)
         expected = plait_values(loop, ws, f, {"n": 5})
@@ -148,8 +164,7 @@ def test_the_iris_script_runs_without_plait_and_matches(loop, tmp_path):
         script.parent.mkdir()
         script.write_text(export_script(science, ws.folder, script))
     assert f"WORKSPACE = Path({str(folder)!r})" in script.read_text()
-    got = run_script(script, ["--test-data-ratio", "0.3"],
-                     env={"PYTHONPATH": str(blocker.parent)})
+    got = run_script(script, ["--test-data-ratio", "0.3"], env={"PYTHONPATH": str(blocker.parent)})
     assert got["accuracy"]["result"] == expected["accuracy"]["result"] > 0.8
 
 

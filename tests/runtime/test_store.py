@@ -130,13 +130,32 @@ def test_the_first_schema_is_migrated_with_its_flows_kept(tmp_path):
     with db.conn:
         MIGRATIONS[1](db)
         db["meta"].insert({"key": "schema_version", "value": "1"}, replace=True)
-        db["flows"].insert({"id": "f1", "name": "legacy", "description": "", "latest_version": 1,
-                            "created": 0.0, "updated": 0.0})
-        db["flow_versions"].insert({"flow_id": "f1", "version": 1, "saved": 0.0,
-                                    "description": "", "digest": "x", "extras": "{}"})
-        db["nodes"].insert({"flow_id": "f1", "version": 1, "id": "p", "spec_key": "plait:parameter",
-                            "title": "n", "x": 0.0, "y": 0.0, "options": "{}",
-                            "constants": '{"name": "n", "type": "int", "default": 3}'})
+        db["flows"].insert(
+            {
+                "id": "f1",
+                "name": "legacy",
+                "description": "",
+                "latest_version": 1,
+                "created": 0.0,
+                "updated": 0.0,
+            }
+        )
+        db["flow_versions"].insert(
+            {"flow_id": "f1", "version": 1, "saved": 0.0, "description": "", "digest": "x", "extras": "{}"}
+        )
+        db["nodes"].insert(
+            {
+                "flow_id": "f1",
+                "version": 1,
+                "id": "p",
+                "spec_key": "plait:parameter",
+                "title": "n",
+                "x": 0.0,
+                "y": 0.0,
+                "options": "{}",
+                "constants": '{"name": "n", "type": "int", "default": 3}',
+            }
+        )
     db.conn.close()
     with Workspace(folder) as w:
         assert w.schema_version == SCHEMA_VERSION
@@ -231,8 +250,7 @@ WRITER = textwrap.dedent("""
 def test_two_processes_save_to_one_workspace_at_once_with_nothing_lost(tmp_path):
     folder = tmp_path / "shared"
     Workspace(folder).close()
-    procs = [subprocess.Popen([sys.executable, "-c", WRITER, str(folder), who, "s1"])
-             for who in ("a", "b")]
+    procs = [subprocess.Popen([sys.executable, "-c", WRITER, str(folder), who, "s1"]) for who in ("a", "b")]
     assert [p.wait(timeout=120) for p in procs] == [0, 0]
     with Workspace(folder) as w:
         for who in ("a", "b"):
@@ -242,6 +260,7 @@ def test_two_processes_save_to_one_workspace_at_once_with_nothing_lost(tmp_path)
         shared = [v.version for v in w.versions("shared")]
         # Every save changed the description, so every one is a version of its own.
         assert shared == list(range(1, 81))
-        descriptions = {r[0] for r in w.conn.execute(
-            "select description from flow_versions where flow_id='s1'")}
+        descriptions = {
+            r[0] for r in w.conn.execute("select description from flow_versions where flow_id='s1'")
+        }
         assert descriptions == {f"{who} {i}" for who in "ab" for i in range(40)}

@@ -52,18 +52,24 @@ def test_a_subflow_node_runs_its_flow_as_a_linked_child_run(loop, flows, workspa
     assert engine.cache.store.read(result.nodes[after.id].outputs["result"]) == 6.5
     runs = dict(workspace.conn.execute("select flow_name, parent_run from runs"))
     assert runs == {"parent": None, "double": result.run_id}
-    assert workspace.conn.execute("select parent_node from runs where flow_name='double'"
-                                  ).fetchone()[0] == sub.id
+    assert (
+        workspace.conn.execute("select parent_node from runs where flow_name='double'").fetchone()[0]
+        == sub.id
+    )
     again = loop.run_until_complete(engine.run(parent))
     assert again.nodes[sub.id].state == ev.CACHED
     # The child flow runs again as a linked run, and every node of it is served
     # from the cache by its own key (so a `never` node inside would rerun).
     assert workspace.conn.execute("select count(*) from runs").fetchone()[0] == 4
-    child_run = workspace.conn.execute(
-        "select id from runs where parent_run=?", (again.run_id,)).fetchone()[0]
-    states = {s for (s,) in workspace.conn.execute(
-        "select n.state from node_runs n where n.run_id=? and n.node_id not like 'param%'",
-        (child_run,))}
+    child_run = workspace.conn.execute("select id from runs where parent_run=?", (again.run_id,)).fetchone()[
+        0
+    ]
+    states = {
+        s
+        for (s,) in workspace.conn.execute(
+            "select n.state from node_runs n where n.run_id=? and n.node_id not like 'param%'", (child_run,)
+        )
+    }
     assert states == {ev.CACHED}
 
 
@@ -97,8 +103,7 @@ def test_a_flow_that_would_include_itself_is_refused(loop, flows, workspace):
         loop.run_until_complete(engine.run(child2))
 
 
-def test_a_failing_child_fails_the_subflow_node_with_its_error(loop, catalog, workspace,
-                                                              local_executor):
+def test_a_failing_child_fails_the_subflow_node_with_its_error(loop, catalog, workspace, local_executor):
     cat = FlowCatalog(catalog, workspace)
     child = Flow("broken", catalog=cat)
     b = child.create_node(cat.get(K + "boom"))

@@ -35,34 +35,76 @@ class Row(TypedDict):
     a: int
 
 
-@pytest.mark.parametrize("source, target", [
-    (bool, int), (int, Any), (int, Optional[int]), (list[int], list), (list, list[int]),
-    (Child, Base), (list, Sequence), (dict, collections.abc.Mapping), (Row, dict),
-    (pathlib.PosixPath, pathlib.Path), (Literal["a"], str), (Colour, Colour),
-    (Annotated[int, "n"], Union[int, str]), (Union[int, bool], int), ("DataFrame", "pd.DataFrame"),
-    (ForwardRef("np.ndarray"), "np.ndarray"), (Any, Any), (Any, inspect.Parameter.empty),
-])
+@pytest.mark.parametrize(
+    "source, target",
+    [
+        (bool, int),
+        (int, Any),
+        (int, Optional[int]),
+        (list[int], list),
+        (list, list[int]),
+        (Child, Base),
+        (list, Sequence),
+        (dict, collections.abc.Mapping),
+        (Row, dict),
+        (pathlib.PosixPath, pathlib.Path),
+        (Literal["a"], str),
+        (Colour, Colour),
+        (Annotated[int, "n"], Union[int, str]),
+        (Union[int, bool], int),
+        ("DataFrame", "pd.DataFrame"),
+        (ForwardRef("np.ndarray"), "np.ndarray"),
+        (Any, Any),
+        (Any, inspect.Parameter.empty),
+    ],
+)
 def test_hints_that_agree_fit(source, target):
     assert wire_fit(source, target) == Fit(OK)
 
 
-@pytest.mark.parametrize("source, target", [
-    (int, float), (str, pathlib.Path), (Any, int), (inspect.Parameter.empty, str),
-    (tuple[DataFrame, dict], DataFrame), (tuple[DataFrame, dict], "pd.DataFrame"),
-    ("SomeForwardRef", int), (Optional[int], int), (str, Literal["a", "b"]), (Base, Child),
-    (Union[int, str], int), (str, Colour), (list, tuple), (Sequence, str),
-])
+@pytest.mark.parametrize(
+    "source, target",
+    [
+        (int, float),
+        (str, pathlib.Path),
+        (Any, int),
+        (inspect.Parameter.empty, str),
+        (tuple[DataFrame, dict], DataFrame),
+        (tuple[DataFrame, dict], "pd.DataFrame"),
+        ("SomeForwardRef", int),
+        (Optional[int], int),
+        (str, Literal["a", "b"]),
+        (Base, Child),
+        (Union[int, str], int),
+        (str, Colour),
+        (list, tuple),
+        (Sequence, str),
+    ],
+)
 def test_hints_that_may_disagree_at_run_time_are_allowed_with_a_reason(source, target):
     fit = wire_fit(source, target)
     assert fit.verdict == DOUBTFUL and fit.allowed and fit.reason
     assert is_compatible(source, target)
 
 
-@pytest.mark.parametrize("source, target", [
-    (str, int), (float, int), (list, dict), (dict[str, int], list), (int, Literal["a"]),
-    (Literal["a"], Literal["b"]), (DataFrame, bool), ("DataFrame", bool), ("pd.DataFrame", bool),
-    (ForwardRef("pd.DataFrame"), int), (bool, "pd.DataFrame"), (list, str), (None, int),
-])
+@pytest.mark.parametrize(
+    "source, target",
+    [
+        (str, int),
+        (float, int),
+        (list, dict),
+        (dict[str, int], list),
+        (int, Literal["a"]),
+        (Literal["a"], Literal["b"]),
+        (DataFrame, bool),
+        ("DataFrame", bool),
+        ("pd.DataFrame", bool),
+        (ForwardRef("pd.DataFrame"), int),
+        (bool, "pd.DataFrame"),
+        (list, str),
+        (None, int),
+    ],
+)
 def test_types_that_can_never_match_are_refused_with_a_reason(source, target):
     fit = wire_fit(source, target)
     assert fit.verdict == IMPOSSIBLE and not fit.allowed and fit.reason

@@ -7,8 +7,10 @@ from plait.widgets.logs_dock import LogsDock
 
 def lines(count: int, nodes=("a", "b", "c")) -> list[tuple]:
     levels = ("INFO", "INFO", "WARNING", "ERROR")
-    return [(1_700_000_000 + i / 1000, nodes[i % len(nodes)], levels[i % 4], "stdout",
-             f"line {i}") for i in range(count)]
+    return [
+        (1_700_000_000 + i / 1000, nodes[i % len(nodes)], levels[i % 4], "stdout", f"line {i}")
+        for i in range(count)
+    ]
 
 
 def test_a_hundred_thousand_lines_are_rows_of_one_model_not_widgets(qtbot):
@@ -16,8 +18,7 @@ def test_a_hundred_thousand_lines_are_rows_of_one_model_not_widgets(qtbot):
     qtbot.addWidget(dock)
     dock.set_lines([], {"a": "Load", "b": "Clean", "c": "Plot"})
     for start in range(0, 100_000, 5_000):
-        dock.append([(t, n, lv, s, f"line {start + i}")
-                     for i, (t, n, lv, s, _) in enumerate(lines(5_000))])
+        dock.append([(t, n, lv, s, f"line {start + i}") for i, (t, n, lv, s, _) in enumerate(lines(5_000))])
     assert dock.model.rowCount() == 100_000
     assert dock.table.findChildren(type(dock.table.viewport()))[:1]  # one viewport paints them
     assert dock.count_label.text() == "100,000 lines"

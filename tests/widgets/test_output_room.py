@@ -27,16 +27,14 @@ def dock_with(qtbot, value, size=(760, 520)) -> OutputsDock:
     dock.resize(*size)
     dock.show()
     qtbot.waitExposed(dock)
-    dock.show_node("n1", "<b>Plot</b>", [PortInfo("result", "a value", "computed by run 1")],
-                   "Plot")
+    dock.show_node("n1", "<b>Plot</b>", [PortInfo("result", "a value", "computed by run 1")], "Plot")
     dock.show_preview("n1", "result", prepare(value))
     return dock
 
 
 def fills(pixmap_size, room) -> bool:
     """The picture takes the room's width or its height (aspect kept)."""
-    return abs(pixmap_size.width() - room.width()) <= 2 or abs(pixmap_size.height()
-                                                               - room.height()) <= 2
+    return abs(pixmap_size.width() - room.width()) <= 2 or abs(pixmap_size.height() - room.height()) <= 2
 
 
 def test_a_figure_is_drawn_again_at_the_docks_size_and_on_resize(qtbot):
@@ -47,8 +45,9 @@ def test_a_figure_is_drawn_again_at_the_docks_size_and_on_resize(qtbot):
     assert viewer.pixmap.width() > 500  # not the 300-pixel thumbnail, scaled
     assert fills(viewer.label.pixmap().size(), room)
     dock.resize(1000, 700)
-    qtbot.waitUntil(lambda: viewer.renders >= 2 and viewer.pixmap.width() > room.width() + 100,
-                    timeout=10_000)
+    qtbot.waitUntil(
+        lambda: viewer.renders >= 2 and viewer.pixmap.width() > room.width() + 100, timeout=10_000
+    )
     assert fills(viewer.label.pixmap().size(), viewer.viewport().size())
 
 

@@ -69,8 +69,11 @@ def test_the_dock_asks_for_a_value_once_per_port_and_shows_where_it_came_from(qt
     qtbot.addWidget(dock)
     asked = []
     dock.load_requested.connect(asked.append)
-    dock.show_node("n", "<b>Node</b>", [PortInfo("left", "3 rows", "computed by run abc"),
-                                        PortInfo("right", "text", "from the cache")])
+    dock.show_node(
+        "n",
+        "<b>Node</b>",
+        [PortInfo("left", "3 rows", "computed by run abc"), PortInfo("right", "text", "from the cache")],
+    )
     assert asked == ["left"]
     dock.tabs.setCurrentIndex(1)
     dock.tabs.setCurrentIndex(0)

@@ -22,7 +22,6 @@ SCRIPT = textwrap.dedent(f"""
 
 
 def test_a_hundred_thousand_void_qt_calls_do_not_abort_the_process():
-    result = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True,
-                            timeout=300)
+    result = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
     assert "survived" in result.stdout

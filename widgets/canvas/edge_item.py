@@ -29,7 +29,7 @@ def points_path(points: list[tuple[float, float]]) -> QPainterPath:
     path.moveTo(*points[0])
     y = points[0][1]
     for i in range(1, len(points) - 2, 3):
-        (ax, ay), (bx, by), (cx, cy) = points[i:i + 3]
+        (ax, ay), (bx, by), (cx, cy) = points[i : i + 3]
         if ay == by == cy == y:
             path.lineTo(cx, cy)  # a lane: a line is cheaper to stroke than a flat curve
         else:
@@ -79,8 +79,7 @@ class EdgeItem(QGraphicsPathItem):
         pen.setCapStyle(Qt.RoundCap)
         self.setPen(pen)
         if self.broken:
-            tip = (f"{self.edge}\nThis wire's port no longer exists; select it and "
-                   "press Del to remove it.")
+            tip = f"{self.edge}\nThis wire's port no longer exists; select it and press Del to remove it."
         elif self.doubt:
             tip = f"{self.edge}\n⚠ {self.doubt}"
         else:

@@ -16,8 +16,9 @@ class FlowEditor(Protocol):
     flow: Flow
     read_only: bool
 
-    def create_node(self, spec_key: str, position: tuple[float, float],
-                    wire_from: tuple[str, str, str] | None = None) -> str | None:
+    def create_node(
+        self, spec_key: str, position: tuple[float, float], wire_from: tuple[str, str, str] | None = None
+    ) -> str | None:
         """Add a node of a type at a position; optionally wire it to (node, side, port).
 
         Returns the new node's id, or None when it could not be made.
@@ -26,8 +27,9 @@ class FlowEditor(Protocol):
     def connect(self, edge: Edge) -> str | None:
         """Wire an output to an input, replacing the input's wire; the refusal or None."""
 
-    def move_nodes(self, moves: dict[str, tuple[float, float]],
-                   frames: dict[str, list[float]] | None = None) -> None:
+    def move_nodes(
+        self, moves: dict[str, tuple[float, float]], frames: dict[str, list[float]] | None = None
+    ) -> None:
         """Record where nodes (and frames) were dragged to, as one step."""
 
     def delete(self, node_ids: list[str], edges: list[Edge], frame_ids: list[str]) -> None:

@@ -36,8 +36,11 @@ class FrameItem(QGraphicsItem):
         self.setPos(x, y)
         self.last_pos = self.pos()
         self.setZValue(-10.0)
-        self.setFlags(QGraphicsItem.ItemIsMovable | QGraphicsItem.ItemIsSelectable
-                      | QGraphicsItem.ItemSendsGeometryChanges)
+        self.setFlags(
+            QGraphicsItem.ItemIsMovable
+            | QGraphicsItem.ItemIsSelectable
+            | QGraphicsItem.ItemSendsGeometryChanges
+        )
         self.setAcceptHoverEvents(True)
         self.setToolTip(self.tooltip_text())
 
@@ -46,8 +49,9 @@ class FrameItem(QGraphicsItem):
 
     def tooltip_text(self) -> str:
         """The whole title (drawn shortened when the frame is narrow) and the note."""
-        note = self.data.get("text") or ("Drag to move the frame with its nodes; double-click "
-                                         "to edit its title and note")
+        note = self.data.get("text") or (
+            "Drag to move the frame with its nodes; double-click to edit its title and note"
+        )
         escape = lambda t: t.replace("&", "&amp;").replace("<", "&lt;")  # noqa: E731
         return f"<b>{escape(self.title())}</b><br>{escape(note)}"
 
@@ -55,8 +59,7 @@ class FrameItem(QGraphicsItem):
         return FRAME_TYPE
 
     def rect_list(self) -> list[float]:
-        return [round(self.x(), 2), round(self.y(), 2), round(self.size[0], 2),
-                round(self.size[1], 2)]
+        return [round(self.x(), 2), round(self.y(), 2), round(self.size[0], 2), round(self.size[1], 2)]
 
     def boundingRect(self) -> QRectF:
         return QRectF(-1, -1, self.size[0] + 2, self.size[1] + 2)
@@ -85,8 +88,10 @@ class FrameItem(QGraphicsItem):
         if self.resizing is not None:
             delta = event.pos() - self.resizing
             self.prepareGeometryChange()
-            self.size = (max(120.0, self._start_size[0] + delta.x()),
-                         max(60.0, self._start_size[1] + delta.y()))
+            self.size = (
+                max(120.0, self._start_size[0] + delta.x()),
+                max(60.0, self._start_size[1] + delta.y()),
+            )
             self.update()
             return
         super().mouseMoveEvent(event)
@@ -106,8 +111,13 @@ class FrameItem(QGraphicsItem):
         selected = bool(option.state & QStyle.State_Selected)
         rect = QRectF(0, 0, *self.size)
         painter.setRenderHint(QPainter.Antialiasing, True)
-        painter.setPen(QPen(style.selection if selected else style.frame_border,
-                            2.0 if selected else 1.2, Qt.DashLine if not selected else Qt.SolidLine))
+        painter.setPen(
+            QPen(
+                style.selection if selected else style.frame_border,
+                2.0 if selected else 1.2,
+                Qt.DashLine if not selected else Qt.SolidLine,
+            )
+        )
         painter.setBrush(style.frame_fill)
         painter.drawRoundedRect(rect, 8, 8)
         lod = option.levelOfDetailFromTransform(painter.worldTransform())
@@ -115,16 +125,22 @@ class FrameItem(QGraphicsItem):
             return
         painter.setPen(style.frame_text)
         painter.setFont(font("title"))
-        painter.drawText(QRectF(10, 0, rect.width() - 20, FRAME_TITLE),
-                         Qt.AlignVCenter | Qt.AlignLeft | Qt.TextDontClip,
-                         elide(QFontMetricsF(font("title")), self.title(), rect.width() - 20))
+        painter.drawText(
+            QRectF(10, 0, rect.width() - 20, FRAME_TITLE),
+            Qt.AlignVCenter | Qt.AlignLeft | Qt.TextDontClip,
+            elide(QFontMetricsF(font("title")), self.title(), rect.width() - 20),
+        )
         text = self.data.get("text")
         if text:
             painter.setFont(font("small"))
-            painter.drawText(QRectF(10, FRAME_TITLE, rect.width() - 20, rect.height() - FRAME_TITLE - 6),
-                             Qt.AlignTop | Qt.AlignLeft | Qt.TextWordWrap, text)
+            painter.drawText(
+                QRectF(10, FRAME_TITLE, rect.width() - 20, rect.height() - FRAME_TITLE - 6),
+                Qt.AlignTop | Qt.AlignLeft | Qt.TextWordWrap,
+                text,
+            )
         # Resize grip.
         painter.setPen(QPen(style.frame_border, 1.2))
         for d in (4.0, 8.0, 12.0):
-            painter.drawLine(QPointF(rect.width() - d, rect.height() - 2),
-                             QPointF(rect.width() - 2, rect.height() - d))
+            painter.drawLine(
+                QPointF(rect.width() - d, rect.height() - 2), QPointF(rect.width() - 2, rect.height() - d)
+            )

@@ -130,13 +130,26 @@ class Minimap(QWidget):
         style = scene.style
         painter.setPen(Qt.NoPen)
         painter.setBrush(style.frame_fill)
-        painter.drawRects([QRectF(ox + f.x() * sx, oy + f.y() * sx, f.size[0] * sx,
-                                  f.size[1] * sx) for f in scene.frames.values()])
+        painter.drawRects(
+            [
+                QRectF(ox + f.x() * sx, oy + f.y() * sx, f.size[0] * sx, f.size[1] * sx)
+                for f in scene.frames.values()
+            ]
+        )
         for param, colour in ((False, style.node_title), (True, style.param_title)):
             painter.setBrush(colour)
-            painter.drawRects([QRectF(ox + n.x() * sx, oy + n.y() * sx,
-                                      max(2.0, n.layout.width * sx), max(1.5, n.layout.height * sx))
-                               for n in scene.nodes.values() if n.is_param == param])
+            painter.drawRects(
+                [
+                    QRectF(
+                        ox + n.x() * sx,
+                        oy + n.y() * sx,
+                        max(2.0, n.layout.width * sx),
+                        max(1.5, n.layout.height * sx),
+                    )
+                    for n in scene.nodes.values()
+                    if n.is_param == param
+                ]
+            )
 
     def paintEvent(self, event) -> None:
         painter = QPainter(self)
@@ -156,10 +169,12 @@ class Minimap(QWidget):
             return
         visible = self.view.mapToScene(self.view.viewport().rect()).boundingRect()
         sx = target.width() / self._source.width()
-        frame = QRectF(target.x() + (visible.x() - self._source.x()) * sx,
-                       target.y() + (visible.y() - self._source.y()) * sx,
-                       visible.width() * sx, visible.height() * sx).intersected(
-                           QRectF(self.rect()))
+        frame = QRectF(
+            target.x() + (visible.x() - self._source.x()) * sx,
+            target.y() + (visible.y() - self._source.y()) * sx,
+            visible.width() * sx,
+            visible.height() * sx,
+        ).intersected(QRectF(self.rect()))
         painter.setPen(QPen(style.selection if style else QColor("orange"), 1.5))
         painter.setBrush(Qt.NoBrush)
         painter.drawRect(frame)
@@ -169,8 +184,11 @@ class Minimap(QWidget):
         if target.isEmpty():
             return
         sx = target.width() / self._source.width()
-        self.view.centerOn(QPointF(self._source.x() + (pos.x() - target.x()) / sx,
-                                   self._source.y() + (pos.y() - target.y()) / sx))
+        self.view.centerOn(
+            QPointF(
+                self._source.x() + (pos.x() - target.x()) / sx, self._source.y() + (pos.y() - target.y()) / sx
+            )
+        )
         self.update()
 
     def mousePressEvent(self, event) -> None:

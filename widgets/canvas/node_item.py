@@ -64,8 +64,11 @@ class NodeItem(QGraphicsItem):
         self.reach: dict[tuple[str, str], bool] | None = None
         self.hover_slot: PortSlot | None = None
         self.carried = False  # moved along by a frame being dragged
-        self.setFlags(QGraphicsItem.ItemIsMovable | QGraphicsItem.ItemIsSelectable
-                      | QGraphicsItem.ItemSendsGeometryChanges)
+        self.setFlags(
+            QGraphicsItem.ItemIsMovable
+            | QGraphicsItem.ItemIsSelectable
+            | QGraphicsItem.ItemSendsGeometryChanges
+        )
         self.setCacheMode(QGraphicsItem.DeviceCoordinateCache)
         self.setAcceptHoverEvents(True)
         self.setZValue(1.0)
@@ -103,8 +106,12 @@ class NodeItem(QGraphicsItem):
 
     def boundingRect(self) -> QRectF:
         w, h = self.layout.width, self.layout.height
-        return QRectF(-PORT_RADIUS - 2, -BADGE_RADIUS - 2, w + 2 * PORT_RADIUS + 4 + BADGE_RADIUS,
-                      h + BADGE_RADIUS + 4 + STATUS_HEIGHT)
+        return QRectF(
+            -PORT_RADIUS - 2,
+            -BADGE_RADIUS - 2,
+            w + 2 * PORT_RADIUS + 4 + BADGE_RADIUS,
+            h + BADGE_RADIUS + 4 + STATUS_HEIGHT,
+        )
 
     def set_status(self, status: NodeStatus | None) -> None:
         """Show the node's state in a run (None: no run shown)."""
@@ -121,8 +128,7 @@ class NodeItem(QGraphicsItem):
         return QRectF(0, 0, self.layout.width, self.layout.height)
 
     def itemChange(self, change, value):
-        if change == QGraphicsItem.ItemPositionChange and self._scene.snap_to_grid \
-                and not self.carried:
+        if change == QGraphicsItem.ItemPositionChange and self._scene.snap_to_grid and not self.carried:
             return QPointF(round(value.x() / GRID) * GRID, round(value.y() / GRID) * GRID)
         if change == QGraphicsItem.ItemPositionHasChanged:
             self._scene.node_item_moved(self)
@@ -175,8 +181,9 @@ class NodeItem(QGraphicsItem):
 
     # -- painting ----------------------------------------------------------
 
-    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem,
-              widget: QWidget | None = None) -> None:
+    def paint(
+        self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None
+    ) -> None:
         style = self._scene.style
         node = self.node
         is_param = node.spec_key == PARAMETER_KEY
@@ -186,8 +193,7 @@ class NodeItem(QGraphicsItem):
         rect = self.body_rect()
         body = style.param_body if is_param else style.node_body
         head = style.broken if missing else (style.param_title if is_param else style.node_title)
-        border = style.selection if selected else (style.broken if self.problems
-                                                   else style.node_border)
+        border = style.selection if selected else (style.broken if self.problems else style.node_border)
         status = self.status
         if status is not None and not selected and not self.problems:
             border = state_colour(status.state)
@@ -218,8 +224,9 @@ class NodeItem(QGraphicsItem):
         painter.setPen(style.node_title_text)
         title = ("◆ " if is_param else "") + node.title
         metrics = QFontMetricsF(font("title"))
-        painter.drawText(QRectF(9, 0, rect.width() - 18, TITLE_HEIGHT), _LEFT,
-                         elide(metrics, title, rect.width() - 18))
+        painter.drawText(
+            QRectF(9, 0, rect.width() - 18, TITLE_HEIGHT), _LEFT, elide(metrics, title, rect.width() - 18)
+        )
 
         small = font("small")
         small_metrics = QFontMetricsF(small)
@@ -229,8 +236,9 @@ class NodeItem(QGraphicsItem):
         elif missing:
             painter.setPen(style.broken)
             painter.setFont(font("italic"))
-            painter.drawText(QRectF(9, TITLE_HEIGHT, rect.width() - 18, ROW_HEIGHT), _LEFT,
-                             "type not available")
+            painter.drawText(
+                QRectF(9, TITLE_HEIGHT, rect.width() - 18, ROW_HEIGHT), _LEFT, "type not available"
+            )
             painter.setFont(small)
 
         half = rect.width() / 2 - 14
@@ -247,8 +255,9 @@ class NodeItem(QGraphicsItem):
         summary = values.get("type", "any")
         used = self.status.used if self.status is not None else None
         if used is not None and ("default" not in values or used[0] != values["default"]):
-            summary += f" = {used[0]!r}" + (f" (default {values['default']!r})"
-                                            if "default" in values else "")
+            summary += f" = {used[0]!r}" + (
+                f" (default {values['default']!r})" if "default" in values else ""
+            )
         elif "default" in values:
             summary += f" = {values['default']!r}"
         else:
@@ -258,8 +267,9 @@ class NodeItem(QGraphicsItem):
     def _paint_parameter_summary(self, painter, style, metrics) -> None:
         painter.setPen(style.text_dim)
         width = self.layout.width - 18
-        painter.drawText(QRectF(9, TITLE_HEIGHT, width, ROW_HEIGHT), _LEFT,
-                         elide(metrics, self.parameter_summary(), width))
+        painter.drawText(
+            QRectF(9, TITLE_HEIGHT, width, ROW_HEIGHT), _LEFT, elide(metrics, self.parameter_summary(), width)
+        )
 
     def _paint_port(self, painter, style, slot: PortSlot, metrics, half: float, lod: float) -> None:
         x, y = self.layout.port_pos(slot)
@@ -273,8 +283,9 @@ class NodeItem(QGraphicsItem):
             text_colour = style.text_dim
         if fits or slot is self.hover_slot:
             painter.setPen(Qt.NoPen)
-            painter.setBrush(QColor(style.highlight.red(), style.highlight.green(),
-                                    style.highlight.blue(), 90))
+            painter.setBrush(
+                QColor(style.highlight.red(), style.highlight.green(), style.highlight.blue(), 90)
+            )
             painter.drawEllipse(QPointF(x, y), PORT_RADIUS + 4, PORT_RADIUS + 4)
         painter.setPen(QPen(style.node_body if not slot.ghost else style.broken, 1.5))
         painter.setBrush(colour if slot.wireable or slot.ghost else Qt.NoBrush)
@@ -291,8 +302,11 @@ class NodeItem(QGraphicsItem):
         if slot.side == INPUT:
             painter.drawText(QRectF(x + 10, y - ROW_HEIGHT / 2, half, ROW_HEIGHT), _LEFT, label)
         else:
-            painter.drawText(QRectF(x - 10 - half, y - ROW_HEIGHT / 2, half, ROW_HEIGHT),
-                             Qt.AlignVCenter | Qt.AlignRight | Qt.TextDontClip, label)
+            painter.drawText(
+                QRectF(x - 10 - half, y - ROW_HEIGHT / 2, half, ROW_HEIGHT),
+                Qt.AlignVCenter | Qt.AlignRight | Qt.TextDontClip,
+                label,
+            )
 
     def _paint_status(self, painter, style, rect: QRectF, status: NodeStatus) -> None:
         colour = state_colour(status.state)
@@ -309,8 +323,9 @@ class NodeItem(QGraphicsItem):
             fraction = status.fraction
             if fraction is not None:
                 painter.setBrush(colour)
-                painter.drawRoundedRect(QRectF(track.x(), track.y(), track.width() * fraction,
-                                               track.height()), 1.5, 1.5)
+                painter.drawRoundedRect(
+                    QRectF(track.x(), track.y(), track.width() * fraction, track.height()), 1.5, 1.5
+                )
         painter.setFont(font("small"))
         painter.setPen(colour if status.state != "pending" else style.text_dim)
         metrics = QFontMetricsF(font("small"))
@@ -324,9 +339,11 @@ class NodeItem(QGraphicsItem):
         painter.drawEllipse(centre, BADGE_RADIUS, BADGE_RADIUS)
         painter.setPen(QColor("white"))
         painter.setFont(font("title"))
-        painter.drawText(QRectF(centre.x() - BADGE_RADIUS, centre.y() - BADGE_RADIUS,
-                                2 * BADGE_RADIUS, 2 * BADGE_RADIUS), Qt.AlignCenter,
-                         str(len(self.problems)) if len(self.problems) > 1 else "!")
+        painter.drawText(
+            QRectF(centre.x() - BADGE_RADIUS, centre.y() - BADGE_RADIUS, 2 * BADGE_RADIUS, 2 * BADGE_RADIUS),
+            Qt.AlignCenter,
+            str(len(self.problems)) if len(self.problems) > 1 else "!",
+        )
 
 
 def _escape(text: str) -> str:

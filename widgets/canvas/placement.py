@@ -16,8 +16,10 @@ REACH = 40  # candidates tried in each direction before giving up on free space
 
 
 def _clear(x: float, y: float, w: float, h: float, taken: list[Rect]) -> bool:
-    return all(x + w + GAP <= tx or tx + tw + GAP <= x or y + h + GAP <= ty or ty + th + GAP <= y
-               for tx, ty, tw, th in taken)
+    return all(
+        x + w + GAP <= tx or tx + tw + GAP <= x or y + h + GAP <= ty or ty + th + GAP <= y
+        for tx, ty, tw, th in taken
+    )
 
 
 def _near(start: float) -> Iterable[float]:
@@ -41,13 +43,15 @@ def beside(selection: Rect, size: tuple[float, float], taken: Iterable[Rect]) ->
     return (sx + sw + GAP, sy)
 
 
-def around(centre: tuple[float, float], size: tuple[float, float],
-           taken: Iterable[Rect]) -> tuple[float, float]:
+def around(
+    centre: tuple[float, float], size: tuple[float, float], taken: Iterable[Rect]
+) -> tuple[float, float]:
     """Top-left of the free spot nearest to a node centred on `centre`."""
     w, h = size
     x0, y0 = centre[0] - w / 2, centre[1] - h / 2
     taken = list(taken)
-    spots = sorted(((x0 + i * STEP, y0 + j * STEP) for i in range(-REACH, REACH + 1)
-                    for j in range(-REACH, REACH + 1)),
-                   key=lambda p: (p[0] - x0) ** 2 + (p[1] - y0) ** 2)
+    spots = sorted(
+        ((x0 + i * STEP, y0 + j * STEP) for i in range(-REACH, REACH + 1) for j in range(-REACH, REACH + 1)),
+        key=lambda p: (p[0] - x0) ** 2 + (p[1] - y0) ** 2,
+    )
     return next((p for p in spots if _clear(*p, w, h, taken)), (x0, y0))

@@ -51,8 +51,7 @@ class PortSlot:
 def port_tooltip(slot: PortSlot) -> str:
     """Type, description and default of a port, as a tooltip."""
     if slot.port is None:
-        return (f"<b>{slot.name}</b><br>This port no longer exists on the node type; "
-                "remove its wire.")
+        return f"<b>{slot.name}</b><br>This port no longer exists on the node type; remove its wire."
     port = slot.port
     lines = [f"<b>{port.name}</b> : {_escape(port.type_name)}"]
     if port.description:
@@ -101,8 +100,9 @@ class NodeLayout:
             # A port is hit anywhere on its row near the edge, not only on its dot.
             inward = 3 * reach
             if abs(y - py) <= ROW_HEIGHT / 2 and (
-                    (slot.side == INPUT and -reach <= x - px <= inward)
-                    or (slot.side == OUTPUT and -inward <= x - px <= reach)):
+                (slot.side == INPUT and -reach <= x - px <= inward)
+                or (slot.side == OUTPUT and -inward <= x - px <= reach)
+            ):
                 return slot
         return None
 

@@ -64,8 +64,7 @@ class Obstacles:
         rect = self.rects.pop(key, None)
         if rect is None:
             return
-        for index, where in ((self._cells, self._span(rect)),
-                             (self._rows, self._rows_of(rect[1], rect[3]))):
+        for index, where in ((self._cells, self._span(rect)), (self._rows, self._rows_of(rect[1], rect[3]))):
             for place in where:
                 keys = index.get(place)
                 if keys is not None:
@@ -83,8 +82,11 @@ class Obstacles:
         for cy in self._rows_of(top, bottom):
             keys |= self._rows.get(cy, set())
         rects = self.rects
-        return [k for k in keys if rects[k][0] < right and left < rects[k][2]
-                and rects[k][1] < bottom and top < rects[k][3]]
+        return [
+            k
+            for k in keys
+            if rects[k][0] < right and left < rects[k][2] and rects[k][1] < bottom and top < rects[k][3]
+        ]
 
 
 def _cubic(p0: Point, p1: Point, p2: Point, p3: Point, n: int) -> Iterable[Point]:
@@ -92,8 +94,7 @@ def _cubic(p0: Point, p1: Point, p2: Point, p3: Point, n: int) -> Iterable[Point
         t = i / n
         u = 1.0 - t
         a, b, c, d = u * u * u, 3 * u * u * t, 3 * u * t * t, t * t * t
-        yield (a * p0[0] + b * p1[0] + c * p2[0] + d * p3[0],
-               a * p0[1] + b * p1[1] + c * p2[1] + d * p3[1])
+        yield (a * p0[0] + b * p1[0] + c * p2[0] + d * p3[0], a * p0[1] + b * p1[1] + c * p2[1] + d * p3[1])
 
 
 class _Check:
@@ -114,7 +115,7 @@ class _Check:
 
     def path_hits(self, points: list[Point]) -> bool:
         for i in range(0, len(points) - 1, 3):
-            p0, p1, p2, p3 = points[i:i + 4]
+            p0, p1, p2, p3 = points[i : i + 4]
             if p0[1] == p3[1] == p1[1] == p2[1]:  # a lane: test it as a line
                 if self.lane_hits(p0[0], p3[0], p0[1]):
                     return True
@@ -129,8 +130,7 @@ class _Check:
         for key in self.obstacles.within((left, y - CLEAR, right, y + CLEAR)):
             r_left, r_top, r_right, r_bottom = rects[key]
             margin = 0.0 if key in self.ends else CLEAR
-            if r_top - margin < y < r_bottom + margin and r_left - margin < right \
-                    and left < r_right + margin:
+            if r_top - margin < y < r_bottom + margin and r_left - margin < right and left < r_right + margin:
                 return True
         return False
 
@@ -139,19 +139,36 @@ def _lane_route(start: Point, end: Point, lane: float) -> list[Point]:
     (x0, y0), (x1, y1) = start, end
     if x1 - x0 >= 4 * TURN:  # forward: S turns onto and off the lane
         xa, xb = x0 + 2 * TURN, x1 - 2 * TURN
-        return [start, (x0 + TURN, y0), (xa - TURN, lane), (xa, lane),
-                (xa + (xb - xa) / 3, lane), (xb - (xb - xa) / 3, lane), (xb, lane),
-                (xb + TURN, lane), (x1 - TURN, y1), end]
+        return [
+            start,
+            (x0 + TURN, y0),
+            (xa - TURN, lane),
+            (xa, lane),
+            (xa + (xb - xa) / 3, lane),
+            (xb - (xb - xa) / 3, lane),
+            (xb, lane),
+            (xb + TURN, lane),
+            (x1 - TURN, y1),
+            end,
+        ]
     # Backward (or nearly above): out to the right, along the lane leftwards, in from the left.
     loop = 2 * TURN
     xa, xb = x0 + TURN, x1 - TURN
-    return [start, (x0 + loop, y0), (xa + loop, lane), (xa, lane),
-            (xa + (xb - xa) / 3, lane), (xb - (xb - xa) / 3, lane), (xb, lane),
-            (xb - loop, lane), (x1 - loop, y1), end]
+    return [
+        start,
+        (x0 + loop, y0),
+        (xa + loop, lane),
+        (xa, lane),
+        (xa + (xb - xa) / 3, lane),
+        (xb - (xb - xa) / 3, lane),
+        (xb, lane),
+        (xb - loop, lane),
+        (x1 - loop, y1),
+        end,
+    ]
 
 
-def route(start: Point, end: Point, obstacles: Obstacles,
-          ends: tuple[str, str] = ("", "")) -> list[Point]:
+def route(start: Point, end: Point, obstacles: Obstacles, ends: tuple[str, str] = ("", "")) -> list[Point]:
     """Control points of a wire from `start` to `end` that crosses no node it can avoid.
 
     `ends` names the wire's own source and target nodes: the wire may touch
@@ -162,8 +179,7 @@ def route(start: Point, end: Point, obstacles: Obstacles,
     if not check.path_hits(plain):
         return plain
     (x0, y0), (x1, y1) = start, end
-    corridor = (min(x0, x1) - 2 * TURN, min(y0, y1) - CLEAR,
-                max(x0, x1) + 2 * TURN, max(y0, y1) + CLEAR)
+    corridor = (min(x0, x1) - 2 * TURN, min(y0, y1) - CLEAR, max(x0, x1) + 2 * TURN, max(y0, y1) + CLEAR)
     lanes = set()
     rects = obstacles.rects
     for key in obstacles.within(corridor):

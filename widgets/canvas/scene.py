@@ -41,8 +41,9 @@ ROUTE_NOW = 64
 ROUTE_BATCH_MS = 12.0
 
 
-def _fit_ends(points: list[tuple[float, float]], start: tuple[float, float],
-              end: tuple[float, float]) -> list[tuple[float, float]]:
+def _fit_ends(
+    points: list[tuple[float, float]], start: tuple[float, float], end: tuple[float, float]
+) -> list[tuple[float, float]]:
     """A drawn route moved onto the ports: Graphviz ends wires mid-side, the ports are lower."""
     (sx, sy), (ex, ey) = points[0], points[-1]
     first = (points[1][0] + start[0] - sx, points[1][1] + start[1] - sy)
@@ -122,8 +123,7 @@ class FlowScene(RunStates, QGraphicsScene):
 
     def fit_scene_rect(self) -> None:
         """Grow the scene rectangle to hold every item with room around it."""
-        rect = self.itemsBoundingRect().adjusted(-SCENE_MARGIN, -SCENE_MARGIN,
-                                                 SCENE_MARGIN, SCENE_MARGIN)
+        rect = self.itemsBoundingRect().adjusted(-SCENE_MARGIN, -SCENE_MARGIN, SCENE_MARGIN, SCENE_MARGIN)
         self.setSceneRect(rect.united(self.sceneRect()) if self.items() else rect)
 
     def _add_edge(self, edge: Edge) -> None:
@@ -194,8 +194,9 @@ class FlowScene(RunStates, QGraphicsScene):
             edge = item.edge
             start = self.nodes[edge.source].port_scene_pos(OUTPUT, edge.source_port)
             end = self.nodes[edge.target].port_scene_pos(INPUT, edge.target_port)
-            item.set_points(route((start.x(), start.y()), (end.x(), end.y()), self.obstacles,
-                                  (edge.source, edge.target)))
+            item.set_points(
+                route((start.x(), start.y()), (end.x(), end.y()), self.obstacles, (edge.source, edge.target))
+            )
             if budget_ms is not None and (time.perf_counter() - started) * 1000 > budget_ms:
                 break
         return len(self._unrouted)
@@ -352,8 +353,9 @@ class FlowScene(RunStates, QGraphicsScene):
     def _choose_wire(self, item: EdgeItem | None, add: bool) -> None:
         changed = False
         for other in self.edges.values():
-            want = (other is item and not (add and other.chosen)) or (add and other.chosen
-                                                                      and other is not item)
+            want = (other is item and not (add and other.chosen)) or (
+                add and other.chosen and other is not item
+            )
             if other.chosen != want:
                 other.chosen = want
                 other.restyle(self.style)
@@ -362,8 +364,7 @@ class FlowScene(RunStates, QGraphicsScene):
             self.wire_selection_changed.emit()
 
     def nodes_in(self, rect: QRectF) -> list[NodeItem]:
-        return [i for i in self.items(rect, Qt.ContainsItemBoundingRect)
-                if isinstance(i, NodeItem)]
+        return [i for i in self.items(rect, Qt.ContainsItemBoundingRect) if isinstance(i, NodeItem)]
 
     # -- gestures ----------------------------------------------------------
 
@@ -373,8 +374,7 @@ class FlowScene(RunStates, QGraphicsScene):
     def mousePressEvent(self, event) -> None:
         pos = event.scenePos()
         item = self._item_at(pos)
-        if event.button() == Qt.LeftButton and isinstance(item, NodeItem) \
-                and not self.editor.read_only:
+        if event.button() == Qt.LeftButton and isinstance(item, NodeItem) and not self.editor.read_only:
             slot = item.slot_at(pos)
             if slot is not None and slot.wireable:
                 self._start_wire(item, slot)
@@ -391,8 +391,11 @@ class FlowScene(RunStates, QGraphicsScene):
             if not ctrl:
                 self._choose_wire(None, False)
         super().mousePressEvent(event)
-        if event.button() == Qt.LeftButton and isinstance(item, (NodeItem, FrameItem)) \
-                and not self.editor.read_only:
+        if (
+            event.button() == Qt.LeftButton
+            and isinstance(item, (NodeItem, FrameItem))
+            and not self.editor.read_only
+        ):
             self._remember_drag()
 
     def mouseMoveEvent(self, event) -> None:
@@ -448,8 +451,10 @@ class FlowScene(RunStates, QGraphicsScene):
         self._wire.setZValue(5.0)
         self.addItem(self._wire)
         for node_item in self.nodes.values():
-            node_item.reach = {(s.side, s.name): self._reach.fits(node_item.node_id, s)
-                               for s in node_item.layout.inputs + node_item.layout.outputs}
+            node_item.reach = {
+                (s.side, s.name): self._reach.fits(node_item.node_id, s)
+                for s in node_item.layout.inputs + node_item.layout.outputs
+            }
             node_item.update()
         self._drag_wire(self._wire_anchor)
 
@@ -483,8 +488,7 @@ class FlowScene(RunStates, QGraphicsScene):
             candidates = target.layout.inputs if reach.slot.side == OUTPUT else target.layout.outputs
             slot = next((s for s in candidates if reach.fits(target.node_id, s)), None)
             if slot is None:
-                self.message.emit(f"'{target.node.title}' has no port that fits "
-                                  f"'{reach.slot.name}'")
+                self.message.emit(f"'{target.node.title}' has no port that fits '{reach.slot.name}'")
                 return
         if slot.side == reach.slot.side:
             self.message.emit("a wire goes from an output (right side) to an input (left side)")

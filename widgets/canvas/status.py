@@ -31,9 +31,17 @@ STATE_COLOURS = {
 }
 
 STATE_MARKS = {
-    ev.PENDING: "…", ev.CACHED: "⟲", ev.RUNNING: "▶", ev.RETRYING: "↻", ev.COMPLETED: "✓",
-    ev.CHECKPOINT: "⇩", ev.FAILED: "✗", ev.CRASHED: "✗", ev.TIMED_OUT: "⏱",
-    ev.CANCELLED: "■", ev.SKIPPED: "⊘",
+    ev.PENDING: "…",
+    ev.CACHED: "⟲",
+    ev.RUNNING: "▶",
+    ev.RETRYING: "↻",
+    ev.COMPLETED: "✓",
+    ev.CHECKPOINT: "⇩",
+    ev.FAILED: "✗",
+    ev.CRASHED: "✗",
+    ev.TIMED_OUT: "⏱",
+    ev.CANCELLED: "■",
+    ev.SKIPPED: "⊘",
 }
 
 
@@ -107,7 +115,8 @@ class NodeStatus:
             text += f" (attempt {self.attempt})"
         if self.stale:
             text += {"will run": " · will rerun", "waits": " · may rerun"}.get(
-                self.next_run or "", " · stale")
+                self.next_run or "", " · stale"
+            )
         return f"{mark} {text}"
 
     def why_text(self) -> str:
@@ -137,8 +146,10 @@ class RunStates:
         return {n: i.status for n, i in self.nodes.items() if i.status is not None}
 
     def contextMenuEvent(self, event) -> None:
-        item = next((i for i in self.items(event.scenePos())
-                     if self.nodes.get(getattr(i, "node_id", None)) is i), None)
+        item = next(
+            (i for i in self.items(event.scenePos()) if self.nodes.get(getattr(i, "node_id", None)) is i),
+            None,
+        )
         if item is None:
             super().contextMenuEvent(event)
             return

@@ -52,7 +52,7 @@ def type_colour(name: str) -> QColor:
     """The colour of a port of the given type name (the name before any `[...]`)."""
     base = name.split("[", 1)[0].strip()
     if base.startswith("Optional"):
-        base = name[len("Optional["):-1].split("[", 1)[0]
+        base = name[len("Optional[") : -1].split("[", 1)[0]
     known = _TYPE_COLOURS.get(base)
     if known:
         return QColor(known)

@@ -171,8 +171,7 @@ class FlowView(QGraphicsView):
 
     def event(self, event) -> bool:
         # Tab would move the focus; on the canvas it opens the node search.
-        if event.type() == QEvent.KeyPress and event.key() == Qt.Key_Tab \
-                and self.flow_scene() is not None:
+        if event.type() == QEvent.KeyPress and event.key() == Qt.Key_Tab and self.flow_scene() is not None:
             pos = self.mapFromGlobal(self.cursor().pos())
             if not self.viewport().rect().contains(pos):
                 pos = self.viewport().rect().center()
@@ -189,10 +188,8 @@ class FlowView(QGraphicsView):
             self.setInteractive(False)
             self.setDragMode(QGraphicsView.ScrollHandDrag)
             return
-        arrows = {Qt.Key_Left: (-1, 0), Qt.Key_Right: (1, 0), Qt.Key_Up: (0, -1),
-                  Qt.Key_Down: (0, 1)}
-        if key in arrows and scene is not None and scene.selected_node_ids() \
-                and not scene.editor.read_only:
+        arrows = {Qt.Key_Left: (-1, 0), Qt.Key_Right: (1, 0), Qt.Key_Up: (0, -1), Qt.Key_Down: (0, 1)}
+        if key in arrows and scene is not None and scene.selected_node_ids() and not scene.editor.read_only:
             step = 1.0 if event.modifiers() & Qt.ShiftModifier else GRID
             dx, dy = arrows[key]
             moves = {}
@@ -260,7 +257,8 @@ class FlowView(QGraphicsView):
                 return
         self.popup = NodeSearchPopup(specs, self)
         self.popup.chosen.connect(
-            lambda key: scene.editor.create_node(key, (scene_pos.x(), scene_pos.y()), wire))
+            lambda key: scene.editor.create_node(key, (scene_pos.x(), scene_pos.y()), wire)
+        )
         self.popup.popup(self.mapToGlobal(self.mapFromScene(scene_pos)))
 
     # -- painting ----------------------------------------------------------
@@ -323,13 +321,11 @@ class FlowView(QGraphicsView):
         for item in scene.nodes.values():
             x, y = item.x(), item.y()
             w, h = item.layout.width, item.layout.height
-            if x > rect.right() or y > rect.bottom() or x + w < rect.left() \
-                    or y + h < rect.top():
+            if x > rect.right() or y > rect.bottom() or x + w < rect.left() or y + h < rect.top():
                 continue
             body = QRectF(x, y, w, h)
             bodies.append(body)
-            (params if item.is_param else heads).append(
-                QRectF(x, y, w, TITLE_HEIGHT))
+            (params if item.is_param else heads).append(QRectF(x, y, w, TITLE_HEIGHT))
             if item.isSelected():
                 chosen.append(body)
             elif item.problems:
@@ -360,8 +356,7 @@ class FlowView(QGraphicsView):
                 area = self.mapFromScene(item.sceneBoundingRect()).boundingRect()
                 # The stacked names may stand taller than the node's ports at this zoom.
                 extra = 12 + 8 * max(len(item.layout.inputs), len(item.layout.outputs))
-                self.viewport().update(area.adjusted(-HOVER_NAMES_REACH, -extra,
-                                                     HOVER_NAMES_REACH, extra))
+                self.viewport().update(area.adjusted(-HOVER_NAMES_REACH, -extra, HOVER_NAMES_REACH, extra))
 
     def hovered_port_names(self) -> NodeItem | None:
         """The node whose port names the view draws at screen size (zoomed out, hovered)."""
@@ -383,8 +378,7 @@ class FlowView(QGraphicsView):
         height = metrics.height() + 3
         for slots in (item.layout.inputs, item.layout.outputs):
             # Stacked in port order: at this zoom the ports are closer than a line of text.
-            points = [QPointF(self.mapFromScene(item.port_scene_pos(s.side, s.name)))
-                      for s in slots]
+            points = [QPointF(self.mapFromScene(item.port_scene_pos(s.side, s.name))) for s in slots]
             if not points:
                 continue
             top = (points[0].y() + points[-1].y()) / 2 - height * len(points) / 2
@@ -396,8 +390,11 @@ class FlowView(QGraphicsView):
                 painter.setBrush(style.node_body)
                 painter.drawRoundedRect(box, 4, 4)
                 painter.setPen(style.text)
-                painter.drawText(box.adjusted(5, 0, -5, 0), Qt.AlignVCenter | Qt.AlignLeft
-                                 | Qt.TextDontClip, elide(metrics, slot.name, width - 8))
+                painter.drawText(
+                    box.adjusted(5, 0, -5, 0),
+                    Qt.AlignVCenter | Qt.AlignLeft | Qt.TextDontClip,
+                    elide(metrics, slot.name, width - 8),
+                )
         painter.restore()
 
     def resizeEvent(self, event) -> None:
