@@ -22,6 +22,7 @@ test: $(STAMP)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check app widgets runtime tests benchmarks packaging
+	$(VENV)/bin/ruff format --check app widgets runtime tests benchmarks packaging
 	$(PY) -m pytest -q -p no:cacheprovider tests/test_layers.py
 
 # Figures, not tests: each script prints medians of several runs.
