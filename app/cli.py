@@ -342,6 +342,12 @@ def cmd_window(args: argparse.Namespace) -> int:
     return run_window(args.path)
 
 
+def _parameter_arguments(parser: argparse.ArgumentParser, help_text: str) -> None:
+    """--param NAME=VALUE (repeatable) and --params-file, read by `_parse_params`."""
+    parser.add_argument("--param", "-p", action="append", default=[], metavar="NAME=VALUE", help=help_text)
+    parser.add_argument("--params-file", metavar="FILE.json", help="parameter values as JSON")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="plait",
@@ -361,15 +367,7 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run a flow headless, with a progress bar and exit status")
     run.add_argument("flow", help="flow name or id")
     run.add_argument("-w", "--workspace", help="workspace folder (default: your default one)")
-    run.add_argument(
-        "--param",
-        "-p",
-        action="append",
-        default=[],
-        metavar="NAME=VALUE",
-        help="a parameter value (repeatable); lists and dicts as JSON",
-    )
-    run.add_argument("--params-file", metavar="FILE.json", help="parameter values as JSON")
+    _parameter_arguments(run, "a parameter value (repeatable); lists and dicts as JSON")
     run.add_argument(
         "--executor",
         choices=("local", "inline", "dask"),
@@ -405,15 +403,7 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_argument("flow", help="flow name or id")
     explain.add_argument("node", nargs="?", help="only this node (title or id)")
     explain.add_argument("-w", "--workspace", help="workspace folder (default: your default one)")
-    explain.add_argument(
-        "--param",
-        "-p",
-        action="append",
-        default=[],
-        metavar="NAME=VALUE",
-        help="a parameter value for the run explained (repeatable)",
-    )
-    explain.add_argument("--params-file", metavar="FILE.json", help="parameter values as JSON")
+    _parameter_arguments(explain, "a parameter value for the run explained (repeatable)")
     explain.add_argument("--json", action="store_true", help="print JSON instead")
     explain.set_defaults(func=cmd_explain)
 
