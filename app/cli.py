@@ -21,6 +21,14 @@ def _open_workspace(path: str | None) -> Workspace:
     return open_workspace(path)
 
 
+def warn_library_errors(catalog) -> None:
+    """Say on stderr which libraries failed to load (the others still run)."""
+    for library in catalog.libraries:
+        if library.error:
+            first = library.error.strip().splitlines()[-1]
+            print(f"plait: library {library.name} failed to load: {first}", file=sys.stderr)
+
+
 def _format_time(ts: float | None) -> str:
     return time.strftime("%Y-%m-%d %H:%M", time.localtime(ts)) if ts else "-"
 
@@ -107,10 +115,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
     params, text = _parse_params(args.param, args.params_file)
     with _open_workspace(args.workspace) as ws:
         catalog = ws.catalog()
-        for library in catalog.libraries:
-            if library.error:
-                first = library.error.strip().splitlines()[-1]
-                print(f"plait: library {library.name} failed to load: {first}", file=sys.stderr)
+        warn_library_errors(catalog)
         flow = ws.load_flow(args.flow, catalog=catalog)
         try:
             found = explain_flow(ws, flow, ResultCache(ws), params, from_text=text)
@@ -215,10 +220,7 @@ def cmd_export(args: argparse.Namespace) -> int:
             data = export_flow(ws.load_flow(args.flow)).encode()
         else:
             catalog = ws.catalog()
-            for library in catalog.libraries:
-                if library.error:
-                    first = library.error.strip().splitlines()[-1]
-                    print(f"plait: library {library.name} failed to load: {first}", file=sys.stderr)
+            warn_library_errors(catalog)
             flow = ws.load_flow(args.flow, catalog=catalog)
             try:
                 if fmt == "py":

@@ -9,6 +9,7 @@ import signal
 import sys
 from typing import Any
 
+from plait.app.cli import warn_library_errors
 from plait.runtime.engine import events as ev
 from plait.runtime.engine.plan import RunRefused
 from plait.runtime.engine.scheduler import Engine, RunOptions, RunResult
@@ -144,10 +145,7 @@ async def _run(args: argparse.Namespace, params: dict, text: set[str]) -> int:
     try:
         catalog = workspace.catalog()
         engine.catalog = catalog
-        for library in catalog.libraries:
-            if library.error:
-                first = library.error.strip().splitlines()[-1]
-                print(f"plait: library {library.name} failed to load: {first}", file=sys.stderr)
+        warn_library_errors(catalog)
         flow = workspace.load_flow(args.flow, catalog=catalog)
         options = RunOptions(
             executor=args.executor,
