@@ -10,18 +10,15 @@ interface.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import contextvars
 import multiprocessing
 import os
-import signal
-import sys
 import threading
-import types
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from plait.runtime.engine.worker import Message, Outcome, Task, forget_functions, run_task
+from plait.runtime.nodes.processes import describe_exit, plain_main
 
 
 class Executor(Protocol):
@@ -111,41 +108,6 @@ def _call_soon(loop: asyncio.AbstractEventLoop, *args: Any) -> None:
         pass  # the loop is closed: the run is over
 
 
-def _describe_exit(code: int | None) -> str:
-    if code is None:
-        return "the worker process stopped answering"
-    if code < 0:
-        try:
-            sig = signal.Signals(-code)
-            meaning = {
-                signal.SIGSEGV: "segmentation fault",
-                signal.SIGKILL: "killed, perhaps for running out of memory",
-                signal.SIGABRT: "aborted",
-                signal.SIGBUS: "bus error",
-                signal.SIGFPE: "arithmetic error",
-            }.get(sig)
-            return f"the worker process was killed by {sig.name}" + (f" ({meaning})" if meaning else "")
-        except ValueError:
-            return f"the worker process was killed by signal {-code}"
-    return f"the worker process exited with code {code}"
-
-
-@contextlib.contextmanager
-def _plain_main() -> Iterator[None]:
-    """Start workers without re-running the caller's main script in them.
-
-    Spawn normally imports the parent's `__main__` in every child: slow for
-    the window, and fatal for a script without an `if __name__` guard.
-    """
-    saved = sys.modules.get("__main__")
-    sys.modules["__main__"] = types.ModuleType("__main__")
-    try:
-        yield
-    finally:
-        if saved is not None:
-            sys.modules["__main__"] = saved
-
-
 class _Worker:
     """One worker process and the thread that reads its messages."""
 
@@ -163,7 +125,7 @@ class _Worker:
         self.process = context.Process(
             target=worker_main, args=(child, settings), daemon=True, name="plait-worker"
         )
-        with _plain_main():
+        with plain_main():
             self.process.start()
         child.close()
         self.loop = loop
@@ -262,7 +224,7 @@ class LocalExecutor:
         worker.dead = True
         if future is not None and not future.done():
             future.set_result(
-                Outcome(False, error_type="WorkerDied", error_message=_describe_exit(worker.process.exitcode))
+                Outcome(False, error_type="WorkerDied", error_message=describe_exit(worker.process.exitcode))
             )
         if not self._closed and self._loop is not None:
             self._spawn()

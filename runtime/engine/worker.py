@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 import os
 import sys
-import threading
 import time
 import traceback
 from collections.abc import Callable, Mapping
@@ -20,6 +19,7 @@ from typing import Any
 from plait.runtime.engine import progress as reporting
 from plait.runtime.engine.capture import Capture, Message, capture_whole_process
 from plait.runtime.nodes.context import using_workspace
+from plait.runtime.nodes.processes import exit_with_parent
 from plait.runtime.nodes.spec import (
     OUTPUT_ATTRIBUTES,
     OUTPUT_MAPPING,
@@ -351,23 +351,10 @@ def _changed(task: Task, key: str) -> str | None:
     return key if key != task.key else None
 
 
-def _exit_with_parent() -> None:
-    """End this worker when the process that started it is gone (killed, crashed)."""
-    parent = os.getppid()
-
-    def watch() -> None:
-        while True:
-            time.sleep(1.0)
-            if os.getppid() != parent:
-                os._exit(0)
-
-    threading.Thread(target=watch, daemon=True, name="plait-parent-watch").start()
-
-
 def worker_main(conn: Any, settings: dict[str, Any]) -> None:
     """The loop of a worker process: run tasks until told to stop."""
     capture_whole_process()
-    _exit_with_parent()
+    exit_with_parent()
     if settings.get("workspace"):
         sys.path.insert(0, settings["workspace"])
     logging.getLogger().setLevel(logging.INFO)
