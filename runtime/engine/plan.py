@@ -26,7 +26,7 @@ from typing import Any
 from plait.runtime.flow.model import Flow, Node
 from plait.runtime.flow.validation import Problem
 from plait.runtime.keys.values import value_key
-from plait.runtime.nodes.spec import POSITIONAL_ONLY, REQUIRED, NodeSpec, Port
+from plait.runtime.nodes.spec import POSITIONAL_ONLY, REQUIRED, KeyDigest, NodeSpec, Port
 from plait.runtime.workspace.catalog import SUBFLOW_PREFIX, is_subflow
 
 KEY_VERSION = 2  # bump when the key recipe changes, so old entries stop matching
@@ -348,7 +348,9 @@ def node_key(
         parts["salt"] = salt
     if spec.cache_key is not None:
         try:
-            parts["custom"] = value_key(spec.cache_key(dict(known or constants)))
+            custom = spec.cache_key(dict(known or constants))
+            # Called in the library process, it comes back already hashed.
+            parts["custom"] = custom.digest if isinstance(custom, KeyDigest) else value_key(custom)
         except Exception as exc:  # noqa: BLE001 - say which node's key function broke
             raise RunRefused(
                 node.title,

@@ -36,6 +36,11 @@ def read_docstring(fn: Any) -> Docstring:
     return _parse(raw) if raw else Docstring()
 
 
+def parse_docstring(raw: str) -> Docstring:
+    """A docstring's text read as `read_docstring` reads a function's (for source that is not run)."""
+    return _parse(inspect.cleandoc(raw)) if raw else Docstring()
+
+
 def _parse(raw: str) -> Docstring:
     try:
         parsed = docstring_parser.parse(raw)

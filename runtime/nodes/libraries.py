@@ -68,6 +68,10 @@ class Library:
     error: str | None = None  # the import traceback, trimmed to the user's code
     problems: list[str] = field(default_factory=list)  # functions that are not nodes, and why
     signature: str = ""  # content hash of the source, to notice edits
+    # Read from source, not imported: a workspace that is not trusted (see reading.py).
+    restricted: bool = False
+    # Its import hung or killed the process loading it: tried again only once its file changes.
+    crashed: bool = False
 
     @property
     def is_file(self) -> bool:
@@ -127,12 +131,71 @@ def load_module_library(module_name: str, *, reload: bool = False) -> Library:
     return library
 
 
-class Catalog:
-    """Every node type on offer: built-ins plus the specs of the loaded libraries."""
+def read_file_library(path: Path, folder: Path | None = None) -> Library:
+    """Read one workspace file's node specs from its source, running none of it."""
+    from plait.runtime.nodes.reading import read_file_specs
 
-    def __init__(self, folder: Path | None = None, module_names: Sequence[str] = ()) -> None:
+    path = Path(path)
+    name = path.relative_to(folder).as_posix() if folder else path.name
+    library = Library(
+        name, path, workspace_module_name(path), signature=file_signature(path), restricted=True
+    )
+    try:
+        library.specs, library.problems = read_file_specs(path, prefix=name, group=name)
+    except (SyntaxError, ValueError, OSError) as error:
+        library.error = "".join(traceback.format_exception_only(type(error), error))
+    return library
+
+
+class ImportLoader:
+    """Libraries imported into this process: `plait run`, `plait explain`, workers, tests."""
+
+    def load_file(self, path: Path, folder: Path | None) -> Library:
+        return load_file_library(path, folder)
+
+    def load_module(self, name: str, reload: bool) -> Library:
+        return load_module_library(name, reload=reload)
+
+    def forget(self, folder: Path) -> None:
+        forget_workspace(folder)
+
+    def close(self) -> None:
+        pass
+
+
+class ReadLoader(ImportLoader):
+    """Libraries read, never run: a workspace that is not trusted.
+
+    Workspace files are parsed for their functions' signatures; modules the
+    workspace lists are not imported (Plait's own built-in nodes are).
+    """
+
+    def load_file(self, path: Path, folder: Path | None) -> Library:
+        return read_file_library(path, folder)
+
+    def load_module(self, name: str, reload: bool) -> Library:
+        if name.split(".")[0] == "plait":
+            return load_module_library(name, reload=reload)
+        return Library(name, None, name, restricted=True)
+
+    def forget(self, folder: Path) -> None:
+        pass
+
+
+class Catalog:
+    """Every node type on offer: built-ins plus the specs of the loaded libraries.
+
+    `loader` decides how libraries are loaded: imported here (the default),
+    read from source only (`ReadLoader`, an untrusted workspace), or imported in
+    a separate process (`plait.runtime.nodes.host.HostLoader`, the window).
+    """
+
+    def __init__(
+        self, folder: Path | None = None, module_names: Sequence[str] = (), *, loader: Any = None
+    ) -> None:
         self.folder = Path(folder) if folder is not None else None
         self.module_names = tuple(module_names)
+        self.loader = loader if loader is not None else ImportLoader()
         self._libraries: dict[str, Library] = {}
         self._builtins: dict[str, NodeSpec] = {}
         self._specs: dict[str, NodeSpec] = {}
@@ -150,10 +213,10 @@ class Catalog:
     def load(self) -> list[Library]:
         """Load (or load again) every library from scratch."""
         if self.folder is not None:
-            forget_workspace(self.folder)
+            self.loader.forget(self.folder)
             self._generation = folder_signature(self.folder)
-        libraries = [load_file_library(p, self.folder) for p in self._files()] + [
-            load_module_library(name, reload=name in self._libraries) for name in self.module_names
+        libraries = [self.loader.load_file(p, self.folder) for p in self._files()] + [
+            self.loader.load_module(name, name in self._libraries) for name in self.module_names
         ]
         self._libraries = {library.name: library for library in libraries}
         self._rebuild()
@@ -171,7 +234,7 @@ class Catalog:
         generation = folder_signature(self.folder) if self.folder is not None else ""
         stale = generation != self._generation
         if stale:
-            forget_workspace(self.folder)
+            self.loader.forget(self.folder)
             self._generation = generation
         for path in self._files():
             name = path.relative_to(self.folder).as_posix()
@@ -179,9 +242,12 @@ class Catalog:
             if old is not None and old.error is None and not stale:
                 fresh[name] = old
                 continue
+            if old is not None and old.crashed and old.signature == file_signature(path):
+                fresh[name] = old  # it would hang or crash again: wait for an edit of its own
+                continue
             # Unchanged files that failed are retried: their error may have been
             # outside the folder (a missing package, a data file).
-            fresh[name] = load_file_library(path, self.folder)
+            fresh[name] = self.loader.load_file(path, self.folder)
             if old is None or _differs(old, fresh[name]):
                 changed.append(name)
         changed += [n for n, old in self._libraries.items() if old.is_file and n not in fresh]
@@ -190,14 +256,21 @@ class Catalog:
             if old is not None and old.error is None and old.signature == file_signature(old.path):
                 fresh[module_name] = old
                 continue
-            fresh[module_name] = load_module_library(
-                module_name, reload=old is not None and old.error is None
-            )
+            fresh[module_name] = self.loader.load_module(module_name, old is not None and old.error is None)
             if old is None or _differs(old, fresh[module_name]):
                 changed.append(module_name)
         self._libraries = fresh
         self._rebuild()
         return changed
+
+    @property
+    def restricted(self) -> bool:
+        """True when the libraries were read from source, not run (an untrusted workspace)."""
+        return isinstance(self.loader, ReadLoader)
+
+    def close(self) -> None:
+        """Stop the loader (the library process of the window, if any)."""
+        self.loader.close()
 
     def add(self, spec: NodeSpec) -> None:
         """Register a built-in node type; it survives reloads."""

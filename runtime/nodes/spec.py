@@ -27,6 +27,24 @@ class _Required:
 
 REQUIRED: Any = _Required()
 
+
+@dataclass(frozen=True)
+class ForeignValue:
+    """A value of the user's own code, shown by its repr where that code is not imported."""
+
+    text: str
+
+    def __repr__(self) -> str:
+        return self.text
+
+
+@dataclass(frozen=True)
+class KeyDigest:
+    """What a node's `cache_key` function gave, already hashed (in the library process)."""
+
+    digest: str
+
+
 # Port kinds, named after inspect.Parameter kinds.
 POSITIONAL_ONLY = "positional_only"
 POSITIONAL_OR_KEYWORD = "positional_or_keyword"

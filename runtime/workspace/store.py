@@ -9,6 +9,7 @@ up front (`BEGIN IMMEDIATE`) and wait for each other.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import socket
 import sqlite3
@@ -31,6 +32,7 @@ DB_NAME = "plait.sqlite"
 DATA_DIR = ".plait"
 SQLITE_HEADER = b"SQLite format 3\x00"
 BUSY_TIMEOUT_MS = 30_000
+log = logging.getLogger("plait.runtime.workspace")
 
 
 class WorkspaceError(Exception):
@@ -128,6 +130,19 @@ def _check_database_file(path: Path) -> None:
         )
 
 
+def _remember_if_made_here(folder: Path) -> None:
+    """A workspace Plait creates in a folder with no code yet is its user's own: trust it."""
+    from plait.runtime.nodes.loader import workspace_sources
+    from plait.runtime.workspace import trust
+
+    if workspace_sources(folder):
+        return  # someone else's code was here first: the window asks before running it
+    try:
+        trust.trust(folder, reason="created by Plait on this computer")
+    except OSError as exc:  # an unwritable config folder must not stop the workspace
+        log.warning("Could not remember %s as a workspace made here: %s", folder, exc)
+
+
 def open_workspace(folder: str | os.PathLike[str] | None) -> Workspace:
     """A workspace folder, or the default one, which gets the examples when first made."""
     if folder is not None:
@@ -154,6 +169,8 @@ class Workspace:
         self.db_path = self.folder / DB_NAME
         self.data_dir = self.folder / DATA_DIR
         _check_database_file(self.db_path)
+        if not self.db_path.exists() and create:
+            _remember_if_made_here(self.folder)
         # SQLite gives its -wal and -shm files the database file's own mode.
         create_private_file(self.db_path)
         tighten_workspace(
@@ -263,13 +280,26 @@ class Workspace:
 
     # -- node libraries ----------------------------------------------------------
 
-    def catalog(self) -> Any:
-        """Every node type this workspace offers: its own *.py files and listed modules."""
-        from plait.runtime.nodes.libraries import Catalog, library_modules
+    def catalog(self, *, loader: Any = None) -> Any:
+        """Every node type this workspace offers: its own *.py files and listed modules.
+
+        `loader` says how libraries load: imported here by default (`plait run`),
+        `"read"` from source without running them, `"process"` in a library
+        process of their own (the window), or a loader object.
+        """
+        from plait.runtime.nodes.libraries import Catalog, ReadLoader, library_modules
         from plait.runtime.workspace.catalog import FlowCatalog
 
+        listed = self.get_setting("libraries", []) or []
+        if loader == "read":
+            loader = ReadLoader()
+        elif loader == "process":
+            from plait.runtime.nodes.host import DEFAULT_TIMEOUT, HostLoader
+
+            timeout = self.get_setting("library_timeout", DEFAULT_TIMEOUT)
+            loader = HostLoader(self.folder, timeout=float(timeout), user_packages=tuple(listed))
         # Plait's built-in nodes first, then the modules the workspace lists.
-        catalog = Catalog(self.folder, library_modules(self.get_setting("libraries", []) or []))
+        catalog = Catalog(self.folder, library_modules(listed), loader=loader)
         catalog.load()
         return FlowCatalog(catalog, self)
 
