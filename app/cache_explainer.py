@@ -50,7 +50,7 @@ class CacheExplainer(QObject):
         window = self.window
         doc = window.document
         self.by_node, self.error = {}, None
-        if doc is None or window.workspace is None or window.problems:
+        if doc is None or window.workspace is None or window.problems or window.trust_control.restricted:
             self._show()
             return
         if self._running(doc.flow.id):

@@ -219,7 +219,8 @@ def cmd_export(args: argparse.Namespace) -> int:
 
             data = export_flow(ws.load_flow(args.flow)).encode()
         else:
-            catalog = ws.catalog()
+            # A drawing reads the libraries' source; only a script needs their code run.
+            catalog = ws.catalog(loader=None if fmt == "py" else "read")
             warn_library_errors(catalog)
             flow = ws.load_flow(args.flow, catalog=catalog)
             try:
@@ -244,6 +245,54 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _trust_target(folder: str | None) -> Path:
+    path = Path(folder or ".").expanduser().resolve()
+    if not path.is_dir():
+        raise UsageError(f"{path} is not a folder: give the workspace folder to trust")
+    return path
+
+
+def cmd_trust(args: argparse.Namespace) -> int:
+    """Remember a workspace folder as trusted, so the window runs its code; or list them."""
+    from plait.runtime.nodes.loader import workspace_sources
+    from plait.runtime.workspace import trust
+
+    if args.list:
+        if args.workspace:
+            raise UsageError("plait trust --list takes no folder")
+        folders = trust.trusted_folders()
+        if not folders:
+            print("No trusted folders (the default workspace and the examples are always trusted).")
+        for folder, reason in folders:
+            print(f"{folder}  ({reason})" if reason else folder)
+        return 0
+    folder = _trust_target(args.workspace)
+    if trust.builtin_trusted(folder):
+        print(f"{folder} is always trusted (Plait made it)")
+    elif trust.trust(folder):
+        count = len(workspace_sources(folder))
+        print(f"Trusted {folder}: the window will run its code ({count} Python file{'s' * (count != 1)})")
+    else:
+        print(f"{folder} was already trusted")
+    return 0
+
+
+def cmd_untrust(args: argparse.Namespace) -> int:
+    """Forget that a workspace folder was trusted: the window opens it restricted again."""
+    from plait.runtime.workspace import trust
+
+    folder = _trust_target(args.workspace)
+    if trust.builtin_trusted(folder):
+        raise UsageError(
+            f"{folder} is a folder Plait made (the default workspace or an example): it stays trusted"
+        )
+    if trust.untrust(folder):
+        print(f"{folder} is no longer trusted: the window opens it restricted, running none of its code")
+    else:
+        print(f"{folder} was not trusted")
+    return 0
+
+
 def cmd_import(args: argparse.Namespace) -> int:
     """Read a flow document into the workspace as a new flow or a new version."""
     from plait.runtime.workspace.documents import import_file
@@ -257,7 +306,7 @@ def cmd_import(args: argparse.Namespace) -> int:
             print(f"'{flow.name}' is unchanged (version {flow.version}); nothing imported")
         else:
             print(f"Imported '{flow.name}' as version {flow.version}")
-        catalog = ws.catalog()
+        catalog = ws.catalog(loader="read")  # which node types exist, read from source, never run
         for node in flow.nodes.values():
             if not (node.is_parameter or node.is_output) and catalog.get(node.spec_key) is None:
                 print(
@@ -273,6 +322,7 @@ SETTINGS = {
     "cache_limit_bytes": "size of the result cache before old entries are evicted",
     "log_lines_per_node": "log lines kept per node and run; more are counted and dropped",
     "dask_shared_store": "whether Dask workers can reach this workspace's folder",
+    "library_timeout": "seconds the window waits for one library to import (default 20)",
 }
 
 
@@ -479,6 +529,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     export.set_defaults(func=cmd_export)
 
+    trust = sub.add_parser(
+        "trust", help="let the window run a workspace's code (one made elsewhere: a clone, a download)"
+    )
+    trust.add_argument("workspace", nargs="?", help="the workspace folder (default: the current folder)")
+    trust.add_argument("--list", action="store_true", help="list the trusted folders instead")
+    trust.set_defaults(func=cmd_trust)
+    untrust = sub.add_parser("untrust", help="open a workspace restricted again: its code does not run")
+    untrust.add_argument("workspace", nargs="?", help="the workspace folder (default: the current folder)")
+    untrust.set_defaults(func=cmd_untrust)
+
     import_ = sub.add_parser("import", help="read a flow document (.json) into the workspace")
     import_.add_argument("file", metavar="FILE.json", help="a flow document from plait export")
     import_.add_argument("-w", "--workspace", help="workspace folder (default: your default one)")
@@ -491,7 +551,19 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     # A bare folder opens the window on it; argparse would take it for a command.
-    commands = {"flows", "run", "explain", "runs", "serve", "schedule", "export", "import", "settings"}
+    commands = {
+        "flows",
+        "run",
+        "explain",
+        "runs",
+        "serve",
+        "schedule",
+        "export",
+        "import",
+        "settings",
+        "trust",
+        "untrust",
+    }
     if argv and not argv[0].startswith("-") and argv[0] not in commands:
         args = argparse.Namespace(path=argv[0], func=cmd_window)
         if len(argv) > 1:

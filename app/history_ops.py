@@ -17,6 +17,7 @@ from PySide6.QtCore import QTimer
 
 from plait.app.history import PastRun, SaveError, latest_outputs, load_past_run, maker_of, save_value
 from plait.app.run_controller import LiveRun, mark_parameter_values
+from plait.app.trust_control import RESTRICTED_TIP
 from plait.runtime.engine import events as ev
 from plait.runtime.engine.plan import RunRefused, make_plan
 from plait.runtime.engine.worker import user_traceback
@@ -152,6 +153,8 @@ class HistoryOps:
 
     def rerun(self, run_id: str) -> None:
         """Run a past run's flow (its latest version) again with the same parameters."""
+        if self.trust_control.refuse():
+            return
         row = self.workspace.conn.execute(
             "select flow_id, parameters from runs where id=?", (run_id,)
         ).fetchone()
@@ -239,6 +242,11 @@ class HistoryOps:
             self._spawn(self._load_value(node_id, port, ref))
 
     async def _load_value(self, node_id: str, port: str, ref) -> None:
+        if self.trust_control.restricted:
+            self.outputs_dock.show_error(
+                node_id, port, f"No preview: {RESTRICTED_TIP[0].lower()}{RESTRICTED_TIP[1:]}."
+            )
+            return
         engine = self.runs.engine_for_workspace()
         try:
             if ref.serializer == "dask":

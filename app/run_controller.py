@@ -99,6 +99,7 @@ class RunController(QObject):
         self.workspace = None
         self.catalog = None
         self.engine: Engine | None = None
+        self.allow_pickle = True
         self.live: dict[str, LiveRun] = {}
         self._dirty: dict[str, set[str]] = {}
         self._new_lines: dict[str, list[tuple]] = {}
@@ -124,7 +125,14 @@ class RunController(QObject):
     def engine_for_workspace(self) -> Engine:
         if self.engine is None:
             self.engine = Engine(self.workspace, self.catalog)
+            self.engine.cache.store.allow_pickle = self.allow_pickle
         return self.engine
+
+    def set_allow_pickle(self, allowed: bool) -> None:
+        """Whether pickled results may be read (not for a workspace that is not trusted)."""
+        self.allow_pickle = allowed
+        if self.engine is not None:
+            self.engine.cache.store.allow_pickle = allowed
 
     def libraries_changed(self) -> None:
         if self.engine is not None:

@@ -16,6 +16,7 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QFileDialog, QMenu, QMessageBox, QProgressBar, QToolButton
 
 from plait.app.run_controller import LiveRun, RunController
+from plait.app.trust_control import RESTRICTED_TIP
 from plait.runtime.engine import events as ev
 from plait.runtime.engine.plan import RunRefused
 from plait.runtime.engine.scheduler import RunOptions
@@ -119,7 +120,7 @@ class RunOps:
     def run_flow(self, only: str | None = None, force: tuple[str, ...] = ()) -> None:
         """Run the open flow (F5): check it, ask for parameters when it has any, start it."""
         doc = self.document
-        if doc is None or self.workspace is None:
+        if doc is None or self.workspace is None or self.trust_control.refuse():
             return
         problems = doc.flow.validate()
         if problems:
@@ -149,6 +150,8 @@ class RunOps:
         force: tuple[str, ...] = (),
     ) -> LiveRun | None:
         """Start a run of `flow` with these values; a refusal is told, not raised."""
+        if self.trust_control.refuse():
+            return None
         self.remember_choices(choices)
         options = RunOptions(
             executor=choices.executor,
@@ -344,6 +347,10 @@ class RunOps:
             name, text, slot = entry
             action = menu.addAction(text, slot)
             action.setObjectName(name)
+            if name in ("run_up_to", "rerun_from") and self.trust_control.restricted:
+                action.setEnabled(False)
+                action.setToolTip(RESTRICTED_TIP)
+        menu.setToolTipsVisible(True)
         self.node_menu = menu
         menu.popup(pos)
         return menu

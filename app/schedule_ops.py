@@ -43,7 +43,8 @@ class ScheduleOps:
     def start_scheduler(self) -> None:
         """Begin (or after a workspace change, restart) running the workspace's schedules."""
         self._schedule_timer.stop()
-        self.scheduler = Scheduler(self.workspace) if self.workspace is not None else None
+        restricted = self.trust_control.restricted  # a scheduled run would run the folder's code
+        self.scheduler = Scheduler(self.workspace) if self.workspace is not None and not restricted else None
         if self.scheduler is not None and self.settings.value("run_schedules", True, type=bool):
             self._schedule_timer.start(1000)
 

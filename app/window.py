@@ -17,6 +17,8 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QMessageBox,
     QTabBar,
+    QVBoxLayout,
+    QWidget,
 )
 
 from plait.app.cache_explainer import CacheExplainer
@@ -27,6 +29,7 @@ from plait.app.history_ops import HistoryOps
 from plait.app.run_ops import RunOps
 from plait.app.schedule_ops import ScheduleOps
 from plait.app.theme import apply_theme
+from plait.app.trust_control import TrustControl
 from plait.app.workspace_ops import WorkspaceOps
 from plait.widgets.canvas.scene import FlowScene
 from plait.widgets.canvas.view import FlowView
@@ -37,6 +40,7 @@ from plait.widgets.outputs_dock import OutputsDock
 from plait.widgets.palette import Palette
 from plait.widgets.runs_dock import RunsDock
 from plait.widgets.schedules_dock import SchedulesDock
+from plait.widgets.trust_banner import TrustBanner
 from plait.widgets.words import plural
 
 
@@ -52,7 +56,15 @@ class MainWindow(WorkspaceOps, EditOps, RunOps, HistoryOps, ScheduleOps, ExportO
         self.problems: list = []
         self._unobserve = lambda: None
         self.view = FlowView(self)
-        self.setCentralWidget(self.view)
+        # The canvas, under the banner a restricted workspace shows.
+        self.trust_banner = TrustBanner(self)
+        central = QWidget(self)
+        column = QVBoxLayout(central)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(0)
+        column.addWidget(self.trust_banner)
+        column.addWidget(self.view, 1)
+        self.setCentralWidget(central)
         self.resize(1400, 880)  # before the docks: tab bars laid out at another size linger
         self._make_docks()
         self._make_actions()
@@ -66,6 +78,7 @@ class MainWindow(WorkspaceOps, EditOps, RunOps, HistoryOps, ScheduleOps, ExportO
         self._validate_timer = QTimer(self, singleShot=True, interval=0)
         self._validate_timer.timeout.connect(self.validate)
         self.explainer = CacheExplainer(self)
+        self.trust_control = TrustControl(self)
         self.theme = self.settings.value("theme", "light")
         self.set_theme(self.theme)
         self.init_run_ops()
@@ -208,6 +221,13 @@ class MainWindow(WorkspaceOps, EditOps, RunOps, HistoryOps, ScheduleOps, ExportO
             lambda: self.run_with_file(),
             tip="Run the flow with the values in a JSON parameters file",
         )
+        trust = a(
+            "trust",
+            "&Trust this workspace",
+            lambda: self.trust_control.trust_now(),
+            tip="Run this workspace's code: it was made elsewhere and opened restricted",
+        )
+        trust.setVisible(False)
         stop = a("stop", "&Stop", self.stop_run, "Esc", "Cancel the running flow")
         stop.setEnabled(False)
         a(
@@ -244,6 +264,7 @@ class MainWindow(WorkspaceOps, EditOps, RunOps, HistoryOps, ScheduleOps, ExportO
         for name in ("new_flow", "open_workspace"):
             file.addAction(act[name])
         self.recent_menu = file.addMenu("Recent &workspaces")
+        file.addAction(act["trust"])
         file.addSeparator()
         file.addAction(act["save"])
         file.addSeparator()

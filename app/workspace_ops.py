@@ -58,13 +58,15 @@ class WorkspaceOps:
         self.close_workspace()
         self.workspace = workspace
         self.drafts = Drafts(workspace.data_dir)
-        # Built-in nodes, the workspace's libraries and its flows (as subflows).
-        self.catalog = workspace.catalog()
+        # Built-in nodes, the workspace's libraries and its flows (as subflows): imported
+        # in the library process when the folder is trusted, else read from source only.
+        self.catalog = self._load_catalog(self.trust_control.loader_for(workspace.folder))
         self.palette_widget.set_catalog(self.catalog)
         self.view.catalog = self.catalog
         self._watch()
         self._remember_recent(workspace.folder)
         self.runs.set_workspace(workspace, self.catalog)
+        self.trust_control.apply()
         self.shown_run = None
         if not self._offer_drafts():
             flows = sorted(workspace.flows(), key=lambda f: f.updated, reverse=True)
@@ -80,8 +82,37 @@ class WorkspaceOps:
         self.start_scheduler()
         return True
 
+    def _load_catalog(self, loader: str):
+        self.show_message("Loading the workspace's node libraries…")
+        catalog = self.workspace.catalog(loader=loader)
+        failed = [lib.name for lib in catalog.libraries if lib.error]
+        if failed:
+            self.show_message(f"{', '.join(failed)} failed to load (see the palette)")
+        else:
+            self.statusBar().clearMessage()
+        return catalog
+
+    def reload_catalog(self, loader: str) -> None:
+        """Load the libraries again another way (restricted to trusted); the canvas follows."""
+        old = self.catalog
+        self.catalog = self._load_catalog(loader)
+        if old is not None:
+            old.close()
+        self.palette_widget.set_catalog(self.catalog)
+        self.view.catalog = self.catalog
+        self.runs.set_workspace(self.workspace, self.catalog)
+        if self.document is not None:
+            self.document.catalog = self.catalog
+            self.document.flow.catalog = self.catalog
+        if self.scene is not None:
+            self.scene.refresh_ports()
+        self.inspector.refresh()
+        self.validate()
+
     def close_workspace(self) -> None:
         self._draft_timer.stop()
+        if self.catalog is not None:
+            self.catalog.close()  # stops the library process
         if self.workspace is not None:
             if self.document is not None and not self.document.read_only:
                 self.settings.setValue(f"last_flow/{self.workspace.folder}", self.document.flow.id)

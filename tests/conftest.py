@@ -3,6 +3,11 @@ import os
 # Every test runs without a display; Qt draws into memory.
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("QT_LOGGING_RULES", "qt.qpa.*=false")
+# Trusted folders and other user config go to a scratch folder, not the user's own.
+if "PLAIT_CONFIG_DIR" not in os.environ:
+    import tempfile
+
+    os.environ["PLAIT_CONFIG_DIR"] = tempfile.mkdtemp(prefix="plait-config-")
 
 
 def pytest_sessionfinish(session, exitstatus):

@@ -117,6 +117,12 @@ class Palette(QWidget):
             )
             item.setFlags(Qt.ItemIsEnabled | Qt.ItemIsSelectable | Qt.ItemIsDragEnabled)
         for library in getattr(catalog, "libraries", None) or []:
+            if getattr(library, "restricted", False) and not library.error and library.specs:
+                item = group(library.name)
+                item.setText(0, f"{library.name} · read, not run")
+                item.setToolTip(
+                    0, f"{_escape(library.name)}: read from its source; it runs once you trust the workspace"
+                )
             if library.error:
                 item = group(library.name)
                 item.setText(0, f"⚠ {library.name} — failed to import")

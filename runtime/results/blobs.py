@@ -246,12 +246,18 @@ def summarize(value: Any) -> dict[str, Any]:
 # -- the store ------------------------------------------------------------------
 
 
+class PickleRefused(Exception):
+    """A pickled value of a workspace that is not trusted: reading it could run any code."""
+
+
 class ResultStore:
     """Reads and writes result blobs under a workspace's cache folder."""
 
     def __init__(self, folder: str | os.PathLike[str], inline_limit: int = INLINE_LIMIT) -> None:
         self.folder = Path(folder)
         self.inline_limit = inline_limit
+        # Unpickling runs code named by the bytes: off for a workspace that is not trusted.
+        self.allow_pickle = True
 
     def path(self, ref: OutputRef) -> Path:
         assert ref.file is not None
@@ -298,6 +304,11 @@ class ResultStore:
         serializer = _BY_NAME.get(ref.serializer)
         if serializer is None:
             raise CorruptResult(f"no serializer '{ref.serializer}' is registered")
+        if serializer.name == "pickle" and not self.allow_pickle:
+            raise PickleRefused(
+                "the value is a pickle, and reading it would run code of a workspace that is "
+                "not trusted: trust the workspace to read it"
+            )
         if ref.data is not None:
             data = ref.data
         else:

@@ -46,6 +46,15 @@ def open_private(path: Path) -> IO[bytes]:
     return os.fdopen(fd, "wb")
 
 
+def write_private(path: Path, data: bytes) -> None:
+    """Replace a file's bytes in one step (a temporary file renamed), readable by the owner only."""
+    private_dir(path.parent)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open_private(temporary) as fh:
+        fh.write(data)
+    os.replace(temporary, path)
+
+
 def create_private_file(path: Path) -> None:
     """Make an empty file readable by the owner only, unless it exists."""
     try:

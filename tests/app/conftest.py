@@ -38,10 +38,17 @@ LIBRARY = textwrap.dedent('''
 ''')
 
 
+def own_workspace(folder):
+    """A workspace made by Plait before any code is written into it: its user's own, trusted."""
+    from plait.runtime.workspace.store import Workspace
+
+    Workspace(folder).close()
+    return folder
+
+
 @pytest.fixture
 def workspace_folder(tmp_path):
-    folder = tmp_path / "ws"
-    folder.mkdir()
+    folder = own_workspace(tmp_path / "ws")
     (folder / "nodes.py").write_text(LIBRARY)
     return folder
 

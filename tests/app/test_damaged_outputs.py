@@ -6,6 +6,7 @@ import pytest
 from PySide6.QtCore import Qt
 
 from plait.runtime.flow.model import Flow
+from tests.app.conftest import own_workspace
 from tests.app.running import save, write_library
 from tests.app.test_running import click_node, press_run, wait_for_run
 
@@ -13,7 +14,7 @@ from tests.app.test_running import click_node, press_run, wait_for_run
 @pytest.fixture
 def folder(tmp_path):
     path = tmp_path / "ws"
-    path.mkdir()
+    own_workspace(path)
     return path
 
 

@@ -7,6 +7,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
+from tests.app.conftest import own_workspace
 from tests.app.running import failing_flow, table_flow
 from tests.app.test_running import press_run, run_with_dialog, wait_for_run
 
@@ -14,7 +15,7 @@ from tests.app.test_running import press_run, run_with_dialog, wait_for_run
 @pytest.fixture
 def folder(tmp_path):
     path = tmp_path / "ws"
-    path.mkdir()
+    own_workspace(path)
     return path
 
 

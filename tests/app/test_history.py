@@ -11,6 +11,7 @@ from PySide6.QtCore import Qt
 
 from plait.runtime.engine.scheduler import RunOptions, run_flow
 from plait.runtime.workspace.store import Workspace
+from tests.app.conftest import own_workspace
 from tests.app.running import failing_flow, table_flow
 from tests.app.test_running import click_node, run_with_dialog, states
 
@@ -18,7 +19,7 @@ from tests.app.test_running import click_node, run_with_dialog, states
 @pytest.fixture
 def folder(tmp_path):
     path = tmp_path / "ws"
-    path.mkdir()
+    own_workspace(path)
     return path
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from PySide6.QtCore import QPoint, Qt
 
-from tests.app.conftest import hover, node_point
+from tests.app.conftest import hover, node_point, own_workspace
 from tests.app.running import table_flow
 from tests.app.test_history import run_elsewhere
 from tests.app.test_running import run_with_dialog
@@ -14,7 +14,7 @@ from tests.app.test_running import run_with_dialog
 @pytest.fixture
 def folder(tmp_path):
     path = tmp_path / "ws"
-    path.mkdir()
+    own_workspace(path)
     return path
 
 

@@ -10,6 +10,7 @@ from PySide6.QtGui import QAction, QContextMenuEvent
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
+from tests.app.conftest import own_workspace
 from tests.app.running import table_flow
 from tests.app.test_running import RUN_TIMEOUT, run_with_dialog, states, wait_for_run
 
@@ -17,7 +18,7 @@ from tests.app.test_running import RUN_TIMEOUT, run_with_dialog, states, wait_fo
 @pytest.fixture
 def folder(tmp_path):
     path = tmp_path / "ws"
-    path.mkdir()
+    own_workspace(path)
     return path
 
 

@@ -7,7 +7,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QToolBar
 
-from tests.app.conftest import node_point
+from tests.app.conftest import node_point, own_workspace
 from tests.app.running import failing_flow, napping_flow, table_flow
 
 RUN_TIMEOUT = 120_000
@@ -16,7 +16,7 @@ RUN_TIMEOUT = 120_000
 @pytest.fixture
 def folder(tmp_path):
     path = tmp_path / "ws"
-    path.mkdir()
+    own_workspace(path)
     return path
 
 

@@ -9,7 +9,7 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
 from plait.runtime.engine.worker import user_traceback
-from tests.app.conftest import hover, node_point
+from tests.app.conftest import hover, node_point, own_workspace
 from tests.app.running import failing_flow
 
 RUN_TIMEOUT = 120_000
@@ -18,7 +18,7 @@ RUN_TIMEOUT = 120_000
 @pytest.fixture
 def folder(tmp_path):
     path = tmp_path / "ws"
-    path.mkdir()
+    own_workspace(path)
     return path
 
 

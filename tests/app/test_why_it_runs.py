@@ -7,6 +7,7 @@ from PySide6.QtWidgets import QLabel
 
 from plait.runtime.flow.model import Flow
 from plait.runtime.workspace.store import Workspace
+from tests.app.conftest import own_workspace
 from tests.app.running import save, table_flow, write_library
 from tests.app.test_running import click_node, press_run, run_with_dialog, wait_for_run
 
@@ -14,7 +15,7 @@ from tests.app.test_running import click_node, press_run, run_with_dialog, wait_
 @pytest.fixture
 def folder(tmp_path):
     path = tmp_path / "ws"
-    path.mkdir()
+    own_workspace(path)
     return path
 
 
