@@ -18,6 +18,7 @@ from PySide6.QtCore import QTimer
 from plait.app.history import PastRun, SaveError, latest_outputs, load_past_run, maker_of, save_value
 from plait.app.run_controller import LiveRun, mark_parameter_values
 from plait.app.trust_control import RESTRICTED_TIP
+from plait.app.value_process import ValueProcessError, preview_pickled, save_pickled
 from plait.runtime.engine import events as ev
 from plait.runtime.engine.plan import RunRefused, make_plan
 from plait.runtime.engine.worker import user_traceback
@@ -30,6 +31,9 @@ from plait.widgets.words import plural
 
 POLL_MS = 2000
 HISTORY_ROWS = 200
+
+# Stands for a pickled value in `_values`: it lives in a child process only.
+PICKLED = object()
 
 
 class HistoryOps:
@@ -255,8 +259,14 @@ class HistoryOps:
                 if executor is None:
                     raise RuntimeError("the value stayed in the Dask cluster; run again")
                 ref = await executor.materialize(ref, engine.cache.store, key, port)
-            value = await asyncio.to_thread(engine.cache.store.read, ref)
-            preview = await asyncio.to_thread(prepare, value)
+            if ref.serializer == "pickle":
+                # Unpickling may import the workspace's code: done in a child process.
+                store = engine.cache.store
+                preview = await asyncio.to_thread(preview_pickled, self.workspace.folder, store.folder, ref)
+                value = PICKLED
+            else:
+                value = await asyncio.to_thread(engine.cache.store.read, ref)
+                preview = await asyncio.to_thread(prepare, value)
         except CorruptResult:
             self.outputs_dock.show_damaged(
                 node_id,
@@ -278,12 +288,18 @@ class HistoryOps:
         if value is None and (self.outputs_dock.node_id, port) not in self._values:
             self.show_message("The value is still loading; try again in a moment")
             return
+        self._saving_port = port
         self._spawn(self._save(value, path))
 
     async def _save(self, value, path: str) -> None:
         try:
-            written = await asyncio.to_thread(save_value, value, path)
-        except (SaveError, OSError) as exc:
+            if value is PICKLED:
+                ref = self._output_refs[self._saving_port]
+                folder, cache = self.workspace.folder, self.runs.engine_for_workspace().cache.store.folder
+                written = await asyncio.to_thread(save_pickled, folder, cache, ref, path)
+            else:
+                written = await asyncio.to_thread(save_value, value, path)
+        except (SaveError, OSError, ValueProcessError) as exc:
             self.tell("Cannot save the value", str(exc))
             return
         self.show_message(f"Saved {written}")

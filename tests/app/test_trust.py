@@ -225,3 +225,26 @@ def test_the_store_refuses_a_pickle_when_pickles_are_off(tmp_path):
     with pytest.raises(PickleRefused, match="trust the workspace"):
         store.read(ref)
     assert store.read(store.write("j" * 40, "result", [1, 2])) == [1, 2]  # JSON loads anywhere
+
+
+def test_a_pickled_value_of_the_users_class_is_opened_outside_the_window(make_window, tmp_path, qtbot):
+    from plait.runtime.nodes.loader import workspace_module_name
+
+    folder = tmp_path / "mine"
+    Workspace(folder).close()
+    (folder / "nodes.py").write_text(PICKLING)
+    with Workspace(folder) as ws:
+        flow = Flow("booby")
+        flow.add_node(Node("make", "nodes.py:make", "Make", (0.0, 0.0), {"folder": str(folder)}))
+        ws.save_flow(flow)
+    ran = plait("run", "booby", "-w", str(folder), "--json")
+    assert ran.returncode == 0, ran.stderr
+    (folder / "UNPICKLED").unlink(missing_ok=True)
+
+    window = make_window(folder)
+    assert not window.trust_control.restricted
+    window.scene.select_nodes(["make"])
+    qtbot.waitUntil(lambda: window.outputs_dock.node_id == "make", timeout=10_000)
+    window._load_port("result")
+    qtbot.waitUntil(lambda: (folder / "UNPICKLED").exists(), timeout=60_000)  # read, in the child
+    assert workspace_module_name(folder / "nodes.py") not in sys.modules
