@@ -188,9 +188,9 @@ PICKLING = textwrap.dedent('''
 ''')
 
 
-def test_pickled_results_of_an_untrusted_workspace_are_not_read_in_the_window(make_window, tmp_path, qtbot):
-    folder = tmp_path / "shared"
-    Workspace(folder).close()  # made here, so trusted while its owner runs it
+def pickled_result(folder: Path) -> Path:
+    """A workspace made here (so trusted) whose one node's result was pickled by `plait run`."""
+    Workspace(folder).close()
     (folder / "nodes.py").write_text(PICKLING)
     with Workspace(folder) as ws:
         flow = Flow("booby")
@@ -200,6 +200,11 @@ def test_pickled_results_of_an_untrusted_workspace_are_not_read_in_the_window(ma
     assert ran.returncode == 0, ran.stderr
     assert json.loads(ran.stdout)["state"] == "completed"
     (folder / "UNPICKLED").unlink(missing_ok=True)
+    return folder
+
+
+def test_pickled_results_of_an_untrusted_workspace_are_not_read_in_the_window(make_window, tmp_path, qtbot):
+    folder = pickled_result(tmp_path / "shared")
     trust.untrust(folder)  # as if it had come from someone else, cache and all
 
     window = make_window(folder)
@@ -230,16 +235,7 @@ def test_the_store_refuses_a_pickle_when_pickles_are_off(tmp_path):
 def test_a_pickled_value_of_the_users_class_is_opened_outside_the_window(make_window, tmp_path, qtbot):
     from plait.runtime.nodes.loader import workspace_module_name
 
-    folder = tmp_path / "mine"
-    Workspace(folder).close()
-    (folder / "nodes.py").write_text(PICKLING)
-    with Workspace(folder) as ws:
-        flow = Flow("booby")
-        flow.add_node(Node("make", "nodes.py:make", "Make", (0.0, 0.0), {"folder": str(folder)}))
-        ws.save_flow(flow)
-    ran = plait("run", "booby", "-w", str(folder), "--json")
-    assert ran.returncode == 0, ran.stderr
-    (folder / "UNPICKLED").unlink(missing_ok=True)
+    folder = pickled_result(tmp_path / "mine")
 
     window = make_window(folder)
     assert not window.trust_control.restricted
