@@ -29,6 +29,7 @@ from plait.runtime.keys.files import existing
 from plait.runtime.workspace.private import open_private, private_dir
 
 INLINE_LIMIT = 64 * 1024
+MAP_LIMIT = 16 * 1024 * 1024  # arrays from this size on are memory-mapped when read
 _CHUNK = 1 << 20
 
 
@@ -246,6 +247,50 @@ def summarize(value: Any) -> dict[str, Any]:
 # -- the store ------------------------------------------------------------------
 
 
+class _Sink(io.RawIOBase):
+    """Where a serializer writes: memory up to the inline limit, then a private temporary file.
+
+    Size, CRC and content digest are taken as the bytes pass, so a large value
+    is neither copied into a buffer first nor read again to be hashed.
+    """
+
+    def __init__(self, limit: int, file_path: Path) -> None:
+        super().__init__()
+        self.limit = limit
+        self.file_path = file_path
+        self.memory = io.BytesIO()
+        self.file: Any = None
+        self.size = 0
+        self.crc = 0
+        self.hash = hashlib.blake2b(digest_size=20)
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        view = memoryview(data).cast("B")
+        self.crc = _crc(view, self.crc)
+        self.hash.update(view)
+        self.size += len(view)
+        if self.file is None and self.size > self.limit:
+            private_dir(self.file_path.parent)
+            self.file = open_private(self.file_path)
+            self.file.write(self.memory.getbuffer())
+            self.memory = io.BytesIO()
+        (self.file or self.memory).write(view)
+        return len(view)
+
+    def close(self) -> None:
+        if self.file is not None and not self.file.closed:
+            self.file.close()
+        super().close()
+
+    def discard(self) -> None:
+        self.close()
+        if self.file is not None:
+            self.file_path.unlink(missing_ok=True)
+
+
 class PickleRefused(Exception):
     """A pickled value of a workspace that is not trusted: reading it could run any code."""
 
@@ -270,34 +315,45 @@ class ResultStore:
         """
         serializer = serializer_for(value)
         summary = summarize(value)
-        buffer = io.BytesIO()
+        relative = f"{key[:2]}/{key}-{port}"
         try:
-            serializer.dump(value, buffer)
+            sink = self._dump(serializer, value, relative)
         except Exception:
             if serializer.name == "pickle":
                 raise
             serializer = _BY_NAME["pickle"]
-            buffer = io.BytesIO()
-            serializer.dump(value, buffer)
-        data = buffer.getbuffer()
-        checksum = f"{_crc(data):08x}"
-        digest = f"{serializer.name}:{hashlib.blake2b(data, digest_size=20).hexdigest()}"
+            sink = self._dump(serializer, value, relative)
+        checksum = f"{sink.crc:08x}"
+        digest = f"{serializer.name}:{sink.hash.hexdigest()}"
         paths = (
             tuple(existing(value, folder)) if isinstance(value, (str, PurePath, list, tuple, dict)) else ()
         )
-        size = len(data)
-        if size <= self.inline_limit:
+        size = sink.size
+        if sink.file is None:
             return OutputRef(
-                serializer.name, size, checksum, summary, data=bytes(data), digest=digest, paths=paths
+                serializer.name,
+                size,
+                checksum,
+                summary,
+                data=sink.memory.getvalue(),
+                digest=digest,
+                paths=paths,
             )
-        relative = f"{key[:2]}/{key}-{port}{serializer.extension}"
-        target = self.folder / relative
-        private_dir(target.parent)
-        tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-        with open_private(tmp) as fh:
-            fh.write(data)
-        os.replace(tmp, target)
+        relative += serializer.extension
+        os.replace(sink.file_path, self.folder / relative)
         return OutputRef(serializer.name, size, checksum, summary, file=relative, digest=digest, paths=paths)
+
+    def _dump(self, serializer: Serializer, value: Any, relative: str) -> _Sink:
+        """Serialize straight to a temporary file (in memory while small), hashing as it goes."""
+        target = self.folder / f"{relative}{serializer.extension}"
+        sink = _Sink(self.inline_limit, target.with_name(f".{target.name}.{os.getpid()}.tmp"))
+        try:
+            serializer.dump(value, sink)
+        except BaseException:
+            sink.discard()
+            raise
+        sink.close()
+        return sink
 
     def read(self, ref: OutputRef) -> Any:
         """Load a value, refusing one whose bytes do not match their checksum."""
@@ -309,6 +365,8 @@ class ResultStore:
                 "the value is a pickle, and reading it would run code of a workspace that is "
                 "not trusted: trust the workspace to read it"
             )
+        if ref.data is None and serializer.name == "npy" and ref.size >= MAP_LIMIT:
+            return self._map_array(ref)
         if ref.data is not None:
             data = ref.data
         else:
@@ -322,6 +380,25 @@ class ResultStore:
             where = f"result file {ref.file}" if ref.file else "stored result"
             raise CorruptResult(f"the {where} is damaged: its bytes do not match their checksum")
         return serializer.load(io.BytesIO(data))
+
+    def _map_array(self, ref: OutputRef) -> Any:
+        """A large array, memory-mapped copy-on-write: consumers share the page cache, not copies.
+
+        The file is checked against its checksum first (read in chunks, from the page
+        cache when another consumer just read it); writing to the array changes the
+        consumer's own pages only, never the file.
+        """
+        import numpy
+
+        path = self.path(ref)
+        try:
+            if path.stat().st_size != ref.size or file_checksum(path) != ref.checksum:
+                raise CorruptResult(
+                    f"the result file {ref.file} is damaged: its bytes do not match their checksum"
+                )
+            return numpy.asarray(numpy.load(path, mmap_mode="c", allow_pickle=False))
+        except OSError as exc:
+            raise CorruptResult(f"result file {ref.file} cannot be read: {exc}") from None
 
     def exists(self, ref: OutputRef) -> bool:
         """Cheap check: inline, or a file of the right size."""

@@ -155,3 +155,37 @@ def test_results_written_before_a_crash_are_checked_in_the_background(loop, engi
         assert ResultCache(reopened).lookup([key]) == {}
         assert not engine.cache.store.path(ref).exists()
         assert verify_after_crash(reopened) is None  # once per opening
+
+
+def test_a_large_array_is_mapped_copy_on_write_checked_and_hashed_as_its_bytes(tmp_path):
+    import hashlib
+    import io
+    import mmap
+
+    from plait.runtime.results.blobs import MAP_LIMIT
+
+    store = ResultStore(tmp_path)
+    value = numpy.arange(MAP_LIMIT // 8 + 1000, dtype="float64")
+    ref = store.write("a" * 40, "result", value)
+    raw = store.path(ref).read_bytes()
+    expected = io.BytesIO()
+    numpy.save(expected, value, allow_pickle=False)
+    assert raw == expected.getvalue()  # written straight to the file, same bytes as before
+    assert ref.digest == "npy:" + hashlib.blake2b(raw, digest_size=20).hexdigest()
+
+    first, second = store.read(ref), store.read(ref)
+    assert type(first) is numpy.ndarray and numpy.array_equal(first, value)
+    assert isinstance(first.base.base if first.base.base is not None else first.base, mmap.mmap)
+    first[0] = -1.0  # the consumer's own page; the file and other readers keep the value
+    assert second[0] == 0.0 and store.read(ref)[0] == 0.0
+
+    flip_a_byte(store.path(ref))
+    with pytest.raises(CorruptResult, match="do not match their checksum"):
+        store.read(ref)
+
+
+def test_a_small_value_written_through_the_file_path_is_still_inline(tmp_path):
+    store = ResultStore(tmp_path)
+    ref = store.write("b" * 40, "result", list(range(10)))
+    assert ref.data is not None and ref.file is None and store.read(ref) == list(range(10))
+    assert not list(tmp_path.rglob("*.tmp"))
