@@ -310,4 +310,21 @@ def _import_traceback() -> str:
         or tb.tb_frame.f_code.co_filename.startswith("<frozen importlib")
     ):
         tb = tb.tb_next
-    return "".join(traceback.format_exception(kind, error, tb))
+    text = "".join(traceback.format_exception(kind, error, tb))
+    return _place_syntax_error(text, error) if isinstance(error, SyntaxError) else text
+
+
+def _place_syntax_error(text: str, error: SyntaxError) -> str:
+    """End a syntax error's traceback with its file, line and column, for one-line reports."""
+    if not error.lineno:
+        return text
+    where = f"{error.filename or 'the file'}, line {error.lineno}"
+    if error.offset:
+        where += f", column {error.offset}"
+    lines = text.rstrip("\n").split("\n")
+    head = f"{type(error).__name__}:"
+    for index in range(len(lines) - 1, -1, -1):
+        if lines[index].startswith(head):
+            lines[index] = f"{head} {error.msg} ({where})"
+            break
+    return "\n".join(lines) + "\n"
