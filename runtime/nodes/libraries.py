@@ -11,6 +11,7 @@ names, sibling imports, and a fresh import after any edit in the folder.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import inspect
 import linecache
@@ -23,7 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from plait.runtime.nodes import loader
-from plait.runtime.nodes.introspect import spec_from_callable
+from plait.runtime.nodes.decorator import node_metadata
+from plait.runtime.nodes.introspect import humanise, spec_from_callable
 from plait.runtime.nodes.loader import (
     file_signature,
     folder_signature,
@@ -270,24 +272,58 @@ def _lookup(module: types.ModuleType, qualname: str) -> Any:
 
 
 def _specs_of(module: types.ModuleType, *, prefix: str, group: str) -> tuple[list[NodeSpec], list[str]]:
-    """Specs of the public functions defined in `module`; ones that fail go to problems."""
+    """Specs of the public callables defined in `module`; ones that fail go to problems.
+
+    Functions (async ones too), `functools.partial` objects, bound methods and
+    callable instances become nodes; each is found again by its attribute name.
+    What was imported from elsewhere is left to the module it came from.
+    """
     specs: list[NodeSpec] = []
     problems: list[str] = []
     seen: set[int] = set()
     for attribute, value in list(vars(module).items()):
-        if attribute.startswith("_") or not inspect.isfunction(value):
+        if attribute.startswith("_") or id(value) in seen:
+            continue  # private, or an alias of one already listed
+        kind = _member_kind(module, value)
+        if kind is None:
             continue
-        if value.__module__ != module.__name__ or id(value) in seen:
-            continue  # imported from elsewhere, or an alias of one already listed
         seen.add(id(value))
-        # A qualname with <locals> (a function made by a factory) cannot be found
-        # again; the attribute name can.
-        qualname = value.__qualname__ if _lookup(module, value.__qualname__) is value else attribute
+        if kind == "function":
+            # A qualname with <locals> (a function made by a factory) cannot be found
+            # again; the attribute name can.
+            qualname = value.__qualname__ if _lookup(module, value.__qualname__) is value else attribute
+        else:
+            qualname = attribute
         try:
-            specs.append(spec_from_callable(value, key=f"{prefix}:{qualname}", module=group))
-        except Exception as error:  # noqa: BLE001 - one bad function must not hide the rest
+            spec = spec_from_callable(value, key=f"{prefix}:{qualname}", module=group)
+        except Exception as error:  # noqa: BLE001 - one bad member must not hide the rest
             problems.append(f"{attribute}: {error}")
+            continue
+        if kind != "function" and not node_metadata(value).get("title"):
+            spec.title = humanise(attribute)  # two partials of one function differ by name
+        specs.append(spec)
     return specs, problems
+
+
+def _member_kind(module: types.ModuleType, value: Any) -> str | None:
+    """What kind of node a module member makes ("function", "partial", ...), or None for none."""
+    if inspect.isfunction(value):
+        return "function" if value.__module__ == module.__name__ else None
+    if isinstance(value, functools.partial):
+        # Made here (a partial has no module of its own): a configured version of a function.
+        return "partial"
+    if isinstance(value, types.MethodType):
+        owner = value.__func__
+        return "method" if getattr(owner, "__module__", None) == module.__name__ else None
+    if (
+        callable(value)
+        and not isinstance(value, type)
+        and not inspect.isroutine(value)
+        and not inspect.ismodule(value)
+        and type(value).__module__ == module.__name__
+    ):
+        return "instance"
+    return None
 
 
 def _differs(old: Library, new: Library) -> bool:
