@@ -291,6 +291,10 @@ def run_task(task: Task, send: Callable[[Message], None], store: ResultStore | N
 
         with capture, using_workspace(task.workspace):
             value = fn(*args, **kwargs)
+            if hasattr(value, "__await__"):  # an `async def` node: run it to its end here
+                import asyncio
+
+                value = asyncio.run(_awaited(value))
         if path is not None:
             persist.save(value, path)
         outputs = {
@@ -345,6 +349,10 @@ def user_traceback(text: str) -> str:
                 skipping = False
             out.append(line)
     return "".join(out)
+
+
+async def _awaited(awaitable: Any) -> Any:
+    return await awaitable
 
 
 def _changed(task: Task, key: str) -> str | None:
