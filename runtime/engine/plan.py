@@ -99,11 +99,25 @@ def coerce_parameters(
             reason = exc.errors()[0].get("msg", str(exc))
             problems.append(f"parameter '{name}' expects {param.type}, got {raw!r}: {reason}")
             continue
+        outside = _outside_choices(flow, param.node_id, _plain(adapter, value))
+        if outside:
+            problems.append(f"parameter '{name}' is {raw!r}, but {outside}")
+            continue
         values[name] = value
         plain[name] = _plain(adapter, value)
     if problems:
         raise ParameterError(flow.name, problems)
     return values, plain
+
+
+def _outside_choices(flow: Flow, parameter_id: str, value: Any) -> str | None:
+    """Why a parameter's value fits none of the choices of a `Literal` or Enum input it feeds."""
+    for edge in flow.edges_out_of(parameter_id):
+        target = flow.nodes[edge.target]
+        reason = flow.outside_choices(target, edge.target_port, value)
+        if reason:
+            return reason
+    return None
 
 
 def _plain(adapter: Any, value: Any) -> Any:

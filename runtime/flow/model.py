@@ -39,6 +39,7 @@ from plait.runtime.flow.parts import (  # noqa: F401 - re-exported: the model's 
     Parameter,
     SpecSource,
 )
+from plait.runtime.nodes.hints import among_choices, describe_choices
 from plait.runtime.nodes.port_types import (
     FITS,
     IMPOSSIBLE,
@@ -520,6 +521,10 @@ class Flow:
             self._check_parameter_field(node, port, value)
         if node.is_output and port == "name" and not (isinstance(value, str) and value.isidentifier()):
             raise FlowError(f"'{value}' cannot name a flow output: use letters, digits and _")
+        if value is not _UNSET and not (node.is_parameter or node.is_output):
+            problem = self.outside_choices(node, port, value)
+            if problem:
+                raise FlowError(problem)
         old = node.values.get(port, _UNSET)
         if value is _UNSET:
             node.values.pop(port, None)
@@ -533,6 +538,18 @@ class Flow:
             )
         )
 
+    def outside_choices(self, node: Node, port: str, value: Any) -> str | None:
+        """Why `value` cannot be the constant of a `Literal` or Enum input, or None when it can."""
+        found = self.input_port(node, port)
+        if found is None or not found.choices or self.options(node).map_over == port:
+            return None
+        if among_choices(value, found.choices):
+            return None
+        return (
+            f"input '{port}' of node '{node.title}' takes {describe_choices(found.choices)}, "
+            f"not {value!r}: choose one of those"
+        )
+
     def _check_parameter_field(self, node: Node, field_name: str, value: Any) -> None:
         if field_name not in PARAMETER_FIELDS:
             raise FlowError(f"a parameter has no field '{field_name}'; it has {', '.join(PARAMETER_FIELDS)}")
@@ -543,6 +560,11 @@ class Flow:
             )
         if field_name == "name" and (not isinstance(value, str) or not value.isidentifier()):
             raise FlowError(f"'{value}' cannot name a parameter: use letters, digits and _")
+        if field_name == "default" and value is not _UNSET:
+            for edge in self.edges_out_of(node.id):
+                reason = self.outside_choices(self.nodes[edge.target], edge.target_port, value)
+                if reason:
+                    raise FlowError(f"parameter '{node.title}' cannot default to {value!r}: {reason}")
 
     def set_option(self, node_id: str, name: str, value: Any = _UNSET) -> None:
         """Override one of a node's options; no value goes back to its type's."""
