@@ -22,11 +22,13 @@ def _open_workspace(path: str | None) -> Workspace:
 
 
 def warn_library_errors(catalog) -> None:
-    """Say on stderr which libraries failed to load (the others still run)."""
+    """Say on stderr which libraries failed to load (the others still run), and what is not a node."""
     for library in catalog.libraries:
         if library.error:
             first = library.error.strip().splitlines()[-1]
             print(f"plait: library {library.name} failed to load: {first}", file=sys.stderr)
+        for problem in library.problems:
+            print(f"plait: library {library.name}: not a node: {problem}", file=sys.stderr)
 
 
 def _format_time(ts: float | None) -> str:

@@ -297,7 +297,8 @@ def _specs_of(module: types.ModuleType, *, prefix: str, group: str) -> tuple[lis
         try:
             spec = spec_from_callable(value, key=f"{prefix}:{qualname}", module=group)
         except Exception as error:  # noqa: BLE001 - one bad member must not hide the rest
-            problems.append(f"{attribute}: {error}")
+            # Named as the palette names the library, not by its private module name.
+            problems.append(f"{attribute}: {str(error).replace(module.__name__ + ':', prefix + ':')}")
             continue
         if kind != "function" and not node_metadata(value).get("title"):
             spec.title = humanise(attribute)  # two partials of one function differ by name
