@@ -437,7 +437,9 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run a flow headless, with a progress bar and exit status")
     run.add_argument("flow", help="flow name or id")
     run.add_argument("-w", "--workspace", help="workspace folder (default: your default one)")
-    _parameter_arguments(run, "a parameter value (repeatable); lists and dicts as JSON")
+    _parameter_arguments(
+        run, "a parameter value (repeatable); lists and dicts as JSON, NAME.KEY=VALUE sets one key of a dict"
+    )
     run.add_argument(
         "--executor",
         choices=("local", "inline", "dask"),

@@ -30,6 +30,10 @@ LIBRARY = textwrap.dedent("""
         return len(items)
 
 
+    def show(options: dict) -> dict:
+        return options
+
+
     def boom(x: int) -> int:
         print("about to fail")
         raise ValueError(f"no good: {x}")
@@ -54,6 +58,11 @@ def folder(tmp_path):
         b = g.create_node(catalog.get("steps.py:boom"))
         g.set_value(b.id, "x", 7)
         ws.save_flow(g)
+        h = Flow("options", catalog=catalog)
+        options = h.add_parameter("options", "dict", {"test_size": 0.2, "kernel": "rbf"})
+        s = h.create_node(catalog.get("steps.py:show"))
+        h.connect(options.id, "value", s.id, "options")
+        ws.save_flow(h)
     return folder
 
 
@@ -85,7 +94,7 @@ def test_logs_takes_a_run_id_or_its_start_and_names_what_is_missing(folder):
     assert "has no node 'Nothing' (its nodes: Make, Wait, seconds)" in no_node.stderr
     nothing = plait("logs", "zzz", "-w", str(folder))
     assert nothing.returncode == 2 and "no run or flow 'zzz'" in nothing.stderr
-    assert "or a flow: failing, ticks" in nothing.stderr
+    assert "or a flow: failing, options, ticks" in nothing.stderr
     never = plait("logs", "failing", "-w", str(folder))
     assert never.returncode == 2 and "flow 'failing' has not run yet" in never.stderr
 
@@ -174,3 +183,12 @@ def test_a_library_with_a_syntax_error_names_its_file_line_and_column(folder):
         f"library broken.py failed to load: SyntaxError: invalid syntax ({folder / 'broken.py'}, "
         "line 4, column 9)" in result.stderr
     )
+
+
+def test_a_dict_parameter_takes_one_key_at_a_time(folder):
+    result = plait("run", "options", "-w", str(folder), "--param", "options.test_size=0.3", "--json")
+    assert result.returncode == 0, result.stderr
+    doc = json.loads(result.stdout)
+    assert doc["parameters"]["options"] == {"test_size": 0.3, "kernel": "rbf"}
+    shown = next(n for n in doc["nodes"] if n["title"] == "Show")
+    assert "0.3" in shown["outputs"]["result"]["preview"]
