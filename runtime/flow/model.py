@@ -514,14 +514,21 @@ class Flow:
 
     def set_value(self, node_id: str, port: str, value: Any = _UNSET) -> None:
         """Set a constant for an input (or a parameter's field); no value clears it."""
+        self._set_value(node_id, port, value, choices=True)
+
+    def restore_value(self, node_id: str, port: str, value: Any = _UNSET) -> None:
+        """Put back a value exactly as it was, even one outside its input's choices (undo)."""
+        self._set_value(node_id, port, value, choices=False)
+
+    def _set_value(self, node_id: str, port: str, value: Any, choices: bool) -> None:
         node = self.node(node_id)
         if value is not _UNSET:
             _check_json(value, f"the value of '{port}' on node '{node.title}'")
         if node.is_parameter:
-            self._check_parameter_field(node, port, value)
+            self._check_parameter_field(node, port, value, choices)
         if node.is_output and port == "name" and not (isinstance(value, str) and value.isidentifier()):
             raise FlowError(f"'{value}' cannot name a flow output: use letters, digits and _")
-        if value is not _UNSET and not (node.is_parameter or node.is_output):
+        if choices and value is not _UNSET and not (node.is_parameter or node.is_output):
             problem = self.outside_choices(node, port, value)
             if problem:
                 raise FlowError(problem)
@@ -550,7 +557,7 @@ class Flow:
             f"not {value!r}: choose one of those"
         )
 
-    def _check_parameter_field(self, node: Node, field_name: str, value: Any) -> None:
+    def _check_parameter_field(self, node: Node, field_name: str, value: Any, choices: bool = True) -> None:
         if field_name not in PARAMETER_FIELDS:
             raise FlowError(f"a parameter has no field '{field_name}'; it has {', '.join(PARAMETER_FIELDS)}")
         if field_name == "type" and value not in PARAMETER_TYPES:
@@ -560,7 +567,7 @@ class Flow:
             )
         if field_name == "name" and (not isinstance(value, str) or not value.isidentifier()):
             raise FlowError(f"'{value}' cannot name a parameter: use letters, digits and _")
-        if field_name == "default" and value is not _UNSET:
+        if choices and field_name == "default" and value is not _UNSET:
             for edge in self.edges_out_of(node.id):
                 reason = self.outside_choices(self.nodes[edge.target], edge.target_port, value)
                 if reason:

@@ -167,3 +167,12 @@ def test_a_parameter_value_outside_the_choices_of_the_input_it_feeds_is_refused(
     assert make_plan(flow, {"mode": "exact"}).values == {"mode": "exact"}
     with pytest.raises(FlowError, match="parameter 'mode' cannot default to 'slow'"):
         flow.set_value(mode.id, "default", "slow")
+
+
+def test_undo_can_put_back_a_value_that_is_outside_the_choices(library):
+    flow = Flow("choices", catalog=library)
+    pick = flow.create_node(library.get("members.py:pick"))
+    pick.values["mode"] = "quick"  # saved before the library narrowed its choices
+    flow.set_value(pick.id, "mode", "fast")
+    flow.restore_value(pick.id, "mode", "quick")
+    assert pick.values["mode"] == "quick"
