@@ -318,7 +318,8 @@ def cmd_import(args: argparse.Namespace) -> int:
     """Read a flow document into the workspace as a new flow or a new version.
 
     The flow is checked as a run would check it first; one with problems is
-    refused with all of them listed, and the workspace is left as it was.
+    refused with all of them listed, and the workspace is left as it was
+    (with --force it is saved all the same, its problems shown as warnings).
     """
     from plait.runtime.workspace.documents import import_file
 
@@ -326,13 +327,17 @@ def cmd_import(args: argparse.Namespace) -> int:
         before = {f.id: f.latest_version for f in ws.flows()}
         catalog = ws.catalog()
         warn_library_errors(catalog)
-        flow = import_file(args.file, ws, name=args.name, catalog=catalog)
+        flow = import_file(args.file, ws, name=args.name, catalog=None if args.force else catalog)
         if flow.id not in before:
             print(f"Imported '{flow.name}' as a new flow into {ws.folder}")
         elif before[flow.id] == flow.version:
             print(f"'{flow.name}' is unchanged (version {flow.version}); nothing imported")
         else:
             print(f"Imported '{flow.name}' as version {flow.version}")
+        if args.force:
+            flow.catalog = catalog
+            for problem in flow.validate():
+                print(f"plait: warning: {problem.message}", file=sys.stderr)
     return 0
 
 
@@ -564,6 +569,11 @@ def build_parser() -> argparse.ArgumentParser:
     import_.add_argument("file", metavar="FILE.json", help="a flow document from plait export")
     import_.add_argument("-w", "--workspace", help="workspace folder (default: your default one)")
     import_.add_argument("--name", help="save it under this name (a copy if the flow exists)")
+    import_.add_argument(
+        "--force",
+        action="store_true",
+        help="save it even when it would not run yet (say, before its libraries are added)",
+    )
     import_.set_defaults(func=cmd_import)
     return parser
 

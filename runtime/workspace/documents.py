@@ -326,7 +326,8 @@ def check_document(flow: Flow, catalog: Any, source: str = "the document") -> No
         lines = "\n".join(f"  - {p.message}" for p in problems)
         raise DocumentError(
             f"{source}: flow '{flow.name}' would not run, so nothing was imported:\n{lines}\n"
-            "Fix the document (or add the libraries it needs to the workspace) and import it again."
+            "Fix the document (or add the libraries it needs to the workspace) and import it again"
+            " (plait import --force saves it as it is)."
         )
 
 
