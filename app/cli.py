@@ -135,6 +135,22 @@ def _print_log_line(line: dict, width: int) -> None:
     print(f"{stamp}  {line['title']:<{width}} │ {level}{line['message']}", flush=True)
 
 
+def _print_failure(title: str, failure: dict, width: int) -> int:
+    """A failed node's traceback (from its own code on) or error, as ERROR lines after its logs."""
+    from plait.runtime.engine.worker import user_traceback
+
+    text = failure["traceback"] and user_traceback(failure["traceback"]).rstrip()
+    if not text:
+        kind, message = failure["error_type"], failure["error_message"] or "it failed"
+        text = f"{kind}: {message}" if kind and not message.startswith(kind) else message
+    lines = text.splitlines()
+    for message in lines:
+        _print_log_line(
+            {"time": failure["ended"], "title": title, "level": "ERROR", "message": message}, width
+        )
+    return len(lines)
+
+
 def cmd_logs(args: argparse.Namespace) -> int:
     """Print a run's log lines; with --follow, keep printing until the run ends."""
     from plait.runtime.workspace.records import find_run, log_lines
@@ -165,6 +181,9 @@ def cmd_logs(args: argparse.Namespace) -> int:
             ws.mark_crashed_runs()  # a run whose process died is followed no longer
             run = find_run(ws, run["id"]) or run
             width = max([width, *(len(t) for t in run["nodes"].values())])
+        for node_id, failure in run["failures"].items():
+            if node in (None, node_id):
+                shown += _print_failure(run["nodes"].get(node_id, node_id), failure, width)
         if not shown and not args.follow:
             whose = f"node '{run['nodes'][node]}' in " if node else ""
             print(f"No log lines for {whose}run {run['id'][:8]} of '{run['flow']}'.", file=sys.stderr)

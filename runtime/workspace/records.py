@@ -111,7 +111,8 @@ def last_states(workspace: Workspace, flow_id: str) -> dict[str, str]:
 def find_run(workspace: Workspace, run_id: str) -> dict[str, Any] | None:
     """The newest run whose id is or starts with `run_id`: id, flow, state, ended and its nodes.
 
-    `nodes` maps each node id to its title.
+    `nodes` maps each node id to its title; `failures` each node that failed, timed out
+    or crashed to its `ended` time, `error_type`, `error_message` and `traceback`.
     """
     row = workspace.conn.execute(
         "select id, flow_name, state, ended from runs where substr(id, 1, ?)=? order by started desc limit 1",
@@ -123,6 +124,14 @@ def find_run(workspace: Workspace, run_id: str) -> dict[str, Any] | None:
     found["nodes"] = dict(
         workspace.conn.execute("select node_id, title from node_runs where run_id=?", (found["id"],))
     )
+    found["failures"] = {
+        node_id: dict(zip(("ended", "error_type", "error_message", "traceback"), rest, strict=True))
+        for node_id, *rest in workspace.conn.execute(
+            "select node_id, ended, error_type, error_message, traceback from node_runs"
+            " where run_id=? and state in ('failed', 'timed_out', 'crashed')",
+            (found["id"],),
+        )
+    }
     return found
 
 

@@ -99,6 +99,18 @@ def test_logs_takes_a_run_id_or_its_start_and_names_what_is_missing(folder):
     assert never.returncode == 2 and "flow 'failing' has not run yet" in never.stderr
 
 
+def test_logs_end_with_a_failed_nodes_traceback(folder):
+    assert plait("run", "failing", "-w", str(folder)).returncode == 1
+    shown = plait("logs", "failing", "-w", str(folder))
+    assert shown.returncode == 0, shown.stderr
+    lines = shown.stdout.splitlines()
+    assert lines[0].endswith("Boom │ about to fail")
+    assert all("Boom │ ERROR: " in line for line in lines[1:])
+    assert 'raise ValueError(f"no good: {x}")' in shown.stdout
+    assert lines[-1].endswith("ERROR: ValueError: no good: 7")
+    assert "worker.py" not in shown.stdout
+
+
 def test_logs_follow_prints_new_lines_until_the_run_ends(folder):
     run = subprocess.Popen(
         [PLAIT, "run", "ticks", "-w", str(folder), "--param", "seconds=1"],
