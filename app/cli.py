@@ -22,11 +22,13 @@ def _open_workspace(path: str | None) -> Workspace:
 
 
 def warn_library_errors(catalog) -> None:
-    """Say on stderr which libraries failed to load (the others still run)."""
+    """Say on stderr which libraries failed to load (the others still run), and what is not a node."""
     for library in catalog.libraries:
         if library.error:
             first = library.error.strip().splitlines()[-1]
             print(f"plait: library {library.name} failed to load: {first}", file=sys.stderr)
+        for problem in library.problems:
+            print(f"plait: library {library.name}: not a node: {problem}", file=sys.stderr)
 
 
 def _format_time(ts: float | None) -> str:
@@ -100,6 +102,93 @@ def cmd_runs(args: argparse.Namespace) -> int:
                 f"{r['id'][:8]:<10} {r['flow'][:20]:<20} {r['version']:>4} {r['state']:<10} "
                 f"{_format_time(r['started']):<16} {took:>8} {r['nodes']:>6} {r['cached']:>6}"
             )
+    return 0
+
+
+def _run_for_logs(ws: Workspace, wanted: str) -> dict:
+    """The run `wanted` names: a flow's name or id (its last run), or a run id or its start."""
+    from plait.runtime.workspace.records import find_run, run_rows
+    from plait.runtime.workspace.store import FlowNotFound
+
+    try:
+        info = ws.flow_info(wanted)
+    except FlowNotFound:
+        info = None
+    if info is not None:
+        last = run_rows(ws, info.id, 1)
+        if not last:
+            raise UsageError(f"flow '{info.name}' has not run yet: run it first (plait run {info.name!r})")
+        wanted = last[0]["id"]
+    found = find_run(ws, wanted) if wanted.strip() else None
+    if found is None:
+        flows = ", ".join(f.name for f in ws.flows()) or "none yet"
+        raise UsageError(
+            f"workspace {ws.folder} has no run or flow '{wanted}' "
+            f"(give a run id from plait runs, or a flow: {flows})"
+        )
+    return found
+
+
+def _print_log_line(line: dict, width: int) -> None:
+    level = "" if line["level"] in ("INFO", None) else f"{line['level']}: "
+    stamp = time.strftime("%H:%M:%S", time.localtime(line["time"]))
+    print(f"{stamp}  {line['title']:<{width}} │ {level}{line['message']}", flush=True)
+
+
+def _print_failure(title: str, failure: dict, width: int) -> int:
+    """A failed node's traceback (from its own code on) or error, as ERROR lines after its logs."""
+    from plait.runtime.engine.worker import user_traceback
+
+    text = failure["traceback"] and user_traceback(failure["traceback"]).rstrip()
+    if not text:
+        kind, message = failure["error_type"], failure["error_message"] or "it failed"
+        text = f"{kind}: {message}" if kind and not message.startswith(kind) else message
+    lines = text.splitlines()
+    for message in lines:
+        _print_log_line(
+            {"time": failure["ended"], "title": title, "level": "ERROR", "message": message}, width
+        )
+    return len(lines)
+
+
+def cmd_logs(args: argparse.Namespace) -> int:
+    """Print a run's log lines; with --follow, keep printing until the run ends."""
+    from plait.runtime.workspace.records import find_run, log_lines
+
+    with _open_workspace(args.workspace) as ws:
+        run = _run_for_logs(ws, args.run)
+        node = None
+        if args.node:
+            wanted = args.node.casefold()
+            matches = [n for n, t in run["nodes"].items() if wanted in (n.casefold(), t.casefold())]
+            if not matches:
+                titles = ", ".join(sorted(run["nodes"].values())) or "none"
+                raise UsageError(
+                    f"run {run['id'][:8]} of '{run['flow']}' has no node '{args.node}' (its nodes: {titles})"
+                )
+            node = matches[0]
+        width = max((len(t) for t in run["nodes"].values()), default=4)
+        after, shown = 0, 0
+        while True:
+            lines = log_lines(ws, run["id"], node, after)
+            for line in lines:
+                _print_log_line(line, width)
+            shown += len(lines)
+            after = lines[-1]["id"] if lines else after
+            if not args.follow or run["state"] != "running":
+                break
+            time.sleep(0.3)
+            ws.mark_crashed_runs()  # a run whose process died is followed no longer
+            run = find_run(ws, run["id"]) or run
+            width = max([width, *(len(t) for t in run["nodes"].values())])
+        for node_id, failure in run["failures"].items():
+            if node in (None, node_id):
+                shown += _print_failure(run["nodes"].get(node_id, node_id), failure, width)
+        if not shown and not args.follow:
+            whose = f"node '{run['nodes'][node]}' in " if node else ""
+            print(f"No log lines for {whose}run {run['id'][:8]} of '{run['flow']}'.", file=sys.stderr)
+        if args.follow and run["state"] != "running":
+            print(f"Run {run['id'][:8]} of '{run['flow']}' {run['state']}.", file=sys.stderr)
     return 0
 
 
@@ -294,26 +383,29 @@ def cmd_untrust(args: argparse.Namespace) -> int:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    """Read a flow document into the workspace as a new flow or a new version."""
+    """Read a flow document into the workspace as a new flow or a new version.
+
+    The flow is checked as a run would check it first; one with problems is
+    refused with all of them listed, and the workspace is left as it was
+    (with --force it is saved all the same, its problems shown as warnings).
+    """
     from plait.runtime.workspace.documents import import_file
 
     with _open_workspace(args.workspace) as ws:
         before = {f.id: f.latest_version for f in ws.flows()}
-        flow = import_file(args.file, ws, name=args.name)
+        catalog = ws.catalog(loader="read")  # which node types exist, read from source, never run
+        warn_library_errors(catalog)
+        flow = import_file(args.file, ws, name=args.name, catalog=None if args.force else catalog)
         if flow.id not in before:
             print(f"Imported '{flow.name}' as a new flow into {ws.folder}")
         elif before[flow.id] == flow.version:
             print(f"'{flow.name}' is unchanged (version {flow.version}); nothing imported")
         else:
             print(f"Imported '{flow.name}' as version {flow.version}")
-        catalog = ws.catalog(loader="read")  # which node types exist, read from source, never run
-        for node in flow.nodes.values():
-            if not (node.is_parameter or node.is_output) and catalog.get(node.spec_key) is None:
-                print(
-                    f"plait: warning: node '{node.title}' has type '{node.spec_key}', which "
-                    f"this workspace does not offer: add its library to {ws.folder}",
-                    file=sys.stderr,
-                )
+        if args.force:
+            flow.catalog = catalog
+            for problem in flow.validate():
+                print(f"plait: warning: {problem.message}", file=sys.stderr)
     return 0
 
 
@@ -419,7 +511,9 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run a flow headless, with a progress bar and exit status")
     run.add_argument("flow", help="flow name or id")
     run.add_argument("-w", "--workspace", help="workspace folder (default: your default one)")
-    _parameter_arguments(run, "a parameter value (repeatable); lists and dicts as JSON")
+    _parameter_arguments(
+        run, "a parameter value (repeatable); lists and dicts as JSON, NAME.KEY=VALUE sets one key of a dict"
+    )
     run.add_argument(
         "--executor",
         choices=("local", "inline", "dask"),
@@ -464,6 +558,17 @@ def build_parser() -> argparse.ArgumentParser:
     runs.add_argument("-w", "--workspace", help="workspace folder (default: your default one)")
     runs.add_argument("-n", "--limit", type=int, default=30, help="how many (default 30)")
     runs.set_defaults(func=cmd_runs)
+
+    logs = sub.add_parser("logs", help="print a run's log lines (a flow's last run, or a run by id)")
+    logs.add_argument(
+        "run", metavar="RUN|FLOW", help="a run id (or its start, from plait runs), or a flow: its last run"
+    )
+    logs.add_argument("node", nargs="?", help="only this node's lines (title or id)")
+    logs.add_argument("-w", "--workspace", help="workspace folder (default: your default one)")
+    logs.add_argument(
+        "-f", "--follow", action="store_true", help="keep printing new lines until the run ends"
+    )
+    logs.set_defaults(func=cmd_logs)
 
     settings = sub.add_parser("settings", help="show or change the workspace's settings")
     settings.add_argument("key", nargs="?", help="the setting to show or change (all when left out)")
@@ -543,6 +648,11 @@ def build_parser() -> argparse.ArgumentParser:
     import_.add_argument("file", metavar="FILE.json", help="a flow document from plait export")
     import_.add_argument("-w", "--workspace", help="workspace folder (default: your default one)")
     import_.add_argument("--name", help="save it under this name (a copy if the flow exists)")
+    import_.add_argument(
+        "--force",
+        action="store_true",
+        help="save it even when it would not run yet (say, before its libraries are added)",
+    )
     import_.set_defaults(func=cmd_import)
     return parser
 
@@ -552,17 +662,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     # A bare folder opens the window on it; argparse would take it for a command.
     commands = {
-        "flows",
-        "run",
-        "explain",
-        "runs",
-        "serve",
-        "schedule",
-        "export",
-        "import",
-        "settings",
-        "trust",
-        "untrust",
+        *("flows", "run", "explain", "runs", "logs", "serve", "schedule", "export", "import", "settings"),
+        *("trust", "untrust"),
     }
     if argv and not argv[0].startswith("-") and argv[0] not in commands:
         args = argparse.Namespace(path=argv[0], func=cmd_window)

@@ -137,17 +137,19 @@ class SetValue(QUndoCommand):
         self.old_title = node.title
         self.new = _snapshot(value)
 
-    def _apply(self, value: Any) -> None:
+    def _apply(self, value: Any, restore: bool = False) -> None:
+        # Undo puts back what was there, even a value its input no longer accepts.
+        edit = self.flow.restore_value if restore else self.flow.set_value
         if value is _UNSET:
-            self.flow.set_value(self.node_id, self.port)
+            edit(self.node_id, self.port)
         else:
-            self.flow.set_value(self.node_id, self.port, copy.deepcopy(value))
+            edit(self.node_id, self.port, copy.deepcopy(value))
 
     def redo(self) -> None:
         self._apply(self.new)
 
     def undo(self) -> None:
-        self._apply(self.old)
+        self._apply(self.old, restore=True)
         # Renaming a parameter renames its node; put back the title it had.
         if self.flow.nodes[self.node_id].title != self.old_title:
             self.flow.rename(self.node_id, self.old_title)

@@ -13,6 +13,7 @@ from plait.app.cli import warn_library_errors
 from plait.runtime.engine import events as ev
 from plait.runtime.engine.plan import RunRefused
 from plait.runtime.engine.scheduler import Engine, RunOptions, RunResult
+from plait.runtime.engine.worker import user_traceback
 from plait.runtime.workspace.store import open_workspace
 
 _MARKS = {
@@ -107,7 +108,13 @@ def _summary(result: RunResult, errors: dict[str, str], finals: set[str] | None 
     return "\n".join(lines)
 
 
-def _as_json(result: RunResult, run: Any) -> dict[str, Any]:
+def _as_json(
+    result: RunResult, run: Any, failures: dict[str, dict[str, Any]], log_counts: dict[str, int]
+) -> dict[str, Any]:
+    """The run as one JSON document: each node with its outputs, log line count and error.
+
+    A node that did not succeed has `error` (the message), `error_type` and `traceback`.
+    """
     return {
         "run_id": result.run_id,
         "flow": result.flow,
@@ -124,7 +131,10 @@ def _as_json(result: RunResult, run: Any) -> dict[str, Any]:
                 "attempts": n.attempts,
                 "duration": round(n.duration, 4),
                 "outputs": {p: r.summary for p, r in n.outputs.items()},
+                "log_lines": log_counts.get(n.node_id, 0),
+                # "error" stays the message, as it always was; the type and traceback join it.
                 **({"error": n.error} if n.error else {}),
+                **failures.get(n.node_id, {}),
             }
             for n in result.nodes.values()
         ],
@@ -174,18 +184,27 @@ async def _run(args: argparse.Namespace, params: dict, text: set[str]) -> int:
         bar = _Progress(len(run.nodes), enabled=not args.json and sys.stderr.isatty())
         titles = {n: r.title for n, r in run.nodes.items()}
         errors: dict[str, str] = {}
+        failures: dict[str, dict[str, Any]] = {}  # node -> error type and traceback
+        log_counts: dict[str, int] = {}
         try:
             async for event in run.events():
                 bar.update(event, titles)
                 if isinstance(event, (ev.NodeLog, ev.NodeRetrying)) and not args.json:
                     _echo(event, titles, bar)
-                if isinstance(event, ev.NodeFinished) and event.error_message and event.state != ev.SKIPPED:
-                    errors[event.node_id] = event.error_message.strip().splitlines()[0]
+                if isinstance(event, ev.NodeLog):
+                    log_counts[event.node_id] = log_counts.get(event.node_id, 0) + len(event.lines)
+                if isinstance(event, ev.NodeFinished) and event.error_message:
+                    failures[event.node_id] = {
+                        "error_type": event.error_type,
+                        "traceback": user_traceback(event.traceback) if event.traceback else None,
+                    }
+                    if event.state != ev.SKIPPED:
+                        errors[event.node_id] = event.error_message.strip().splitlines()[0]
         finally:
             bar.close()
         result = await run.wait()
         if args.json:
-            print(json.dumps(_as_json(result, run), indent=2, default=str))
+            print(json.dumps(_as_json(result, run, failures, log_counts), indent=2, default=str))
         else:
             finals = {n for n in result.nodes if not run.flow.edges_out_of(n)}
             print(_summary(result, errors, finals))

@@ -2,7 +2,8 @@
 
 Drag an entry onto the canvas to place a node there (the drag carries the
 node type key as `NODE_TYPE_MIME`); double-click it to place one in free space
-beside the selection (or mid-view). Libraries that failed to import are listed with their error.
+beside the selection (or mid-view). Libraries that failed to import are listed with their error,
+and members of a library that cannot be nodes with the reason.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from plait.widgets.search_popup import matches
 
 KEY_ROLE = Qt.UserRole
 ERROR_ROLE = Qt.UserRole + 1
+PROBLEMS_ROLE = Qt.UserRole + 2  # a library's members that are not nodes, and why
 
 
 def node_type_mime(key: str) -> QMimeData:
@@ -135,6 +137,16 @@ class Palette(QWidget):
                     + "</pre>",
                 )
                 item.setFlags(Qt.ItemIsEnabled | Qt.ItemIsSelectable)
+            elif library.problems:
+                home = library.specs[0].module if library.specs else library.name
+                count = len(library.problems)
+                said = "1 member is not a node" if count == 1 else f"{count} members are not nodes"
+                item = QTreeWidgetItem(group(home), [f"⚠ {said}"])
+                item.setForeground(0, QBrush(QColor("#d93838")))
+                text = "\n".join(library.problems)
+                item.setData(0, PROBLEMS_ROLE, text)
+                item.setToolTip(0, f"<b>Not nodes in {_escape(library.name)}</b><pre>{_escape(text)}</pre>")
+                item.setFlags(Qt.ItemIsEnabled | Qt.ItemIsSelectable)
         for name, item in groups.items():
             item.setExpanded(first or name in expanded or bool(self.search.text()))
         self._filter(self.search.text())
@@ -184,11 +196,15 @@ class Palette(QWidget):
 
     def _show_error(self, item: QTreeWidgetItem | None) -> None:
         error = item.data(0, ERROR_ROLE) if item is not None else None
-        self.error_title.setVisible(bool(error))
-        self.error.setVisible(bool(error))
+        problems = item.data(0, PROBLEMS_ROLE) if item is not None else None
+        self.error_title.setVisible(bool(error or problems))
+        self.error.setVisible(bool(error or problems))
         if error:
             self.error_title.set_full_text(f"Why {item.text(0).split(' — ')[0][2:]} did not load:")
             self.error.setPlainText(error)
+        elif problems:
+            self.error_title.set_full_text(f"Why these members of {item.parent().text(0)} are not nodes:")
+            self.error.setPlainText(problems)
 
 
 def _escape(text: str) -> str:

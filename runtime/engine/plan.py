@@ -62,13 +62,16 @@ def coerce_parameters(
 
     Returns (python values, plain JSON values); raises ParameterError naming
     every parameter at fault. Values `from_text` (all, or those named) are
-    command-line text: lists and dicts are read from it as JSON.
+    command-line text: lists and dicts are read from it as JSON. A dotted name
+    (`options.test_size`) sets one key of a dict parameter, on top of its
+    given value or default.
     """
     from pydantic import ValidationError
 
     given = dict(given or {})
     params = {p.name: p for p in flow.parameters()}
-    problems = []
+    problems: list[str] = []
+    given, from_text = _set_keys(given, params, from_text, problems)
     for name in sorted((set(given) | set(skip)) - set(params)):
         known = ", ".join(params) or "none"
         problems.append(f"flow '{flow.name}' has no parameter '{name}' (parameters: {known})")
@@ -99,11 +102,74 @@ def coerce_parameters(
             reason = exc.errors()[0].get("msg", str(exc))
             problems.append(f"parameter '{name}' expects {param.type}, got {raw!r}: {reason}")
             continue
+        outside = _outside_choices(flow, param.node_id, _plain(adapter, value))
+        if outside:
+            problems.append(f"parameter '{name}' is {raw!r}, but {outside}")
+            continue
         values[name] = value
         plain[name] = _plain(adapter, value)
     if problems:
         raise ParameterError(flow.name, problems)
     return values, plain
+
+
+def _set_keys(
+    given: dict[str, Any], params: dict[str, Any], from_text: bool | Collection[str], problems: list[str]
+) -> tuple[dict[str, Any], bool | Collection[str]]:
+    """Fold `name.key=value` entries into the dict parameter `name`; text keys are read as JSON."""
+    dotted = [n for n in given if "." in n and n not in params]
+    if not dotted:
+        return given, from_text
+    textual = set(params if from_text is True else () if from_text is False else from_text)
+    textual |= set(given) if from_text is True else set()
+    for entry in sorted(dotted):
+        name, *path = entry.split(".")
+        param = params.get(name)
+        if param is None or not all(path):
+            continue  # left for the check of unknown parameters
+        value = given.pop(entry)
+        if param.type not in ("dict", "any"):
+            problems.append(
+                f"parameter '{name}' is {param.type}, so '{entry}' names no key in it "
+                "(a dotted name sets one key of a dict parameter)"
+            )
+            continue
+        base = given.get(name, {} if param.required or param.default is None else param.default)
+        if isinstance(base, str) and name in textual:
+            try:
+                base = json.loads(base)
+            except ValueError:
+                pass
+        if not isinstance(base, dict):
+            problems.append(f"parameter '{name}' holds {base!r}, not a dict, so '{entry}' cannot be set")
+            continue
+        base = json.loads(json.dumps(base))  # the default stays as saved
+        into = base
+        for key in path[:-1]:
+            into = into.setdefault(key, {})
+            if not isinstance(into, dict):
+                problems.append(f"'{entry}' goes through {into!r}, which is not a dict")
+                break
+        else:
+            if entry in textual and isinstance(value, str) and not isinstance(into.get(path[-1]), str):
+                try:
+                    value = json.loads(value)
+                except ValueError:
+                    pass  # plain text stays text
+            into[path[-1]] = value
+            given[name] = base
+            textual.discard(name)
+    return given, textual
+
+
+def _outside_choices(flow: Flow, parameter_id: str, value: Any) -> str | None:
+    """Why a parameter's value fits none of the choices of a `Literal` or Enum input it feeds."""
+    for edge in flow.edges_out_of(parameter_id):
+        target = flow.nodes[edge.target]
+        reason = flow.outside_choices(target, edge.target_port, value)
+        if reason:
+            return reason
+    return None
 
 
 def _plain(adapter: Any, value: Any) -> Any:

@@ -6,6 +6,7 @@ in `plait.runtime.workspace.catalog`; they are importable from here too.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from typing import Any
 
@@ -51,7 +52,20 @@ async def execute_subflow(run: Any, node_id: str, options: Any) -> None:
     run.log(node_id, f"[plait] running flow '{child_flow.name}' as run {child.id[:8]}")
     try:
         async for event in child.events():
-            if isinstance(event, ev.NodeFinished):
+            if isinstance(event, ev.NodeLog):
+                # The inner nodes' lines are the subflow node's too, each after its inner node's title.
+                title = child.nodes[event.node_id].title if event.node_id in child.nodes else event.node_id
+                run._emit(
+                    ev.NodeLog(
+                        run.id,
+                        node_id,
+                        tuple(
+                            dataclasses.replace(line, message=f"{title} │ {line.message}")
+                            for line in event.lines
+                        ),
+                    )
+                )
+            elif isinstance(event, ev.NodeFinished):
                 done = sum(1 for n in child.nodes.values() if n.state in ev.FINAL_STATES)
                 run._emit(
                     ev.NodeProgress(
@@ -80,6 +94,7 @@ async def execute_subflow(run: Any, node_id: str, options: Any) -> None:
             ev.FAILED,
             error_type="SubflowFailed",
             error_message=f"flow '{child_flow.name}' {result.state}{first}",
+            duration=result.duration,
         )
         return
     outputs = {}
@@ -97,4 +112,5 @@ async def execute_subflow(run: Any, node_id: str, options: Any) -> None:
         )
         else ev.COMPLETED,
         outputs=outputs,
+        duration=result.duration,
     )

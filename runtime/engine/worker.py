@@ -6,12 +6,14 @@ the inline executor. It imports little, so a fresh worker starts fast.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sys
+import threading
 import time
 import traceback
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -245,6 +247,11 @@ def run_task(task: Task, send: Callable[[Message], None], store: ResultStore | N
                 error_message=str(exc),
                 traceback="".join(traceback.format_exception(exc)),
             )
+    with in_folder(task.workspace):
+        return _call(task, send, store)
+
+
+def _call(task: Task, send: Callable[[Message], None], store: ResultStore) -> Outcome:
     capture = Capture(send, task.id, task.log_limit)
     started = time.perf_counter()
 
@@ -291,6 +298,10 @@ def run_task(task: Task, send: Callable[[Message], None], store: ResultStore | N
 
         with capture, using_workspace(task.workspace):
             value = fn(*args, **kwargs)
+            if hasattr(value, "__await__"):  # an `async def` node: run it to its end here
+                import asyncio
+
+                value = asyncio.run(_awaited(value))
         if path is not None:
             persist.save(value, path)
         outputs = {
@@ -313,6 +324,43 @@ def run_task(task: Task, send: Callable[[Message], None], store: ResultStore | N
         )
     finally:
         capture.finish()
+
+
+_FOLDER_LOCK = threading.Lock()
+_FOLDER_USERS = 0
+_FOLDER_BEFORE: str | None = None
+
+
+@contextlib.contextmanager
+def in_folder(folder: str | None) -> Iterator[None]:
+    """Make the workspace the working folder while a node runs, so its relative paths resolve there.
+
+    Nodes running at once in one process (the inline executor, threads of a Dask
+    worker) share the working folder; the one there before comes back when the last ends.
+    A folder this machine does not have (a remote Dask worker's) is left alone.
+    """
+    global _FOLDER_USERS, _FOLDER_BEFORE
+    if not folder or not os.path.isdir(folder):
+        yield
+        return
+    with _FOLDER_LOCK:
+        if _FOLDER_USERS == 0:
+            try:
+                _FOLDER_BEFORE = os.getcwd()
+            except OSError:  # the folder it was in was removed
+                _FOLDER_BEFORE = None
+        _FOLDER_USERS += 1
+        os.chdir(folder)
+    try:
+        yield
+    finally:
+        with _FOLDER_LOCK:
+            _FOLDER_USERS -= 1
+            if _FOLDER_USERS == 0 and _FOLDER_BEFORE is not None:
+                try:
+                    os.chdir(_FOLDER_BEFORE)
+                except OSError:
+                    pass
 
 
 _RUNTIME_FOLDER = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -347,6 +395,10 @@ def user_traceback(text: str) -> str:
     return "".join(out)
 
 
+async def _awaited(awaitable: Any) -> Any:
+    return await awaitable
+
+
 def _changed(task: Task, key: str) -> str | None:
     return key if key != task.key else None
 
@@ -357,6 +409,8 @@ def worker_main(conn: Any, settings: dict[str, Any]) -> None:
     exit_with_parent()
     if settings.get("workspace"):
         sys.path.insert(0, settings["workspace"])
+        if os.path.isdir(settings["workspace"]):
+            os.chdir(settings["workspace"])  # a worker starts in its workspace, as nodes expect
     logging.getLogger().setLevel(logging.INFO)
     reporting.install_tqdm_hook()
     stores: dict[str, ResultStore] = {}

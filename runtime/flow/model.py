@@ -39,6 +39,7 @@ from plait.runtime.flow.parts import (  # noqa: F401 - re-exported: the model's 
     Parameter,
     SpecSource,
 )
+from plait.runtime.nodes.hints import among_choices, describe_choices
 from plait.runtime.nodes.port_types import (
     FITS,
     IMPOSSIBLE,
@@ -513,13 +514,24 @@ class Flow:
 
     def set_value(self, node_id: str, port: str, value: Any = _UNSET) -> None:
         """Set a constant for an input (or a parameter's field); no value clears it."""
+        self._set_value(node_id, port, value, choices=True)
+
+    def restore_value(self, node_id: str, port: str, value: Any = _UNSET) -> None:
+        """Put back a value exactly as it was, even one outside its input's choices (undo)."""
+        self._set_value(node_id, port, value, choices=False)
+
+    def _set_value(self, node_id: str, port: str, value: Any, choices: bool) -> None:
         node = self.node(node_id)
         if value is not _UNSET:
             _check_json(value, f"the value of '{port}' on node '{node.title}'")
         if node.is_parameter:
-            self._check_parameter_field(node, port, value)
+            self._check_parameter_field(node, port, value, choices)
         if node.is_output and port == "name" and not (isinstance(value, str) and value.isidentifier()):
             raise FlowError(f"'{value}' cannot name a flow output: use letters, digits and _")
+        if choices and value is not _UNSET and not (node.is_parameter or node.is_output):
+            problem = self.outside_choices(node, port, value)
+            if problem:
+                raise FlowError(problem)
         old = node.values.get(port, _UNSET)
         if value is _UNSET:
             node.values.pop(port, None)
@@ -533,7 +545,19 @@ class Flow:
             )
         )
 
-    def _check_parameter_field(self, node: Node, field_name: str, value: Any) -> None:
+    def outside_choices(self, node: Node, port: str, value: Any) -> str | None:
+        """Why `value` cannot be the constant of a `Literal` or Enum input, or None when it can."""
+        found = self.input_port(node, port)
+        if found is None or not found.choices or self.options(node).map_over == port:
+            return None
+        if among_choices(value, found.choices):
+            return None
+        return (
+            f"input '{port}' of node '{node.title}' takes {describe_choices(found.choices)}, "
+            f"not {value!r}: choose one of those"
+        )
+
+    def _check_parameter_field(self, node: Node, field_name: str, value: Any, choices: bool = True) -> None:
         if field_name not in PARAMETER_FIELDS:
             raise FlowError(f"a parameter has no field '{field_name}'; it has {', '.join(PARAMETER_FIELDS)}")
         if field_name == "type" and value not in PARAMETER_TYPES:
@@ -543,6 +567,11 @@ class Flow:
             )
         if field_name == "name" and (not isinstance(value, str) or not value.isidentifier()):
             raise FlowError(f"'{value}' cannot name a parameter: use letters, digits and _")
+        if choices and field_name == "default" and value is not _UNSET:
+            for edge in self.edges_out_of(node.id):
+                reason = self.outside_choices(self.nodes[edge.target], edge.target_port, value)
+                if reason:
+                    raise FlowError(f"parameter '{node.title}' cannot default to {value!r}: {reason}")
 
     def set_option(self, node_id: str, name: str, value: Any = _UNSET) -> None:
         """Override one of a node's options; no value goes back to its type's."""

@@ -18,6 +18,7 @@ UNKNOWN_PORT = "unknown_port"
 SHARED_INPUT = "shared_input"
 DUPLICATE_OUTPUT = "duplicate_output"
 SELF_INCLUDING = "self_including"
+OUTSIDE_CHOICES = "outside_choices"
 
 
 @dataclass(frozen=True)
@@ -101,6 +102,15 @@ def validate(flow: Flow) -> list[Problem]:
                         port.name,
                     )
                 )
+
+    for node in flow.nodes.values():
+        if node.is_parameter or node.is_output or node.id in missing:
+            continue
+        for port, value in node.values.items():
+            if (node.id, port) not in wired:
+                reason = flow.outside_choices(node, port, value)
+                if reason:
+                    problems.append(Problem(OUTSIDE_CHOICES, reason, node.id, port))
 
     for component in _cycles(flow, edges):
         titles = sorted(flow.nodes[n].title for n in component)

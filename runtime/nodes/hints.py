@@ -128,6 +128,30 @@ def choices_of(annotation: Any) -> tuple[Any, ...] | None:
     return tuple(values) if values else None
 
 
+def among_choices(value: Any, choices: tuple[Any, ...]) -> bool:
+    """Whether a constant is one of a port's choices; an Enum member may be given by value or name."""
+    for choice in choices:
+        if isinstance(choice, enum.Enum):
+            if value is choice or _same(value, choice.value) or value == choice.name:
+                return True
+        elif _same(value, choice):
+            return True
+    return False
+
+
+def describe_choices(choices: tuple[Any, ...]) -> str:
+    """The choices as a person would type them: `'a', 'b' or None`; Enum members by value."""
+    shown = [repr(c.value if isinstance(c, enum.Enum) else c) for c in choices]
+    return shown[0] if len(shown) == 1 else f"{', '.join(shown[:-1])} or {shown[-1]}"
+
+
+def _same(value: Any, choice: Any) -> bool:
+    # Literal[1] is not Literal[True] (1 == True in Python); a whole number may stand for a float.
+    if isinstance(choice, float) and isinstance(value, int) and not isinstance(value, bool):
+        return value == choice
+    return type(value) is type(choice) and value == choice
+
+
 def is_namedtuple(annotation: Any) -> bool:
     """True for a NamedTuple class (typing or collections flavour)."""
     return inspect.isclass(annotation) and issubclass(annotation, tuple) and hasattr(annotation, "_fields")

@@ -11,6 +11,7 @@ names, sibling imports, and a fresh import after any edit in the folder.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import inspect
 import linecache
@@ -23,7 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from plait.runtime.nodes import loader
-from plait.runtime.nodes.introspect import spec_from_callable
+from plait.runtime.nodes.decorator import node_metadata
+from plait.runtime.nodes.introspect import humanise, spec_from_callable
 from plait.runtime.nodes.loader import (
     file_signature,
     folder_signature,
@@ -143,7 +145,8 @@ def read_file_library(path: Path, folder: Path | None = None) -> Library:
     try:
         library.specs, library.problems = read_file_specs(path, prefix=name, group=name)
     except (SyntaxError, ValueError, OSError) as error:
-        library.error = "".join(traceback.format_exception_only(type(error), error))
+        text = "".join(traceback.format_exception_only(type(error), error))
+        library.error = _place_syntax_error(text, error) if isinstance(error, SyntaxError) else text
     return library
 
 
@@ -343,24 +346,59 @@ def _lookup(module: types.ModuleType, qualname: str) -> Any:
 
 
 def _specs_of(module: types.ModuleType, *, prefix: str, group: str) -> tuple[list[NodeSpec], list[str]]:
-    """Specs of the public functions defined in `module`; ones that fail go to problems."""
+    """Specs of the public callables defined in `module`; ones that fail go to problems.
+
+    Functions (async ones too), `functools.partial` objects, bound methods and
+    callable instances become nodes; each is found again by its attribute name.
+    What was imported from elsewhere is left to the module it came from.
+    """
     specs: list[NodeSpec] = []
     problems: list[str] = []
     seen: set[int] = set()
     for attribute, value in list(vars(module).items()):
-        if attribute.startswith("_") or not inspect.isfunction(value):
+        if attribute.startswith("_") or id(value) in seen:
+            continue  # private, or an alias of one already listed
+        kind = _member_kind(module, value)
+        if kind is None:
             continue
-        if value.__module__ != module.__name__ or id(value) in seen:
-            continue  # imported from elsewhere, or an alias of one already listed
         seen.add(id(value))
-        # A qualname with <locals> (a function made by a factory) cannot be found
-        # again; the attribute name can.
-        qualname = value.__qualname__ if _lookup(module, value.__qualname__) is value else attribute
+        if kind == "function":
+            # A qualname with <locals> (a function made by a factory) cannot be found
+            # again; the attribute name can.
+            qualname = value.__qualname__ if _lookup(module, value.__qualname__) is value else attribute
+        else:
+            qualname = attribute
         try:
-            specs.append(spec_from_callable(value, key=f"{prefix}:{qualname}", module=group))
-        except Exception as error:  # noqa: BLE001 - one bad function must not hide the rest
-            problems.append(f"{attribute}: {error}")
+            spec = spec_from_callable(value, key=f"{prefix}:{qualname}", module=group)
+        except Exception as error:  # noqa: BLE001 - one bad member must not hide the rest
+            # Named as the palette names the library, not by its private module name.
+            problems.append(f"{attribute}: {str(error).replace(module.__name__ + ':', prefix + ':')}")
+            continue
+        if kind != "function" and not node_metadata(value).get("title"):
+            spec.title = humanise(attribute)  # two partials of one function differ by name
+        specs.append(spec)
     return specs, problems
+
+
+def _member_kind(module: types.ModuleType, value: Any) -> str | None:
+    """What kind of node a module member makes ("function", "partial", ...), or None for none."""
+    if inspect.isfunction(value):
+        return "function" if value.__module__ == module.__name__ else None
+    if isinstance(value, functools.partial):
+        # Made here (a partial has no module of its own): a configured version of a function.
+        return "partial"
+    if isinstance(value, types.MethodType):
+        owner = value.__func__
+        return "method" if getattr(owner, "__module__", None) == module.__name__ else None
+    if (
+        callable(value)
+        and not isinstance(value, type)
+        and not inspect.isroutine(value)
+        and not inspect.ismodule(value)
+        and type(value).__module__ == module.__name__
+    ):
+        return "instance"
+    return None
 
 
 def _differs(old: Library, new: Library) -> bool:
@@ -383,4 +421,21 @@ def _import_traceback() -> str:
         or tb.tb_frame.f_code.co_filename.startswith("<frozen importlib")
     ):
         tb = tb.tb_next
-    return "".join(traceback.format_exception(kind, error, tb))
+    text = "".join(traceback.format_exception(kind, error, tb))
+    return _place_syntax_error(text, error) if isinstance(error, SyntaxError) else text
+
+
+def _place_syntax_error(text: str, error: SyntaxError) -> str:
+    """End a syntax error's traceback with its file, line and column, for one-line reports."""
+    if not error.lineno:
+        return text
+    where = f"{error.filename or 'the file'}, line {error.lineno}"
+    if error.offset:
+        where += f", column {error.offset}"
+    lines = text.rstrip("\n").split("\n")
+    head = f"{type(error).__name__}:"
+    for index in range(len(lines) - 1, -1, -1):
+        if lines[index].startswith(head):
+            lines[index] = f"{head} {error.msg} ({where})"
+            break
+    return "\n".join(lines) + "\n"

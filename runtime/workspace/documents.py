@@ -277,8 +277,19 @@ def _edges(lines: list[Any], nodes: dict[str, Node], source: str) -> list[Edge]:
 # -- importing into a workspace ---------------------------------------------------------
 
 
-def import_flow(text: str, workspace: Any, *, name: str | None = None, source: str = "the document") -> Flow:
+def import_flow(
+    text: str,
+    workspace: Any,
+    *,
+    name: str | None = None,
+    source: str = "the document",
+    catalog: Any = None,
+) -> Flow:
     """Save a flow document into a workspace and return the saved flow.
+
+    With a `catalog` (the workspace's node types) the flow is first checked as
+    a run would check it; a flow with problems raises DocumentError listing
+    them all, and nothing is saved.
 
     Without `name` it becomes a new version of the flow with the document's
     id, else of the flow with its name, else a new flow. With `name` it is
@@ -287,6 +298,8 @@ def import_flow(text: str, workspace: Any, *, name: str | None = None, source: s
     An unchanged flow writes no new version.
     """
     flow = parse_flow(text, source=source)
+    if catalog is not None:
+        check_document(flow, catalog, source)
     by_id = _lookup(workspace, flow.id, "id")
     if name is not None:
         if not name.strip():
@@ -305,7 +318,22 @@ def import_flow(text: str, workspace: Any, *, name: str | None = None, source: s
     return flow
 
 
-def import_file(path: str | os.PathLike[str], workspace: Any, *, name: str | None = None) -> Flow:
+def check_document(flow: Flow, catalog: Any, source: str = "the document") -> None:
+    """Raise DocumentError listing every problem that would stop `flow` from running."""
+    flow.catalog = catalog
+    problems = flow.validate()
+    if problems:
+        lines = "\n".join(f"  - {p.message}" for p in problems)
+        raise DocumentError(
+            f"{source}: flow '{flow.name}' would not run, so nothing was imported:\n{lines}\n"
+            "Fix the document (or add the libraries it needs to the workspace) and import it again"
+            " (plait import --force saves it as it is)."
+        )
+
+
+def import_file(
+    path: str | os.PathLike[str], workspace: Any, *, name: str | None = None, catalog: Any = None
+) -> Flow:
     """Import the flow document at `path` (see `import_flow`)."""
     path = Path(path)
     try:
@@ -314,7 +342,7 @@ def import_file(path: str | os.PathLike[str], workspace: Any, *, name: str | Non
         raise DocumentError(f"cannot read {path}: {exc.strerror or exc}") from None
     except UnicodeDecodeError:
         raise DocumentError(f"{path} is not a text file (not UTF-8)") from None
-    return import_flow(text, workspace, name=name, source=str(path))
+    return import_flow(text, workspace, name=name, source=str(path), catalog=catalog)
 
 
 def _lookup(workspace: Any, value: str, by: str) -> Any:

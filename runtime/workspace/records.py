@@ -106,3 +106,45 @@ def last_states(workspace: Workspace, flow_id: str) -> dict[str, str]:
     if row is None:
         return {}
     return dict(workspace.conn.execute("select node_id, state from node_runs where run_id=?", (row[0],)))
+
+
+def find_run(workspace: Workspace, run_id: str) -> dict[str, Any] | None:
+    """The newest run whose id is or starts with `run_id`: id, flow, state, ended and its nodes.
+
+    `nodes` maps each node id to its title; `failures` each node that failed, timed out
+    or crashed to its `ended` time, `error_type`, `error_message` and `traceback`.
+    """
+    row = workspace.conn.execute(
+        "select id, flow_name, state, ended from runs where substr(id, 1, ?)=? order by started desc limit 1",
+        (len(run_id), run_id),
+    ).fetchone()
+    if row is None:
+        return None
+    found = dict(zip(("id", "flow", "state", "ended"), row, strict=True))
+    found["nodes"] = dict(
+        workspace.conn.execute("select node_id, title from node_runs where run_id=?", (found["id"],))
+    )
+    found["failures"] = {
+        node_id: dict(zip(("ended", "error_type", "error_message", "traceback"), rest, strict=True))
+        for node_id, *rest in workspace.conn.execute(
+            "select node_id, ended, error_type, error_message, traceback from node_runs"
+            " where run_id=? and state in ('failed', 'timed_out', 'crashed')",
+            (found["id"],),
+        )
+    }
+    return found
+
+
+def log_lines(workspace: Workspace, run_id: str, node: str | None = None, after: int = 0) -> list[dict]:
+    """A run's log lines in order (only node id `node`'s, when given), those after line id `after`."""
+    sql = (
+        "select l.id, l.time, l.node_id, coalesce(n.title, l.node_id), l.level, l.stream, l.message"
+        " from logs l left join node_runs n on n.run_id=l.run_id and n.node_id=l.node_id"
+        " where l.run_id=? and l.id>?"
+    )
+    args: list[Any] = [run_id, after]
+    if node is not None:
+        sql += " and l.node_id=?"
+        args.append(node)
+    keys = ("id", "time", "node_id", "title", "level", "stream", "message")
+    return [dict(zip(keys, row, strict=True)) for row in workspace.conn.execute(sql + " order by l.id", args)]

@@ -147,11 +147,14 @@ def test_export_and_import_from_the_command_line(example, tmp_path):
     compile(script, "data_science.py", "exec")
 
     other = str(tmp_path / "other")
-    imported = plait("import", str(document), "-w", other)
+    refused = plait("import", str(document), "-w", other)  # iris.py is not there
+    assert refused.returncode == 2 and "would not run, so nothing was imported" in refused.stderr
+    assert "has type 'iris.py:" in refused.stderr and "which is not available" in refused.stderr
+    imported = plait("import", str(document), "-w", other, "--force")
     assert imported.returncode == 0, imported.stderr
     assert "Imported 'data-science' as a new flow" in imported.stdout
-    assert "which this workspace does not offer" in imported.stderr  # iris.py is not there
-    again = plait("import", str(document), "-w", other)
+    assert "warning: node" in imported.stderr and "which is not available" in imported.stderr
+    again = plait("import", str(document), "-w", other, "--force")
     assert "is unchanged (version 1)" in again.stdout
     document.write_text('{"format": "plait-flow", "version": 99}')
     refused = plait("import", str(document), "-w", other)

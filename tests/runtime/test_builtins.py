@@ -24,7 +24,7 @@ def table():
     return pd.DataFrame({"name": ["a", "b", "c"], "stars": [5, 50, 500], "lang": ["x", "y", "x"]})
 
 
-@pytest.mark.parametrize("suffix", ["csv", "tsv", "parquet", "json", "jsonl"])
+@pytest.mark.parametrize("suffix", ["csv", "tsv", "parquet", "json", "jsonl", "xlsx"])
 def test_write_then_read_a_table_in_each_format(tmp_path, table, suffix):
     path = tmp_path / "deep" / f"table.{suffix}"
     written = b.write_table(table, path)
@@ -46,6 +46,20 @@ def test_read_table_flattens_api_shaped_json(tmp_path):
     read = b.read_table(path)
     assert list(read.columns) == ["name", "owner.login"]
     assert read["owner.login"].tolist() == ["ann", "bob"]
+
+
+def test_the_read_table_node_opens_an_excel_sheet_in_a_run(loop, tmp_path, table):
+    with Workspace(tmp_path / "ws") as ws:
+        table.to_excel(ws.folder / "sheet.xlsx", index=False)  # openpyxl is in the data extra
+        catalog = ws.catalog()
+        flow = Flow("excel", catalog=catalog)
+        read = flow.create_node(catalog.get(B + "read_table"))
+        flow.set_value(read.id, "path", "sheet.xlsx")
+        engine = Engine(ws, catalog, executor=InlineExecutor())
+        result = loop.run_until_complete(engine.run(flow, options=RunOptions(executor="inline")))
+        loop.run_until_complete(engine.close())
+        assert result.ok, {n: (r.state, r.error) for n, r in result.nodes.items()}
+        pd.testing.assert_frame_equal(engine.cache.store.read(result.nodes[read.id].outputs["result"]), table)
 
 
 def test_read_table_says_what_is_wrong(tmp_path):

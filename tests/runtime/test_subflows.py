@@ -116,3 +116,34 @@ def test_a_failing_child_fails_the_subflow_node_with_its_error(loop, catalog, wo
     result = loop.run_until_complete(engine.run(parent, None, RunOptions()))
     assert result.nodes[sub.id].state == ev.FAILED
     assert result.nodes[sub.id].error == "flow 'broken' failed; 'Boom': boom at 0.0"
+
+
+def test_a_subflow_node_takes_its_child_runs_duration_and_shows_its_lines(
+    loop, catalog, workspace, local_executor
+):
+    cat = FlowCatalog(catalog, workspace)
+    child = Flow("talk", catalog=cat)
+    x = child.add_parameter("x", "float", 1.0)
+    talk = child.create_node(cat.get(K + "chatty"), title="Talker")
+    child.connect(x.id, "value", talk.id, "x")
+    child.set_value(talk.id, "lines", 2)
+    out = child.add_output("said")
+    child.connect(talk.id, "result", out.id, "value")
+    workspace.save_flow(child)
+    parent = Flow("outer", catalog=cat)
+    sub = parent.create_node(cat.get(subflow_key(child.id)), title="Conversation")
+    engine = Engine(workspace, cat, executor=local_executor)
+    result = loop.run_until_complete(engine.run(parent))
+    assert result.ok, {n: (r.state, r.error) for n, r in result.nodes.items()}
+    started, ended = workspace.conn.execute(
+        "select started, ended from runs where parent_run=?", (result.run_id,)
+    ).fetchone()
+    assert result.nodes[sub.id].duration == pytest.approx(ended - started)
+    lines = [
+        m
+        for (m,) in workspace.conn.execute(
+            "select message from logs where run_id=? and node_id=? order by id", (result.run_id, sub.id)
+        )
+    ]
+    assert "Talker │ line 0 of 1.0" in lines and "Talker │ line 1 of 1.0" in lines
+    assert "Talker │ to stderr" in lines
