@@ -57,6 +57,13 @@ def test_the_bundle_spec_names_every_resource_folder_the_package_data_holds():
     assert set(_spec_list("RESOURCE_FOLDERS")) == held
 
 
+def test_nothing_beside_the_bundle_spec_shadows_the_package():
+    # PyInstaller puts the spec's folder first on sys.path: a packaging/plait/ there
+    # would be the `plait` it bundles, without app, widgets or runtime.
+    assert not (ROOT / "packaging" / "plait").exists()
+    assert not (ROOT / "packaging" / "plait.py").exists()
+
+
 def test_the_desktop_entry_and_its_icon_are_in_packaging():
     entry = (ROOT / "packaging" / "plait.desktop").read_text()
     assert "Icon=plait\n" in entry and "Exec=plait %f\n" in entry
