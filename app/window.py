@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QTabBar,
 )
 
+from plait.app.auto_layout import AutoLayout
 from plait.app.cache_explainer import CacheExplainer
 from plait.app.document import FlowDocument
 from plait.app.edit_ops import EditOps
@@ -66,6 +67,7 @@ class MainWindow(WorkspaceOps, EditOps, RunOps, HistoryOps, ScheduleOps, ExportO
         self._validate_timer = QTimer(self, singleShot=True, interval=0)
         self._validate_timer.timeout.connect(self.validate)
         self.explainer = CacheExplainer(self)
+        self.layouter = AutoLayout(self)
         self.theme = self.settings.value("theme", "light")
         self.set_theme(self.theme)
         self.init_run_ops()
@@ -517,6 +519,7 @@ class MainWindow(WorkspaceOps, EditOps, RunOps, HistoryOps, ScheduleOps, ExportO
                 self.runs.close().add_done_callback(lambda _: self._closed_runs())
                 return
         self.shut_down = True
+        self.layouter.cancel()
         self._poll.stop()
         self._schedule_timer.stop()
         self.save_layout()
