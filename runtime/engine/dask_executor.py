@@ -168,23 +168,28 @@ class DaskExecutor:
             import os
 
             workers = self._wanted_slots or max(1, os.cpu_count() or 1)
+
             # Loopback only: the cluster runs this machine's code for anyone who reaches
             # it, and its dashboard has no login. The scheduler's web server (health and
             # metrics) always listens, so it gets a free loopback port; the dashboard
             # pages on it are off unless asked for.
-            with dask.config.set(self._local_settings()):
-                self.cluster = await LocalCluster(
-                    n_workers=workers,
-                    threads_per_worker=1,
-                    processes=True,
-                    asynchronous=True,
-                    host=LOOPBACK,
-                    dashboard_address=f"{LOOPBACK}:0",
-                    scheduler_kwargs={"dashboard": self.dashboard},
-                    worker_dashboard_address=None,
-                    silence_logs=logging.CRITICAL,
-                )
-            self.client = await Client(self.cluster, asynchronous=True)
+            # The cluster's scheduler runs on a loop thread of its own, not on this loop
+            # (the window's): it answers its workers while this loop handles the run.
+            def make_cluster() -> Any:
+                with dask.config.set(self._local_settings()):
+                    return LocalCluster(
+                        n_workers=workers,
+                        threads_per_worker=1,
+                        processes=True,
+                        host=LOOPBACK,
+                        dashboard_address=f"{LOOPBACK}:0",
+                        scheduler_kwargs={"dashboard": self.dashboard},
+                        worker_dashboard_address=None,
+                        silence_logs=logging.CRITICAL,
+                    )
+
+            self.cluster = await asyncio.to_thread(make_cluster)
+            self.client = await Client(self.cluster.scheduler_address, asynchronous=True)
         else:
             try:
                 self.client = await asyncio.wait_for(
@@ -367,7 +372,7 @@ class DaskExecutor:
             await self.client.close()
             self.client = None
         if self.cluster is not None:
-            await self.cluster.close()
+            await asyncio.to_thread(self.cluster.close)
             self.cluster = None
 
 
