@@ -368,6 +368,8 @@ class DaskExecutor:
 
     async def close(self) -> None:
         self._held.clear()
+        for watcher in list(self._watchers):
+            watcher.cancel()
         if self.client is not None:
             await self.client.close()
             self.client = None
