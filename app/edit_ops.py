@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QMimeData, QRectF, Qt
+from PySide6.QtCore import QMimeData, QRectF
 from PySide6.QtWidgets import QApplication, QInputDialog
 
 from plait.app import clipboard
-from plait.app.layout import dot_layout
 from plait.widgets.canvas import placement
 from plait.widgets.canvas.frame_item import FRAME_TITLE
 from plait.widgets.canvas.ports import node_size
@@ -123,29 +122,14 @@ class EditOps:
     # -- layout ------------------------------------------------------------
 
     def auto_layout(self) -> None:
-        """Place every node left to right with Graphviz dot, as one undo step."""
+        """Place every node left to right with Graphviz dot, as one undo step.
+
+        A big flow is laid out in a process of its own while the window goes on
+        (the status bar shows it, with a Cancel button).
+        """
         if not self._editable() or not self.document.flow.nodes:
             return
-        flow = self.document.flow
-        sizes = {nid: (item.layout.width, item.layout.height) for nid, item in self.scene.nodes.items()}
-        QApplication.setOverrideCursor(Qt.WaitCursor)
-        try:
-            positions, routes = dot_layout(flow, sizes)
-        finally:
-            QApplication.restoreOverrideCursor()
-        # Keep the flow where it was on the canvas: align the layout's corner with the old one.
-        old_left = min(n.position[0] for n in flow.nodes.values())
-        old_top = min(n.position[1] for n in flow.nodes.values())
-        new_left = min(x for x, _ in positions.values())
-        new_top = min(y for _, y in positions.values())
-        dx, dy = old_left - new_left, old_top - new_top
-        self.document.move_nodes({k: (x + dx, y + dy) for k, (x, y) in positions.items()}, text="Auto-layout")
-        # Graphviz's own wire routes go around the nodes it placed; each is kept until an end
-        # of its wire moves (undo included), then the canvas routes that wire itself.
-        self.scene.set_layout_routes(
-            {e: [(x + dx, y + dy) for x, y in points] for e, points in routes.items()}
-        )
-        self.view.fit_view()
+        self.layouter.start()
 
     # -- frames and comments -----------------------------------------------
 

@@ -1,6 +1,11 @@
-"""Auto-layout: place a flow left to right with Graphviz `dot`, and take its wire routes."""
+"""Auto-layout: place a flow left to right with Graphviz `dot`, and take its wire routes.
+
+No Qt here: the layout of a big flow runs in a process of its own (see auto_layout.py).
+"""
 
 from __future__ import annotations
+
+from typing import Any
 
 import pygraphviz
 
@@ -21,31 +26,51 @@ def dot_layout(
     room for tall nodes instead of overlapping them. Wires leave their node's
     right side and enter the left, as the canvas draws them.
     """
+    edges = list(flow.edges)
+    positions, routes = layout_graph(sorted(flow.nodes), [(e.source, e.target) for e in edges], sizes)
+    return positions, {edges[i]: points for i, points in routes.items()}
+
+
+def layout_graph(
+    node_ids: list[str], edges: list[tuple[str, str]], sizes: dict[str, tuple[float, float]]
+) -> tuple[dict[str, Point], dict[int, list[Point]]]:
+    """`dot_layout` on plain data: node ids, (source, target) pairs; routes by edge index.
+
+    Plain data so that it can run in a process of its own.
+    """
     graph = pygraphviz.AGraph(directed=True, strict=False)
     graph.graph_attr.update(rankdir="LR", nodesep="0.35", ranksep="0.9", splines="spline")
     graph.node_attr.update(shape="box", fixedsize="true")
     graph.edge_attr.update(arrowhead="none", tailport="e", headport="w")
-    for node_id in sorted(flow.nodes):
+    for node_id in node_ids:
         w, h = sizes.get(node_id, (180.0, 80.0))
         graph.add_node(node_id, width=w / POINTS_PER_INCH, height=h / POINTS_PER_INCH)
-    keys = {}
-    for index, edge in enumerate(flow.edges):
-        keys[edge] = str(index)
-        graph.add_edge(edge.source, edge.target, key=str(index))
+    for index, (source, target) in enumerate(edges):
+        graph.add_edge(source, target, key=str(index))
     graph.layout(prog="dot")
     positions = {}
-    for node_id in flow.nodes:
+    for node_id in node_ids:
         x, y = (float(v) for v in graph.get_node(node_id).attr["pos"].split(","))
         w, h = sizes.get(node_id, (180.0, 80.0))
         # Graphviz gives centres with y growing upwards; the canvas wants
         # top-left corners with y growing downwards.
         positions[node_id] = (round(x - w / 2, 1), round(-y - h / 2, 1))
     routes = {}
-    for edge, key in keys.items():
-        points = _points(graph.get_edge(edge.source, edge.target, key=key).attr.get("pos", ""))
+    for index, (source, target) in enumerate(edges):
+        points = _points(graph.get_edge(source, target, key=str(index)).attr.get("pos", ""))
         if len(points) >= 4 and (len(points) - 1) % 3 == 0:
-            routes[edge] = points
+            routes[index] = points
     return positions, routes
+
+
+def layout_in_child(conn: Any, node_ids: list[str], edges: list[tuple[str, str]], sizes: dict) -> None:
+    """The body of a layout process: lay the graph out and send back the result (or the error)."""
+    try:
+        conn.send(("done", layout_graph(node_ids, edges, sizes)))
+    except Exception as exc:  # noqa: BLE001 - reported in the window
+        conn.send(("error", f"{type(exc).__name__}: {exc}"))
+    finally:
+        conn.close()
 
 
 def _points(pos: str) -> list[Point]:

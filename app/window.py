@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from plait.app.auto_layout import AutoLayout
 from plait.app.cache_explainer import CacheExplainer
 from plait.app.document import FlowDocument
 from plait.app.edit_ops import EditOps
@@ -79,6 +80,7 @@ class MainWindow(WorkspaceOps, EditOps, RunOps, HistoryOps, ScheduleOps, ExportO
         self._validate_timer.timeout.connect(self.validate)
         self.explainer = CacheExplainer(self)
         self.trust_control = TrustControl(self)
+        self.layouter = AutoLayout(self)
         self.theme = self.settings.value("theme", "light")
         self.set_theme(self.theme)
         self.init_run_ops()
@@ -538,6 +540,7 @@ class MainWindow(WorkspaceOps, EditOps, RunOps, HistoryOps, ScheduleOps, ExportO
                 self.runs.close().add_done_callback(lambda _: self._closed_runs())
                 return
         self.shut_down = True
+        self.layouter.cancel()
         self._poll.stop()
         self._schedule_timer.stop()
         self.save_layout()

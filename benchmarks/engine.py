@@ -7,9 +7,16 @@ independent trivial nodes fanned in to one, (c) (b) fully cached, (d) a whole
 `plait run` process on a 10-node flow, cold; the scheduling process's
 peak memory while a chain of 5 nodes passes 200 MB arrays along; and (e) how
 long working out the cache keys takes for 1,000 nodes whose code reads a
-100 MB module-level array (the array is hashed once, by identity).
+100 MB module-level array (the array is hashed once, by identity); (f) the
+Dask executor on a LocalCluster of 2 worker processes beside the local
+executor with 2 workers: a chain of 100 trivial nodes (per-node cost) and a
+fan-out of 1,000 nodes that each sleep 10 ms (against the 10 s they take one
+after another).
 
-Targets: (c) under 0.3 s; (e) under 0.5 s.
+    python benchmarks/engine.py --part f     # (f) only
+
+Targets: (c) under 0.3 s; (e) under 0.5 s; (f) Dask's chain under 5x the
+local executor's per-node cost, its fan-out about half the serial time.
 """
 
 from __future__ import annotations
@@ -35,10 +42,22 @@ from plait.runtime.workspace.store import Workspace
 FAN = 1000
 CHAIN = 500
 
+NAPS = 1000
+NAP = 0.01  # seconds each napping node sleeps
+DASK_CHAIN = 100
+
 LIBRARY = (
     textwrap.dedent("""
+    import time
+
+
     def inc(x: int = 0) -> int:
         return x + 1
+
+
+    def nap(x: int = 0, seconds: float = 0.01, i: int = 0) -> int:
+        time.sleep(seconds)
+        return x
 
 
     def big(previous: object = None, megabytes: int = 200):
@@ -80,6 +99,18 @@ def fan_flow(catalog) -> Flow:
         node = flow.create_node(catalog.get("bench.py:inc"))
         flow.set_value(node.id, "x", i)
         flow.connect(node.id, "result", sink.id, f"x{i}")
+    return flow
+
+
+def nap_flow(catalog) -> Flow:
+    """One node feeding NAPS nodes that each sleep NAP seconds."""
+    flow = Flow("naps", catalog=catalog)
+    source = flow.create_node(catalog.get("bench.py:inc"))
+    for i in range(NAPS):
+        node = flow.create_node(catalog.get("bench.py:nap"))
+        flow.set_value(node.id, "seconds", NAP)
+        flow.set_value(node.id, "i", i)  # each its own key
+        flow.connect(source.id, "result", node.id, "x")
     return flow
 
 
@@ -269,9 +300,74 @@ def key_figures(repeat: int) -> str:
         shutil.rmtree(folder, ignore_errors=True)
 
 
+async def dask_figures(folder: Path, repeat: int) -> list[str]:
+    """(f): the same flows on the local executor and on a Dask LocalCluster, in one run."""
+    from plait.runtime.engine.dask_executor import DaskExecutor
+
+    ws = Workspace(folder)
+    catalog = ws.catalog()
+    chain = chain_flow(catalog, DASK_CHAIN, "dask-chain")
+    naps = nap_flow(catalog)
+    figures: dict[str, tuple[float, float]] = {}
+    for name, executor in (("local", LocalExecutor(2)), ("dask", DaskExecutor(slots=2))):
+        await executor.start()
+        engine = Engine(ws, catalog, executor=executor)
+        await engine.run(chain_flow(catalog, 4, "warm"), None, RunOptions(use_cache=False))
+
+        async def timed(flow: Flow, engine: Engine = engine) -> float:
+            start = time.perf_counter()
+            result = await engine.run(flow, None, RunOptions(use_cache=False))
+            assert result.ok, (result.state, result.error)
+            return time.perf_counter() - start
+
+        a = [await timed(chain) for _ in range(repeat)]
+        b = [await timed(naps) for _ in range(max(1, repeat // 2))]
+        figures[name] = (median(a), median(b))
+        if name == "dask":
+            figures["bare dask"] = await bare_dask(executor.client, repeat)
+        await executor.close()
+    ws.close()
+    (local_chain, local_naps), (dask_chain, dask_naps) = figures["local"], figures["dask"]
+    bare_chain, bare_naps = figures["bare dask"]
+    serial = NAPS * NAP
+    return [
+        f"(f) chain of {DASK_CHAIN} trivial nodes: dask {dask_chain / DASK_CHAIN * 1000:5.2f} ms/node   "
+        f"local {local_chain / DASK_CHAIN * 1000:5.2f} ms/node   ratio {dask_chain / local_chain:5.2f}   "
+        f"(bare Dask submit and wait, same cluster: {bare_chain / DASK_CHAIN * 1000:5.2f} ms/call)",
+        f"(f) fan-out of {NAPS} nodes sleeping {NAP * 1000:.0f} ms (serial {serial:.1f} s): "
+        f"dask {dask_naps:5.2f} s ({dask_naps / serial:4.2f} of serial)   local {local_naps:5.2f} s "
+        f"({local_naps / serial:4.2f} of serial)   ratio {dask_naps / local_naps:5.2f}   "
+        f"(bare Dask client.map, same cluster: {bare_naps:5.2f} s)",
+    ]
+
+
+async def bare_dask(client, repeat: int) -> tuple[float, float]:
+    """The same calls straight through Dask on the same cluster: its own floor."""
+    import bench
+    from distributed import wait
+
+    async def chain() -> float:
+        start = time.perf_counter()
+        value = 0
+        for _ in range(DASK_CHAIN):
+            value = await client.submit(bench.inc, value, pure=False)
+        return time.perf_counter() - start
+
+    async def fan() -> float:
+        start = time.perf_counter()
+        source = await client.submit(bench.inc, 0, pure=False)
+        await wait(client.map(bench.nap, [source] * NAPS, [NAP] * NAPS, range(NAPS), pure=False))
+        return time.perf_counter() - start
+
+    chains = [await chain() for _ in range(repeat)]
+    fans = [await fan() for _ in range(max(1, repeat // 2))]
+    return median(chains), median(fans)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--part", choices=["all", "f"], default="all", help="f: the Dask figures only")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="plait-bench-"))
     try:
@@ -281,11 +377,14 @@ def main() -> None:
             f"Plait engine benchmark: {os.cpu_count()} cores, medians of {args.repeat} runs, "
             "2 worker processes on both sides"
         )
-        for text in asyncio.run(engine_figures(folder, args.repeat)):
+        if args.part == "all":
+            for text in asyncio.run(engine_figures(folder, args.repeat)):
+                print(text)
+            print(cold_process(folder, args.repeat))
+            print(memory(folder))
+            print(key_figures(args.repeat))
+        for text in asyncio.run(dask_figures(folder, args.repeat)):
             print(text)
-        print(cold_process(folder, args.repeat))
-        print(memory(folder))
-        print(key_figures(args.repeat))
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 

@@ -195,6 +195,7 @@ class Run:
         self._history: list[object] = []
         self._running: dict[str, asyncio.Task[None]] = {}
         self._remaining: dict[str, int] = {}  # node -> inputs not yet there
+        self._began: dict[str, float] = {}  # node -> when its first attempt started (perf_counter)
         self._cancelled = False
         self._started = time.time()
         self._repairs = 0
@@ -320,7 +321,8 @@ class Run:
             [n for n in plan.order if self._remaining[n] == 0 and self.nodes[n].state == ev.PENDING]
         )
 
-        slots = self.executor.slots
+        # An executor that queues tasks itself (Dask) is given everything ready at once.
+        slots = len(plan.order) if getattr(self.executor, "queues", False) else self.executor.slots
         while (ready or self._running) and not self._cancelled:
             while ready and self._busy() < slots and not self._cancelled:
                 node_id = ready.pop(0)
@@ -536,7 +538,7 @@ class Run:
         spec = self.flow.spec(node_id)
         assert spec is not None
         node.started = time.time()
-        began = time.perf_counter()
+        began = self._began[node_id] = time.perf_counter()
         if self.flow.nodes[node_id].is_output:
             edge = self.flow.edge_into(node_id, "value")
             upstream = self.nodes[edge.source] if edge else None
@@ -559,10 +561,10 @@ class Run:
                 node_id, lambda attempt: self._task(node_id, attempt), options, announce=True
             )
         except asyncio.CancelledError:
-            node.duration = time.perf_counter() - began
+            node.duration = time.perf_counter() - self._began.get(node_id, began)
             self._finish(node_id, ev.CANCELLED, duration=node.duration, error_message="the run was cancelled")
             return
-        node.duration = time.perf_counter() - began
+        node.duration = time.perf_counter() - self._began.get(node_id, began)
         if not outcome.ok:
             self._finish(
                 node_id,
@@ -609,17 +611,20 @@ class Run:
         node = self.nodes[node_id]
         attempt = 1
         while True:
-            if announce:
+
+            def started(attempt: int = attempt) -> None:
+                if not announce:
+                    return
                 node.attempts = attempt
+                if attempt == 1:
+                    node.started = time.time()
+                    self._began[node_id] = time.perf_counter()
                 self._emit(ev.NodeStarted(self.id, node_id, attempt, time.time(), self.plan.keys[node_id]))
+
             task = make_task(attempt)
             timed_out = False
             try:
-                coro = self.executor.run(task, lambda m: self._report(node_id, m))
-                if options.timeout:
-                    outcome = await asyncio.wait_for(coro, options.timeout)
-                else:
-                    outcome = await coro
+                outcome = await self._attempt(node_id, task, options.timeout, started)
             except asyncio.TimeoutError:
                 timed_out = True
                 outcome = Outcome(
@@ -648,6 +653,38 @@ class Run:
             node.state = ev.RETRYING
             await asyncio.sleep(delay)
             attempt += 1
+
+    async def _attempt(self, node_id: str, task: Task, timeout: float | None, started: Any) -> Outcome:
+        """One try on the executor; its timeout counts from when a worker starts it.
+
+        An executor that queues tasks (Dask) says when a worker begins one with a
+        ("started", task id) message; until then the node waits in the queue,
+        neither started nor timing.
+        """
+        if not getattr(self.executor, "queues", False):
+            started()
+            coro = self.executor.run(task, lambda m: self._report(node_id, m))
+            return await (asyncio.wait_for(coro, timeout) if timeout else coro)
+        begun = asyncio.get_running_loop().create_future()
+
+        def report(message: tuple) -> None:
+            if message[0] != "started":
+                self._report(node_id, message)
+            elif not begun.done():
+                started()
+                begun.set_result(None)
+
+        running = asyncio.ensure_future(self.executor.run(task, report))
+        try:
+            await asyncio.wait([running, begun], return_when=asyncio.FIRST_COMPLETED)
+            if not begun.done():  # it ended without starting (a lost input, a dead worker)
+                started()
+                begun.set_result(None)
+            if running.done() or not timeout:
+                return await running
+            return await asyncio.wait_for(running, timeout)
+        finally:
+            running.cancel()
 
     async def repair(self, node_id: str, port: str) -> bool:
         """A cached input was damaged: forget it and recompute the node that made it."""

@@ -207,7 +207,10 @@ def _split(task: Task, store: ResultStore) -> Outcome:
     items = []
     for index, item in enumerate(value):
         ref = store.write(f"{task.key}-{index}", "item", item)
-        data = ref.data if ref.data is not None else store.path(ref).read_bytes()
+        if ref.data is None and ref.file is None:  # held in memory (Dask): its value's digest
+            data = ref.digest.encode()
+        else:
+            data = ref.data if ref.data is not None else store.path(ref).read_bytes()
         items.append((ref, hashlib.sha256(data).hexdigest()))
     return Outcome(True, duration=time.perf_counter() - started, items=items)
 

@@ -18,6 +18,19 @@ from tests.runtime.running import run  # noqa: E402
 K = "tests.runtime.nodes:"
 
 
+def _warm_up():
+    """In a worker: import the test nodes and work out their code fingerprints once.
+
+    A worker's first node otherwise spends seconds on them, which would count
+    against a short timeout.
+    """
+    from plait.runtime.engine.worker import _fingerprint_of
+    from tests.runtime import nodes
+
+    for name in ("sleepy", "nap", "boom", "add", "flaky_decorated"):
+        _fingerprint_of(getattr(nodes, name))
+
+
 @pytest.fixture(scope="module")
 def cluster():
     # The cluster runs on its own loop thread, like a real one elsewhere: the tests'
@@ -25,6 +38,8 @@ def cluster():
     cluster = distributed.LocalCluster(
         n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=50
     )
+    with distributed.Client(cluster) as client:
+        client.run(_warm_up)
     yield cluster
     cluster.close()
 
@@ -54,6 +69,35 @@ def keys(seen):
     return {e.node_id: e.cache_key for e in seen if isinstance(e, ev.NodeFinished)}
 
 
+class TaskRecorder(distributed.diagnostics.plugin.SchedulerPlugin):
+    """What the Dask scheduler is given: each task's key and the keys it depends on."""
+
+    def __init__(self, scheduler):
+        self.scheduler = scheduler
+        self.tasks = {}  # key -> keys it depends on, in order of arrival
+
+    def transition(self, key, start, finish, *args, **kwargs):
+        if start == "released" and key not in self.tasks:
+            self.tasks[key] = {d.key for d in self.scheduler.tasks[key].dependencies}
+
+    def submitted(self):
+        """Every task key, in order of submission."""
+        return list(self.tasks)
+
+
+@pytest.fixture
+def recorder(cluster):
+    plugin = TaskRecorder(cluster.scheduler)
+    cluster.scheduler.add_plugin(plugin, name="plait-test-recorder")
+    yield plugin
+    cluster.scheduler.remove_plugin(name="plait-test-recorder")
+
+
+def node_of(key):
+    """The node a task key belongs to ('plait-<node id>-<suffix>')."""
+    return key.split("-")[1]
+
+
 def test_dask_gives_the_same_outputs_and_keys_as_the_local_executor(
     loop, dask_engine, engine, catalog, tmp_path
 ):
@@ -75,6 +119,89 @@ def test_a_second_run_is_fully_cached_without_the_cluster(loop, dask_engine, cat
     again, seen = run(loop, dask_engine, flow)
     assert {r.state for r in again.nodes.values()} == {ev.CACHED}
     assert not [e for e in seen if isinstance(e, ev.NodeStarted)]
+
+
+def test_each_node_is_one_dask_task_and_cached_nodes_are_never_submitted(
+    loop, dask_engine, catalog, recorder
+):
+    flow, talk, _ = pipeline(catalog)
+    result, _ = run(loop, dask_engine, flow)
+    assert result.ok
+    computed = [n for n in flow.nodes if not flow.nodes[n].is_parameter]
+    assert sorted(node_of(k) for k in recorder.submitted()) == sorted(computed)
+
+    # Only the node whose input changed reaches the cluster; the rest come from the cache
+    # (its value came out the same, so the node after it stays cached too).
+    recorder.tasks.clear()
+    flow.set_value(talk.id, "lines", 2)
+    again, _ = run(loop, dask_engine, flow)
+    assert again.ok
+    assert {n: r.state for n, r in again.nodes.items() if r.state != ev.CACHED} == {talk.id: ev.COMPLETED}
+    assert [node_of(k) for k in recorder.submitted()] == [talk.id]
+
+
+def test_every_ready_node_goes_to_the_cluster_at_once_and_times_out_only_once_started(
+    loop, dask_engine, catalog, recorder
+):
+    # Twenty nodes with a timeout of 0.5 s that each sleep 0.06 s, on two one-thread
+    # workers: the last ones wait in the cluster's queue for longer than their timeout.
+    flow = Flow("many", catalog=catalog)
+    sleepers = [flow.create_node(catalog.get(K + "sleepy")) for _ in range(20)]
+    for i, node in enumerate(sleepers):
+        flow.set_value(node.id, "seconds", 0.06 + i / 10_000)  # each its own key
+    seen_at_first_start = []
+
+    async def go():
+        handle = dask_engine.start(flow, None, RunOptions())
+        events = []
+        async for event in handle.events():
+            events.append(event)
+            if isinstance(event, ev.NodeStarted) and not seen_at_first_start:
+                seen_at_first_start.extend(recorder.submitted())
+        return await handle.wait(), events
+
+    result, events = loop.run_until_complete(go())
+    assert {r.state for r in result.nodes.values()} == {ev.COMPLETED}
+    # All twenty were in the cluster before the first one started: one batch.
+    assert sorted(node_of(k) for k in seen_at_first_start) == sorted(n.id for n in sleepers)
+    # A node is started when a worker takes it, not when it is queued: before the first
+    # one finished, two had started (one per worker), or a worker's next one as well.
+    first_end = next(i for i, e in enumerate(events) if isinstance(e, ev.NodeFinished))
+    assert 2 <= sum(isinstance(e, ev.NodeStarted) for e in events[:first_end]) <= 4
+    assert all(r.duration < 0.5 for r in result.nodes.values())
+
+
+def test_retries_and_errors_are_reported_as_with_the_local_executor(
+    loop, dask_engine, engine, catalog, tmp_path
+):
+    def flow_with_faults(counter):
+        flow = Flow("faults", catalog=catalog)
+        bad = flow.create_node(catalog.get(K + "boom"))
+        flow.set_value(bad.id, "x", 1.0)
+        after = flow.create_node(catalog.get(K + "add"))
+        flow.connect(bad.id, "result", after.id, "a")
+        flaky = flow.create_node(catalog.get(K + "flaky_decorated"))  # retries=2
+        flow.set_value(flaky.id, "counter", str(counter))
+        return flow
+
+    def summary(result, seen):
+        finished = {e.node_id: e for e in seen if isinstance(e, ev.NodeFinished)}
+        retried = [(e.node_id, e.attempt, e.error) for e in seen if isinstance(e, ev.NodeRetrying)]
+        nodes = {
+            n: (r.state, r.attempts, finished[n].error_type, finished[n].error_message)
+            for n, r in result.nodes.items()
+        }
+        return result.state, nodes, retried
+
+    on_dask = run(loop, dask_engine, flow_with_faults(tmp_path / "dask.txt"))
+    local = run(loop, engine, flow_with_faults(tmp_path / "local.txt"), use_cache=False)
+    assert summary(*on_dask) == summary(*local)
+    state, nodes, retried = summary(*on_dask)
+    assert state == ev.RUN_FAILED
+    assert sorted(s for s, *_ in nodes.values()) == sorted([ev.FAILED, ev.SKIPPED, ev.COMPLETED])
+    assert [attempt for _, attempt, _ in retried] == [1, 2]
+    failed = next(e for e in on_dask[1] if isinstance(e, ev.NodeFinished) and e.state == ev.FAILED)
+    assert failed.error_message == "boom at 1.0" and "raise ValueError" in failed.traceback
 
 
 def test_timeout_and_cancel_on_dask(loop, dask_engine, catalog):
@@ -100,12 +227,21 @@ def test_timeout_and_cancel_on_dask(loop, dask_engine, catalog):
     assert cancelled.nodes[nap.id].state == ev.CANCELLED
 
 
-def test_values_can_stay_in_the_cluster_when_the_store_is_not_shared(loop, cluster, workspace, catalog):
+def test_values_can_stay_in_the_cluster_when_the_store_is_not_shared(
+    loop, cluster, workspace, catalog, recorder
+):
     executor = DaskExecutor(cluster.scheduler_address, workspace=str(workspace.folder), shared_store=False)
     engine = Engine(workspace, catalog, executor=executor)
     flow, _, split = pipeline(catalog)
     result, _ = run(loop, engine, flow)
     assert result.ok
+    # One task per node, each given its upstream node's task as a Dask dependency.
+    tasks = {node_of(k): {node_of(d) for d in deps} for k, deps in recorder.tasks.items()}
+    assert tasks == {
+        n: {e.source for e in flow.edges_into(n) if not flow.nodes[e.source].is_parameter}
+        for n in flow.nodes
+        if not flow.nodes[n].is_parameter
+    }
     ref = result.nodes[split.id].outputs["high"]
     assert ref.serializer == "dask" and ref.summary["preview"] == "7.0"
     assert not any((workspace.data_dir / "cache").rglob("*.pkl"))
@@ -171,5 +307,27 @@ def test_a_local_cluster_listens_on_loopback_only(loop, dashboard):
         else:
             assert status == 404
             assert link is None
+    finally:
+        loop.run_until_complete(executor.close())
+
+
+@pytest.mark.parametrize("shared", [True, False])
+def test_a_mapped_node_runs_its_items_on_the_cluster(loop, cluster, workspace, catalog, shared):
+    executor = DaskExecutor(cluster.scheduler_address, workspace=str(workspace.folder), shared_store=shared)
+    engine = Engine(workspace, catalog, executor=executor)
+    flow = Flow("multi", catalog=catalog)
+    source = flow.create_node(catalog.get(K + "numbers"))
+    flow.set_value(source.id, "n", 3)
+    target = flow.create_node(catalog.get(K + "double_and_half"))  # @node(map_over="x")
+    flow.connect(source.id, "result", target.id, "x")
+    try:
+        result, seen = run(loop, engine, flow)
+        assert result.ok, [e for e in seen if isinstance(e, (ev.NodeFinished, ev.RunFinished))]
+        outputs = result.nodes[target.id].outputs
+        values = {}
+        for port, ref in outputs.items():
+            stored = loop.run_until_complete(executor.materialize(ref, engine.cache.store, "k", port))
+            values[port] = engine.cache.store.read(stored)
+        assert values == {"double": [0.0, 2.0, 4.0], "half": [0.0, 0.5, 1.0]}
     finally:
         loop.run_until_complete(executor.close())
