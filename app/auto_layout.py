@@ -18,7 +18,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QLabel, QProgressBar, QToolButton
 
 from plait.app.layout import layout_graph, layout_in_child
-from plait.runtime.engine.executors import _plain_main
+from plait.runtime.nodes.processes import plain_main
 from plait.widgets.words import plural
 
 IN_PROCESS_BELOW = 150  # nodes: dot lays these out in well under 0.1 s
@@ -79,7 +79,7 @@ class AutoLayout(QObject):
         self._process = context.Process(
             target=layout_in_child, args=(child, nodes, pairs, sizes), daemon=True, name="plait-layout"
         )
-        with _plain_main():
+        with plain_main():
             self._process.start()
         child.close()
         self._job = (flow, nodes, edges, sizes)
