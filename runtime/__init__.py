@@ -11,6 +11,8 @@ from typing import Any
 
 _EXPORTS = {
     "node": "plait.runtime.nodes.decorator",
+    "flow": "plait.runtime.code.flows",
+    "load": "plait.runtime.code.results",
     "progress": "plait.runtime.engine.progress",
     "spec_from_callable": "plait.runtime.nodes.introspect",
     "Flow": "plait.runtime.flow.model",
