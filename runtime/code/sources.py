@@ -170,8 +170,12 @@ def module_source(flow_name: str, functions: dict[str, Any], origin: str) -> str
         done.add(name)
         text = _source(obj)
         order += 1
-        line = getattr(getattr(obj, "__code__", None), "co_firstlineno", None)
-        found.blocks[name] = ((0 if inspect.isclass(obj) else 1, line or order, order), text)
+        try:
+            line = inspect.getsourcelines(obj)[1]
+        except (OSError, TypeError):
+            line = order
+        # Classes first (annotations and defaults may name them), then in the order written.
+        found.blocks[name] = ((0 if inspect.isclass(obj) else 1, line, order), text)
         scope = getattr(obj, "__globals__", None)
         if scope is None:  # a class: the globals of its module
             scope = vars(sys.modules.get(obj.__module__, types.ModuleType("empty")))

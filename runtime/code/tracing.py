@@ -3,9 +3,10 @@
 The body runs once with placeholders for the flow's parameters, its calls
 rewritten (through its syntax tree) to pass through the tracer. The rule:
 
-- a call with a node's result (or a parameter) among its arguments, or any call
-  of an `@node` function, becomes a node; its plain-value arguments become the
-  node's constants;
+- a call with a node's result (or a parameter) among its arguments, any call of
+  an `@node` function, and any call of a function defined beside the flow
+  function (in the same script, notebook or module) becomes a node; its
+  plain-value arguments become the node's constants;
 - any other call is plain Python and runs while the flow is built;
 - `result[key]` and `result.name` wire one output of a node: the port of that
   name when the node has several outputs (a NamedTuple, a tuple of named
@@ -93,6 +94,7 @@ class Tracer:
         self.functions: dict[str, Any] = {}  # node key -> the function traced
         self._items: dict[tuple[Wire, str], Result] = {}
         self._frame_file = ""
+        self.home = ""  # the module of the flow function
         self.returned: Any = None
 
     # -- the catalog the flow under construction reads --------------------
@@ -190,9 +192,13 @@ class Tracer:
                 f"{self.where()}calling the flow {fn.name!r} inside another flow is not supported; "
                 "call its node functions from this flow instead"
             )
-        if not placeholders and not node_metadata(fn):
+        if not placeholders and not node_metadata(fn) and not self._defined_beside(fn):
             return fn(*args, **kwargs)
         return self._node(fn, args, kwargs)
+
+    def _defined_beside(self, fn: Any) -> bool:
+        """A function of the flow's own script, notebook or module: one of its steps."""
+        return inspect.isfunction(fn) and fn.__module__ == self.home and not getattr(fn, "__plait_flow__", False)
 
     def _spec(self, fn: Any) -> NodeSpec:
         key = self.key_for(fn)
@@ -364,8 +370,15 @@ def trace(fn: Callable[..., Any], name: str, key_for: Callable[[Any], str]) -> T
     """Run `fn`'s body with placeholders and return the flow its calls make."""
     tracer = Tracer(name, key_for)
     tracer._frame_file = fn.__code__.co_filename
+    tracer.home = fn.__module__
     routed = routed_function(fn, tracer.call)
     placeholders = tracer.parameters(fn)
     returned = routed(**placeholders)
+    if not any(not (n.is_parameter or n.is_output) for n in tracer.flow.nodes.values()):
+        raise TraceError(
+            f"flow {name!r} has no nodes: its body calls no node function. A call becomes a node "
+            "when it is given a node's result or a flow parameter, when the function is @node, or "
+            "when it is defined beside the flow function"
+        )
     template = tracer.outputs(returned)
     return Traced(tracer.flow, tracer.functions, template)
