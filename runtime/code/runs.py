@@ -9,6 +9,7 @@ a thread, and the calling thread shows its events as they come: a tqdm bar
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import queue
 import sys
 import threading
@@ -124,8 +125,8 @@ class _Display:
         if isinstance(event, ev.RunStarted):
             self.titles = dict(event.nodes)
             if self.notebook or sys.stderr.isatty():
-                if self.notebook:
-                    from tqdm.auto import tqdm
+                if self.notebook and importlib.util.find_spec("ipywidgets") is not None:
+                    from tqdm.notebook import tqdm  # the notebook's own bar, drawn with ipywidgets
                 else:
                     from tqdm import tqdm
                 self.bar = tqdm(total=len(event.nodes), desc=event.flow_name, unit="node", leave=True)

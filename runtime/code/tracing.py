@@ -198,7 +198,9 @@ class Tracer:
 
     def _defined_beside(self, fn: Any) -> bool:
         """A function of the flow's own script, notebook or module: one of its steps."""
-        return inspect.isfunction(fn) and fn.__module__ == self.home and not getattr(fn, "__plait_flow__", False)
+        return (
+            inspect.isfunction(fn) and fn.__module__ == self.home and not getattr(fn, "__plait_flow__", False)
+        )
 
     def _spec(self, fn: Any) -> NodeSpec:
         key = self.key_for(fn)

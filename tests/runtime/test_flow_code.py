@@ -27,8 +27,15 @@ def test_calls_on_results_become_nodes_and_plain_arguments_their_constants(tmp_p
         return total(values, factor=factor), total(values, 3)
 
     built = sums.build()
-    assert sorted(built.nodes) == ["count", "factor", "numbers", "output_result_0", "output_result_1",
-                                   "total", "total_2"]
+    assert sorted(built.nodes) == [
+        "count",
+        "factor",
+        "numbers",
+        "output_result_0",
+        "output_result_1",
+        "total",
+        "total_2",
+    ]
     assert built.nodes["numbers"].spec_key == f"{LIB}:numbers"
     assert [p.name for p in built.parameters()] == ["count", "factor"]
     count = next(p for p in built.parameters() if p.name == "count")
@@ -52,15 +59,22 @@ def test_a_namedtuple_attribute_and_a_position_wire_that_output_and_an_index_add
         parts = halves(values)
         first, last = ends(values)
         low = summary(values)["low"]
-        return {"left": total(parts.left), "right": total(parts[1]), "low": low, "span": pair(values)[0],
-                "first": first}
+        return {
+            "left": total(parts.left),
+            "right": total(parts[1]),
+            "low": low,
+            "span": pair(values)[0],
+            "first": first,
+        }
 
     built = picks.build()
     edges = wires(built)
     assert "halves.left -> total.values" in edges
     assert "halves.right -> total_2.values" in edges
     assert "ends.first -> output_first.value" in edges
-    get_low = next(n for n in built.nodes.values() if n.spec_key == GET_ITEM_KEY and n.values == {"key": "low"})
+    get_low = next(
+        n for n in built.nodes.values() if n.spec_key == GET_ITEM_KEY and n.values == {"key": "low"}
+    )
     assert f"summary.result -> {get_low.id}.container" in edges
     assert f"{get_low.id}.result -> output_low.value" in edges
     # A one-output node's result indexed by position: a Get item node too.
@@ -146,8 +160,11 @@ def test_using_a_result_as_a_value_while_tracing_says_to_do_it_in_a_node(tmp_pat
         if values:
             return total(values)
 
-    with pytest.raises(TraceError, match=r"test_flow_code.py, line \d+: the flow body uses the output "
-                                         r"'result' of node 'Numbers' by testing it with if"):
+    with pytest.raises(
+        TraceError,
+        match=r"test_flow_code.py, line \d+: the flow body uses the output "
+        r"'result' of node 'Numbers' by testing it with if",
+    ):
         testing.build()
 
 

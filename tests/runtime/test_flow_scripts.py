@@ -104,7 +104,9 @@ def test_a_script_flow_runs_cached_the_second_time_and_from_plait_run_once_the_s
     assert "  Total │ adding 5 numbers" in first.stdout  # node logs, under the node's title
     # The run inside the same script, and a second run of the script: all reused.
     assert set(printed(first, "STATES").values()) <= {"cached", "completed"}
-    assert {printed(first, "STATES")[t] for t in ("Make", "Halves", "Total", "Total 2", "Get high")} == {"cached"}
+    assert {printed(first, "STATES")[t] for t in ("Make", "Halves", "Total", "Total 2", "Get high")} == {
+        "cached"
+    }
     second = python(script, cwd=workspace)
     assert printed(second, "RESULT") == {"left": 20.0, "right": 210.0, "high": 9}
     assert "adding" not in second.stdout  # nothing ran again
@@ -146,8 +148,11 @@ def test_editing_a_function_in_the_script_updates_its_module_and_reruns_that_nod
         run_id = ws.conn.execute(
             "select id from runs where flow_name='numbers' order by started desc limit 1 offset 1"
         ).fetchone()[0]
-        ran = {t for t, s in ws.conn.execute("select title, state from node_runs where run_id=?", (run_id,))
-               if s == "completed" and t not in ("count", "left", "right", "high")}
+        ran = {
+            t
+            for t, s in ws.conn.execute("select title, state from node_runs where run_id=?", (run_id,))
+            if s == "completed" and t not in ("count", "left", "right", "high")
+        }
         assert ran == {"Stats"}
         assert ws.flow_info("numbers").latest_version == 1  # the graph did not change
 
