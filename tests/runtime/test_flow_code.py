@@ -210,3 +210,20 @@ def test_a_body_that_calls_no_node_function_is_refused(tmp_path):
 
     with pytest.raises(TraceError, match="flow 'empty' has no nodes"):
         empty.build()
+
+
+def test_open_saves_the_flow_and_starts_the_window_on_it(tmp_path, monkeypatch):
+    @flow(workspace=tmp_path / "ws")
+    def shown(count: int = 3):
+        return total(numbers(count))
+
+    # The window process shows itself, says so and quits (as `make dist-check` has it do).
+    monkeypatch.setenv("PLAIT_SMOKE_SECONDS", "0.2")
+    monkeypatch.setenv("QT_QPA_PLATFORM", "offscreen")
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    process = shown.open()
+    assert process.args[-2:] == [str((tmp_path / "ws").resolve()), "shown"]
+    assert process.wait(timeout=120) == 0
+    with Workspace(tmp_path / "ws") as ws:
+        assert ws.flow_info("shown").latest_version == 1
