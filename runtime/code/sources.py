@@ -15,6 +15,7 @@ from __future__ import annotations
 import ast
 import builtins
 import inspect
+import linecache
 import re
 import sys
 import textwrap
@@ -90,10 +91,36 @@ class Keys:
         return f"{target}:{qualname}"
 
 
+def _class_in_cells(cls: type) -> str | None:
+    """A notebook class's source, from the newest cell that defines it at its top level.
+
+    inspect finds a class through its module's file, and a notebook has none;
+    IPython keeps each cell's source in linecache under a file name of its own.
+    """
+    found = None
+    for name, entry in list(linecache.cache.items()):
+        if len(entry) != 4 or not isinstance(entry[2], list) or "ipykernel" not in name:
+            continue
+        text = "".join(entry[2])
+        try:
+            tree = ast.parse(text)
+        except SyntaxError:
+            continue
+        for stmt in tree.body:
+            if isinstance(stmt, ast.ClassDef) and stmt.name == cls.__name__:
+                first = min([stmt.lineno, *(d.lineno for d in stmt.decorator_list)])
+                found = "".join(entry[2][first - 1 : stmt.end_lineno])
+    return found
+
+
 def _source(obj: Any) -> str:
     try:
         return textwrap.dedent(inspect.getsource(obj))
     except (OSError, TypeError) as exc:
+        if inspect.isclass(obj) and obj.__module__ in MAIN_MODULES:
+            found = _class_in_cells(obj)
+            if found is not None:
+                return textwrap.dedent(found)
         what = "class" if inspect.isclass(obj) else "function"
         raise SourceError(
             f"the source of {what} {obj.__qualname__} cannot be read ({exc}), so it cannot be "

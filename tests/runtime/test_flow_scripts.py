@@ -212,3 +212,23 @@ def test_the_iris_pipeline_as_a_flow_gives_the_accuracy_of_the_saved_example(tmp
     assert "get_x_train.result -> train_model.X_train" in edges
     assert "train_model.model -> predict.model" in edges  # a NamedTuple's field, wired directly
     assert "test_data_ratio.value -> split_as_dict.test_data_ratio" in edges
+
+
+def test_a_script_inside_the_workspace_is_its_own_library_and_is_not_run_again_when_imported(tmp_path):
+    workspace = tmp_path / "project"
+    workspace.mkdir()
+    script = workspace / "pipeline.py"
+    script.write_text(SCRIPT)
+    done = python(script, cwd=workspace)
+    assert printed(done, "RESULT") == {"left": 20.0, "right": 210.0, "high": 9}
+    assert not (workspace / "numbers_flow.py").exists()  # its nodes name pipeline.py itself
+    from plait.runtime.workspace.store import Workspace
+
+    with Workspace(workspace) as ws:
+        keys = {n.spec_key for n in ws.load_flow("numbers").nodes.values() if ":" in n.spec_key}
+    assert "pipeline.py:halves" in keys
+    # `plait run` imports pipeline.py to find the nodes; the flow call in it does not run there.
+    again = plait("run", "numbers", "-w", str(workspace), "--no-cache")
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "(1 cached, 9 completed)" in again.stdout  # the parameter, and every node run anew
+    assert "RESULT" not in again.stdout
