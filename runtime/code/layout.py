@@ -1,24 +1,42 @@
 """Placing a traced flow's nodes: left to right by their wires, with Graphviz `dot`.
 
-The sizes are estimates of how the canvas draws nodes (a title row, a row per
-port); a flow saved before keeps the positions its nodes had there, so moving
-nodes in the window survives the script running again.
+Each node goes to dot as a table the size the canvas draws it (a title row, a
+row per port, parameters one more), with a cell per port, so dot orders the
+wires by the ports they join and crosses as few as it can. A flow saved before
+keeps the positions its nodes had there, so nodes moved in the window stay put
+when the script runs again.
 """
 
 from __future__ import annotations
 
 from plait.runtime.flow.model import Flow
 
-POINTS_PER_INCH = 72.0
 NODE_WIDTH, PARAMETER_WIDTH = 184.0, 150.0
 TITLE_HEIGHT, ROW_HEIGHT = 26.0, 20.0
 
 
-def _size(flow: Flow, node_id: str) -> tuple[float, float]:
+def _label(flow: Flow, node_id: str) -> tuple[str, float, float]:
+    """An HTML table standing for the node, and its width and height."""
     node = flow.nodes[node_id]
-    rows = max(len(flow.inputs(node)), len(flow.outputs(node)), 1) + (1 if node.is_parameter else 0)
+    inputs = {p.name: i for i, p in enumerate(flow.inputs(node))}
+    outputs = {p.name: i for i, p in enumerate(flow.outputs(node))}
+    extra = 1 if node.is_parameter else 0
+    rows = max(len(inputs), len(outputs), 1) + extra
     width = PARAMETER_WIDTH if node.is_parameter else NODE_WIDTH
-    return width, TITLE_HEIGHT + rows * ROW_HEIGHT + 6
+    half = width / 2
+    cells = [
+        f'<TR><TD COLSPAN="2" FIXEDSIZE="TRUE" WIDTH="{width:g}" HEIGHT="{TITLE_HEIGHT + 6:g}"></TD></TR>'
+    ]
+    for row in range(rows):
+        slot = row - extra
+        left = f' PORT="i{slot}"' if 0 <= slot < len(inputs) else ""
+        right = f' PORT="o{slot}"' if 0 <= slot < len(outputs) else ""
+        cells.append(
+            f'<TR><TD{left} FIXEDSIZE="TRUE" WIDTH="{half:g}" HEIGHT="{ROW_HEIGHT:g}"></TD>'
+            f'<TD{right} FIXEDSIZE="TRUE" WIDTH="{half:g}" HEIGHT="{ROW_HEIGHT:g}"></TD></TR>'
+        )
+    table = f'<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="0">{"".join(cells)}</TABLE>>'
+    return table, width, TITLE_HEIGHT + 6 + rows * ROW_HEIGHT
 
 
 def lay_out(flow: Flow, keep: Flow | None = None) -> None:
@@ -26,14 +44,29 @@ def lay_out(flow: Flow, keep: Flow | None = None) -> None:
     import pygraphviz
 
     graph = pygraphviz.AGraph(directed=True, strict=False)
-    graph.graph_attr.update(rankdir="LR", nodesep="0.35", ranksep="0.7")
-    graph.node_attr.update(shape="box", fixedsize="true")
-    sizes = {node_id: _size(flow, node_id) for node_id in flow.nodes}
+    graph.graph_attr.update(rankdir="LR", nodesep="0.3", ranksep="0.55")
+    graph.node_attr.update(shape="plain")
+    sizes = {}
     for node_id in sorted(flow.nodes):
-        width, height = sizes[node_id]
-        graph.add_node(node_id, width=width / POINTS_PER_INCH, height=height / POINTS_PER_INCH)
+        label, width, height = _label(flow, node_id)
+        sizes[node_id] = (width, height)
+        graph.add_node(node_id, label=label)
+    index = {
+        node_id: (
+            {p.name: i for i, p in enumerate(flow.inputs(node_id))},
+            {p.name: i for i, p in enumerate(flow.outputs(node_id))},
+        )
+        for node_id in flow.nodes
+    }
     for edge in flow.edges:
-        graph.add_edge(edge.source, edge.target)
+        tail = index[edge.source][1].get(edge.source_port)
+        head = index[edge.target][0].get(edge.target_port)
+        graph.add_edge(
+            edge.source,
+            edge.target,
+            tailport=f"o{tail}:e" if tail is not None else "",
+            headport=f"i{head}:w" if head is not None else "",
+        )
     graph.layout(prog="dot")
     for node_id, node in flow.nodes.items():
         old = keep.nodes.get(node_id) if keep is not None else None
