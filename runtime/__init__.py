@@ -12,6 +12,7 @@ from typing import Any
 _EXPORTS = {
     "node": "plait.runtime.nodes.decorator",
     "load": "plait.runtime.code.results",
+    "NodeFailed": "plait.runtime.code.runs",
     "progress": "plait.runtime.engine.progress",
     "spec_from_callable": "plait.runtime.nodes.introspect",
     "Flow": "plait.runtime.flow.model",

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from plait.runtime.results.blobs import OutputRef, ResultStore
-from plait.runtime.workspace.store import DATA_DIR, Workspace
+from plait.runtime.workspace.store import DATA_DIR, DB_NAME, Workspace
 
 
 class ResultNotFound(LookupError):
@@ -48,6 +48,8 @@ def load(
     (as `plait runs` shows it). A node with one output gives it whatever its name.
     """
     folder = Path(workspace if workspace is not None else os.getcwd()).expanduser().resolve()
+    if not (folder / DB_NAME).is_file():
+        raise ResultNotFound(f"{folder} is not a Plait workspace (it has no {DB_NAME}); give workspace=...")
     with Workspace(folder, create=False) as ws:
         info = ws.flow_info(flow)
         run_id, run_state = _run_row(ws, info.id, info.name, run)

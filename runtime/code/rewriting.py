@@ -43,6 +43,12 @@ def routed_function(fn: Callable[..., Any], call: Callable[..., Any]) -> Callabl
         raise TraceError(f"flow function {fn.__qualname__} is async; a @flow is a plain def")
     if not isinstance(definition, ast.FunctionDef):
         raise TraceError(f"@flow decorates a function defined with def, not {fn!r}")
+    if definition.name != fn.__name__:
+        # inspect reads the file as it is now; it was edited since the function was defined.
+        raise TraceError(
+            f"{fn.__code__.co_filename} changed after flow function {fn.__qualname__} was defined; "
+            "run it again"
+        )
     definition.decorator_list = []
     _RouteCalls().visit(definition)
     free = list(fn.__code__.co_freevars)

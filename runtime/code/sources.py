@@ -115,7 +115,7 @@ def _class_in_cells(cls: type) -> str | None:
 
 def _source(obj: Any) -> str:
     try:
-        return textwrap.dedent(inspect.getsource(obj))
+        text = textwrap.dedent(inspect.getsource(obj))
     except (OSError, TypeError) as exc:
         if inspect.isclass(obj) and obj.__module__ in MAIN_MODULES:
             found = _class_in_cells(obj)
@@ -126,6 +126,13 @@ def _source(obj: Any) -> str:
             f"the source of {what} {obj.__qualname__} cannot be read ({exc}), so it cannot be "
             "saved with the flow; define it in a file of the workspace instead"
         ) from None
+    defined = next(
+        (s.name for s in ast.parse(text).body if isinstance(s, (ast.FunctionDef, ast.ClassDef))), None
+    )
+    if defined != obj.__name__:
+        # inspect reads the file as it is now; it was edited since the code was defined.
+        raise SourceError(f"the file of {obj.__qualname__} changed after it was defined; run it again")
+    return text
 
 
 def _names_used(tree: ast.AST) -> list[str]:

@@ -151,6 +151,11 @@ def test_load_gives_a_value_of_the_last_run_or_of_a_given_one(tmp_path):
         load("counting", "Totl", workspace=tmp_path)
     with pytest.raises(ResultNotFound, match="no output 'sum'; its outputs are result"):
         load("counting", "Total", "sum", workspace=tmp_path)
+    with pytest.raises(ResultNotFound, match="has no run 'ffff'"):
+        load("counting", "Total", workspace=tmp_path, run="ffff")
+    with pytest.raises(ResultNotFound, match="is not a Plait workspace"):
+        load("counting", "Total", workspace=tmp_path / "elsewhere")
+    assert not (tmp_path / "elsewhere").exists()
 
 
 def test_using_a_result_as_a_value_while_tracing_says_to_do_it_in_a_node(tmp_path):
