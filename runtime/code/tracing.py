@@ -95,7 +95,6 @@ class Tracer:
         self._items: dict[tuple[Wire, str], Result] = {}
         self._frame_file = ""
         self.home = ""  # the module of the flow function
-        self.returned: Any = None
 
     # -- the catalog the flow under construction reads --------------------
 
@@ -184,8 +183,12 @@ class Tracer:
 
     def call(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
         """One call of the flow body: a node, or plain Python when no node is involved."""
-        if isinstance(fn, (Result, Results)):
+        if isinstance(fn, Result):
             fn(*args, **kwargs)  # says why a result cannot be called
+        if isinstance(fn, Results):
+            raise TraceError(
+                f"{self.where()}the outputs of node '{self.title(fn._node_id)}' cannot be called"
+            )
         placeholders = any(_holds_placeholder(v) for v in (*args, *kwargs.values()))
         if getattr(fn, "__plait_flow__", False):
             raise TraceError(
