@@ -55,3 +55,13 @@ def test_a_script_flow_opens_on_the_canvas_with_its_traced_wires_after_the_scrip
     assert x["count"] < x["make"] < x["halves"] < x["total"] < x["output_left"]
     assert len({node.position for node in flow.nodes.values()}) == len(flow.nodes)
     assert not flow.validate()
+
+
+def test_plait_takes_a_flow_after_the_workspace_folder_and_nothing_more(tmp_path, capsys):
+    import pytest
+
+    from plait.app.cli import main
+
+    with pytest.raises(SystemExit):
+        main([str(tmp_path), "numbers", "extra"])
+    assert "unexpected arguments after" in capsys.readouterr().err
