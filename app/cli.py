@@ -483,7 +483,7 @@ def cmd_window(args: argparse.Namespace) -> int:
     except ImportError as exc:
         print(f"plait: the window cannot start: {exc}", file=sys.stderr)
         return 2
-    return run_window(args.path)
+    return run_window(args.path, getattr(args, "flow", None))
 
 
 def _parameter_arguments(parser: argparse.ArgumentParser, help_text: str) -> None:
@@ -495,9 +495,9 @@ def _parameter_arguments(parser: argparse.ArgumentParser, help_text: str) -> Non
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="plait",
-        usage="plait [WORKSPACE] | plait COMMAND ...",
+        usage="plait [WORKSPACE [FLOW]] | plait COMMAND ...",
         description="Design, run and schedule Python data flows. With no command, "
-        "opens the window on WORKSPACE (default: your default workspace).",
+        "opens the window on WORKSPACE (default: your default workspace), showing FLOW if given.",
     )
     parser.add_argument("--version", action="version", version=f"plait {__version__}")
     parser.set_defaults(func=cmd_window, path=None)
@@ -666,9 +666,10 @@ def main(argv: list[str] | None = None) -> int:
         *("trust", "untrust"),
     }
     if argv and not argv[0].startswith("-") and argv[0] not in commands:
-        args = argparse.Namespace(path=argv[0], func=cmd_window)
-        if len(argv) > 1:
-            parser.error(f"unexpected arguments after {argv[0]}: {' '.join(argv[1:])}")
+        # `plait FOLDER [FLOW]`: the window on a workspace, showing one of its flows.
+        args = argparse.Namespace(path=argv[0], flow=argv[1] if len(argv) > 1 else None, func=cmd_window)
+        if len(argv) > 2:
+            parser.error(f"unexpected arguments after {argv[0]} {argv[1]}: {' '.join(argv[2:])}")
     else:
         args = parser.parse_args(argv)
     try:

@@ -61,23 +61,23 @@ def event_loop():
     return _loop
 
 
-def open_window(path: str | Path | None = None, settings: QSettings | None = None):
-    """A main window on a workspace folder (the default one when None), shown."""
+def open_window(path: str | Path | None = None, settings: QSettings | None = None, flow: str | None = None):
+    """A main window on a workspace folder (the default one when None), shown, on `flow` if given."""
     from plait.app.window import MainWindow
 
     application()
     event_loop()
     window = MainWindow(settings)
-    window.open_workspace(path)
+    window.open_workspace(path, flow=flow)
     window.show()
     return window
 
 
-def run_window(path: str | None) -> int:
-    """`plait [WORKSPACE]`: show the window until it is closed, on the qasync loop."""
+def run_window(path: str | None, flow: str | None = None) -> int:
+    """`plait [WORKSPACE [FLOW]]`: show the window until it is closed, on the qasync loop."""
     application()
     loop = event_loop()
-    window = open_window(path)
+    window = open_window(path, flow=flow)
     if window.workspace is None:
         return 1
     smoke = os.environ.get("PLAIT_SMOKE_SECONDS")

@@ -248,13 +248,82 @@ def render_readability(out_dir: Path) -> list[Path]:
     return written
 
 
+IRIS_FLOW = textwrap.dedent('''
+
+    from plait.runtime import flow
+    from plait.runtime.nodes.tables import read_table
+
+
+    def split_as_dict(data, test_data_ratio: float = 0.2) -> dict:
+        """The train and test rows as a dict, as the Prefect tutorial's split_data returns them."""
+        return split_data(data, test_data_ratio)._asdict()
+
+
+    @flow(name="iris-code")
+    def iris(test_data_ratio: float = 0.2, num_train_iter: int = 500, learning_rate: float = 0.5):
+        data = read_table("iris.csv")
+        classes = get_classes(data)
+        encoded = encode_target(data, classes)
+        parts = split_as_dict(encoded, test_data_ratio)
+        training = train_model(parts["X_train"], parts["y_train"], num_train_iter, learning_rate)
+        predictions = predict(training.model, parts["X_test"])
+        return accuracy(predictions, parts["y_test"])
+
+
+    if __name__ == "__main__":
+        print(iris())
+''')
+
+
+def render_flow_in_code(out_dir: Path) -> list[Path]:
+    """The Iris pipeline written as a @flow script, run once, then as the window shows it."""
+    import asyncio
+    import shutil
+    import subprocess
+
+    from PySide6.QtCore import QSettings
+
+    from plait.app.main import application, event_loop, open_window
+    from plait.runtime.workspace.examples import examples_folder
+
+    app = application()
+    asyncio.events._set_running_loop(event_loop())
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp) / "iris-in-code"
+        folder.mkdir()
+        shutil.copy(examples_folder() / "iris" / "iris.csv", folder / "iris.csv")
+        script = Path(tmp) / "iris_pipeline.py"
+        script.write_text((examples_folder() / "iris" / "iris.py").read_text() + IRIS_FLOW)
+        subprocess.run([sys.executable, str(script)], cwd=folder, check=True, capture_output=True)
+        settings = QSettings(str(Path(tmp) / "settings.ini"), QSettings.IniFormat)
+        window = open_window(folder, settings, flow="iris-code")
+        window.inspector_dock.hide()
+        window.resize(1800, 860)
+        for _ in range(5):
+            app.processEvents()
+        window.view.fit_view()
+        while window.scene.route_pending(budget_ms=50):
+            app.processEvents()
+        settle = time.monotonic() + 0.5
+        while time.monotonic() < settle:
+            app.processEvents()
+        path = out_dir / "screenshot-flow-in-code.png"
+        window.grab().save(str(path))
+        window.close()
+        while window.runs._tasks or not window.shut_down:
+            app.processEvents()
+    asyncio.events._set_running_loop(None)
+    return [path]
+
+
 def main(argv: list[str] | None = None, draw=None) -> int:  # type: ignore[no-untyped-def]
     """Render screenshots into the folder named on the command line (default docs/)."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     argv = sys.argv[1:] if argv is None else argv
     out_dir = Path(argv[0] if argv else "docs")
     out_dir.mkdir(parents=True, exist_ok=True)
-    for path in (draw or (lambda out: render(out) + render_readability(out)))(out_dir):
+    everything = lambda out: render(out) + render_readability(out) + render_flow_in_code(out)  # noqa: E731
+    for path in (draw or everything)(out_dir):
         print(path)
     return 0
 

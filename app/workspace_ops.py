@@ -46,8 +46,8 @@ class WorkspaceOps:
         if folder:
             self.open_workspace(folder)
 
-    def open_workspace(self, folder: str | Path | None = None) -> bool:
-        """Open a folder as the workspace (the default one when None)."""
+    def open_workspace(self, folder: str | Path | None = None, flow: str | None = None) -> bool:
+        """Open a folder as the workspace (the default one when None), on `flow` (name or id) if given."""
         if not self.maybe_save():
             return False
         try:
@@ -71,7 +71,10 @@ class WorkspaceOps:
         if not self._offer_drafts():
             flows = sorted(workspace.flows(), key=lambda f: f.updated, reverse=True)
             last = self.settings.value(f"last_flow/{workspace.folder}")
-            chosen = next((f for f in flows if f.id == last), flows[0] if flows else None)
+            chosen = next((f for f in flows if flow in (f.id, f.name)), None) if flow else None
+            if flow and chosen is None:
+                self.statusBar().showMessage(f"This workspace has no flow '{flow}'", 8000)
+            chosen = chosen or next((f for f in flows if f.id == last), flows[0] if flows else None)
             if chosen is not None:
                 self.open_flow(chosen.id, ask=False)
             else:

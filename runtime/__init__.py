@@ -11,6 +11,8 @@ from typing import Any
 
 _EXPORTS = {
     "node": "plait.runtime.nodes.decorator",
+    "load": "plait.runtime.code.results",
+    "NodeFailed": "plait.runtime.code.runs",
     "progress": "plait.runtime.engine.progress",
     "spec_from_callable": "plait.runtime.nodes.introspect",
     "Flow": "plait.runtime.flow.model",
@@ -22,7 +24,19 @@ _EXPORTS = {
     "Catalog": "plait.runtime.nodes.libraries",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = sorted([*_EXPORTS, "flow"])
+
+# `plait.runtime.flow` is also the room of the flow model. Importing that room sets
+# the package's attribute `flow` to it, once; importing it first, here, lets the name
+# below stay the decorator whatever imports the room later.
+import plait.runtime.flow  # noqa: E402, F401
+
+
+def flow(fn: Any = None, /, **options: Any) -> Any:
+    """`@flow`: a function whose body calls node functions, as a Plait flow (see plait.runtime.code)."""
+    from plait.runtime.code.flows import flow as make_flow
+
+    return make_flow(fn, **options) if fn is not None else make_flow(**options)
 
 
 def __getattr__(name: str) -> Any:

@@ -40,7 +40,7 @@ def test_the_import_contracts_hold(tmp_path):
     assert "Contracts: 3 kept, 0 broken" in result.stdout
 
 
-ROOMS = ("schedules", "export", "engine", "results", "workspace", "flow", "nodes", "keys")
+ROOMS = ("schedules", "export", "code", "engine", "results", "workspace", "flow", "nodes", "keys")
 
 
 def _fake_layout(tmp_path, imports: dict[str, str]):

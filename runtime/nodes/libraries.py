@@ -106,7 +106,10 @@ def load_file_library(path: Path, folder: Path | None = None) -> Library:
         library.error = _import_traceback()
         return library
     library.signature = getattr(module, loader.SIGNATURE_ATTRIBUTE, library.signature)
-    library.specs, library.problems = _specs_of(module, prefix=name, group=name)
+    group = getattr(module, GROUP_ATTRIBUTE, None)  # a flow's saved functions: the flow's name
+    library.specs, library.problems = _specs_of(
+        module, prefix=name, group=group if isinstance(group, str) else name
+    )
     return library
 
 

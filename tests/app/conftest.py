@@ -78,7 +78,7 @@ def make_window(qtbot, settings, qasync_loop):
     windows = []
     settings.setValue("run/executor", "inline")  # fast runs; tests that need workers say so
 
-    def make(folder, restore_drafts: bool = False) -> MainWindow:
+    def make(folder, restore_drafts: bool = False, flow: str | None = None) -> MainWindow:
         window = MainWindow(settings)
         # Not given to qtbot: its teardown would close and delete the window before the
         # engine's workers have stopped. This fixture closes it, waits, then deletes it.
@@ -88,7 +88,7 @@ def make_window(qtbot, settings, qasync_loop):
         window.ask_restore_draft = lambda draft: window.offered_drafts.append(draft.name) or (restore_drafts)
         window.confirm = lambda title, text: True
         window.ask_flow_name = lambda suggestion: suggestion
-        window.open_workspace(folder)
+        window.open_workspace(folder, flow=flow)
         window.resize(1300, 800)
         window.show()
         qtbot.waitExposed(window)
