@@ -35,6 +35,7 @@ from plait.runtime.engine.scheduler import RunOptions
 from plait.runtime.flow.model import Flow
 from plait.runtime.nodes.libraries import library_modules
 from plait.runtime.nodes.loader import WORKSPACE_MODULE_PREFIX
+from plait.runtime.workspace import trust
 from plait.runtime.workspace.store import FlowNotFound, Workspace
 
 EXECUTORS = ("local", "inline", "dask")
@@ -112,6 +113,11 @@ class CodeFlow:
             lay_out(flow, keep=before)
             flow.catalog = None
             workspace.save_flow(flow)
+        # The person ran this code themselves; the window may run what it saved.
+        try:
+            trust.trust(folder, reason="its @flow code was run on this computer")
+        except OSError:
+            pass  # an unwritable config folder: the window asks instead
         self._traced = traced
         return flow
 
