@@ -83,10 +83,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_runs(args: argparse.Namespace) -> int:
-    from plait.runtime.workspace.records import run_rows
-
     with _open_workspace(args.workspace) as ws:
-        rows = run_rows(ws, args.flow, args.limit)
+        rows = ws.history.runs(ws.flow_info(args.flow).id if args.flow else None, args.limit)
         if not rows:
             print("No runs yet." if not args.flow else f"No runs of '{args.flow}' yet.")
             return 0

@@ -21,7 +21,6 @@ from plait.runtime.engine import events as ev
 from plait.runtime.engine.plan import RunRefused, make_plan
 from plait.runtime.engine.worker import user_traceback
 from plait.runtime.results.blobs import CorruptResult
-from plait.runtime.workspace.records import run_rows
 from plait.widgets.gantt import Bar
 from plait.widgets.outputs_dock import PortInfo
 from plait.widgets.previews import prepare
@@ -61,7 +60,9 @@ class HistoryOps:
             return
         only = self.runs_dock.only_flow.isChecked() and self.document is not None
         try:
-            rows = run_rows(self.workspace, self.document.flow.id if only else None, limit=HISTORY_ROWS)
+            rows = self.workspace.history.runs(
+                self.workspace.flow_info(self.document.flow.id).id if only else None, limit=HISTORY_ROWS
+            )
         except Exception:  # noqa: BLE001 - a flow never saved has no runs to filter by
             rows = []
         self.runs_dock.set_runs(rows)

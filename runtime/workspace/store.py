@@ -23,6 +23,7 @@ from typing import Any
 import platformdirs
 
 from plait.runtime.flow.model import Edge, Flow, Node, SpecSource
+from plait.runtime.workspace.history import RunHistory
 from plait.runtime.workspace.migrations import MIGRATIONS, SCHEMA_VERSION
 from plait.runtime.workspace.private import create_private_file, private_dir, tighten_workspace
 from plait.runtime.workspace.sqlite import Database
@@ -170,6 +171,7 @@ class Workspace:
         conn.execute("pragma synchronous = normal")
         self.conn = conn
         self.db = Database(conn)
+        self.history = RunHistory(conn, self.db)
         private_dir(self.data_dir)
         self._migrate()
         # When runs were found crashed: the earliest start among them, so the results
@@ -201,14 +203,8 @@ class Workspace:
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """A write transaction that holds the lock from the start."""
-        self.conn.execute("begin immediate")
-        try:
+        with self.history.transaction():
             yield self.conn
-        except BaseException:
-            self.conn.execute("rollback")
-            raise
-        else:
-            self.conn.execute("commit")
 
     @property
     def schema_version(self) -> int:
@@ -237,28 +233,15 @@ class Workspace:
         """Mark as crashed the runs still 'running' whose process on this host is gone."""
         host = socket.gethostname()
         crashed = []
-        for run_id, pid, run_host, started in self.conn.execute(
-            "select id, pid, host, started from runs where state='running'"
-        ):
+        for run_id, pid, run_host, started in self.history.running_here():
             if run_host == host and pid and not _process_alive(pid):
                 crashed.append(run_id)
                 began = started or 0.0
                 self.crashed_since = min(self.crashed_since or began, began)
         if crashed:
             now = time.time()
-            with self.transaction() as conn:
-                for run_id in crashed:
-                    conn.execute(
-                        "update runs set state='crashed', ended=coalesce(ended, ?),"
-                        " error='the process running it ended without finishing it'"
-                        " where id=?",
-                        (now, run_id),
-                    )
-                    conn.execute(
-                        "update node_runs set state='crashed', ended=coalesce(ended, ?)"
-                        " where run_id=? and state in ('pending', 'running', 'retrying')",
-                        (now, run_id),
-                    )
+            with self.transaction():
+                self.history.mark_crashed(crashed, now)
         return len(crashed)
 
     # -- node libraries ----------------------------------------------------------
