@@ -277,6 +277,10 @@ class Workspace:
         ).fetchall()
         return [FlowInfo(*row) for row in rows]
 
+    def has_flow(self, flow_id: str) -> bool:
+        """Whether a flow with this id has been saved here."""
+        return self.conn.execute("select 1 from flows where id=?", (flow_id,)).fetchone() is not None
+
     def flow_info(self, name_or_id: str) -> FlowInfo:
         row = self.conn.execute(
             "select id, name, description, latest_version, created, updated from flows "
