@@ -24,6 +24,7 @@ from typing import Any
 
 from plait.runtime.workspace.sqlite import Database
 
+DatabaseError = sqlite3.Error  # what a damaged, locked or missing database raises
 _CHUNK = 500  # keys per query, well under SQLite's parameter limit
 RUN_COLUMNS = (
     "id",
