@@ -10,7 +10,8 @@ or failed nodes.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 import networkx as nx
 
@@ -71,6 +72,11 @@ def topological_order(wiring: nx.DiGraph) -> list[str]:
     """Every node after all of its upstreams, breadth first: the sources, then what they
     free, and so on; ties in the graph's own order (sorted, for an `ordered` graph)."""
     return [node for generation in nx.topological_generations(wiring) for node in generation]
+
+
+def order_by(wiring: nx.DiGraph, key: Callable[[str], Any]) -> list[str]:
+    """Every node after all of its upstreams; among the ready ones, the smallest `key` first."""
+    return list(nx.lexicographical_topological_sort(wiring, key=key))
 
 
 def upstream_of(wiring: nx.DiGraph, node: str) -> set[str]:
