@@ -200,6 +200,22 @@ class RunHistory:
             return row
         return None
 
+    def run_ids(self, prefix: str, limit: int = 2) -> list[str]:
+        """Ids of the runs whose id starts with `prefix` (as `plait runs` shows them), newest first.
+
+        Ask for two to tell a unique prefix from an ambiguous one.
+        """
+        return [
+            row["id"]
+            for row in self.db["runs"].rows_where(
+                "substr(id, 1, length(?)) = ?",
+                (prefix, prefix),
+                select="id",
+                order_by="started desc",
+                limit=limit,
+            )
+        ]
+
     def latest_run_id(self, flow_id: str) -> str | None:
         """The newest run of a flow, or None when it never ran."""
         for row in self.db["runs"].rows_where(
