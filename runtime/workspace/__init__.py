@@ -1,7 +1,7 @@
 """The workspace: a folder with its SQLite store, and what is kept there.
 
-`store` (Workspace: flows and their immutable versions, settings), `sqlite`
-and `migrations` (the connection and numbered schema changes), `history`
+`store` (Workspace: the connection, flows and their immutable versions,
+settings), `migrations` (numbered schema changes), `history`
 (the run history: runs, node runs, logs, cache entries and schedules, the one
 place their SQL lives), `catalog`
 (the workspace's node types with its flows as subflows), `documents`

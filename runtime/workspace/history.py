@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from plait.runtime.workspace.sqlite import Database
+from sqlite_utils import Database
 
 DatabaseError = sqlite3.Error  # what a damaged, locked or missing database raises
 _CHUNK = 500  # keys per query, well under SQLite's parameter limit

@@ -22,12 +22,12 @@ from pathlib import Path
 from typing import Any
 
 import platformdirs
+from sqlite_utils import Database
 
 from plait.runtime.flow.model import Edge, Flow, Node, SpecSource
 from plait.runtime.workspace.history import RunHistory
 from plait.runtime.workspace.migrations import MIGRATIONS, SCHEMA_VERSION
 from plait.runtime.workspace.private import create_private_file, private_dir, tighten_workspace
-from plait.runtime.workspace.sqlite import Database
 
 DB_NAME = "plait.sqlite"
 DATA_DIR = ".plait"
