@@ -17,12 +17,13 @@ from __future__ import annotations
 import itertools
 import json
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from sqlite_utils import Database
+from sqlite_utils.db import Table
 
 DatabaseError = sqlite3.Error  # what a damaged, locked or missing database raises
 _CHUNK = 500  # keys per query, well under SQLite's parameter limit
@@ -85,6 +86,24 @@ class RunHistory:
     def __init__(self, conn: sqlite3.Connection, db: Database | None = None) -> None:
         self.conn = conn
         self.db = db if db is not None else Database(conn)
+        self._tables: dict[str, Table] = {}
+
+    def _table(self, name: str) -> Table:
+        # sqlite-utils looks the name up among the views on every `db[name]`; once is enough.
+        table = self._tables.get(name)
+        if table is None:
+            table = self._tables[name] = self.db.table(name)
+        return table
+
+    def _rows(self, sql: str, args: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        """The rows of a query, as dicts: one statement, no savepoint, no lookups of the schema."""
+        cursor = self.db.execute(sql, args)
+        columns = [d[0] for d in cursor.description]
+        return [dict(zip(columns, row, strict=True)) for row in cursor]
+
+    def _first(self, sql: str, args: Sequence[Any] = ()) -> dict[str, Any] | None:
+        rows = self._rows(sql, args)
+        return rows[0] if rows else None
 
     @classmethod
     @contextmanager
@@ -124,14 +143,14 @@ class RunHistory:
         """New runs (rows of `RUN_COLUMNS`), node runs (inserted or updated column by
         column) and log lines (rows of `LOG_COLUMNS`), in the caller's transaction."""
         if runs:
-            self.db["runs"].insert_all(itertools.chain([RUN_COLUMNS], runs))
+            self._table("runs").insert_all(itertools.chain([RUN_COLUMNS], runs))
         by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
         for row in node_rows:  # rows with the same columns go in one statement
             by_columns.setdefault(tuple(row), []).append(row)
         for rows in by_columns.values():
-            self.db["node_runs"].upsert_all(rows, pk=("run_id", "node_id"))
+            self._table("node_runs").upsert_all(rows, pk=("run_id", "node_id"))
         if logs:
-            self.db["logs"].insert_all(itertools.chain([LOG_COLUMNS], logs))
+            self._table("logs").insert_all(itertools.chain([LOG_COLUMNS], logs))
 
     def finish(self, updates: list[tuple]) -> None:
         """(state, ended, error, run id) of runs that finished."""
@@ -141,7 +160,7 @@ class RunHistory:
         """(run id, pid, host, started) of the runs still marked running."""
         return [
             (r["id"], r["pid"], r["host"], r["started"])
-            for r in self.db["runs"].rows_where("state='running'", select="id, pid, host, started")
+            for r in self._table("runs").rows_where("state='running'", select="id, pid, host, started")
         ]
 
     def mark_crashed(self, run_ids: list[str], now: float) -> None:
@@ -191,7 +210,7 @@ class RunHistory:
 
     def run(self, run_id: str) -> dict[str, Any] | None:
         """One run's row (parameters decoded), or None when there is no such run."""
-        for row in self.db["runs"].rows_where(
+        for row in self._table("runs").rows_where(
             "id=?",
             (run_id,),
             select="id, flow_id, flow_name, flow_version, state, started, ended, parameters, error",
@@ -207,7 +226,7 @@ class RunHistory:
         """
         return [
             row["id"]
-            for row in self.db["runs"].rows_where(
+            for row in self._table("runs").rows_where(
                 "substr(id, 1, length(?)) = ?",
                 (prefix, prefix),
                 select="id",
@@ -218,7 +237,7 @@ class RunHistory:
 
     def latest_run_id(self, flow_id: str) -> str | None:
         """The newest run of a flow, or None when it never ran."""
-        for row in self.db["runs"].rows_where(
+        for row in self._table("runs").rows_where(
             "flow_id=?", (flow_id,), select="id", order_by="started desc", limit=1
         ):
             return row["id"]
@@ -227,7 +246,7 @@ class RunHistory:
     def node_runs(self, run_id: str) -> list[dict[str, Any]]:
         """A run's node runs: states, attempts, times, cache keys, result references, errors."""
         return list(
-            self.db["node_runs"].rows_where(
+            self._table("node_runs").rows_where(
                 "run_id=?",
                 (run_id,),
                 select="node_id, title, state, attempts, started, ended, cache_key, result_ref,"
@@ -243,7 +262,7 @@ class RunHistory:
             args.append(node_id)
         return [
             tuple(row.values())
-            for row in self.db["logs"].rows_where(
+            for row in self._table("logs").rows_where(
                 where, args, select="time, node_id, level, stream, message", order_by="id", limit=limit
             )
         ]
@@ -255,7 +274,7 @@ class RunHistory:
             return {}
         return {
             row["node_id"]: row["state"]
-            for row in self.db["node_runs"].rows_where("run_id=?", (run_id,), select="node_id, state")
+            for row in self._table("node_runs").rows_where("run_id=?", (run_id,), select="node_id, state")
         }
 
     def last_key_parts(self, flow_id: str) -> dict[str, dict[str, Any]]:
@@ -306,7 +325,7 @@ class RunHistory:
 
     def maker_of(self, cache_key: str) -> tuple[str, float] | None:
         """(run id, time) of the run that computed the value cached under a key."""
-        for row in self.db["node_runs"].rows_where(
+        for row in self._table("node_runs").rows_where(
             "cache_key=? and cached=0 and state in ('completed', 'checkpoint')",
             (cache_key,),
             select="run_id, coalesce(ended, started) as time",
@@ -320,7 +339,7 @@ class RunHistory:
         """When the runs of a flow that completed in (after, upto] ended, in order."""
         return [
             row["ended"]
-            for row in self.db["runs"].rows_where(
+            for row in self._table("runs").rows_where(
                 "flow_id=? and state='completed' and ended>? and ended<=?",
                 (flow_id, after, upto),
                 select="ended",
@@ -330,16 +349,17 @@ class RunHistory:
 
     def is_running(self, flow_id: str) -> bool:
         """Whether a run of the flow is going (here or in another process)."""
-        return bool(self.db["runs"].count_where("flow_id=? and state='running'", (flow_id,)))
+        return bool(self._table("runs").count_where("flow_id=? and state='running'", (flow_id,)))
 
     # -- the cache index ------------------------------------------------------------
+    # Planning looks keys up once per node: these reads are one plain statement each.
 
     def cache_entries(self, keys: Iterable[str]) -> list[dict[str, Any]]:
         """The cache index rows (`CACHE_COLUMNS`) of these keys, with their outputs decoded."""
         rows: list[dict[str, Any]] = []
         for chunk in _chunks(sorted(set(keys))):
-            rows += self.db["cache_entries"].rows_where(
-                f"key in ({_marks(chunk)})", chunk, select=", ".join(CACHE_COLUMNS)
+            rows += self._rows(
+                f"select {', '.join(CACHE_COLUMNS)} from cache_entries where key in ({_marks(chunk)})", chunk
             )
         for row in rows:
             row["outputs"] = json.loads(row["outputs"])
@@ -349,30 +369,30 @@ class RunHistory:
         """(key, port) -> bytes of the small values stored in the index under these keys."""
         found: dict[tuple[str, str], bytes] = {}
         for chunk in _chunks(sorted(set(keys))):
-            for row in self.db["cache_values"].rows_where(f"key in ({_marks(chunk)})", chunk):
+            for row in self._rows(
+                f"select key, port, data from cache_values where key in ({_marks(chunk)})", chunk
+            ):
                 found[(row["key"], row["port"])] = row["data"]
         return found
 
     def inline_value(self, key: str, port: str) -> bytes | None:
-        for row in self.db["cache_values"].rows_where("key=? and port=?", (key, port), select="data"):
-            return row["data"]
-        return None
+        row = self._first("select data from cache_values where key=? and port=?", (key, port))
+        return row["data"] if row else None
 
     def cache_expiry(self, key: str) -> tuple[float | None] | None:
         """(expires,) of an entry, live or not; None when no entry has this key."""
-        for row in self.db["cache_entries"].rows_where("key=?", (key,), select="expires"):
-            return (row["expires"],)
-        return None
+        row = self._first("select expires from cache_entries where key=?", (key,))
+        return (row["expires"],) if row else None
 
     def put_cache_entries(self, entries: list[dict[str, Any]], values: list[tuple[str, str, bytes]]) -> None:
         """Index entries (rows of `CACHE_COLUMNS`, outputs as a dict) and their small values,
         replacing what was under the same keys; in the caller's transaction."""
         if entries:
-            self.db["cache_entries"].insert_all(
+            self._table("cache_entries").insert_all(
                 ({**entry, "outputs": json.dumps(entry["outputs"])} for entry in entries), replace=True
             )
         if values:
-            self.db["cache_values"].insert_all(
+            self._table("cache_values").insert_all(
                 itertools.chain([("key", "port", "data")], values), replace=True
             )
 
@@ -385,8 +405,8 @@ class RunHistory:
     def delete_cache_entries(self, keys: Iterable[str]) -> None:
         """Forget entries and their small values (in the caller's transaction)."""
         for chunk in _chunks(list(keys)):
-            self.db["cache_values"].delete_where(f"key in ({_marks(chunk)})", chunk)
-            self.db["cache_entries"].delete_where(f"key in ({_marks(chunk)})", chunk)
+            self._table("cache_values").delete_where(f"key in ({_marks(chunk)})", chunk)
+            self._table("cache_entries").delete_where(f"key in ({_marks(chunk)})", chunk)
 
     def cache_size(self) -> int:
         """Bytes the cache index accounts for."""
@@ -394,27 +414,29 @@ class RunHistory:
 
     def cache_by_age(self) -> Iterator[tuple[str, int]]:
         """(key, size) of every entry, least recently used first."""
-        for row in self.db["cache_entries"].rows_where(select="key, size", order_by="last_used, created"):
+        for row in self._table("cache_entries").rows_where(select="key, size", order_by="last_used, created"):
             yield row["key"], row["size"]
 
     def cache_written_since(self, since: float) -> list[tuple[str, dict[str, Any]]]:
         """(key, outputs) of the entries written at or after a time."""
         return [
             (row["key"], json.loads(row["outputs"]))
-            for row in self.db["cache_entries"].rows_where("created >= ?", (since,), select="key, outputs")
+            for row in self._table("cache_entries").rows_where(
+                "created >= ?", (since,), select="key, outputs"
+            )
         ]
 
     # -- schedules ------------------------------------------------------------------
 
     def add_schedule(self, row: dict[str, Any]) -> None:
         """A new schedule (a row of `SCHEDULE_COLUMNS`), in the caller's transaction."""
-        self.db["schedules"].insert(row)
+        self._table("schedules").insert(row)
 
     def schedules(self, flow_id: str | None = None) -> list[dict[str, Any]]:
         """The schedules (of one flow, or all), oldest first."""
         where, args = (None, []) if flow_id is None else ("flow_id=?", [flow_id])
         return list(
-            self.db["schedules"].rows_where(
+            self._table("schedules").rows_where(
                 where, args, select=", ".join(SCHEDULE_COLUMNS), order_by="created"
             )
         )
@@ -426,13 +448,13 @@ class RunHistory:
 
     def delete_schedule(self, schedule_id: str) -> bool:
         """Delete a schedule and its slots; False when there is no such schedule."""
-        self.db["schedule_slots"].delete_where("schedule_id=?", (schedule_id,))
+        self._table("schedule_slots").delete_where("schedule_id=?", (schedule_id,))
         return self.db.execute("delete from schedules where id=?", (schedule_id,)).rowcount > 0
 
     def slots(self, schedule_id: str) -> list[dict[str, Any]]:
         """What became of each slot of a schedule, oldest first."""
         return list(
-            self.db["schedule_slots"].rows_where(
+            self._table("schedule_slots").rows_where(
                 "schedule_id=?",
                 (schedule_id,),
                 select="slot, state, reason, run_id, claimed_by",
