@@ -24,7 +24,7 @@ def new_wiring() -> nx.DiGraph:
 
 def add_wire(wiring: nx.DiGraph, source: str, target: str) -> None:
     """Count one more wire from `source` to `target`."""
-    data = wiring.get_edge_data(source, target)
+    data = wiring.succ[source].get(target) if source in wiring else None
     if data is None:
         wiring.add_edge(source, target, wires=1)
     else:
@@ -41,6 +41,8 @@ def remove_wire(wiring: nx.DiGraph, source: str, target: str) -> None:
 
 def reaches(wiring: nx.DiGraph, start: str, goal: str) -> bool:
     """Whether `goal` is downstream of `start` (or is it)."""
+    if start != goal and not wiring.succ[start]:
+        return False  # most new wires leave the newest node: nothing below it to search
     return nx.has_path(wiring, start, goal)
 
 
