@@ -1,8 +1,8 @@
 """Walks over a flow's wiring, in one place: cycles, reachability, order and cones.
 
 A flow keeps its wiring as a networkx `DiGraph` of node ids (an edge per
-wired pair of nodes, however many wires join them, counted in `wires`), kept
-up to date edit by edit, so a check never rebuilds it. Validation asks it for
+wired pair of nodes, however many wires join them), kept up to date edit by
+edit once it is made (when first asked for), so a check never rebuilds it. Validation asks it for
 cycles, `connect` whether a new wire would close one, and a run's plan for
 its order, the ancestors of the node it runs to and the cones below forced
 or failed nodes.
@@ -15,34 +15,49 @@ from typing import Any
 
 import networkx as nx
 
-Wiring = nx.DiGraph
 
+class Wiring(nx.DiGraph):
+    """Which nodes feed which: a DiGraph that also counts the wires joining each pair."""
 
-def new_wiring() -> nx.DiGraph:
-    return nx.DiGraph()
+    def __init__(self, incoming_graph_data: object = None, **attr: object) -> None:
+        super().__init__(incoming_graph_data, **attr)
+        self.wires: dict[tuple[str, str], int] = {}
 
+    @classmethod
+    def of(cls, nodes: Iterable[str], wires: Iterable[Any]) -> Wiring:
+        """The wiring of these nodes and wires (anything with `source` and `target`), in bulk."""
+        wiring = cls()
+        wiring.add_nodes_from(nodes)
+        for wire in wires:
+            pair = (wire.source, wire.target)
+            wiring.wires[pair] = wiring.wires.get(pair, 0) + 1
+        wiring.add_edges_from(wiring.wires)
+        return wiring
 
-def add_wire(wiring: nx.DiGraph, source: str, target: str) -> None:
-    """Count one more wire from `source` to `target`."""
-    data = wiring.succ[source].get(target) if source in wiring else None
-    if data is None:
-        wiring.add_edge(source, target, wires=1)
-    else:
-        data["wires"] += 1
+    def add_wire(self, source: str, target: str) -> None:
+        pair = (source, target)
+        count = self.wires.get(pair, 0)
+        self.wires[pair] = count + 1
+        if count == 0:
+            self.add_edge(source, target)
 
+    def remove_wire(self, source: str, target: str) -> None:
+        """One wire fewer between the two; the pair goes with its last wire."""
+        pair = (source, target)
+        count = self.wires.pop(pair)
+        if count > 1:
+            self.wires[pair] = count - 1
+        else:
+            self.remove_edge(source, target)
 
-def remove_wire(wiring: nx.DiGraph, source: str, target: str) -> None:
-    """Count one wire fewer from `source` to `target`; the pair goes with its last wire."""
-    data = wiring[source][target]
-    data["wires"] -= 1
-    if data["wires"] == 0:
-        wiring.remove_edge(source, target)
+    def remove_node(self, n: str) -> None:
+        for pair in [(n, t) for t in self.succ[n]] + [(s, n) for s in self.pred[n]]:
+            self.wires.pop(pair, None)
+        super().remove_node(n)
 
 
 def reaches(wiring: nx.DiGraph, start: str, goal: str) -> bool:
     """Whether `goal` is downstream of `start` (or is it)."""
-    if start != goal and not wiring.succ[start]:
-        return False  # most new wires leave the newest node: nothing below it to search
     return nx.has_path(wiring, start, goal)
 
 

@@ -119,7 +119,9 @@ class Flow:
         self._spec_memo: dict[str, NodeSpec | None] | None = None  # see specs_held
         self._out_of: dict[str, set[Edge]] = {}
         self._in_of: dict[str, set[Edge]] = {}
-        self._wiring = walks.new_wiring()  # node ids, for the walks in `plait.runtime.flow.graph`
+        # Node ids, for the walks in `plait.runtime.flow.graph`: made when first asked for,
+        # then kept up to date by every edit.
+        self._wiring: walks.Wiring | None = None
         self._observers: list[Callable[[object], None]] = []
 
     # -- construction -----------------------------------------------------
@@ -142,7 +144,6 @@ class Flow:
             flow.nodes[node.id] = node
             flow._out_of[node.id] = set()
             flow._in_of[node.id] = set()
-        flow._wiring.add_nodes_from(flow.nodes)
         for edge in edges:
             if edge.source not in flow.nodes or edge.target not in flow.nodes:
                 continue  # a wire to nothing cannot be drawn or run
@@ -292,6 +293,8 @@ class Flow:
 
         The flow keeps it up to date; read it, never edit it.
         """
+        if self._wiring is None:
+            self._wiring = walks.Wiring.of(self.nodes, self._edges)
         return self._wiring
 
     def graph(self) -> Any:
@@ -328,7 +331,8 @@ class Flow:
         self.nodes[node.id] = node
         self._out_of[node.id] = set()
         self._in_of[node.id] = set()
-        self._wiring.add_node(node.id)
+        if self._wiring is not None:
+            self._wiring.add_node(node.id)
         self._emit(NodeAdded(node))
         return node
 
@@ -408,7 +412,8 @@ class Flow:
             self._free_from[slug] = min(self._free_from[slug], int(number))
         del self._out_of[node_id]
         del self._in_of[node_id]
-        self._wiring.remove_node(node_id)
+        if self._wiring is not None:
+            self._wiring.remove_node(node_id)
         self._emit(NodeRemoved(node))
         return node, removed
 
@@ -444,7 +449,10 @@ class Flow:
                 f"input '{edge.target_port}' of node '{dst.title}' already has a wire "
                 f"(from '{self.nodes[existing.source].title}'); remove it first"
             )
-        if edge.source == edge.target or walks.reaches(self._wiring, edge.target, edge.source):
+        # A node with no wires out reaches nothing: most new wires leave the newest node.
+        if edge.source == edge.target or (
+            self._out_of[edge.target] and walks.reaches(self.wiring, edge.target, edge.source)
+        ):
             # the only cycle check a new wire needs: the source downstream of the target
             raise ConnectionRefused(f"wiring '{src.title}' into '{dst.title}' would make a cycle")
         fit = self.wire_fit(edge)
@@ -522,7 +530,8 @@ class Flow:
                     break
         self._out_of[edge.source].discard(edge)
         self._in_of[edge.target].discard(edge)
-        walks.remove_wire(self._wiring, edge.source, edge.target)
+        if self._wiring is not None:
+            self._wiring.remove_wire(edge.source, edge.target)
         self._emit(EdgeRemoved(edge))
         return edge
 
@@ -607,10 +616,12 @@ class Flow:
     # -- graph internals --------------------------------------------------
 
     def _index_edge(self, edge: Edge) -> None:
-        if edge in self._edges:
-            return
+        count = len(self._edges)
         self._edges.add(edge)
-        walks.add_wire(self._wiring, edge.source, edge.target)
+        if len(self._edges) == count:
+            return  # a wire given twice to a bulk load counts once
+        if self._wiring is not None:
+            self._wiring.add_wire(edge.source, edge.target)
         self._into.setdefault((edge.target, edge.target_port), edge)
         self._out_of[edge.source].add(edge)
         self._in_of[edge.target].add(edge)
