@@ -144,13 +144,23 @@ class RunHistory:
         column) and log lines (rows of `LOG_COLUMNS`), in the caller's transaction."""
         if runs:
             self._table("runs").insert_all(itertools.chain([RUN_COLUMNS], runs))
-        by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        # Node runs and log lines come by the thousand: plain statements, as sqlite-utils
+        # spends about 40 µs a row making its own (measured on a run of 1,001 cached nodes).
+        by_columns: dict[tuple[str, ...], list[list[Any]]] = {}
         for row in node_rows:  # rows with the same columns go in one statement
-            by_columns.setdefault(tuple(row), []).append(row)
-        for rows in by_columns.values():
-            self._table("node_runs").upsert_all(rows, pk=("run_id", "node_id"))
+            by_columns.setdefault(tuple(row), []).append(list(row.values()))
+        for columns, values in by_columns.items():
+            updates = ", ".join(f"{c}=excluded.{c}" for c in columns if c not in ("run_id", "node_id"))
+            self.conn.executemany(
+                f"insert into node_runs({', '.join(columns)}) values ({', '.join('?' * len(columns))})"
+                f" on conflict(run_id, node_id) do update set {updates}",
+                values,
+            )
         if logs:
-            self._table("logs").insert_all(itertools.chain([LOG_COLUMNS], logs))
+            self.conn.executemany(
+                f"insert into logs({', '.join(LOG_COLUMNS)}) values ({', '.join('?' * len(LOG_COLUMNS))})",
+                logs,
+            )
 
     def finish(self, updates: list[tuple]) -> None:
         """(state, ended, error, run id) of runs that finished."""
