@@ -85,10 +85,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_runs(args: argparse.Namespace) -> int:
-    from plait.runtime.workspace.records import run_rows
-
     with _open_workspace(args.workspace) as ws:
-        rows = run_rows(ws, args.flow, args.limit)
+        rows = ws.history.runs(ws.flow_info(args.flow).id if args.flow else None, args.limit)
         if not rows:
             print("No runs yet." if not args.flow else f"No runs of '{args.flow}' yet.")
             return 0
@@ -107,7 +105,6 @@ def cmd_runs(args: argparse.Namespace) -> int:
 
 def _run_for_logs(ws: Workspace, wanted: str) -> dict:
     """The run `wanted` names: a flow's name or id (its last run), or a run id or its start."""
-    from plait.runtime.workspace.records import find_run, run_rows
     from plait.runtime.workspace.store import FlowNotFound
 
     try:
@@ -115,11 +112,11 @@ def _run_for_logs(ws: Workspace, wanted: str) -> dict:
     except FlowNotFound:
         info = None
     if info is not None:
-        last = run_rows(ws, info.id, 1)
+        last = ws.history.runs(info.id, 1)
         if not last:
             raise UsageError(f"flow '{info.name}' has not run yet: run it first (plait run {info.name!r})")
         wanted = last[0]["id"]
-    found = find_run(ws, wanted) if wanted.strip() else None
+    found = ws.history.find_run(wanted) if wanted.strip() else None
     if found is None:
         flows = ", ".join(f.name for f in ws.flows()) or "none yet"
         raise UsageError(
@@ -153,8 +150,6 @@ def _print_failure(title: str, failure: dict, width: int) -> int:
 
 def cmd_logs(args: argparse.Namespace) -> int:
     """Print a run's log lines; with --follow, keep printing until the run ends."""
-    from plait.runtime.workspace.records import find_run, log_lines
-
     with _open_workspace(args.workspace) as ws:
         run = _run_for_logs(ws, args.run)
         node = None
@@ -170,7 +165,7 @@ def cmd_logs(args: argparse.Namespace) -> int:
         width = max((len(t) for t in run["nodes"].values()), default=4)
         after, shown = 0, 0
         while True:
-            lines = log_lines(ws, run["id"], node, after)
+            lines = ws.history.log_entries(run["id"], node, after)
             for line in lines:
                 _print_log_line(line, width)
             shown += len(lines)
@@ -179,7 +174,7 @@ def cmd_logs(args: argparse.Namespace) -> int:
                 break
             time.sleep(0.3)
             ws.mark_crashed_runs()  # a run whose process died is followed no longer
-            run = find_run(ws, run["id"]) or run
+            run = ws.history.find_run(run["id"]) or run
             width = max([width, *(len(t) for t in run["nodes"].values())])
         for node_id, failure in run["failures"].items():
             if node in (None, node_id):

@@ -1,20 +1,21 @@
 """Past runs and stored values, read off the GUI thread.
 
-Functions here are plain Python meant for `asyncio.to_thread`: each opens its
-own SQLite connection (the window's stays on the GUI thread), reads a run's
-node records and log lines, or writes a value to a file.
+Functions here are plain Python meant for `asyncio.to_thread`: each reads
+the run history on a connection of its own (`RunHistory.opened`; the window's
+stays on the GUI thread) and turns a run's records into what the docks show,
+or writes a value to a file.
 """
 
 from __future__ import annotations
 
 import json
 import pickle
-import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from plait.runtime.results.blobs import OutputRef
+from plait.runtime.workspace.history import RunHistory
 from plait.widgets.canvas.status import NodeStatus
 from plait.widgets.gantt import Bar
 from plait.widgets.logs_dock import traceback_lines
@@ -47,45 +48,39 @@ class PastRun:
         return self.state != "running"
 
 
-def _connect(db_path: str | Path) -> sqlite3.Connection:
-    conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=10)
-    conn.execute("pragma busy_timeout = 10000")
-    return conn
-
-
 def _first_line(text: str | None) -> str | None:
     lines = [t for t in (text or "").strip().splitlines() if t.strip()]
     return lines[0].strip() if lines else None
 
 
-def _refs(conn: sqlite3.Connection, cache_key: str | None, result_ref: str | None) -> dict[str, OutputRef]:
+def _refs(history: RunHistory, cache_key: str | None, result_ref: str | None) -> dict[str, OutputRef]:
     if not result_ref:
         return {}
     refs = {}
     for port, meta in json.loads(result_ref).items():
         data = None
         if meta.get("file") is None and cache_key:
-            row = conn.execute(
-                "select data from cache_values where key=? and port=?", (cache_key, port)
-            ).fetchone()
-            data = row[0] if row else None
+            data = history.inline_value(cache_key, port)
         refs[port] = OutputRef.from_meta(meta, data)
     return refs
 
 
 def load_past_run(db_path: str | Path, run_id: str, with_logs: bool = True) -> PastRun | None:
     """Read a run's records: node states, output references, timeline and log lines."""
-    conn = _connect(db_path)
-    try:
-        row = conn.execute(
-            "select id, flow_id, flow_name, flow_version, state, started, ended,"
-            " parameters, error from runs where id=?",
-            (run_id,),
-        ).fetchone()
+    with RunHistory.opened(db_path) as history:
+        row = history.run(run_id)
         if row is None:
             return None
         past = PastRun(
-            row[0], row[1], row[2], row[3], row[4], row[5], row[6], json.loads(row[7] or "{}"), row[8]
+            row["id"],
+            row["flow_id"],
+            row["flow_name"],
+            row["flow_version"],
+            row["state"],
+            row["started"],
+            row["ended"],
+            row["parameters"],
+            row["error"],
         )
         for (
             node_id,
@@ -99,11 +94,7 @@ def load_past_run(db_path: str | Path, run_id: str, with_logs: bool = True) -> P
             error_type,
             error_message,
             tb,
-        ) in conn.execute(
-            "select node_id, title, state, attempts, started, ended, cache_key, result_ref,"
-            " error_type, error_message, traceback from node_runs where run_id=?",
-            (run_id,),
-        ):
+        ) in (tuple(n.values()) for n in history.node_runs(run_id)):
             error = _first_line(error_message)
             if error and error_type and state != "skipped" and not error.startswith(error_type):
                 error = f"{error_type}: {error}"
@@ -114,52 +105,31 @@ def load_past_run(db_path: str | Path, run_id: str, with_logs: bool = True) -> P
             past.titles[node_id] = title
             if cache_key:
                 past.cache_keys[node_id] = cache_key
-            past.outputs[node_id] = _refs(conn, cache_key, result_ref)
+            past.outputs[node_id] = _refs(history, cache_key, result_ref)
             past.bars.append(Bar(node_id, title, state, started, ended))
             if tb and state in ("failed", "timed_out"):
                 past.lines.extend(traceback_lines(ended or started or 0, node_id, tb))
         if with_logs:
-            logs = conn.execute(
-                "select time, node_id, level, stream, message from logs where run_id=? order by id limit ?",
-                (run_id, LOG_LIMIT),
-            ).fetchall()
-            past.lines = sorted(list(logs) + past.lines, key=lambda line: line[0])
+            logs = history.log_lines(run_id, limit=LOG_LIMIT)
+            past.lines = sorted(logs + past.lines, key=lambda line: line[0])
         return past
-    finally:
-        conn.close()
 
 
 def latest_outputs(
     db_path: str | Path, flow_id: str, node_id: str
 ) -> tuple[str | None, str | None, dict[str, OutputRef]]:
     """The newest stored result of a node in a flow: (run id, state, refs)."""
-    conn = _connect(db_path)
-    try:
-        row = conn.execute(
-            "select n.run_id, n.state, n.cache_key, n.result_ref from node_runs n"
-            " join runs r on r.id = n.run_id where r.flow_id=? and n.node_id=?"
-            " and n.result_ref is not null order by coalesce(n.ended, r.started) desc limit 1",
-            (flow_id, node_id),
-        ).fetchone()
+    with RunHistory.opened(db_path) as history:
+        row = history.latest_result(flow_id, node_id)
         if row is None:
             return None, None, {}
-        return row[0], row[1], _refs(conn, row[2], row[3])
-    finally:
-        conn.close()
+        return row["run_id"], row["state"], _refs(history, row["cache_key"], row["result_ref"])
 
 
 def maker_of(db_path: str | Path, cache_key: str) -> tuple[str, float] | None:
     """(run id, time) of the run that computed the value cached under a key."""
-    conn = _connect(db_path)
-    try:
-        row = conn.execute(
-            "select run_id, coalesce(ended, started) from node_runs where cache_key=? and"
-            " cached=0 and state in ('completed', 'checkpoint') order by ended desc limit 1",
-            (cache_key,),
-        ).fetchone()
-        return (row[0], row[1]) if row else None
-    finally:
-        conn.close()
+    with RunHistory.opened(db_path) as history:
+        return history.maker_of(cache_key)
 
 
 # -- saving values ----------------------------------------------------------------

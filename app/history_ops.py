@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import html
-import json
 import time
 
 from PySide6.QtCore import QTimer
@@ -23,7 +22,6 @@ from plait.runtime.engine import events as ev
 from plait.runtime.engine.plan import RunRefused, make_plan
 from plait.runtime.engine.worker import user_traceback
 from plait.runtime.results.blobs import CorruptResult
-from plait.runtime.workspace.records import run_rows
 from plait.widgets.gantt import Bar
 from plait.widgets.outputs_dock import PortInfo
 from plait.widgets.previews import prepare
@@ -66,16 +64,16 @@ class HistoryOps:
             return
         only = self.runs_dock.only_flow.isChecked() and self.document is not None
         try:
-            rows = run_rows(self.workspace, self.document.flow.id if only else None, limit=HISTORY_ROWS)
+            rows = self.workspace.history.runs(
+                self.workspace.flow_info(self.document.flow.id).id if only else None, limit=HISTORY_ROWS
+            )
         except Exception:  # noqa: BLE001 - a flow never saved has no runs to filter by
             rows = []
         self.runs_dock.set_runs(rows)
         self._runs_signature = self._signature()
 
     def _signature(self):
-        return self.workspace.conn.execute(
-            "select count(*), max(started), max(ended), sum(state='running') from runs"
-        ).fetchone()
+        return self.workspace.history.signature()
 
     def poll_runs(self) -> None:
         """Refresh the history when runs changed (a terminal's `plait run`, a schedule)."""
@@ -100,19 +98,13 @@ class HistoryOps:
             self.show_live_run(lives[-1])
             self._update_run_status()
             return
-        row = (
-            self.workspace.conn.execute(
-                "select id from runs where flow_id=? order by started desc limit 1", (flow_id,)
-            ).fetchone()
-            if self.workspace is not None
-            else None
-        )
+        last = self.workspace.history.latest_run_id(flow_id) if self.workspace is not None else None
         self.shown_run = None
         self.logs_dock.set_lines([], {})
         self._update_run_status()
         self.update_timeline()
-        if row is not None:
-            self._spawn(self._show_past(row[0], chosen=False))
+        if last is not None:
+            self._spawn(self._show_past(last, chosen=False))
 
     async def _show_past(self, run_id: str, chosen: bool = True) -> None:
         past = await asyncio.to_thread(load_past_run, self.workspace.db_path, run_id)
@@ -159,12 +151,10 @@ class HistoryOps:
         """Run a past run's flow (its latest version) again with the same parameters."""
         if self.trust_control.refuse():
             return
-        row = self.workspace.conn.execute(
-            "select flow_id, parameters from runs where id=?", (run_id,)
-        ).fetchone()
+        row = self.workspace.history.run(run_id)
         if row is None:
             return
-        flow_id, parameters = row[0], json.loads(row[1] or "{}")
+        flow_id, parameters = row["flow_id"], row["parameters"]
         if not self._shows_flow(flow_id):
             if not self.open_flow(flow_id):
                 return
@@ -318,13 +308,9 @@ class HistoryOps:
             keys.add(plan.predicted_keys[node_id])  # known when its inputs are cached
         except (RunRefused, KeyError):
             pass
-        row = self.workspace.conn.execute(
-            "select n.cache_key from node_runs n join runs r on r.id=n.run_id where r.flow_id=?"
-            " and n.node_id=? and n.cache_key is not null order by r.started desc limit 1",
-            (flow.id, node_id),
-        ).fetchone()
-        if row:
-            keys.add(row[0])
+        last = self.workspace.history.last_cache_key(flow.id, node_id)
+        if last:
+            keys.add(last)
         removed = self.runs.engine_for_workspace().cache.delete(keys)
         title = flow.nodes[node_id].title
         self.show_message(

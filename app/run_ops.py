@@ -20,6 +20,7 @@ from plait.app.trust_control import RESTRICTED_TIP
 from plait.runtime.engine import events as ev
 from plait.runtime.engine.plan import RunRefused
 from plait.runtime.engine.scheduler import RunOptions
+from plait.runtime.flow import graph
 from plait.runtime.flow.model import EdgeAdded, EdgeRemoved, NodeChanged
 from plait.widgets.canvas.status import format_duration
 from plait.widgets.elided import ElidedLabel
@@ -312,13 +313,8 @@ class RunOps:
         else:
             return
         flow = self.document.flow
-        seen, stack = {start}, [start]
-        while stack:
-            for edge in flow.edges_out_of(stack.pop()):
-                if edge.target not in seen:
-                    seen.add(edge.target)
-                    stack.append(edge.target)
-        for node_id in seen:
+        cone = graph.downstream_of(flow.wiring, start) if start in flow.wiring else set()
+        for node_id in {start} | cone:
             item = self.scene.nodes.get(node_id)
             if item is not None and item.status is not None and not item.status.stale:
                 item.status.stale = True

@@ -200,9 +200,7 @@ class WorkspaceOps:
         return True
 
     def _is_saved(self, flow_id: str) -> bool:
-        return (
-            self.workspace.conn.execute("select 1 from flows where id=?", (flow_id,)).fetchone() is not None
-        )
+        return self.workspace.has_flow(flow_id)
 
     def _name_new_flow(self, flow) -> bool:
         """A flow's first save asks for its name ("Untitled flow" is nobody's choice)."""

@@ -120,7 +120,7 @@ class RunsDock(QWidget):
     # -- history -----------------------------------------------------------
 
     def set_runs(self, rows: list[dict], now: float | None = None) -> None:
-        """Show run rows (runtime.records.run_rows), keeping the selected run selected."""
+        """Show run rows (`RunHistory.runs`), keeping the selected run selected."""
         now = now or time.time()
         chosen = self.selected_run()
         self.rows = rows

@@ -17,17 +17,11 @@ class ResultNotFound(LookupError):
 
 def _run_row(workspace: Workspace, flow_id: str, flow_name: str, run: str | None) -> tuple[str, str]:
     if run is None:
-        row = workspace.conn.execute(
-            "select id, state from runs where flow_id=? and parent_run is null order by started desc limit 1",
-            (flow_id,),
-        ).fetchone()
-        if row is None:
+        rows = workspace.history.flow_runs(flow_id)
+        if not rows:
             raise ResultNotFound(f"flow '{flow_name}' has not run yet in {workspace.folder}")
-        return row
-    rows = workspace.conn.execute(
-        "select id, state from runs where flow_id=? and id like ? order by started desc",
-        (flow_id, f"{run}%"),
-    ).fetchall()
+        return rows[0]
+    rows = workspace.history.flow_runs(flow_id, run)
     if not rows:
         raise ResultNotFound(f"flow '{flow_name}' has no run '{run}' (plait runs {flow_name} lists them)")
     if len(rows) > 1:
@@ -53,9 +47,7 @@ def load(
     with Workspace(folder, create=False) as ws:
         info = ws.flow_info(flow)
         run_id, run_state = _run_row(ws, info.id, info.name, run)
-        rows = ws.conn.execute(
-            "select node_id, title, state, cache_key, result_ref from node_runs where run_id=?", (run_id,)
-        ).fetchall()
+        rows = ws.history.node_results(run_id)
         wanted = node.casefold()
         found = next((r for r in rows if r[0] == node), None) or next(
             (r for r in rows if wanted in (r[0].casefold(), (r[1] or "").casefold())), None
@@ -79,10 +71,7 @@ def load(
         meta = metas[port]
         data = None
         if meta.get("file") is None and cache_key:
-            row = ws.conn.execute(
-                "select data from cache_values where key=? and port=?", (cache_key, port)
-            ).fetchone()
-            data = row[0] if row else None
+            data = ws.history.inline_value(cache_key, port)
         ref = OutputRef.from_meta(meta, data)
         if ref.file is None and ref.data is None:
             raise ResultNotFound(

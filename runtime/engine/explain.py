@@ -17,7 +17,6 @@ from typing import Any
 from plait.runtime.engine.plan import make_plan
 from plait.runtime.engine.subflows import is_subflow
 from plait.runtime.nodes.context import using_workspace
-from plait.runtime.workspace.records import last_key_parts
 
 CACHED, WILL_RUN, WAITS = "cached", "will run", "waits"
 
@@ -80,7 +79,7 @@ def explain_flow(
     """Plan the next run of `flow` in `workspace` and explain every node of it."""
     with using_workspace(workspace.folder):
         plan = make_plan(flow, given, from_text=from_text, force=force, folder=str(workspace.folder))
-    return explain_plan(plan, cache, last_key_parts(workspace, flow.id))
+    return explain_plan(plan, cache, workspace.history.last_key_parts(flow.id))
 
 
 def _tracks(flow: Any, parts: dict[str, Any]) -> list[str]:

@@ -18,11 +18,11 @@ import json
 import pathlib
 import types
 import typing
-from collections import deque
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
+from plait.runtime.flow import graph
 from plait.runtime.flow.model import Flow, Node
 from plait.runtime.flow.validation import Problem
 from plait.runtime.keys.values import value_key
@@ -227,17 +227,11 @@ class Plan:
     predicted_parts: dict[str, dict[str, Any]] = field(default_factory=dict)
     predicted_outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
     predicted_children: dict[str, Any] = field(default_factory=dict)  # subflow -> (plan, states)
+    wiring: Any = None  # the run's part of the flow's wiring, ordered (`plait.runtime.flow.graph`)
 
     def cone(self, node_id: str) -> set[str]:
         """The node's descendants within this run."""
-        seen: set[str] = set()
-        stack = [node_id]
-        while stack:
-            for child in self.downstream[stack.pop()]:
-                if child not in seen:
-                    seen.add(child)
-                    stack.append(child)
-        return seen
+        return graph.downstream_of(self.wiring, node_id)
 
     def input_digest(self, source: str, port: str, outputs: dict[str, Any]) -> str:
         """The content digest of an upstream output, for its consumers' keys."""
@@ -504,39 +498,37 @@ def _make_plan(
     refs = refs or {}
     values, plain = coerce_parameters(flow, given, from_text, skip=refs)
 
-    selected = set(flow.nodes)
+    selected = None
     if only is not None:
         flow.node(only)  # names the node when it does not exist
-        selected = {only}
-        stack = [only]
-        while stack:
-            for edge in flow.edges_into(stack.pop()):
-                if edge.source not in selected:
-                    selected.add(edge.source)
-                    stack.append(edge.source)
-
-    upstream = {n: set() for n in selected}
-    downstream = {n: set() for n in selected}
-    for edge in flow.edges:
-        if edge.source in selected and edge.target in selected:
+        selected = graph.upstream_of(flow.wiring, only) | {only}
+    wiring = graph.ordered(flow.wiring, selected)
+    upstream: dict[str, set[str]] = {n: set() for n in wiring}
+    downstream: dict[str, set[str]] = {n: set() for n in wiring}
+    for edge in flow.edges:  # an index for the scheduler, plain dicts: cheaper than the graph's views
+        if edge.source in upstream and edge.target in upstream:
             upstream[edge.target].add(edge.source)
             downstream[edge.source].add(edge.target)
-    order = _topological(selected, upstream, downstream)
+    order = graph.topological_order(wiring)
 
     forced: set[str] = set()
     for node_id in force:
         flow.node(node_id)
-        if node_id in selected:
-            forced.add(node_id)
-            stack = [node_id]
-            while stack:
-                for child in downstream[stack.pop()]:
-                    if child not in forced:
-                        forced.add(child)
-                        stack.append(child)
+        if node_id in wiring:
+            forced |= {node_id} | graph.downstream_of(wiring, node_id)
 
     plan = Plan(
-        flow, order, {}, upstream, downstream, forced, values=values, plain=plain, refs=refs, folder=folder
+        flow,
+        order,
+        {},
+        upstream,
+        downstream,
+        forced,
+        values=values,
+        plain=plain,
+        refs=refs,
+        folder=folder,
+        wiring=wiring,
     )
     memo: dict[int, tuple[NodeSpec, list, str]] = {}
     for node_id in order:
@@ -572,22 +564,6 @@ def _make_plan(
             spec, node, inputs, salt, known, options, folder, wired_parameters, memo
         )
     return plan
-
-
-def _topological(
-    selected: set[str], upstream: dict[str, set[str]], downstream: dict[str, set[str]]
-) -> list[str]:
-    remaining = {n: len(upstream[n]) for n in selected}
-    queue = deque(sorted(n for n, count in remaining.items() if count == 0))
-    order = []
-    while queue:
-        node_id = queue.popleft()
-        order.append(node_id)
-        for child in sorted(downstream[node_id]):
-            remaining[child] -= 1
-            if remaining[child] == 0:
-                queue.append(child)
-    return order
 
 
 def _unwrap(annotation: Any) -> Any:

@@ -3,7 +3,7 @@
 Rows are buffered and written in batches (a transaction every 100 ms or a few
 hundred rows), so a run of thousands of nodes and a flood of log lines cost
 little, and at most the last fraction of a second is lost if the process is
-killed outright. The SQL lives in the history (`plait.runtime.workspace.records`).
+killed outright. The SQL lives in the history (`plait.runtime.workspace.history`).
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from typing import Any
 
 from plait.runtime.engine import events as ev
 from plait.runtime.results.cache import ResultCache
-from plait.runtime.workspace.records import finish_runs, write_records
 from plait.runtime.workspace.store import Workspace
 
 FLUSH_SECONDS = 0.1
@@ -166,10 +165,11 @@ class RunRecorder:
         cache_rows, self._cache_rows = self._cache_rows, []
         touched, self._touched = self._touched, []
         self._pending = 0
-        with self.workspace.transaction() as conn:
-            write_records(conn, runs, node_rows, logs)
+        history = self.workspace.history
+        with self.workspace.transaction():
+            history.record(runs, node_rows, logs)
             if cache_rows:
                 self.cache.put(cache_rows)
             if touched:
                 self.cache.touch(touched)
-            finish_runs(conn, updates)
+            history.finish(updates)

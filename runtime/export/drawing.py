@@ -15,7 +15,6 @@ from typing import Any
 
 from plait.runtime.flow.model import Flow, Node
 from plait.runtime.nodes.spec import REQUIRED
-from plait.runtime.workspace.records import last_states
 
 FORMATS = ("svg", "png", "dot")
 FONT = "Helvetica"
@@ -195,4 +194,4 @@ def draw_flow(flow: Flow, format: str = "svg", states: dict[str, str] | None = N
 
 def last_run_states(workspace: Any, flow_id_or_name: str) -> dict[str, str]:
     """Node id -> state in the newest run of a flow, or {} when it never ran."""
-    return last_states(workspace, workspace.flow_info(flow_id_or_name).id)
+    return workspace.history.last_states(workspace.flow_info(flow_id_or_name).id)

@@ -22,6 +22,7 @@ from typing import Any
 from plait.runtime.engine.plan import call_layout, coercion
 from plait.runtime.export.embedding import embedded_source
 from plait.runtime.export.inlining import InlineError, inline_subflows
+from plait.runtime.flow import graph
 from plait.runtime.flow.model import Flow, Node
 from plait.runtime.nodes.libraries import KEY_MODULES
 from plait.runtime.nodes.loader import WORKSPACE_MODULE_PREFIX
@@ -75,10 +76,8 @@ class _Names:
 
 def _order(flow: Flow) -> list[str]:
     """Dependency order; among ready nodes, the canvas's left-to-right order."""
-    import networkx as nx
-
     place = {n.id: (n.position[0], n.position[1], n.id) for n in flow.nodes.values()}
-    return list(nx.lexicographical_topological_sort(flow.graph(), key=lambda n: place[n]))
+    return graph.order_by(flow.wiring, key=lambda n: place[n])
 
 
 def _literal(value: Any) -> str:

@@ -2,5 +2,7 @@
 
 `Flow` (model) holds the nodes and edges and checks each edit; `parts` has the
 nodes, edges, parameter and output kinds and the events an edit sends;
-`validation` lists what keeps a flow from running, attached to its nodes.
+`validation` lists what keeps a flow from running, attached to its nodes;
+`graph` holds every walk over the wiring (cycles, reachability, order, cones),
+with networkx.
 """

@@ -18,6 +18,7 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
+from plait.runtime.flow import graph as walks
 from plait.runtime.flow.parts import (  # noqa: F401 - re-exported: the model's vocabulary
     OUTPUT_INPUT,
     OUTPUT_KEY,
@@ -119,6 +120,9 @@ class Flow:
         self._spec_memo: dict[str, NodeSpec | None] | None = None  # see specs_held
         self._out_of: dict[str, set[Edge]] = {}
         self._in_of: dict[str, set[Edge]] = {}
+        # Node ids, for the walks in `plait.runtime.flow.graph`: made when first asked for,
+        # then kept up to date by every edit.
+        self._wiring: walks.Wiring | None = None
         self._observers: list[Callable[[object], None]] = []
 
     # -- construction -----------------------------------------------------
@@ -284,6 +288,16 @@ class Flow:
                 )
         return sorted(params, key=lambda p: p.name)
 
+    @property
+    def wiring(self) -> walks.Wiring:
+        """Which nodes feed which, as a networkx DiGraph of node ids (see `plait.runtime.flow.graph`).
+
+        The flow keeps it up to date; read it, never edit it.
+        """
+        if self._wiring is None:
+            self._wiring = walks.Wiring.of(self.nodes, self._edges)
+        return self._wiring
+
     def graph(self) -> Any:
         """The flow as a networkx MultiDiGraph (node attribute `node`, edge key the ports)."""
         import networkx as nx
@@ -318,6 +332,8 @@ class Flow:
         self.nodes[node.id] = node
         self._out_of[node.id] = set()
         self._in_of[node.id] = set()
+        if self._wiring is not None:
+            self._wiring.add_node(node.id)
         self._emit(NodeAdded(node))
         return node
 
@@ -397,6 +413,8 @@ class Flow:
             self._free_from[slug] = min(self._free_from[slug], int(number))
         del self._out_of[node_id]
         del self._in_of[node_id]
+        if self._wiring is not None:
+            self._wiring.remove_node(node_id)
         self._emit(NodeRemoved(node))
         return node, removed
 
@@ -432,7 +450,11 @@ class Flow:
                 f"input '{edge.target_port}' of node '{dst.title}' already has a wire "
                 f"(from '{self.nodes[existing.source].title}'); remove it first"
             )
-        if edge.source == edge.target or self._reaches(edge.target, edge.source):
+        # A node with no wires out reaches nothing: most new wires leave the newest node.
+        if edge.source == edge.target or (
+            self._out_of[edge.target] and walks.reaches(self.wiring, edge.target, edge.source)
+        ):
+            # the only cycle check a new wire needs: the source downstream of the target
             raise ConnectionRefused(f"wiring '{src.title}' into '{dst.title}' would make a cycle")
         fit = self.wire_fit(edge)
         if not fit.allowed:
@@ -509,6 +531,8 @@ class Flow:
                     break
         self._out_of[edge.source].discard(edge)
         self._in_of[edge.target].discard(edge)
+        if self._wiring is not None:
+            self._wiring.remove_wire(edge.source, edge.target)
         self._emit(EdgeRemoved(edge))
         return edge
 
@@ -621,24 +645,15 @@ class Flow:
     # -- graph internals --------------------------------------------------
 
     def _index_edge(self, edge: Edge) -> None:
+        count = len(self._edges)
         self._edges.add(edge)
+        if len(self._edges) == count:
+            return  # a wire given twice to a bulk load counts once
+        if self._wiring is not None:
+            self._wiring.add_wire(edge.source, edge.target)
         self._into.setdefault((edge.target, edge.target_port), edge)
         self._out_of[edge.source].add(edge)
         self._in_of[edge.target].add(edge)
-
-    def _reaches(self, start: str, goal: str) -> bool:
-        """Whether `goal` is downstream of `start`: the only cycle check a new wire needs."""
-        seen = {start}
-        stack = [start]
-        while stack:
-            current = stack.pop()
-            for edge in self._out_of.get(current, ()):
-                if edge.target == goal:
-                    return True
-                if edge.target not in seen:
-                    seen.add(edge.target)
-                    stack.append(edge.target)
-        return False
 
     # -- content ----------------------------------------------------------
 

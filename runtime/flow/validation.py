@@ -6,6 +6,8 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from plait.runtime.flow import graph
+
 if TYPE_CHECKING:
     from plait.runtime.flow.model import Flow
 
@@ -112,7 +114,7 @@ def validate(flow: Flow) -> list[Problem]:
                 if reason:
                     problems.append(Problem(OUTSIDE_CHOICES, reason, node.id, port))
 
-    for component in _cycles(flow, edges):
+    for component in sorted(graph.cycles(flow.wiring), key=sorted):
         titles = sorted(flow.nodes[n].title for n in component)
         for node_id in sorted(component):
             problems.append(
@@ -152,29 +154,3 @@ def validate(flow: Flow) -> list[Problem]:
     if flow_problems is not None:
         problems.extend(flow_problems(flow))
     return problems
-
-
-def _cycles(flow: Flow, edges: list) -> list[set[str]]:
-    """The groups of nodes that form cycles (networkx is loaded only when there are some)."""
-    indegree = {n: 0 for n in flow.nodes}
-    children: dict[str, list[str]] = defaultdict(list)
-    for edge in edges:
-        indegree[edge.target] += 1
-        children[edge.source].append(edge.target)
-    ready = [n for n, d in indegree.items() if d == 0]
-    while ready:
-        for child in children[ready.pop()]:
-            indegree[child] -= 1
-            if indegree[child] == 0:
-                ready.append(child)
-    if all(d == 0 for d in indegree.values()):
-        return []
-    import networkx as nx
-
-    graph = nx.DiGraph()
-    graph.add_edges_from((e.source, e.target) for e in edges)
-    return [
-        c
-        for c in nx.strongly_connected_components(graph)
-        if len(c) > 1 or any(graph.has_edge(n, n) for n in c)
-    ]

@@ -112,37 +112,34 @@ class Schedule:
         return self.slots_between(now, horizon)[:count]
 
 
-def _row(schedule: Schedule) -> tuple:
-    return (
-        schedule.id,
-        schedule.flow_id,
-        schedule.kind,
-        schedule.expression,
-        schedule.timezone,
-        json.dumps(schedule.parameters),
-        int(schedule.enabled),
-        schedule.missed,
-        schedule.created,
-        schedule.last_slot,
-    )
+def _row(schedule: Schedule) -> dict[str, Any]:
+    return {
+        "id": schedule.id,
+        "flow_id": schedule.flow_id,
+        "kind": schedule.kind,
+        "expression": schedule.expression,
+        "timezone": schedule.timezone,
+        "parameters": json.dumps(schedule.parameters),
+        "enabled": int(schedule.enabled),
+        "missed": schedule.missed,
+        "created": schedule.created,
+        "last_slot": schedule.last_slot,
+    }
 
 
-def _from_row(row: tuple) -> Schedule:
+def _from_row(row: dict[str, Any]) -> Schedule:
     return Schedule(
-        row[0],
-        row[1],
-        row[2],
-        row[3],
-        row[4],
-        json.loads(row[5] or "{}"),
-        bool(row[6]),
-        row[7],
-        row[8],
-        row[9],
+        row["id"],
+        row["flow_id"],
+        row["kind"],
+        row["expression"],
+        row["timezone"],
+        json.loads(row["parameters"] or "{}"),
+        bool(row["enabled"]),
+        row["missed"],
+        row["created"],
+        row["last_slot"],
     )
-
-
-_COLUMNS = "id, flow_id, kind, expression, timezone, parameters, enabled, missed, created, last_slot"
 
 
 def add_schedule(
@@ -191,45 +188,30 @@ def add_schedule(
         now,
         None,
     )
-    with workspace.transaction() as conn:
-        conn.execute(f"insert into schedules({_COLUMNS}) values (?,?,?,?,?,?,?,?,?,?)", _row(schedule))
+    with workspace.transaction():
+        workspace.history.add_schedule(_row(schedule))
     return schedule
 
 
 def schedules(workspace: Workspace, flow: str | None = None) -> list[Schedule]:
-    sql, args = f"select {_COLUMNS} from schedules", []
-    if flow:
-        sql += " where flow_id=?"
-        args.append(workspace.flow_info(flow).id)
-    return [_from_row(r) for r in workspace.conn.execute(sql + " order by created", args)]
+    flow_id = workspace.flow_info(flow).id if flow else None
+    return [_from_row(r) for r in workspace.history.schedules(flow_id)]
 
 
 def set_enabled(workspace: Workspace, schedule_id: str, enabled: bool) -> None:
-    with workspace.transaction() as conn:
-        if (
-            conn.execute("update schedules set enabled=? where id=?", (int(enabled), schedule_id)).rowcount
-            == 0
-        ):
+    with workspace.transaction():
+        if not workspace.history.set_schedule_enabled(schedule_id, enabled):
             raise ScheduleError(f"workspace {workspace.folder} has no schedule '{schedule_id}'")
 
 
 def remove_schedule(workspace: Workspace, schedule_id: str) -> None:
-    with workspace.transaction() as conn:
-        conn.execute("delete from schedule_slots where schedule_id=?", (schedule_id,))
-        if conn.execute("delete from schedules where id=?", (schedule_id,)).rowcount == 0:
+    with workspace.transaction():
+        if not workspace.history.delete_schedule(schedule_id):
             raise ScheduleError(f"workspace {workspace.folder} has no schedule '{schedule_id}'")
 
 
 def slot_rows(workspace: Workspace, schedule_id: str) -> list[dict[str, Any]]:
-    keys = ("slot", "state", "reason", "run_id", "claimed_by")
-    return [
-        dict(zip(keys, r, strict=True))
-        for r in workspace.conn.execute(
-            "select slot, state, reason, run_id, claimed_by from schedule_slots "
-            "where schedule_id=? order by slot",
-            (schedule_id,),
-        )
-    ]
+    return workspace.history.slots(schedule_id)
 
 
 @dataclass(frozen=True)
@@ -263,12 +245,7 @@ class Scheduler:
         start = schedule.last_slot if schedule.last_slot is not None else schedule.created
         if schedule.kind != AFTER:
             return schedule.slots_between(start, now)
-        rows = self.workspace.conn.execute(
-            "select ended from runs where flow_id=? and state='completed' and ended>? "
-            "and ended<=? order by ended",
-            (schedule.expression, start, now),
-        ).fetchall()
-        return [r[0] for r in rows][:MAX_SLOTS]
+        return self.workspace.history.completed_between(schedule.expression, start, now)[:MAX_SLOTS]
 
     def _tick_one(self, schedule: Schedule, now: float) -> list[Due]:
         due = self._due(schedule, now)
@@ -291,40 +268,24 @@ class Scheduler:
             records.append((to_run, "skipped", "the previous run of the flow was still going"))
             to_run = None
         claimed: list[Due] = []
-        with self.workspace.transaction() as conn:
+        history = self.workspace.history
+        with self.workspace.transaction():
             for slot, state, reason in records:
-                conn.execute(
-                    "insert or ignore into schedule_slots(schedule_id, slot, state,"
-                    " reason, claimed_by, claimed_at) values (?,?,?,?,?,?)",
-                    (schedule.id, slot, state, reason, self.name, now),
-                )
-            if to_run is not None:
-                inserted = conn.execute(
-                    "insert or ignore into schedule_slots(schedule_id, slot, state, reason,"
-                    " claimed_by, claimed_at) values (?,?,'claimed',NULL,?,?)",
-                    (schedule.id, to_run, self.name, now),
-                ).rowcount
-                if inserted == 1:
-                    claimed.append(Due(schedule, to_run))
-            conn.execute(
-                "update schedules set last_slot=max(coalesce(last_slot, 0), ?) where id=?",
-                (max(due), schedule.id),
-            )
+                history.claim_slot(schedule.id, slot, state, reason, self.name, now)
+            if to_run is not None and history.claim_slot(
+                schedule.id, to_run, "claimed", None, self.name, now
+            ):
+                claimed.append(Due(schedule, to_run))
+            history.advance_schedule(schedule.id, max(due))
         return claimed
 
     def _still_running(self, flow_id: str) -> bool:
-        row = self.workspace.conn.execute(
-            "select count(*) from runs where flow_id=? and state='running'", (flow_id,)
-        ).fetchone()
-        return bool(row[0])
+        return self.workspace.history.is_running(flow_id)
 
     def started(self, due: Due, run_id: str | None, error: str | None = None) -> None:
         """Record what became of a claimed slot."""
-        with self.workspace.transaction() as conn:
-            conn.execute(
-                "update schedule_slots set state=?, run_id=?, reason=? where schedule_id=? and slot=?",
-                ("started" if run_id else "failed", run_id, error, due.schedule.id, due.slot),
-            )
+        with self.workspace.transaction():
+            self.workspace.history.slot_started(due.schedule.id, due.slot, run_id, error)
 
     def next_wake(self, ceiling: float = 30.0) -> float:
         """Seconds until the next clock slot, at most `ceiling` (after-flow needs polling)."""

@@ -30,3 +30,4 @@ def _load():  # type: ignore[no-untyped-def]
 
 sqlite_utils = _load()
 Database = sqlite_utils.Database
+Table = sqlite_utils.db.Table

@@ -8,6 +8,7 @@ up front (`BEGIN IMMEDIATE`) and wait for each other.
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import os
@@ -24,6 +25,7 @@ from typing import Any
 import platformdirs
 
 from plait.runtime.flow.model import Edge, Flow, Node, SpecSource
+from plait.runtime.workspace.history import RunHistory
 from plait.runtime.workspace.migrations import MIGRATIONS, SCHEMA_VERSION
 from plait.runtime.workspace.private import create_private_file, private_dir, tighten_workspace
 from plait.runtime.workspace.sqlite import Database
@@ -33,6 +35,7 @@ DATA_DIR = ".plait"
 SQLITE_HEADER = b"SQLite format 3\x00"
 BUSY_TIMEOUT_MS = 30_000
 log = logging.getLogger("plait.runtime.workspace")
+_FLOW_COLUMNS = "id, name, description, latest_version, created, updated"
 
 
 class WorkspaceError(Exception):
@@ -187,6 +190,7 @@ class Workspace:
         conn.execute("pragma synchronous = normal")
         self.conn = conn
         self.db = Database(conn)
+        self.history = RunHistory(conn, self.db)
         private_dir(self.data_dir)
         self._migrate()
         # When runs were found crashed: the earliest start among them, so the results
@@ -218,14 +222,8 @@ class Workspace:
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """A write transaction that holds the lock from the start."""
-        self.conn.execute("begin immediate")
-        try:
+        with self.history.transaction():
             yield self.conn
-        except BaseException:
-            self.conn.execute("rollback")
-            raise
-        else:
-            self.conn.execute("commit")
 
     @property
     def schema_version(self) -> int:
@@ -235,7 +233,7 @@ class Workspace:
         return int(row[0]) if row else 0
 
     def _migrate(self, upto: int = SCHEMA_VERSION) -> None:
-        with self.transaction() as conn:
+        with self.transaction():
             current = self.schema_version
             if current > SCHEMA_VERSION:  # another process upgraded it meanwhile
                 raise WorkspaceError(
@@ -244,9 +242,7 @@ class Workspace:
                 )
             for number in range(current + 1, upto + 1):
                 MIGRATIONS[number](self.db)
-                conn.execute(
-                    "insert or replace into meta(key, value) values ('schema_version', ?)", (str(number),)
-                )
+                self.db["meta"].insert({"key": "schema_version", "value": str(number)}, replace=True)
 
     # -- runs left behind ------------------------------------------------------
 
@@ -254,28 +250,15 @@ class Workspace:
         """Mark as crashed the runs still 'running' whose process on this host is gone."""
         host = socket.gethostname()
         crashed = []
-        for run_id, pid, run_host, started in self.conn.execute(
-            "select id, pid, host, started from runs where state='running'"
-        ):
+        for run_id, pid, run_host, started in self.history.running_here():
             if run_host == host and pid and not _process_alive(pid):
                 crashed.append(run_id)
                 began = started or 0.0
                 self.crashed_since = min(self.crashed_since or began, began)
         if crashed:
             now = time.time()
-            with self.transaction() as conn:
-                for run_id in crashed:
-                    conn.execute(
-                        "update runs set state='crashed', ended=coalesce(ended, ?),"
-                        " error='the process running it ended without finishing it'"
-                        " where id=?",
-                        (now, run_id),
-                    )
-                    conn.execute(
-                        "update node_runs set state='crashed', ended=coalesce(ended, ?)"
-                        " where run_id=? and state in ('pending', 'running', 'retrying')",
-                        (now, run_id),
-                    )
+            with self.transaction():
+                self.history.mark_crashed(crashed, now)
         return len(crashed)
 
     # -- node libraries ----------------------------------------------------------
@@ -306,45 +289,45 @@ class Workspace:
     # -- settings ----------------------------------------------------------
 
     def get_setting(self, key: str, default: Any = None) -> Any:
-        row = self.conn.execute("select value from settings where key=?", (key,)).fetchone()
-        return json.loads(row[0]) if row else default
+        for row in self.db["settings"].rows_where("key=?", (key,), select="value"):
+            return json.loads(row["value"])
+        return default
 
     def set_setting(self, key: str, value: Any) -> None:
-        with self.transaction() as conn:
-            conn.execute(
-                "insert or replace into settings(key, value) values (?, ?)", (key, json.dumps(value))
-            )
+        with self.transaction():
+            self.db["settings"].insert({"key": key, "value": json.dumps(value)}, replace=True)
 
     # -- flows -------------------------------------------------------------
 
     def flows(self) -> list[FlowInfo]:
-        rows = self.conn.execute(
-            "select id, name, description, latest_version, created, updated from flows "
-            "order by name collate nocase"
-        ).fetchall()
-        return [FlowInfo(*row) for row in rows]
+        rows = self.db["flows"].rows_where(select=_FLOW_COLUMNS, order_by="name collate nocase")
+        return [FlowInfo(**row) for row in rows]
+
+    def has_flow(self, flow_id: str) -> bool:
+        """Whether a flow with this id has been saved here."""
+        return self.db["flows"].count_where("id=?", (flow_id,)) > 0
 
     def flow_info(self, name_or_id: str) -> FlowInfo:
-        row = self.conn.execute(
-            "select id, name, description, latest_version, created, updated from flows "
-            "where id = ? or name = ? order by id = ? desc limit 1",
-            (name_or_id, name_or_id, name_or_id),
-        ).fetchone()
-        if row is None:
-            known = ", ".join(f.name for f in self.flows()) or "none yet"
-            raise FlowNotFound(f"workspace {self.folder} has no flow '{name_or_id}' (flows: {known})")
-        return FlowInfo(*row)
+        # The id wins over a flow whose name happens to be that id.
+        for row in self.db.query(
+            f"select {_FLOW_COLUMNS} from flows where id = :flow or name = :flow"
+            " order by id = :flow desc limit 1",
+            {"flow": name_or_id},
+        ):
+            return FlowInfo(**row)
+        known = ", ".join(f.name for f in self.flows()) or "none yet"
+        raise FlowNotFound(f"workspace {self.folder} has no flow '{name_or_id}' (flows: {known})")
 
     def versions(self, name_or_id: str) -> list[VersionInfo]:
         info = self.flow_info(name_or_id)
-        rows = self.conn.execute(
+        rows = self.db.query(
             "select v.flow_id, v.version, v.saved,"
-            " (select count(*) from nodes n where n.flow_id=v.flow_id and n.version=v.version),"
-            " (select count(*) from edges e where e.flow_id=v.flow_id and e.version=v.version)"
+            " (select count(*) from nodes n where n.flow_id=v.flow_id and n.version=v.version) as nodes,"
+            " (select count(*) from edges e where e.flow_id=v.flow_id and e.version=v.version) as edges"
             " from flow_versions v where v.flow_id=? order by v.version",
             (info.id,),
-        ).fetchall()
-        return [VersionInfo(*row) for row in rows]
+        )
+        return [VersionInfo(**row) for row in rows]
 
     def save_flow(self, flow: Flow) -> int:
         """Save `flow` as a new version and return it; an unchanged flow writes nothing."""
@@ -353,68 +336,82 @@ class Workspace:
             raise WorkspaceError("a flow needs a name before it can be saved")
         digest = flow.digest()
         now = time.time()
-        with self.transaction() as conn:
-            clash = conn.execute("select id from flows where name=? and id<>?", (name, flow.id)).fetchone()
-            if clash:
+        flows = self.db["flows"]
+        with self.transaction():
+            if flows.count_where("name=? and id<>?", (name, flow.id)):
                 raise WorkspaceError(
                     f"workspace {self.folder} already has another flow named '{name}'; "
                     "rename this one before saving"
                 )
-            row = conn.execute("select latest_version from flows where id=?", (flow.id,)).fetchone()
-            latest = row[0] if row else 0
+            row = next(flows.rows_where("id=?", (flow.id,), select="latest_version, name"), None)
+            latest = row["latest_version"] if row else 0
             if row is None:
-                conn.execute(
-                    "insert into flows(id, name, description, latest_version, created,"
-                    " updated) values (?, ?, ?, 0, ?, ?)",
-                    (flow.id, name, flow.description, now, now),
+                flows.insert(
+                    {
+                        "id": flow.id,
+                        "name": name,
+                        "description": flow.description,
+                        "latest_version": 0,
+                        "created": now,
+                        "updated": now,
+                    }
                 )
             elif latest:
-                last = conn.execute(
-                    "select digest from flow_versions where flow_id=? and version=?", (flow.id, latest)
-                ).fetchone()
-                if last and last[0] == digest:
-                    conn.execute("update flows set name=? where id=? and name<>?", (name, flow.id, name))
+                last = next(
+                    self.db["flow_versions"].rows_where(
+                        "flow_id=? and version=?", (flow.id, latest), select="digest"
+                    ),
+                    None,
+                )
+                if last and last["digest"] == digest:
+                    if row["name"] != name:
+                        flows.update(flow.id, {"name": name})
                     flow.version = latest
                     return latest
             version = latest + 1
-            self._write_version(conn, flow, version, digest, now)
-            conn.execute(
-                "update flows set name=?, description=?, latest_version=?, updated=? where id=?",
-                (name, flow.description, version, now, flow.id),
+            self._write_version(flow, version, digest, now)
+            flows.update(
+                flow.id,
+                {"name": name, "description": flow.description, "latest_version": version, "updated": now},
             )
         flow.version = version
         return version
 
-    def _write_version(
-        self, conn: sqlite3.Connection, flow: Flow, version: int, digest: str, now: float
-    ) -> None:
-        conn.execute(
-            "insert into flow_versions(flow_id, version, saved, description, digest,"
-            " extras) values (?, ?, ?, ?, ?, ?)",
-            (flow.id, version, now, flow.description, digest, json.dumps(flow.extras)),
+    def _write_version(self, flow: Flow, version: int, digest: str, now: float) -> None:
+        self.db["flow_versions"].insert(
+            {
+                "flow_id": flow.id,
+                "version": version,
+                "saved": now,
+                "description": flow.description,
+                "digest": digest,
+                "extras": json.dumps(flow.extras),
+            }
         )
-        conn.executemany(
-            "insert into nodes(flow_id, version, id, spec_key, title, x, y, constants, options)"
-            " values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
+        self.db["nodes"].insert_all(
+            itertools.chain(
+                [("flow_id", "version", "id", "spec_key", "title", "x", "y", "constants", "options")],
                 (
-                    flow.id,
-                    version,
-                    n.id,
-                    n.spec_key,
-                    n.title,
-                    n.position[0],
-                    n.position[1],
-                    json.dumps(n.values),
-                    json.dumps(n.options),
-                )
-                for n in flow.nodes.values()
-            ],
+                    (
+                        flow.id,
+                        version,
+                        n.id,
+                        n.spec_key,
+                        n.title,
+                        n.position[0],
+                        n.position[1],
+                        json.dumps(n.values),
+                        json.dumps(n.options),
+                    )
+                    for n in flow.nodes.values()
+                ),
+            )
         )
-        conn.executemany(
-            "insert into edges(flow_id, version, source, source_port, target, target_port)"
-            " values (?, ?, ?, ?, ?, ?)",
-            [(flow.id, version, e.source, e.source_port, e.target, e.target_port) for e in flow.edges],
+        self.db["edges"].insert_all(
+            itertools.chain(
+                [("flow_id", "version", "source", "source_port", "target", "target_port")],
+                ((flow.id, version, e.source, e.source_port, e.target, e.target_port) for e in flow.edges),
+            )
         )
 
     def load_flow(
@@ -423,26 +420,37 @@ class Workspace:
         """Load the latest (or a given) version of a flow, in bulk."""
         info = self.flow_info(name_or_id)
         version = version or info.latest_version
-        row = self.conn.execute(
-            "select description, extras from flow_versions where flow_id=? and version=?", (info.id, version)
-        ).fetchone()
+        row = next(
+            self.db["flow_versions"].rows_where(
+                "flow_id=? and version=?", (info.id, version), select="description, extras"
+            ),
+            None,
+        )
         if row is None:
             raise FlowNotFound(
                 f"flow '{info.name}' has no version {version} (latest is {info.latest_version})"
             )
         nodes = [
-            Node(r[0], r[1], r[2], (r[3], r[4]), json.loads(r[5]), json.loads(r[6]))
-            for r in self.conn.execute(
-                "select id, spec_key, title, x, y, constants, options from nodes "
-                "where flow_id=? and version=?",
+            Node(
+                r["id"],
+                r["spec_key"],
+                r["title"],
+                (r["x"], r["y"]),
+                json.loads(r["constants"]),
+                json.loads(r["options"]),
+            )
+            for r in self.db["nodes"].rows_where(
+                "flow_id=? and version=?",
                 (info.id, version),
+                select="id, spec_key, title, x, y, constants, options",
             )
         ]
         edges = [
-            Edge(*r)
-            for r in self.conn.execute(
-                "select source, source_port, target, target_port from edges where flow_id=? and version=?",
+            Edge(r["source"], r["source_port"], r["target"], r["target_port"])
+            for r in self.db["edges"].rows_where(
+                "flow_id=? and version=?",
                 (info.id, version),
+                select="source, source_port, target, target_port",
             )
         ]
         return Flow.from_parts(
@@ -450,10 +458,10 @@ class Workspace:
             nodes,
             edges,
             id=info.id,
-            description=row[0],
+            description=row["description"],
             catalog=catalog,
             version=version,
-            extras=json.loads(row[1]),
+            extras=json.loads(row["extras"]),
         )
 
     def rename_flow(self, name_or_id: str, new_name: str) -> None:
@@ -461,12 +469,13 @@ class Workspace:
         new_name = new_name.strip()
         if not new_name:
             raise WorkspaceError("a flow needs a non-empty name")
-        with self.transaction() as conn:
-            if conn.execute("select 1 from flows where name=? and id<>?", (new_name, info.id)).fetchone():
+        flows = self.db["flows"]
+        with self.transaction():
+            if flows.count_where("name=? and id<>?", (new_name, info.id)):
                 raise WorkspaceError(
                     f"workspace {self.folder} already has a flow named '{new_name}'; choose another name"
                 )
-            conn.execute("update flows set name=?, updated=? where id=?", (new_name, time.time(), info.id))
+            flows.update(info.id, {"name": new_name, "updated": time.time()})
 
     def duplicate_flow(self, name_or_id: str, new_name: str | None = None) -> Flow:
         """Save a copy of a flow's latest version as a new flow, and return it."""
@@ -485,7 +494,7 @@ class Workspace:
     def delete_flow(self, name_or_id: str) -> None:
         """Delete a flow and its versions; the records of its runs are kept."""
         info = self.flow_info(name_or_id)
-        with self.transaction() as conn:
+        with self.transaction():
             for table in ("edges", "nodes", "flow_versions", "flows"):
                 column = "id" if table == "flows" else "flow_id"
-                conn.execute(f"delete from {table} where {column}=?", (info.id,))
+                self.db[table].delete_where(f"{column}=?", (info.id,))

@@ -264,3 +264,30 @@ def test_two_processes_save_to_one_workspace_at_once_with_nothing_lost(tmp_path)
             r[0] for r in w.conn.execute("select description from flow_versions where flow_id='s1'")
         }
         assert descriptions == {f"{who} {i}" for who in "ab" for i in range(40)}
+
+
+def test_the_history_finds_runs_by_id_prefix_and_reads_their_log_lines(ws):
+    history = ws.history
+    with ws.transaction():
+        history.record(
+            [
+                ("abc123", "f", "flow", 1, "completed", "{}", 1.0, "inline", None, None, 1, "here"),
+                ("abd456", "f", "flow", 1, "completed", "{}", 2.0, "inline", None, None, 1, "here"),
+            ],
+            [],
+            [
+                ("abc123", "a", 1.5, "INFO", "stdout", "first"),
+                ("abc123", "b", 1.2, "ERROR", "stderr", "second"),
+                ("abd456", "a", 2.5, "INFO", "stdout", "elsewhere"),
+            ],
+        )
+    assert history.run_ids("ab") == ["abd456", "abc123"]
+    assert history.run_ids("abc") == ["abc123"]
+    assert history.run_ids("x") == []
+    # In the order they were written, whatever their times say.
+    assert history.log_lines("abc123") == [
+        (1.5, "a", "INFO", "stdout", "first"),
+        (1.2, "b", "ERROR", "stderr", "second"),
+    ]
+    assert history.log_lines("abc123", node_id="b") == [(1.2, "b", "ERROR", "stderr", "second")]
+    assert history.log_lines("abc123", limit=1) == [(1.5, "a", "INFO", "stdout", "first")]

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from plait.runtime.flow import graph
 from plait.runtime.flow.model import Edge, Flow, Node
 from plait.runtime.nodes.port_types import IMPOSSIBLE, Fit, type_name
 from plait.runtime.nodes.spec import REQUIRED, Port
@@ -168,17 +169,10 @@ class WireReach:
 
 
 def _walk(flow: Flow, start: str, upstream: bool) -> set[str]:
-    seen = {start}
-    stack = [start]
-    while stack:
-        current = stack.pop()
-        edges = flow.edges_into(current) if upstream else flow.edges_out_of(current)
-        for edge in edges:
-            nxt = edge.source if upstream else edge.target
-            if nxt not in seen:
-                seen.add(nxt)
-                stack.append(nxt)
-    return seen
+    """The node and everything up (or down) the wires from it."""
+    if start not in flow.wiring:
+        return {start}
+    return {start} | (graph.upstream_of if upstream else graph.downstream_of)(flow.wiring, start)
 
 
 def judge(flow: Flow, edge: Edge) -> Fit:
