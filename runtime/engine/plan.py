@@ -13,6 +13,7 @@ value reruns everything that reads it.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 import pathlib
@@ -462,25 +463,19 @@ def _spec_part(spec: NodeSpec, memo: dict[int, tuple[NodeSpec, list, str]] | Non
     return ports, digest
 
 
+def _specs_held(make: typing.Callable[..., Plan]) -> typing.Callable[..., Plan]:
+    """Run `make(flow, ...)` with one catalog lookup per node type for the whole plan."""
+
+    @functools.wraps(make)
+    def holding(flow: Flow, *args: Any, **kwargs: Any) -> Plan:
+        with flow.specs_held():
+            return make(flow, *args, **kwargs)
+
+    return holding
+
+
+@_specs_held
 def make_plan(
-    flow: Flow,
-    given: dict[str, Any] | None = None,
-    *,
-    from_text: bool | Collection[str] = False,
-    only: str | None = None,
-    force: typing.Iterable[str] = (),
-    run_id: str = "",
-    refs: dict[str, tuple[str, Any]] | None = None,
-    folder: str | None = None,
-) -> Plan:
-    """Check the flow and its parameters and work out the run; raises RunRefused."""
-    with flow.specs_held():  # one catalog lookup per node type for the whole plan
-        return _make_plan(
-            flow, given, from_text=from_text, only=only, force=force, run_id=run_id, refs=refs, folder=folder
-        )
-
-
-def _make_plan(
     flow: Flow,
     given: dict[str, Any] | None = None,
     *,
