@@ -41,18 +41,7 @@ async def execute_mapped(run: Run, node_id: str, options: Any) -> None:
                 error_message=f"node '{node.title}' maps over input '{port}', which has no wire and no value",
             )
             return
-        split = Task(
-            id=f"{template.id}:split",
-            run_id=run.id,
-            node_id=node_id,
-            title=node.title,
-            spec_key=template.spec_key,
-            key=run.plan.keys[node_id],
-            cache_folder=template.cache_folder,
-            workspace=template.workspace,
-            inputs={port: source},
-            kind="split",
-        )
+        split = _step(run, node_id, template, "split", {port: source})
         outcome = await run.executor.run(split, lambda m: None)
         # A damaged list is recomputed upstream, then split again (with its new reference).
         if not (outcome.corrupt_input and await run.repair(node_id, port)):
@@ -154,20 +143,30 @@ async def execute_mapped(run: Run, node_id: str, options: Any) -> None:
     run._finish(node_id, ev.COMPLETED, outputs=gathered.outputs, duration=node.duration)
 
 
-async def _gather(run: Run, node_id: str, template: Task, results: list[dict | None]) -> Any:
-    """Collect the items' results into the node's outputs, in a worker."""
-    node = run.nodes[node_id]
-    ports = template.outputs
-    gather = Task(
-        id=f"{template.id}:gather",
+def _step(run: Run, node_id: str, template: Task, kind: str, inputs: dict[str, Any]) -> Task:
+    """A mapped node's split or gather step, run in a worker under the node's own key."""
+    return Task(
+        id=f"{template.id}:{kind}",
         run_id=run.id,
         node_id=node_id,
-        title=node.title,
+        title=run.nodes[node_id].title,
         spec_key=template.spec_key,
         key=run.plan.keys[node_id],
         cache_folder=template.cache_folder,
         workspace=template.workspace,
-        inputs={p: ("refs", [r[p] for r in results if r is not None]) for p in ports},
-        kind="gather",
+        inputs=inputs,
+        kind=kind,
+    )
+
+
+async def _gather(run: Run, node_id: str, template: Task, results: list[dict | None]) -> Any:
+    """Collect the items' results into the node's outputs, in a worker."""
+    ports = template.outputs
+    gather = _step(
+        run,
+        node_id,
+        template,
+        "gather",
+        {p: ("refs", [r[p] for r in results if r is not None]) for p in ports},
     )
     return await run.executor.run(gather, lambda m: None)

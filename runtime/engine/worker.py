@@ -192,13 +192,7 @@ def _split(task: Task, store: ResultStore) -> Outcome:
     try:
         value = store.read(payload) if kind == "ref" else payload
     except CorruptResult as exc:
-        return Outcome(
-            False,
-            duration=time.perf_counter() - started,
-            error_type="CorruptResult",
-            error_message=str(exc),
-            corrupt_input=name,
-        )
+        return _damaged_input(exc, name, started)
     if isinstance(value, (str, bytes)) or isinstance(value, Mapping):
         raise TypeError(
             f"node '{task.title}' maps over input '{name}', which needs a list "
@@ -226,15 +220,20 @@ def _gather(task: Task, store: ResultStore) -> Outcome:
                 values[port].append(store.read(ref))
             except CorruptResult as exc:
                 # The item's cached result is damaged: the scheduler recomputes that item.
-                return Outcome(
-                    False,
-                    duration=time.perf_counter() - started,
-                    error_type="CorruptResult",
-                    error_message=str(exc),
-                    corrupt_input=f"{port}#{index}",
-                )
+                return _damaged_input(exc, f"{port}#{index}", started)
     outputs = {port: store.write(task.key, port, items) for port, items in values.items()}
     return Outcome(True, outputs, time.perf_counter() - started)
+
+
+def _damaged_input(error: CorruptResult, name: str, started: float) -> Outcome:
+    """The outcome of a task whose input `name` failed its checksum: the scheduler recomputes it."""
+    return Outcome(
+        False,
+        duration=time.perf_counter() - started,
+        error_type="CorruptResult",
+        error_message=str(error),
+        corrupt_input=name,
+    )
 
 
 def run_task(task: Task, send: Callable[[Message], None], store: ResultStore | None = None) -> Outcome:
@@ -267,13 +266,7 @@ def _call(task: Task, send: Callable[[Message], None], store: ResultStore) -> Ou
                 try:
                     value = store.read(payload)
                 except CorruptResult as exc:
-                    return Outcome(
-                        False,
-                        duration=time.perf_counter() - started,
-                        error_type="CorruptResult",
-                        error_message=str(exc),
-                        corrupt_input=name,
-                    )
+                    return _damaged_input(exc, name, started)
             else:
                 value = payload
             values[name] = _coerce(value, task.coerce[name]) if name in task.coerce else value
