@@ -67,7 +67,7 @@ def _child(
 
             reply = ("ok", dumps_plain(prepare(value)))
         else:
-            from plait.app.history import save_value
+            from plait.app.past_runs import save_value
 
             reply = ("ok", dumps_plain(str(save_value(value, path))))
     except BaseException as exc:  # noqa: BLE001 - told to the window, which stays up
