@@ -58,6 +58,7 @@ def build_example(folder: Path) -> None:
     from plait.runtime.nodes.libraries import Catalog
     from plait.runtime.workspace.store import Workspace
 
+    Workspace(folder).close()  # made by Plait before its code: the user's own, trusted
     (folder / "sales.py").write_text(EXAMPLE_LIBRARY)
     catalog = Catalog(folder)
     catalog.load()
