@@ -59,16 +59,16 @@ class FarPicture:
                 marked.append(bodies[node_id])
             elif item.status is not None:
                 by_state.setdefault(item.status.state, []).append(bodies[node_id])
-        painter.setRenderHint(QPainter.Antialiasing, False)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
         painter.setPen(pens.pen(style.node_border, 0))
         painter.setBrush(style.node_body)
         painter.drawRects(list(bodies.values()))
-        painter.setPen(Qt.NoPen)
+        painter.setPen(Qt.PenStyle.NoPen)
         painter.setBrush(style.node_title)
         painter.drawRects(self.heads)
         painter.setBrush(style.param_title)
         painter.drawRects(self.param_heads)
-        painter.setBrush(Qt.NoBrush)
+        painter.setBrush(Qt.BrushStyle.NoBrush)
         borders = [(rects, pens.state_colour(state)) for state, rects in by_state.items()]
         for rects, colour in borders + [(marked, style.broken), (chosen, style.selection)]:
             if rects:

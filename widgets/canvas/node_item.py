@@ -37,6 +37,16 @@ NODE_TYPE = QGraphicsItem.UserType + 1
 _LEFT = Qt.AlignVCenter | Qt.AlignLeft | Qt.TextDontClip
 _RIGHT = Qt.AlignVCenter | Qt.AlignRight | Qt.TextDontClip
 _WHITE = QColor("white")
+# Qt's enums as module constants: PySide takes about a microsecond to look up `Qt.NoPen`, and a
+# node's paint() would look up a dozen.
+_NO_PEN, _NO_BRUSH, _SOLID, _DASH = (
+    Qt.PenStyle.NoPen,
+    Qt.BrushStyle.NoBrush,
+    Qt.PenStyle.SolidLine,
+    Qt.PenStyle.DashLine,
+)
+_CENTRE, _ANTIALIAS = Qt.AlignmentFlag.AlignCenter, QPainter.RenderHint.Antialiasing
+_SELECTED = QStyle.StateFlag.State_Selected
 BADGE_RADIUS = 8.0
 # Or-ing Qt's flags goes through Python's enum machinery: done once, not once per node.
 _FLAGS = QGraphicsItem.ItemIsMovable | QGraphicsItem.ItemIsSelectable
@@ -186,7 +196,7 @@ class NodeItem(QGraphicsItem):
         is_param = self.is_param
         missing = not is_param and self._scene.flow.spec(node) is None
         lod = option.levelOfDetailFromTransform(painter.worldTransform())
-        selected = bool(option.state & QStyle.State_Selected)
+        selected = bool(option.state & _SELECTED)
         rect = self.body_rect()
         body = style.param_body if is_param else style.node_body
         head = style.broken if missing else (style.param_title if is_param else style.node_title)
@@ -203,14 +213,14 @@ class NodeItem(QGraphicsItem):
             painter.fillRect(QRectF(0, 0, rect.width(), TITLE_HEIGHT), head)
             return
 
-        painter.setRenderHint(QPainter.Antialiasing, True)
+        painter.setRenderHint(_ANTIALIAS, True)
         radius = 12.0 if is_param else 5.0
         width = 2.2 if selected or (status is not None and status.state != "pending") else 1.0
-        painter.setPen(pens.pen(border, width, Qt.DashLine if status and status.stale else Qt.SolidLine))
+        painter.setPen(pens.pen(border, width, _DASH if status and status.stale else _SOLID))
         painter.setBrush(body)
         painter.drawRoundedRect(rect, radius, radius)
         # Title bar: rounded at the top only.
-        painter.setPen(Qt.NoPen)
+        painter.setPen(_NO_PEN)
         painter.setBrush(head)
         painter.drawRoundedRect(QRectF(0.5, 0.5, rect.width() - 1, TITLE_HEIGHT), radius, radius)
         painter.drawRect(QRectF(0.5, TITLE_HEIGHT / 2, rect.width() - 1, TITLE_HEIGHT / 2))
@@ -287,7 +297,7 @@ class NodeItem(QGraphicsItem):
             colour = pens.faded(colour, 60)
         text_colour = style.text if slot.wireable and fits is not False else style.text_dim
         if fits or slot is self.hover_slot:
-            painter.setPen(Qt.NoPen)
+            painter.setPen(_NO_PEN)
             painter.setBrush(pens.faded(style.highlight, 90))
             painter.drawEllipse(centre, PORT_RADIUS + 4, PORT_RADIUS + 4)
         if slot.wireable or slot.ghost:
@@ -296,7 +306,7 @@ class NodeItem(QGraphicsItem):
             painter.drawEllipse(centre, PORT_RADIUS, PORT_RADIUS)
         else:
             painter.setPen(pens.pen(colour, 1.5))
-            painter.setBrush(Qt.NoBrush)
+            painter.setBrush(_NO_BRUSH)
             painter.drawEllipse(centre, PORT_RADIUS - 1.5, PORT_RADIUS - 1.5)
         if not names:
             return
@@ -318,7 +328,7 @@ class NodeItem(QGraphicsItem):
         if status.state in ("running", "retrying"):
             # A bar along the bottom edge: its share when the total is known, else a stripe.
             track = QRectF(4, rect.height() - 5, rect.width() - 8, 3)
-            painter.setPen(Qt.NoPen)
+            painter.setPen(_NO_PEN)
             painter.setBrush(pens.faded(colour, 50))
             painter.drawRoundedRect(track, 1.5, 1.5)
             fraction = status.fraction
@@ -341,7 +351,7 @@ class NodeItem(QGraphicsItem):
         painter.setFont(pens.font("title"))
         painter.drawText(
             QRectF(centre.x() - BADGE_RADIUS, centre.y() - BADGE_RADIUS, 2 * BADGE_RADIUS, 2 * BADGE_RADIUS),
-            Qt.AlignCenter,
+            _CENTRE,
             str(len(self.problems)) if len(self.problems) > 1 else "!",
         )
 
