@@ -22,6 +22,7 @@ import argparse
 import asyncio
 import collections
 import cProfile
+import gc
 import json
 import os
 import pstats
@@ -52,7 +53,7 @@ LIBRARY = textwrap.dedent('''
 ''')
 PROBE_MS = 10
 STALL_MS = 100  # a stall longer than this is one a person notices
-SAMPLE_AFTER_MS = 30  # the sampler starts taking stacks once the loop is this late
+SAMPLE_AFTER_MS = 30  # the sampler starts taking stacks once the loop is this late (at most)
 SAMPLE_EVERY_S = 0.002
 
 
@@ -93,11 +94,28 @@ def gui_schedstat() -> Path:
     return Path(f"/proc/self/task/{threading.main_thread().native_id}/schedstat")
 
 
+class Collections:
+    """How long each of Python's garbage collections held the GIL (and with it the GUI thread)."""
+
+    def __init__(self) -> None:
+        self.pauses: list[tuple[float, int]] = []  # (ms, generation)
+        self.on = False
+        self._started = 0.0
+        gc.callbacks.append(self._callback)
+
+    def _callback(self, phase: str, info: dict) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+        elif self.on:
+            self.pauses.append(((time.perf_counter() - self._started) * 1000, info["generation"]))
+
+
 class StallSampler(threading.Thread):
     """Takes the GUI thread's stack while the event loop is late, one list of stacks per stall."""
 
-    def __init__(self, last_tick: list[float]) -> None:
+    def __init__(self, last_tick: list[float], after_ms: float) -> None:
         super().__init__(daemon=True, name="stall-sampler")
+        self.after_ms = after_ms
         self.last_tick = last_tick
         self.gui = threading.main_thread().ident
         self.stacks: dict[float, list[tuple[str, ...]]] = collections.defaultdict(list)
@@ -107,7 +125,7 @@ class StallSampler(threading.Thread):
         while self.running:
             time.sleep(SAMPLE_EVERY_S)
             tick = self.last_tick[0]
-            if (time.perf_counter() - tick) * 1000 < SAMPLE_AFTER_MS:
+            if (time.perf_counter() - tick) * 1000 < self.after_ms:
                 continue
             frame = sys._current_frames().get(self.gui)
             if frame is not None:
@@ -152,7 +170,8 @@ def measure(args) -> dict:
         ticks: list[float] = []  # the tick each latency followed
         last = [time.perf_counter()]
         probing = [False]
-        sampler = StallSampler(last) if args.stalls else None
+        collections = Collections()
+        sampler = StallSampler(last, min(SAMPLE_AFTER_MS, args.show_over / 3)) if args.stalls else None
         profile = cProfile.Profile() if args.profile else None
 
         schedstat = gui_schedstat()
@@ -182,6 +201,7 @@ def measure(args) -> dict:
             timer.start()
             await asyncio.sleep(0.3)
             probing[0] = True
+            collections.on = True
             if sampler is not None:
                 sampler.start()
             window.runs.run_finished.connect(shown)
@@ -198,6 +218,7 @@ def measure(args) -> dict:
             while "shown" not in marks:
                 await asyncio.sleep(0.05)
             probing[0] = False
+            collections.on = False
             if profile is not None:
                 profile.disable()
             marks["started"] = started
@@ -216,7 +237,7 @@ def measure(args) -> dict:
     stalls = [
         {"tick": tick, "ms": ms, "at": tick - marks["started_perf"], "ran": ran, "waited": waited}
         for tick, ms, (ran, waited) in zip(ticks, latencies, waits, strict=True)
-        if ms > STALL_MS
+        if ms > args.show_over
     ]
     # What the window's own work costs: each stall less the time the GUI thread waited for a CPU
     # that other processes (the workers among them) held.
@@ -237,10 +258,12 @@ def measure(args) -> dict:
         "worst": max(latencies),
         "worst_waited": max(zip(latencies, waits, strict=True))[1][1],
         "worst_own": max(own),
-        "stalls": len(stalls),
+        "stalls": sum(1 for ms in latencies if ms > STALL_MS),
         "own_stalls": sum(1 for ms in own if ms > STALL_MS),
         "load": marks["load"],
         "mean": statistics.fmean(latencies),
+        "gc_ms": max(collections.pauses, default=(0.0, 0))[0],
+        "gc_full": sum(1 for _, generation in collections.pauses if generation == 2),
         "finish_shown_ms": (marks["shown"] - marks["last_node"]) * 1000,
     }
 
@@ -258,6 +281,9 @@ def main(argv: list[str] | None = None) -> int:
         "--repeat", type=int, default=1, help="runs, each in a fresh process; medians printed"
     )
     parser.add_argument("--stalls", action="store_true", help="print where the GUI thread spent each stall")
+    parser.add_argument(
+        "--show-over", type=float, default=STALL_MS, metavar="MS", help="with --stalls: the stalls shown"
+    )
     parser.add_argument("--profile", metavar="FILE", help="cProfile the GUI thread over the run into FILE")
     parser.add_argument("--json", action="store_true", help=argparse.SUPPRESS)  # one run, for --repeat
     args = parser.parse_args(argv)
@@ -277,7 +303,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"--nodes={args.nodes}",
                 f"--workers={args.workers}",
             ]
-            command += ["--stalls"] if args.stalls else []
+            command += ["--stalls", f"--show-over={args.show_over}"] if args.stalls else []
             out = subprocess.run(command, capture_output=True, text=True)
             found = [line for line in out.stdout.splitlines() if line.startswith("RESULT ")]
             if out.returncode or not found:
@@ -315,6 +341,10 @@ def main(argv: list[str] | None = None) -> int:
         f"worst stall less the GUI thread's waits for a CPU (the window's own work): "
         f"{median('worst_own'):.0f} ms (target under {STALL_MS} ms); over {STALL_MS} ms per run: "
         f"{median('own_stalls'):.0f}"
+    )
+    print(
+        f"longest garbage collection on the GUI thread: {median('gc_ms'):.1f} ms; "
+        f"full collections per run: {median('gc_full'):.0f}"
     )
     print(f"last node finished -> window shows the run finished: {median('finish_shown_ms'):.0f} ms")
     print(f"mean latency {median('mean'):.1f} ms")
