@@ -161,8 +161,8 @@ def measure(folder: Path, frames: int, layout: bool) -> dict:
     out["first_frame"] = frame_ms(view)  # builds the item index, as the first frame on screen does
     out["items_per_node"] = len(scene.items()) / len(flow.nodes)
 
-    # Wires are routed around nodes after the open, in batches the event loop interleaves;
-    # here all at once, so the frames below draw the routes a person sees.
+    # A big flow's wires are checked and routed around nodes after the open, in batches the
+    # event loop interleaves; here all at once, so the frames below draw what a person sees.
     t0 = time.perf_counter()
     scene.route_pending()
     out["route"] = (time.perf_counter() - t0) * 1000
@@ -278,8 +278,8 @@ def report(size: int, described: str, runs: list[dict]) -> None:
     for label, key, unit in rows:
         print(f"  {label:44s} {med(key):7.1f}{unit} {med('plain_' + key):7.1f}{unit} {ratio(key):>7s}")
     print(
-        f"  load from the workspace {med('load'):.0f} ms (in both opens); route every wire around nodes "
-        f"after the open {med('route'):.0f} ms, in batches between frames"
+        f"  load from the workspace {med('load'):.0f} ms (in both opens); after the open, check every "
+        f"wire's port types and route it around nodes: {med('route'):.0f} ms, in batches between frames"
     )
     if "dot" in runs[0]:
         print(
