@@ -23,7 +23,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from plait.app import heap
 from plait.app.auto_layout import AutoLayout
 from plait.app.cache_explainer import CacheExplainer
 from plait.app.controllers.editing import EditingController
@@ -569,7 +568,6 @@ class MainWindow(QMainWindow):
         self.schedules.refresh_schedules()
         self.view.fit_view(keep_fitting=True)
         self.view.setFocus()
-        QTimer.singleShot(heap.SETTLE_AFTER_MS, heap.settle)
 
     def _flow_event(self, event: object) -> None:
         self._validate_timer.start()
