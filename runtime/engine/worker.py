@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from plait.runtime.engine import progress as reporting
 from plait.runtime.engine.capture import Capture, Message, capture_whole_process
 from plait.runtime.nodes.context import using_workspace
 from plait.runtime.nodes.processes import exit_with_parent
@@ -408,7 +407,6 @@ def worker_main(conn: Any, settings: dict[str, Any]) -> None:
         if os.path.isdir(settings["workspace"]):
             os.chdir(settings["workspace"])  # a worker starts in its workspace, as nodes expect
     logging.getLogger().setLevel(logging.INFO)
-    reporting.install_tqdm_hook()
     stores: dict[str, ResultStore] = {}
     os.environ.setdefault("PLAIT_WORKER", "1")
     while True:
