@@ -238,6 +238,12 @@ def _damaged_input(error: CorruptResult, name: str, started: float) -> Outcome:
 def run_task(task: Task, send: Callable[[Message], None], store: ResultStore | None = None) -> Outcome:
     """Run one task to its end, sending log and progress messages as it goes."""
     store = store or ResultStore(task.cache_folder)
+    if task.workspace:
+        from plait.runtime.nodes.loader import workspace_importer
+
+        # The workspace's private module names import here: an input may be a pickled
+        # value of one of its classes, read before (or without) importing its files.
+        workspace_importer(task.workspace)
     if task.kind != "call":
         try:
             return (_split if task.kind == "split" else _gather)(task, store)
