@@ -28,12 +28,14 @@ import hashlib
 import importlib.abc
 import importlib.machinery
 import importlib.util
+import itertools
 import linecache
 import re
 import sys
 import threading
 import types
 from collections import OrderedDict
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -240,16 +242,18 @@ class WorkspaceImporter:
     def locate(self, private: str) -> Path | None:
         """The file or package folder of one of this folder's top-level private names."""
         stem = private[len(WORKSPACE_MODULE_PREFIX) :].split("_", 1)[-1]
-        candidates = [self.folder / stem, self.folder / f"{stem}.py"]
-        try:
-            candidates += sorted(self.folder.iterdir())  # a name made of a stem with other characters
-        except OSError:
-            pass
-        for path in candidates:
+        for path in itertools.chain((self.folder / stem, self.folder / f"{stem}.py"), self._entries()):
             if _is_package(path) or (path.suffix == ".py" and path.is_file()):
                 if workspace_module_name(path) == private:
                     return path
         return None
+
+    def _entries(self) -> Iterator[Path]:
+        """The folder's entries, for a private name made of a stem with other characters."""
+        try:
+            yield from sorted(self.folder.iterdir())
+        except OSError:
+            return
 
     def _sibling(self, top: str) -> str | None:
         if top in sys.stdlib_module_names or top in sys.builtin_module_names:

@@ -216,3 +216,29 @@ def test_a_module_the_workspace_lists_may_be_one_of_its_packages(folders):
     assert catalog_b.get("shapes.sides:count").func() == 4
     assert resolve_callable("shapes.sides:count", a)() == 3
     assert resolve_callable("shapes:KIND", b) == "B-shape"
+
+
+def test_a_pickle_of_its_classes_loads_where_only_the_workspace_is_known(tmp_path):
+    import pickle
+    import subprocess
+
+    (tmp_path / "my-things.py").write_text("class Thing:\n    def __init__(self, n):\n        self.n = n\n")
+    (tmp_path / "kit").mkdir()
+    (tmp_path / "kit" / "__init__.py").write_text("")
+    (tmp_path / "kit" / "parts.py").write_text(
+        "class Part:\n    def __init__(self, n):\n        self.n = n\n"
+    )
+    (tmp_path / "make.py").write_text("import kit.parts\n\n\ndef make():\n    return kit.parts.Part(2)\n")
+    thing = loader.import_workspace_file(tmp_path / "my-things.py").Thing(1)
+    part = resolve_callable("make.py:make", tmp_path)()
+    data = pickle.dumps([thing, part])
+    script = (
+        "import pickle, sys\n"
+        "from plait.runtime.nodes.loader import workspace_importer\n"
+        f"workspace_importer({str(tmp_path)!r})\n"
+        "things = pickle.loads(sys.stdin.buffer.read())\n"
+        "print([(type(t).__name__, t.n) for t in things])\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], input=data, capture_output=True, timeout=60)
+    assert done.returncode == 0, done.stderr.decode()
+    assert done.stdout.decode().strip() == "[('Thing', 1), ('Part', 2)]"
