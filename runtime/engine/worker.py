@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from plait.runtime.engine import progress as reporting
 from plait.runtime.engine.capture import Capture, Message, capture_whole_process
 from plait.runtime.nodes.context import using_workspace
 from plait.runtime.nodes.processes import exit_with_parent
@@ -239,6 +238,12 @@ def _damaged_input(error: CorruptResult, name: str, started: float) -> Outcome:
 def run_task(task: Task, send: Callable[[Message], None], store: ResultStore | None = None) -> Outcome:
     """Run one task to its end, sending log and progress messages as it goes."""
     store = store or ResultStore(task.cache_folder)
+    if task.workspace:
+        from plait.runtime.nodes.loader import workspace_importer
+
+        # The workspace's private module names import here: an input may be a pickled
+        # value of one of its classes, read before (or without) importing its files.
+        workspace_importer(task.workspace)
     if task.kind != "call":
         try:
             return (_split if task.kind == "split" else _gather)(task, store)
@@ -408,7 +413,6 @@ def worker_main(conn: Any, settings: dict[str, Any]) -> None:
         if os.path.isdir(settings["workspace"]):
             os.chdir(settings["workspace"])  # a worker starts in its workspace, as nodes expect
     logging.getLogger().setLevel(logging.INFO)
-    reporting.install_tqdm_hook()
     stores: dict[str, ResultStore] = {}
     os.environ.setdefault("PLAIT_WORKER", "1")
     while True:
