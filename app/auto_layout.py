@@ -6,7 +6,9 @@ positions and wire routes out), shows a busy bar with a Cancel button in the
 status bar, and stays responsive; Cancel kills the process. The positions are
 applied as one undoable command when they arrive, if the flow is still the
 one that was laid out. A small flow is laid out at once: starting a process
-would take longer than dot does.
+would take longer than dot does. From LAYERED_FROM nodes on, the process runs
+the layered layout instead of dot: seconds at 10,000 nodes, and it reports its
+phases, so the bar shows how far it has gone.
 """
 
 from __future__ import annotations
@@ -18,10 +20,12 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QLabel, QProgressBar, QToolButton
 
 from plait.app.layout import layout_graph, layout_in_child
+from plait.runtime.flow.layered import layered_layout
 from plait.runtime.nodes.processes import plain_main
 from plait.widgets.words import plural
 
 IN_PROCESS_BELOW = 150  # nodes: dot lays these out in well under 0.1 s
+LAYERED_FROM = 1500  # nodes: dot takes seconds from here on, a minute at 5,000
 POLL_MS = 50
 
 
@@ -43,7 +47,7 @@ class AutoLayout(QObject):
         self.label.setObjectName("LayoutLabel")
         self.busy = QProgressBar(window)
         self.busy.setObjectName("LayoutProgress")
-        self.busy.setRange(0, 0)  # dot says nothing of its progress: a busy bar
+        self.busy.setRange(0, 0)
         self.busy.setFixedWidth(120)
         self.busy.setTextVisible(False)
         self.cancel_button = QToolButton(window)
@@ -70,20 +74,28 @@ class AutoLayout(QObject):
         nodes = sorted(flow.nodes)
         edges = list(flow.edges)
         pairs = [(e.source, e.target) for e in edges]
+        layered = len(nodes) >= LAYERED_FROM
         if len(nodes) < IN_PROCESS_BELOW:
-            self._apply(flow, edges, *layout_graph(nodes, pairs, sizes))
+            lay_out = layered_layout if layered else layout_graph
+            self._apply(flow, edges, *lay_out(nodes, pairs, sizes))
             self.finished.emit(True)
             return
         context = multiprocessing.get_context("spawn")  # never fork a process that owns Qt
         self._conn, child = context.Pipe(duplex=False)
         self._process = context.Process(
-            target=layout_in_child, args=(child, nodes, pairs, sizes), daemon=True, name="plait-layout"
+            target=layout_in_child,
+            args=(child, nodes, pairs, sizes, layered),
+            daemon=True,
+            name="plait-layout",
         )
         with plain_main():
             self._process.start()
         child.close()
         self._job = (flow, nodes, edges, sizes)
         self.label.setText(f"Laying out {plural(len(nodes), 'node')}…")
+        # dot says nothing of its progress (a busy bar); the layered layout tells its phases.
+        self.busy.setRange(0, 100 if layered else 0)
+        self.busy.setValue(0)
         for widget in (self.label, self.busy, self.cancel_button):
             widget.show()
         self._poll.start()
@@ -97,14 +109,21 @@ class AutoLayout(QObject):
         self.finished.emit(False)
 
     def _check(self) -> None:
-        try:
-            if not self._conn.poll():
-                if self._process.is_alive():
-                    return
-                raise EOFError
-            kind, payload = self._conn.recv()
-        except (EOFError, OSError):
-            kind, payload = "error", "the layout process stopped without an answer"
+        while True:
+            try:
+                if not self._conn.poll():
+                    if self._process.is_alive():
+                        return
+                    raise EOFError
+                message = self._conn.recv()
+            except (EOFError, OSError):
+                message = ("error", "the layout process stopped without an answer")
+            if message[0] != "progress":
+                break
+            _, phase, done = message
+            self.label.setText(f"Laying out {plural(len(self._job[1]), 'node')}: {phase}…")
+            self.busy.setValue(round(done * 100))
+        kind, payload = message
         flow, nodes, edges, _ = self._job
         self._stop()
         window = self.window
@@ -144,12 +163,14 @@ class AutoLayout(QObject):
         new_left = min(x for x, _ in positions.values())
         new_top = min(y for _, y in positions.values())
         dx, dy = old_left - new_left, old_top - new_top
-        window.document.move_nodes(
-            {k: (x + dx, y + dy) for k, (x, y) in positions.items()}, text="Auto-layout"
-        )
-        # Graphviz's own wire routes go around the nodes it placed; each is kept until an end
-        # of its wire moves (undo included), then the canvas routes that wire itself.
-        window.scene.set_layout_routes(
-            {edges[i]: [(x + dx, y + dy) for x, y in points] for i, points in routes.items()}
-        )
+        with window.scene.moving_many():
+            window.document.move_nodes(
+                {k: (x + dx, y + dy) for k, (x, y) in positions.items()}, text="Auto-layout"
+            )
+            # The layout's own wire routes go around the nodes it placed; each is kept until an
+            # end of its wire moves (undo included), then the canvas routes that wire itself.
+            window.scene.set_layout_routes(
+                {edges[i]: [(x + dx, y + dy) for x, y in points] for i, points in routes.items()}
+            )
+        window.scene.fit_scene_rect()  # a layout can reach past where the nodes were
         window.view.fit_view()
