@@ -17,7 +17,7 @@ import multiprocessing
 from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
-from PySide6.QtWidgets import QLabel, QProgressBar, QToolButton
+from PySide6.QtWidgets import QLabel, QProgressBar, QToolButton, QWidget
 
 from plait.app.layout import layout_graph, layout_in_child
 from plait.runtime.flow.layered import layered_layout
@@ -30,27 +30,28 @@ POLL_MS = 50
 
 
 class AutoLayout(QObject):
-    """Owned by the window: lays its flow out with dot, off the GUI thread when it is big."""
+    """Lays the session's flow out with dot, off the GUI thread when it is big."""
 
     finished = Signal(bool)  # the job is over: True when the positions were applied
 
-    def __init__(self, window: Any) -> None:
-        super().__init__(window)
-        self.window = window
+    def __init__(self, session, view, status_bar, parent: QWidget) -> None:
+        super().__init__(parent)
+        self.session = session
+        self.view = view
         self._process: Any = None
         self._conn: Any = None
         self._job: tuple[Any, list[str], list[Any], dict] | None = None  # flow, nodes, edges, sizes
         self._poll = QTimer(self, interval=POLL_MS)
         self._poll.timeout.connect(self._check)
-        bar = window.statusBar()
-        self.label = QLabel(window)
+        bar = status_bar
+        self.label = QLabel(parent)
         self.label.setObjectName("LayoutLabel")
-        self.busy = QProgressBar(window)
+        self.busy = QProgressBar(parent)
         self.busy.setObjectName("LayoutProgress")
         self.busy.setRange(0, 0)
         self.busy.setFixedWidth(120)
         self.busy.setTextVisible(False)
-        self.cancel_button = QToolButton(window)
+        self.cancel_button = QToolButton(parent)
         self.cancel_button.setObjectName("LayoutCancel")
         self.cancel_button.setText("Cancel")
         self.cancel_button.setToolTip("Stop laying the flow out; nothing moves")
@@ -65,12 +66,12 @@ class AutoLayout(QObject):
 
     def start(self) -> None:
         """Lay out the window's flow; big flows in a process, the result one undo step."""
-        window = self.window
+        session = self.session
         if self.running:
-            window.show_message("Auto-layout is already running (Cancel in the status bar stops it)")
+            session.say("Auto-layout is already running (Cancel in the status bar stops it)")
             return
-        flow = window.document.flow
-        sizes = {nid: (item.layout.width, item.layout.height) for nid, item in window.scene.nodes.items()}
+        flow = session.document.flow
+        sizes = {nid: (item.layout.width, item.layout.height) for nid, item in session.scene.nodes.items()}
         nodes = sorted(flow.nodes)
         edges = list(flow.edges)
         pairs = [(e.source, e.target) for e in edges]
@@ -105,7 +106,7 @@ class AutoLayout(QObject):
         if not self.running:
             return
         self._stop()
-        self.window.show_message("Auto-layout cancelled")
+        self.session.say("Auto-layout cancelled")
         self.finished.emit(False)
 
     def _check(self) -> None:
@@ -126,19 +127,19 @@ class AutoLayout(QObject):
         kind, payload = message
         flow, nodes, edges, _ = self._job
         self._stop()
-        window = self.window
+        session = self.session
         if kind == "error":
-            window.show_message(f"Auto-layout failed: {payload}")
+            session.say(f"Auto-layout failed: {payload}")
             self.finished.emit(False)
             return
-        document = window.document
+        document = session.document
         if (
             document is None
             or document.flow is not flow
             or sorted(flow.nodes) != nodes
             or flow.edges != edges
         ):
-            window.show_message("The flow changed while it was being laid out: press L to lay it out again")
+            session.say("The flow changed while it was being laid out: press L to lay it out again")
             self.finished.emit(False)
             return
         self._apply(flow, edges, *payload)
@@ -156,21 +157,21 @@ class AutoLayout(QObject):
             widget.hide()
 
     def _apply(self, flow: Any, edges: list[Any], positions: dict, routes: dict) -> None:
-        window = self.window
+        scene = self.session.scene
         # Keep the flow where it was on the canvas: align the layout's corner with the old one.
         old_left = min(n.position[0] for n in flow.nodes.values())
         old_top = min(n.position[1] for n in flow.nodes.values())
         new_left = min(x for x, _ in positions.values())
         new_top = min(y for _, y in positions.values())
         dx, dy = old_left - new_left, old_top - new_top
-        with window.scene.moving_many():
-            window.document.move_nodes(
+        with scene.moving_many():
+            self.session.document.move_nodes(
                 {k: (x + dx, y + dy) for k, (x, y) in positions.items()}, text="Auto-layout"
             )
             # The layout's own wire routes go around the nodes it placed; each is kept until an
             # end of its wire moves (undo included), then the canvas routes that wire itself.
-            window.scene.set_layout_routes(
+            scene.set_layout_routes(
                 {edges[i]: [(x + dx, y + dy) for x, y in points] for i, points in routes.items()}
             )
-        window.scene.fit_scene_rect()  # a layout can reach past where the nodes were
-        window.view.fit_view()
+        scene.fit_scene_rect()  # a layout can reach past where the nodes were
+        self.view.fit_view()

@@ -111,7 +111,7 @@ class MainWindow(QMainWindow):
             self.set_document,
             self,
         )
-        self.layouter = AutoLayout(self)
+        self.layouter = AutoLayout(session, self.view, self.statusBar(), self)
         self.editing = EditingController(session, questions, self.view, self.layouter, self)
         docks = RunDocks(
             self.runs_dock, self.outputs_dock, self.logs_dock, self.outputs_dock_widget, self.logs_dock_widget
