@@ -7,9 +7,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from plait.runtime.flow import graph
+from plait.runtime.nodes.spec import tuple_port
 
 if TYPE_CHECKING:
-    from plait.runtime.flow.model import Flow
+    from plait.runtime.flow.model import Flow, Node
 
 UNWIRED_INPUT = "unwired_input"
 CYCLE = "cycle"
@@ -34,6 +35,20 @@ class Problem:
 
     def __str__(self) -> str:
         return self.message
+
+
+def _vanished_output(flow: Flow, node: Node, port: str) -> str:
+    """Why a wire's output is gone, and what to do; a whole tuple split into items says so."""
+    spec = flow.spec(node)
+    names = [p.name for p in spec.outputs] if spec is not None else []
+    if port == "result" and names and names == [tuple_port(i) for i in range(len(names))]:
+        return (
+            f"a wire leaves output 'result' of '{node.title}', but its function returns a "
+            f"tuple[...], which gives one output per item ({', '.join(names)}): wire from the "
+            'item the next node needs, or declare @node(outputs="result") on the function '
+            "to keep the whole tuple as one output"
+        )
+    return f"a wire leaves output '{port}' of '{node.title}', which it no longer has: remove the wire"
 
 
 def validate(flow: Flow) -> list[Problem]:
@@ -61,11 +76,7 @@ def validate(flow: Flow) -> list[Problem]:
         if out_port is None and edge.source not in missing:
             problems.append(
                 Problem(
-                    UNKNOWN_PORT,
-                    f"a wire leaves output '{edge.source_port}' of '{src.title}', which it no "
-                    "longer has: remove the wire",
-                    edge.source,
-                    edge.source_port,
+                    UNKNOWN_PORT, _vanished_output(flow, src, edge.source_port), edge.source, edge.source_port
                 )
             )
         if in_port is None and edge.target not in missing:

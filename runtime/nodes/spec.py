@@ -62,6 +62,11 @@ OUTPUT_ATTRIBUTES = "attributes"  # a NamedTuple or object: attributes by port n
 CACHE_POLICIES = ("inputs", "never")
 
 
+def tuple_port(index: int) -> str:
+    """The name of the output that gives item `index` of a returned `tuple[A, B]`."""
+    return f"result_{index}"
+
+
 @dataclass(frozen=True)
 class Port:
     """An input or output of a node type."""
