@@ -24,6 +24,7 @@ from plait.runtime.engine.subflows import execute_subflow, is_subflow
 from plait.runtime.engine.worker import Outcome, Task
 from plait.runtime.flow.model import Flow
 from plait.runtime.nodes.context import using_workspace
+from plait.runtime.nodes.splitting import key_ports
 from plait.runtime.results.blobs import OutputRef
 from plait.runtime.results.cache import ResultCache, verify_after_crash
 from plait.runtime.workspace.store import Workspace
@@ -504,6 +505,7 @@ class Run:
             positional=positional,
             outputs=tuple(p.name for p in spec.outputs),
             output_style=spec.output_style,
+            keys=tuple(key_ports([p.name for p in spec.outputs], options.split)),
             func_blob=blob,
             log_limit=self.log_limit,
             attempt=attempt,

@@ -27,6 +27,7 @@ from plait.runtime.nodes.spec import (
     OUTPUT_NONE,
     OUTPUT_SEQUENCE,
 )
+from plait.runtime.nodes.splitting import KeyPort, take_keys
 from plait.runtime.results.blobs import CorruptResult, OutputRef, ResultStore
 
 
@@ -47,6 +48,7 @@ class Task:
     positional: tuple[str, ...] = ()  # inputs passed by position, in order
     outputs: tuple[str, ...] = ("result",)
     output_style: str = "single"
+    keys: tuple[KeyPort, ...] = ()  # outputs split by key: each key's port, its output and key
     func_blob: bytes | None = None  # cloudpickled function when it has no importable key
     log_limit: int = 10_000
     attempt: int = 1
@@ -161,6 +163,12 @@ def _nameable(value: Any) -> bool:
 
 
 def _split_outputs(task: Task, value: Any) -> dict[str, Any]:
+    """The value of each output port: the return value split by the node's style, then by key."""
+    outputs = _by_style(task, value)
+    return take_keys(task.title, outputs, task.keys) if task.keys else outputs
+
+
+def _by_style(task: Task, value: Any) -> dict[str, Any]:
     names = task.outputs
     if task.output_style == OUTPUT_NONE:
         return {}

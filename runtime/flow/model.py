@@ -52,6 +52,7 @@ from plait.runtime.nodes.port_types import (
     wire_fit,
 )
 from plait.runtime.nodes.spec import NodeOptions, NodeSpec, Port
+from plait.runtime.nodes.splitting import SPLIT_OPTION, check_split, split_outputs
 
 _UNSET = object()
 
@@ -234,13 +235,15 @@ class Flow:
         spec = self.spec(node)
         if spec is None:
             return ()
+        # Outputs split by key add one output per key (a per-node option, read directly).
+        outputs = split_outputs(spec.outputs, node.options.get(SPLIT_OPTION))
         if self.options(node).map_over:
             # A mapped node gives the list of its items' results on each output.
             return tuple(
                 dataclasses.replace(p, annotation=list[p.annotation] if p.annotation is not Any else list)
-                for p in spec.outputs
+                for p in outputs
             )
-        return spec.outputs
+        return outputs
 
     def input_port(self, node: Node | str, name: str) -> Port | None:
         """The node's input called `name`, found by name (not by a scan of every port)."""
@@ -604,6 +607,8 @@ class Flow:
             raise FlowError(f"node '{node.title}' has no option '{name}'")
         if value is not _UNSET:
             _check_json(value, f"option '{name}' of node '{node.title}'")
+            if name == SPLIT_OPTION and (why := check_split(value)):
+                raise FlowError(f"node '{node.title}': {why}")
         old = node.options.get(name, _UNSET)
         if value is _UNSET:
             node.options.pop(name, None)
