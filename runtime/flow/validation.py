@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from plait.runtime.flow import graph
 from plait.runtime.nodes.spec import tuple_port
+from plait.runtime.nodes.splitting import SPLIT_OPTION
 
 if TYPE_CHECKING:
     from plait.runtime.flow.model import Flow, Node
@@ -22,6 +23,7 @@ SHARED_INPUT = "shared_input"
 DUPLICATE_OUTPUT = "duplicate_output"
 SELF_INCLUDING = "self_including"
 OUTSIDE_CHOICES = "outside_choices"
+UNSPLITTABLE = "unsplittable"
 
 
 @dataclass(frozen=True)
@@ -124,6 +126,18 @@ def validate(flow: Flow) -> list[Problem]:
                 reason = flow.outside_choices(node, port, value)
                 if reason:
                     problems.append(Problem(OUTSIDE_CHOICES, reason, node.id, port))
+
+    for node in flow.nodes.values():
+        spec = None if node.id in missing else flow.spec(node)
+        if spec is not None and spec.builtin and node.options.get(SPLIT_OPTION):
+            problems.append(
+                Problem(
+                    UNSPLITTABLE,
+                    f"node '{node.title}' runs a flow, whose outputs are not split by key: choose "
+                    "Join keys on its output, and split the output inside that flow instead",
+                    node.id,
+                )
+            )
 
     for component in sorted(graph.cycles(flow.wiring), key=sorted):
         titles = sorted(flow.nodes[n].title for n in component)

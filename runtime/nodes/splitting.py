@@ -119,3 +119,29 @@ def take_keys(title: str, values: dict[str, Any], ports: Sequence[KeyPort]) -> d
 
 def _a(name: str) -> str:
     return f"an {name}" if name[:1].lower() in "aeiou" else f"a {name}"
+
+
+def offered_keys(summary: Mapping[str, Any] | None, port: str) -> tuple[list[str] | None, str]:
+    """The keys Split by key offers for an output, from its last stored value's summary.
+
+    Returns (keys, "") or (None, why not). Only the summary is read, which the
+    worker wrote: the value itself is never loaded (nor unpickled) to list them.
+    """
+    if summary is None:
+        return None, f"Run the node first: Split by key takes the keys its last run gave on '{port}'"
+    keys, length = summary.get("keys"), summary.get("length")
+    if keys is None:
+        kind = summary.get("type", "value")
+        if kind == "dict":  # stored before summaries listed keys
+            return None, f"Run the node again: the stored value of '{port}' does not list its keys"
+        return None, f"The last run gave {_a(kind)} on '{port}', not a dict: only a dict is split by key"
+    if isinstance(length, int) and length > MAX_KEYS:
+        return None, (
+            f"The dict on '{port}' has {length} keys; Split by key makes at most {MAX_KEYS} "
+            "outputs: take the items you need with Get item nodes"
+        )
+    if isinstance(length, int) and len(keys) < length:
+        return None, f"Only a dict whose keys are all text is split by key; the one on '{port}' has others"
+    if not keys:
+        return None, f"The dict on '{port}' was empty in the last run: there is no key to split by"
+    return list(keys), ""

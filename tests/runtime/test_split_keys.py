@@ -194,3 +194,46 @@ def test_an_exported_script_takes_the_split_keys_too(tmp_path, monkeypatch):
     namespace: dict = {}
     exec(compile(script, "splits.py", "exec"), namespace)  # noqa: S102 - the script under test
     assert namespace["main"]([]) == {"count": {"result": 3}}
+
+
+@pytest.mark.parametrize(
+    ("value", "why"),
+    [
+        (None, "Run the node first: Split by key takes the keys its last run gave on 'result'"),
+        ([1, 2], "The last run gave a list on 'result', not a dict"),
+        ({}, "The dict on 'result' was empty in the last run"),
+        ({1: "a"}, "Only a dict whose keys are all text is split by key"),
+        ({f"k{i}": i for i in range(65)}, "has 65 keys; Split by key makes at most 64 outputs"),
+    ],
+)
+def test_the_keys_offered_come_from_the_stored_summary_or_a_reason_why_not(value, why):
+    from plait.runtime.nodes.splitting import offered_keys
+
+    keys, reason = offered_keys(None if value is None else summarize(value), "result")
+    assert keys is None and why in reason
+    assert offered_keys(summarize({"a": 1, "b": 2}), "result") == (["a", "b"], "")
+    old = {"type": "dict", "length": 2, "preview": "{...}"}  # stored before summaries listed keys
+    assert offered_keys(old, "result")[1].startswith("Run the node again")
+
+
+def test_a_subflow_node_split_by_key_is_a_problem_that_says_where_to_split(split_catalog, workspace):
+    from plait.runtime.flow.validation import UNSPLITTABLE
+    from plait.runtime.workspace.catalog import FlowCatalog, subflow_key
+
+    flows = FlowCatalog(split_catalog, workspace)
+    child = Flow("make parts", catalog=flows)
+    child.create_node(split_catalog.get(HERE + "parts"), node_id="parts")
+    out = child.add_output("made")
+    child.connect("parts", "result", out.id, "value")
+    workspace.save_flow(child)
+    parent = Flow("parent", catalog=flows)
+    sub = parent.create_node(flows.get(subflow_key(child.id)))
+    parent.set_option(sub.id, "split", {"made": ["train"]})
+    problems = [p for p in parent.validate() if p.kind == UNSPLITTABLE]
+    assert [(p.node_id, p.message) for p in problems] == [
+        (
+            sub.id,
+            "node 'make parts' runs a flow, whose outputs are not split by key: choose Join keys "
+            "on its output, and split the output inside that flow instead",
+        )
+    ]

@@ -65,6 +65,7 @@ class FlowScene(RunStates, QGraphicsScene):
     wire_selection_changed = Signal()
     hovered_changed = Signal(object, object)  # the node items the mouse left and entered
     node_menu_requested = Signal(str, QPoint)  # node id, screen position: the window builds the menu
+    port_menu_requested = Signal(str, str, QPoint)  # node id, output port, screen position
 
     def __init__(self, editor: FlowEditor, style: CanvasStyle = LIGHT, parent=None) -> None:
         super().__init__(parent)
