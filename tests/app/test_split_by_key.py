@@ -15,7 +15,7 @@ from plait.runtime.flow.model import Edge, Flow, Node
 from plait.runtime.workspace import trust
 from plait.runtime.workspace.store import Workspace
 from plait.widgets.canvas.ports import OUTPUT
-from tests.app.conftest import own_workspace, port_point, wire
+from tests.app.conftest import node_point, own_workspace, port_point, wire
 from tests.app.test_running import click_node, wait_for_run
 
 LIBRARY = textwrap.dedent('''
@@ -110,6 +110,7 @@ def inspector_outputs(window) -> list[tuple[str, str]]:
 def test_split_by_key_needs_a_run_first_and_says_so(split_window):
     window = split_window
     menu = right_click_port(window, "parts", "result")
+    assert [a.objectName() for a in menu.actions()] == ["split_keys", "join_keys"]
     split = menu.findChild(QAction, "split_keys")
     assert not split.isEnabled()
     assert split.toolTip().startswith("Run the node first")
@@ -117,7 +118,14 @@ def test_split_by_key_needs_a_run_first_and_says_so(split_window):
     assert not join.isEnabled() and join.toolTip() == "'result' is not split by key"
     menu.close()
     # A right click elsewhere on the node opens the node's own menu, not the port's.
-    assert [a.objectName() for a in menu.actions()] == ["split_keys", "join_keys"]
+    point = node_point(window, "parts")
+    viewport = window.view.viewport()
+    QTest.mouseClick(viewport, Qt.RightButton, Qt.NoModifier, point)
+    QApplication.sendEvent(
+        viewport, QContextMenuEvent(QContextMenuEvent.Mouse, point, viewport.mapToGlobal(point))
+    )
+    assert window.node_menu is not None and window.node_menu.isVisible()
+    assert window.port_menu.menu is menu
 
 
 def test_split_by_key_adds_a_port_per_key_wires_from_it_fails_a_missing_key_and_undoes(split_window, qtbot):
