@@ -124,8 +124,8 @@ def test_split_by_key_needs_a_run_first_and_says_so(split_window):
     QApplication.sendEvent(
         viewport, QContextMenuEvent(QContextMenuEvent.Mouse, point, viewport.mapToGlobal(point))
     )
-    assert window.node_menu is not None and window.node_menu.isVisible()
-    assert window.port_menu.menu is menu
+    assert window.running.node_menu is not None and window.running.node_menu.isVisible()
+    assert window.ports.menu is menu
 
 
 def test_split_by_key_adds_a_port_per_key_wires_from_it_fails_a_missing_key_and_undoes(split_window, qtbot):
