@@ -13,5 +13,6 @@ workspace, its catalog, the flow document and its scene) and the `Questions`
 - `schedules`: the schedules dock, and running due slots while the window is open.
 - `export`: File > Export and Import.
 - `ports`: an output port's menu on the canvas (Split by key, Join keys).
+- `ports`: an output port's menu on the canvas (Split by key, Join keys).
 - `trust`: a restricted workspace is shown, never run, until trusted.
 """
