@@ -29,6 +29,7 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(PY) benchmarks/model.py
 	$(PY) benchmarks/engine.py
+	$(PY) benchmarks/logs.py
 	QT_QPA_PLATFORM=offscreen $(PY) benchmarks/canvas.py
 	QT_QPA_PLATFORM=offscreen $(PY) benchmarks/layout.py
 
