@@ -15,6 +15,7 @@ Target: under 100 MB with every line kept.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shutil
 import sqlite3
@@ -60,7 +61,7 @@ def peak(folder: Path, lines: int, limit: int | None) -> tuple[int, int]:
         text=True,
     )
     assert done.returncode == 0, done.stderr
-    with sqlite3.connect(folder / "plait.sqlite") as db:
+    with contextlib.closing(sqlite3.connect(folder / "plait.sqlite")) as db:
         (run_id,) = db.execute("select id from runs order by started desc limit 1").fetchone()
         (kept,) = db.execute("select count(*) from logs where run_id=?", (run_id,)).fetchone()
     return int(done.stderr.split()[-1]), kept
