@@ -28,6 +28,7 @@ from plait.app.cache_explainer import CacheExplainer
 from plait.app.controllers.editing import EditingController
 from plait.app.controllers.export import ExportController
 from plait.app.controllers.history import HistoryController, RunDocks
+from plait.app.controllers.ports import PortMenuController
 from plait.app.controllers.questions import Questions
 from plait.app.controllers.running import RunningController, RunSettings
 from plait.app.controllers.schedules import ScheduleController
@@ -111,7 +112,7 @@ class MainWindow(QMainWindow):
             self.set_document,
             self,
         )
-        self.layouter = AutoLayout(self)
+        self.layouter = AutoLayout(session, self.view, self.statusBar(), self)
         self.editing = EditingController(session, questions, self.view, self.layouter, self)
         docks = RunDocks(
             self.runs_dock, self.outputs_dock, self.logs_dock, self.outputs_dock_widget, self.logs_dock_widget
@@ -142,6 +143,7 @@ class MainWindow(QMainWindow):
             self,
         )
         self.export = ExportController(session, questions, runs, self.workspaces, self)
+        self.ports = PortMenuController(session, self.history, self)
         # What one side does that others follow.
         self.workspaces.workspace_changed.connect(self.history.forget_shown)
         self.workspaces.opened.connect(self._workspace_opened)
@@ -553,6 +555,7 @@ class MainWindow(QMainWindow):
         scene.selectionChanged.connect(self._selection_changed)
         scene.frame_edit_requested.connect(self.editing.edit_frame)
         scene.node_menu_requested.connect(self.running.open_node_menu)
+        scene.port_menu_requested.connect(self.ports.open)
         document.message.connect(self.show_message)
         document.undo_stack.cleanChanged.connect(self.update_title)
         document.undo_stack.indexChanged.connect(self._flow_edited)

@@ -12,5 +12,7 @@ workspace, its catalog, the flow document and its scene) and the `Questions`
 - `history`: the runs dock, the shown run's states, logs, timeline and outputs.
 - `schedules`: the schedules dock, and running due slots while the window is open.
 - `export`: File > Export and Import.
+- `ports`: an output port's menu on the canvas (Split by key, Join keys).
+- `ports`: an output port's menu on the canvas (Split by key, Join keys).
 - `trust`: a restricted workspace is shown, never run, until trusted.
 """

@@ -15,17 +15,19 @@ from __future__ import annotations
 
 import hashlib
 import io
+import itertools
 import json
 import os
 import pickle
 import reprlib
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePath
 from typing import Any
 
 from plait.runtime.keys.files import existing
+from plait.runtime.nodes.splitting import MAX_KEYS
 from plait.runtime.workspace.private import open_private, private_dir
 
 INLINE_LIMIT = 64 * 1024
@@ -241,6 +243,12 @@ def summarize(value: Any) -> dict[str, Any]:
             summary["preview"] = _repr.repr(value)
         except Exception as exc:  # noqa: BLE001
             summary["preview"] = f"<{cls.__name__}: repr failed: {exc}>"
+        if isinstance(value, Mapping):
+            # Its text keys, for Split by key: the window offers them without loading the value.
+            try:
+                summary["keys"] = [k for k in itertools.islice(value, MAX_KEYS + 1) if isinstance(k, str)]
+            except Exception:  # noqa: BLE001 - a user's mapping may fail to iterate
+                pass
     return summary
 
 

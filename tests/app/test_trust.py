@@ -244,3 +244,45 @@ def test_a_pickled_value_of_the_users_class_is_opened_outside_the_window(make_wi
     window.history._load_port("result")
     qtbot.waitUntil(lambda: (folder / "UNPICKLED").exists(), timeout=60_000)  # read, in the child
     assert workspace_module_name(folder / "nodes.py") not in sys.modules
+
+
+PACKAGED = textwrap.dedent("""
+    class Reading:
+        def __init__(self, value):
+            self.value = value
+
+        def __repr__(self):
+            return f"Reading({self.value})"
+""")
+
+
+def test_a_pickled_value_of_a_workspace_package_class_is_previewed(make_window, tmp_path, qtbot):
+    from PySide6.QtWidgets import QLabel, QPlainTextEdit, QTextEdit
+
+    folder = tmp_path / "packaged"
+    Workspace(folder).close()
+    (folder / "things").mkdir()
+    (folder / "things" / "__init__.py").write_text("")
+    (folder / "things" / "kinds.py").write_text(PACKAGED)
+    (folder / "nodes.py").write_text(
+        "from things.kinds import Reading\n\n\ndef make() -> object:\n    return Reading(42)\n"
+    )
+    with Workspace(folder) as ws:
+        flow = Flow("readings")
+        flow.add_node(Node("make", "nodes.py:make", "Make", (0.0, 0.0), {}))
+        ws.save_flow(flow)
+    ran = plait("run", "readings", "-w", str(folder), "--json")
+    assert ran.returncode == 0, ran.stderr
+
+    window = make_window(folder)
+    window.scene.select_nodes(["make"])
+    qtbot.waitUntil(lambda: window.outputs_dock.node_id == "make", timeout=10_000)
+    window.history._load_port("result")
+
+    def shown() -> str:
+        texts = [w.text() for w in window.outputs_dock.findChildren(QLabel)]
+        for kind in (QPlainTextEdit, QTextEdit):
+            texts += [w.toPlainText() for w in window.outputs_dock.findChildren(kind)]
+        return "\n".join(texts)
+
+    qtbot.waitUntil(lambda: "Reading(42)" in shown(), timeout=60_000)
