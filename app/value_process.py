@@ -35,7 +35,7 @@ def _read(folder: str, cache_folder: str, meta: dict[str, Any], data: bytes | No
         workspace_module_name,
         workspace_sources,
     )
-    from plait.runtime.results import blobs
+    from plait.runtime.results import blobs, serializers
 
     files = {workspace_module_name(p): p for p in workspace_sources(Path(folder))}
 
@@ -48,8 +48,8 @@ def _read(folder: str, cache_folder: str, meta: dict[str, Any], data: bytes | No
     def load_pickle(fh: Any) -> Any:
         return _WorkspaceUnpickler(fh).load()
 
-    pickler = blobs._BY_NAME["pickle"]
-    blobs._BY_NAME["pickle"] = blobs.Serializer(
+    pickler = serializers._BY_NAME["pickle"]
+    serializers._BY_NAME["pickle"] = serializers.Serializer(
         pickler.name, pickler.extension, pickler.accepts, pickler.dump, load_pickle
     )
     return blobs.ResultStore(cache_folder).read(OutputRef.from_meta(meta, data))
