@@ -157,8 +157,16 @@ def test_results_written_before_a_crash_are_checked_in_the_background(loop, engi
         assert verify_after_crash(reopened) is None  # once per opening
 
 
-def test_a_large_array_is_mapped_copy_on_write_checked_and_hashed_as_its_bytes(tmp_path):
+def chunked_sha256(data: bytes) -> str:
+    """The checksum scheme, written out: SHA-256 of each 16 MiB, then of those hashes and the length."""
     import hashlib
+
+    step = 16 * 1024 * 1024
+    chunks = [hashlib.sha256(data[i : i + step]).digest() for i in range(0, max(len(data), 1), step)]
+    return hashlib.sha256(b"".join(chunks) + len(data).to_bytes(8, "big")).hexdigest()
+
+
+def test_a_large_array_is_mapped_read_only_checked_and_hashed_as_its_bytes(tmp_path):
     import io
     import mmap
 
@@ -170,13 +178,15 @@ def test_a_large_array_is_mapped_copy_on_write_checked_and_hashed_as_its_bytes(t
     raw = store.path(ref).read_bytes()
     expected = io.BytesIO()
     numpy.save(expected, value, allow_pickle=False)
-    assert raw == expected.getvalue()  # written straight to the file, same bytes as before
-    assert ref.digest == "npy:" + hashlib.blake2b(raw, digest_size=20).hexdigest()
+    assert raw == expected.getvalue()  # written straight from the array, the bytes numpy.save writes
+    assert ref.digest == "npy:" + chunked_sha256(raw)
+    assert ref.checksum == "sha256/16m:" + chunked_sha256(raw)
 
     first, second = store.read(ref), store.read(ref)
     assert type(first) is numpy.ndarray and numpy.array_equal(first, value)
     assert isinstance(first.base.base if first.base.base is not None else first.base, mmap.mmap)
-    first[0] = -1.0  # the consumer's own page; the file and other readers keep the value
+    with pytest.raises(ValueError, match="read-only"):
+        first[0] = -1.0  # shared by every reader: nobody changes it for the others
     assert second[0] == 0.0 and store.read(ref)[0] == 0.0
 
     flip_a_byte(store.path(ref))
