@@ -120,22 +120,29 @@ class HeldResults(ResultStore):
             entry = self._queue.get()
             if entry is None:
                 return
-            error = None
-            try:
-                self.finish(entry.blob)
-            except Exception as exc:  # noqa: BLE001 - a full disk, a folder gone: told to the executor
-                error = f"{type(exc).__name__}: {exc}"
-            with self._changed:
-                entry.written, entry.error = True, error
-                # The buffers were for the file; the value itself is what consumers share.
-                entry.blob = dataclasses.replace(entry.blob, parts=[])
-                if not entry.keep and self._entries.get(entry.file) is entry:
-                    del self._entries[entry.file]
-                self._changed.notify_all()
-            try:
-                self._send(("written", entry.id, error))
-            except (OSError, ValueError):  # the executor is gone
+            if not self._write(entry):
                 return
+            del entry  # a value dropped meanwhile must not live on here until the next write
+
+    def _write(self, entry: _Entry) -> bool:
+        """Write one entry's file and say how it went; False once the executor is gone."""
+        error = None
+        try:
+            self.finish(entry.blob)
+        except Exception as exc:  # noqa: BLE001 - a full disk, a folder gone: told to the executor
+            error = f"{type(exc).__name__}: {exc}"
+        with self._changed:
+            entry.written, entry.error = True, error
+            # The buffers were for the file; the value itself is what consumers share.
+            entry.blob = dataclasses.replace(entry.blob, parts=[])
+            if not entry.keep and self._entries.get(entry.file) is entry:
+                del self._entries[entry.file]
+            self._changed.notify_all()
+        try:
+            self._send(("written", entry.id, error))
+        except (OSError, ValueError):
+            return False
+        return True
 
     def take_writing(self) -> list[tuple[str, str]]:
         """The (write id, file) pairs the current task began, and a fresh list for the next."""

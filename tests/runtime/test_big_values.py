@@ -304,6 +304,29 @@ def test_a_held_array_is_shared_from_memory_while_its_file_is_written(tmp_path):
     store.close()
 
 
+def test_a_released_value_is_let_go_once_written(tmp_path):
+    import gc
+    import time
+    import weakref
+
+    messages = Messages()
+    store = HeldResults(tmp_path / "cache", 100 * MB, messages)
+    store.hold = True
+    array = numpy.ones(20 * MB // 8)
+    alive = weakref.ref(array)
+    out = store.write("ab" * 20, "result", array)
+    store.release([out.file])
+    del array
+    assert messages.arrived.wait(WAIT)
+    for _ in range(200):  # the writer lets go of it right after saying it is written
+        gc.collect()
+        if alive() is None:
+            break
+        time.sleep(0.1)
+    assert alive() is None and store.held() == []
+    store.close()
+
+
 def test_a_write_that_fails_is_told_and_leaves_no_file(tmp_path):
     messages = Messages()
     store = HeldResults(tmp_path / "cache", 100 * MB, messages)
