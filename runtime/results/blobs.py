@@ -101,7 +101,7 @@ class _Sink(io.RawIOBase):
         self.file_path = file_path
         self.memory = io.BytesIO()
         self.file: Any = None
-        self.hash = checksums.ChunkedHash()
+        self.hash = checksums.StreamHash()
 
     @property
     def size(self) -> int:

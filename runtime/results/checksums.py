@@ -1,16 +1,12 @@
-"""Checksums of stored results: SHA-256 over 16 MiB chunks, hashed on several threads.
+"""Checksums of stored results: BLAKE3, hashed on every core.
 
 One hash serves both needs of a stored value. As its checksum it says whether
 a file still holds the bytes that were written; as its digest it is what the
 cache keys of the value's consumers chain on, so it must be a hash a collision
-of which nobody meets by accident or design: SHA-256, which processors with
-SHA extensions compute at about a gigabyte a second per core.
-
-The stream is cut into chunks of 16 MiB, each hashed on its own, and the root
-is the hash of the chunk hashes and the length. The result depends on the
-bytes only, never on how many threads computed it; a large array in memory or
-a memory-mapped file is hashed by every core at once (hashlib lets go of the
-interpreter lock while it hashes).
+of which nobody meets by accident or by design. BLAKE3 is such a hash (256
+bits, a Merkle tree of 1 KiB chunks) and hashes a gigabyte in about 0.1 s on
+two cores, a quarter of what SHA-256 takes and a tenth of BLAKE2b; the result
+depends on the bytes only, never on how many threads computed it.
 
 Entries written before this scheme carry a CRC-32 (eight hex digits) and are
 still checked with it.
@@ -18,105 +14,48 @@ still checked with it.
 
 from __future__ import annotations
 
-import hashlib
-import mmap
-import os
-import threading
 import zlib
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-CHUNK = 16 * 1024 * 1024
-PREFIX = "sha256/16m:"  # how a checksum of this scheme starts
+import blake3
 
-_POOL: ThreadPoolExecutor | None = None
-_POOL_LOCK = threading.Lock()
-
-
-def _pool() -> ThreadPoolExecutor:
-    global _POOL
-    with _POOL_LOCK:
-        if _POOL is None:
-            threads = max(1, min(8, os.cpu_count() or 1))
-            _POOL = ThreadPoolExecutor(threads, thread_name_prefix="plait-hash")
-        return _POOL
+PREFIX = "blake3:"  # how a checksum of this scheme starts
+_THREADS_FROM = 1 << 20  # below this, one thread hashes faster than a pool starts
 
 
-def _root(chunks: Sequence[bytes], size: int) -> str:
-    return hashlib.sha256(b"".join(chunks) + size.to_bytes(8, "big")).hexdigest()
-
-
-class ChunkedHash:
+class StreamHash:
     """The hash of a stream written piece by piece (a serializer's writes)."""
 
     def __init__(self) -> None:
-        self._chunks: list[bytes] = []
-        self._current = hashlib.sha256()
-        self._fill = 0
+        self._hash = blake3.blake3(max_threads=blake3.blake3.AUTO)
         self.size = 0
 
     def update(self, data: Any) -> None:
         view = memoryview(data).cast("B")
         self.size += len(view)
-        while len(view):
-            take = min(len(view), CHUNK - self._fill)
-            self._current.update(view[:take])
-            self._fill += take
-            view = view[take:]
-            if self._fill == CHUNK:
-                self._chunks.append(self._current.digest())
-                self._current = hashlib.sha256()
-                self._fill = 0
+        self._hash.update(view)
 
     def hexdigest(self) -> str:
-        last = [self._current.digest()] if self._fill or not self._chunks else []
-        return _root(self._chunks + last, self.size)
+        return self._hash.hexdigest()
 
 
 def hash_parts(parts: Sequence[Any]) -> str:
-    """The hash of the stream made of `parts` (buffers) one after another, on all cores."""
+    """The hash of the stream made of `parts` (buffers) one after another, on every core."""
     views = [memoryview(p).cast("B") for p in parts]
-    size = sum(len(v) for v in views)
-    # Each chunk as (part index, start, stop) pieces.
-    chunks: list[list[tuple[int, int, int]]] = [[]]
-    fill = 0
-    for index, view in enumerate(views):
-        start = 0
-        while start < len(view):
-            take = min(len(view) - start, CHUNK - fill)
-            chunks[-1].append((index, start, start + take))
-            start += take
-            fill += take
-            if fill == CHUNK:
-                chunks.append([])
-                fill = 0
-    if not chunks[-1] and len(chunks) > 1:
-        chunks.pop()
-
-    def one(pieces: list[tuple[int, int, int]]) -> bytes:
-        digest = hashlib.sha256()
-        for index, start, stop in pieces:
-            digest.update(views[index][start:stop])
-        return digest.digest()
-
-    if len(chunks) == 1:
-        return _root([one(chunks[0])], size)
-    return _root(list(_pool().map(one, chunks)), size)
+    threads = blake3.blake3.AUTO if sum(len(v) for v in views) >= _THREADS_FROM else 1
+    digest = blake3.blake3(max_threads=threads)
+    for view in views:
+        digest.update(view)
+    return digest.hexdigest()
 
 
 def file_hash(path: Path) -> str:
     """The hash of a file's bytes, read through a memory map (the page cache, not copies)."""
-    with open(path, "rb") as fh:
-        if os.fstat(fh.fileno()).st_size == 0:
-            return hash_parts([b""])
-        with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
-            view = memoryview(mapped)
-            try:
-                return hash_parts([view])
-            finally:
-                view.release()
+    digest = blake3.blake3(max_threads=blake3.blake3.AUTO)
+    digest.update_mmap(path)
+    return digest.hexdigest()
 
 
 def checksum_of(hex_hash: str) -> str:
