@@ -15,6 +15,11 @@ background and keeps it in memory: its consumers run on the same worker and
 get it from there. Prints medians of wall time and of the peak resident memory
 of the whole process tree (sampled every 20 ms), with the ratios of each run
 (targets: at most 2x the time and 1.5x the memory).
+
+Each measurement starts after `--pause` seconds of rest: on a virtual machine
+whose host takes back freed memory, touching memory again costs several times
+more a few seconds after it was freed than just after, and without the pause
+whichever command runs right after another frees a gigabyte is the faster one.
 """
 
 from __future__ import annotations
@@ -95,8 +100,12 @@ class Peak:
         self._thread.join()
 
 
+PAUSE = 3.0
+
+
 def measure_process(command: list[str], cwd: Path) -> tuple[float, float]:
     """Wall seconds and peak resident bytes of a command and all its children."""
+    time.sleep(PAUSE)
     start = time.perf_counter()
     process = psutil.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     with Peak(process) as peak:
@@ -117,7 +126,7 @@ def measure_warm_calls(command: list[str], cwd: Path) -> tuple[float, float]:
         stderr=subprocess.DEVNULL,
         text=True,
     )
-    time.sleep(1.0)  # its imports are done
+    time.sleep(max(1.0, PAUSE))  # its imports are done
     with Peak(process) as peak:
         out, _ = process.communicate("go\n")
     if process.returncode != 0:
@@ -126,6 +135,7 @@ def measure_warm_calls(command: list[str], cwd: Path) -> tuple[float, float]:
 
 
 async def measure_engine(engine, flow, options) -> tuple[float, float]:
+    await asyncio.sleep(PAUSE)
     with Peak(psutil.Process()) as peak:
         start = time.perf_counter()
         result = await engine.run(flow, None, options)
@@ -189,7 +199,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mb", type=int, default=1024)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--pause", type=float, default=3.0, help="seconds of rest before each measurement")
     args = parser.parse_args()
+    global PAUSE
+    PAUSE = args.pause
 
     folder = Path(tempfile.mkdtemp(prefix="plait-big-")) / "ws"
     build(folder, args.mb)
