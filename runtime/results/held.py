@@ -26,7 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from plait.runtime.results.blobs import Blob, OutputRef, ResultStore
+from plait.runtime.results.blobs import MAP_LIMIT, Blob, OutputRef, ResultStore
 from plait.runtime.results.serializers import _BY_NAME
 
 
@@ -56,6 +56,7 @@ class HeldResults(ResultStore):
         self.budget = budget
         self._send = send
         self._entries: OrderedDict[str, _Entry] = OrderedDict()  # file -> entry, oldest first
+        self._used = 0  # bytes of the entries
         self._changed = threading.Condition()
         self._queue: queue.Queue[_Entry | None] = queue.Queue()
         self._ids = itertools.count(1)
@@ -71,6 +72,8 @@ class HeldResults(ResultStore):
         found = self.prepare(key, port, value, folder)
         if isinstance(found, OutputRef):
             return found
+        if found.size < MAP_LIMIT:  # written in a moment, and read as fast from the file
+            return self.write_blob(found)
         blob, ref = found, None
         keep = self.hold and _BY_NAME[blob.serializer].share is not None
         with self._changed:
@@ -87,8 +90,9 @@ class HeldResults(ResultStore):
             return self.write_blob(blob) if ref is None else self._finished(blob, ref)
         entry = _Entry(f"{os.getpid()}:{next(self._ids)}", blob, keep)
         with self._changed:
+            self._drop(entry.file)  # the same file with other bytes (a node that varies) replaces it
             self._entries[entry.file] = entry
-            self._entries.move_to_end(entry.file)
+            self._used += entry.size
         self._writing.append((entry.id, entry.file))
         self._queue.put(entry)  # the writer starts on the file while the bytes are hashed here
         ref = ref or blob.seal()
@@ -104,16 +108,20 @@ class HeldResults(ResultStore):
         """Drop held values, oldest first, or wait for writes to end, until `size` more fits."""
         with self._changed:
             while True:
-                used = sum(e.size for e in self._entries.values())
-                if used + size <= self.budget:
+                if self._used + size <= self.budget:
                     return True
                 done = next((e for e in self._entries.values() if e.written), None)
                 if done is not None:
-                    del self._entries[done.file]  # its consumers read the file instead
+                    self._drop(done.file)  # its consumers read the file instead
                 elif self._entries and self._writer.is_alive():
                     self._changed.wait(1.0)  # every entry left is being written: one will end
                 else:
                     return False
+
+    def _drop(self, file: str) -> None:
+        entry = self._entries.pop(file, None)
+        if entry is not None:
+            self._used -= entry.size
 
     def _write_all(self) -> None:
         while True:
@@ -136,7 +144,7 @@ class HeldResults(ResultStore):
             # The buffers were for the file; the value itself is what consumers share.
             entry.blob = dataclasses.replace(entry.blob, parts=[])
             if not entry.keep and self._entries.get(entry.file) is entry:
-                del self._entries[entry.file]
+                self._drop(entry.file)
             self._changed.notify_all()
         try:
             self._send(("written", entry.id, error))
@@ -165,7 +173,7 @@ class HeldResults(ResultStore):
                     continue
                 entry.keep = False
                 if entry.written:
-                    del self._entries[file]
+                    self._drop(file)
 
     def read(self, ref: OutputRef) -> Any:
         with self._changed:
