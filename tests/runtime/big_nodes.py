@@ -82,3 +82,27 @@ def inspect_three(a, b, c) -> dict:
 def change_in_place(a) -> float:
     a[0] = -1.0
     return float(a[0])
+
+
+def table(mb: int = 20):
+    """A DataFrame of `mb` megabytes of floats."""
+    import numpy
+    import pandas
+
+    return pandas.DataFrame({"x": numpy.arange(mb * MB // 8, dtype="float64")})
+
+
+def change_table(df, then: str = "") -> dict:
+    """Changes its input in place, then makes the file `then`; where it ran and what it saw."""
+    df.loc[0, "x"] = -1.0
+    df["y"] = 1.0
+    if then:
+        Path(then).write_text("changed")
+    return {"pid": os.getpid(), "first": float(df.loc[0, "x"]), "columns": list(df.columns)}
+
+
+def read_table(df, after: str = "") -> dict:
+    """Waits for the file `after`, then says what it sees."""
+    while after and not Path(after).exists():
+        time.sleep(0.01)
+    return {"pid": os.getpid(), "first": float(df.loc[0, "x"]), "columns": list(df.columns)}

@@ -31,7 +31,15 @@ WAIT = 120  # seconds a test waits for a step before it fails
 @pytest.fixture
 def flow():
     catalog = Catalog()
-    for name in ("produce", "inspect", "inspect_three", "change_in_place"):
+    for name in (
+        "produce",
+        "inspect",
+        "inspect_three",
+        "change_in_place",
+        "table",
+        "change_table",
+        "read_table",
+    ):
         catalog.add(spec_from_callable(getattr(big_nodes, name)))
     return Flow("big", catalog=catalog)
 
@@ -223,6 +231,25 @@ def test_changing_a_large_input_in_place_fails_with_a_way_out(loop, engine, flow
     message = result.nodes[change.id].error
     assert "read-only" in message and "input 'a' is a large array shared" in message
     assert "a = a.copy()" in message
+
+
+def test_a_table_shared_by_its_consumers_is_changed_by_one_without_the_others_seeing_it(
+    loop, engine, flow, tmp_path
+):
+    pytest.importorskip("pyarrow")
+    changed = tmp_path / "changed"
+    make = node(flow, "table", mb=20)
+    change = node(flow, "change_table", then=str(changed))
+    read = node(flow, "read_table", after=str(changed))
+    for use in (change, read):
+        flow.connect(make.id, "result", use.id, "df")
+    result, _ = run(loop, engine, flow, use_cache=False)
+    assert result.ok
+    assert value(engine, result, change.id)["first"] == -1.0
+    seen = value(engine, result, read.id)  # after the other changed its own
+    assert seen["first"] == 0.0 and seen["columns"] == ["x"]
+    stored = value(engine, result, make.id)
+    assert stored.loc[0, "x"] == 0.0 and list(stored.columns) == ["x"]
 
 
 # -- the choice of a worker ------------------------------------------------------------------------
