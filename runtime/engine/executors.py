@@ -322,6 +322,8 @@ class LocalExecutor:
             held = {path for path in worker.held if path.endswith(suffix)}
             if held:
                 worker.held -= held
+                for path in held:
+                    self._placement.released(path)
                 try:
                     worker.send(("release", [ref.file]))
                 except (OSError, ValueError):

@@ -55,8 +55,9 @@ class Placement:
     def __init__(self) -> None:
         self._writes: dict[str, _Write] = {}  # write id -> write under way
         self._early: dict[str, str | None] = {}  # writes that ended before their task's outcome came
-        # path whose write failed -> (the worker holding its value, the error)
-        self._failed: dict[str, tuple[Any, str]] = {}
+        self._ended: dict[str, _Write] = {}  # path -> a write that ended, until `stored` is asked
+        # path whose write failed -> the worker that still holds its value
+        self._only_held: dict[str, Any] = {}
 
     def begun(self, worker: Any, writing: list[tuple[str, str]], folder: str) -> None:
         """A task's outcome named the writes (id, path in `folder`) its outputs began."""
@@ -64,6 +65,7 @@ class Placement:
         for write_id, path in writing:
             file = Path(os.path.relpath(path, folder)).as_posix()
             write = _Write(worker, path, file, loop.create_future())
+            self._ended.pop(path, None)
             if write_id in self._early:
                 self._end(write, self._early.pop(write_id))
             else:
@@ -78,11 +80,16 @@ class Placement:
 
     def _end(self, write: _Write, error: str | None) -> None:
         if error is not None:
-            self._failed[write.path] = (write.worker, error)
+            self._only_held[write.path] = write.worker
         else:
-            self._failed.pop(write.path, None)
+            self._only_held.pop(write.path, None)
         if not write.done.done():
             write.done.set_result(error)
+        self._ended[write.path] = write
+
+    def released(self, path: str) -> None:
+        """The value at `path` is no longer held: its consumers may read the file, or find it missing."""
+        self._only_held.pop(path, None)
 
     def worker_gone(self, worker: Any, pid: int | None) -> None:
         """A worker died or was stopped: its writes under way failed, its temporary files go."""
@@ -93,23 +100,24 @@ class Placement:
                     for path in temporaries(Path(write.path), pid):
                         path.unlink(missing_ok=True)
                 self._end(write, "the worker writing it stopped before the file was complete")
-        for file, (holder, _) in list(self._failed.items()):
+        for path, holder in list(self._only_held.items()):
             if holder is worker:
-                del self._failed[file]
+                del self._only_held[path]
 
     def stored(self, outputs: dict[str, OutputRef]) -> Awaitable[str | None] | None:
-        """None when these outputs' files are complete; else what waits for them (and says why not)."""
+        """None when these outputs' files are complete; else what waits for them (and says why not).
+
+        It answers for the writes the outputs' task began, under way or ended since.
+        """
         files = {ref.file for ref in outputs.values() if ref.file is not None}
         waiting = [w.done for w in self._writes.values() if w.file in files]
+        for path, write in list(self._ended.items()):
+            if write.file in files:
+                del self._ended[path]
+                if write.done.result() is not None:
+                    waiting.append(write.done)
         if not waiting:
-            failed = [e for path, (_, e) in self._failed.items() if _name_in(path, files)]
-            if not failed:
-                return None
-
-            async def refuse() -> str | None:
-                return failed[0]
-
-            return refuse()
+            return None
 
         async def wait() -> str | None:
             errors = [e for e in await asyncio.gather(*waiting) if e is not None]
@@ -135,12 +143,8 @@ class Placement:
         for path in paths:
             if path in pending:
                 return None  # its holder is busy and its file not yet written
-            holder, _ = self._failed.get(path, (None, ""))
+            holder = self._only_held.get(path)
             if holder is not None and path in holder.held:
                 return None  # only its holder has the value: the file could not be written
         # Nobody holds them: a worker holding nothing keeps the others' values at hand.
         return min(idle, key=lambda w: len(w.held))
-
-
-def _name_in(path: str, files: set[str]) -> bool:
-    return any(path.endswith(os.sep + file) for file in files)
