@@ -16,10 +16,11 @@ get it from there. Prints medians of wall time and of the peak resident memory
 of the whole process tree (sampled every 20 ms), with the ratios of each run
 (targets: at most 2x the time and 1.5x the memory).
 
-Each measurement starts after `--pause` seconds of rest: on a virtual machine
-whose host takes back freed memory, touching memory again costs several times
-more a few seconds after it was freed than just after, and without the pause
-whichever command runs right after another frees a gigabyte is the faster one.
+`--pause S` rests S seconds before each measurement. On a virtual machine whose
+host takes back freed memory, memory touched a few seconds after it was freed
+costs several times what it costs just after: with no rest, a command that
+follows one that freed a gigabyte gets it cheaply; with a rest, every command
+pays full price, Plait twice (the array, and the page cache its file goes to).
 """
 
 from __future__ import annotations
@@ -100,7 +101,7 @@ class Peak:
         self._thread.join()
 
 
-PAUSE = 3.0
+PAUSE = 0.0
 
 
 def measure_process(command: list[str], cwd: Path) -> tuple[float, float]:
@@ -199,7 +200,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mb", type=int, default=1024)
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--pause", type=float, default=3.0, help="seconds of rest before each measurement")
+    parser.add_argument("--pause", type=float, default=0.0, help="seconds of rest before each measurement")
     args = parser.parse_args()
     global PAUSE
     PAUSE = args.pause
