@@ -18,7 +18,7 @@ from typing import Any
 
 from plait.runtime.engine import events as ev
 from plait.runtime.engine.executors import make_executor
-from plait.runtime.engine.plan import Plan, call_layout, coercion, make_plan
+from plait.runtime.engine.plan import Plan, RunRefused, call_layout, coercion, make_plan
 from plait.runtime.engine.recorder import RunRecorder
 from plait.runtime.engine.subflows import execute_subflow, is_subflow
 from plait.runtime.engine.worker import Outcome, Task
@@ -71,6 +71,17 @@ class RunResult:
         return self.state == ev.RUN_COMPLETED
 
 
+def held_setting(workspace: Workspace) -> tuple[int | None, str | None]:
+    """What each local worker may keep of large outputs (None: the default), or what is wrong with it."""
+    held = workspace.get_setting("held_values_bytes")
+    if held is None or (isinstance(held, int) and not isinstance(held, bool) and held >= 0):
+        return held, None
+    return None, (
+        f"the workspace setting held_values_bytes is {held!r}, not a number of bytes: set it with "
+        "'plait settings held_values_bytes 2000000000' (0 keeps nothing in memory)"
+    )
+
+
 class Engine:
     """Runs flows of one workspace; keeps executors (and their workers) between runs."""
 
@@ -99,7 +110,7 @@ class Engine:
         key = (name, max_workers, address)
         if key not in self._executors:
             shared = self.workspace.get_setting("dask_shared_store", True)
-            held = self.workspace.get_setting("held_values_bytes")
+            held, _ = held_setting(self.workspace)
             self._executors[key] = make_executor(
                 name,
                 max_workers,
@@ -107,7 +118,7 @@ class Engine:
                 address=address,
                 shared_store=shared,
                 dashboard=self.dashboard,
-                held_bytes=None if held is None else int(held),
+                held_bytes=held,
             )
         return self._executors[key]
 
@@ -150,6 +161,9 @@ class Engine:
                 refs=refs,
                 folder=str(self.workspace.folder),
             )
+        _, wrong = held_setting(self.workspace)
+        if wrong is not None and self._fixed_executor is None and options.executor == "local":
+            raise RunRefused(flow.name, [wrong])
         run = Run(self, run_id, plan, options)
         self.runs[run_id] = run
         run.task = asyncio.get_running_loop().create_task(run._main())

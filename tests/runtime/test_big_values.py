@@ -414,3 +414,17 @@ def test_a_small_table_is_stored_inline_as_arrow_and_old_parquet_entries_still_r
     data = parquet.getvalue()
     old = OutputRef("parquet", len(data), f"{zlib.crc32(data):08x}", {}, data=data)  # a CRC, as before
     pandas.testing.assert_frame_equal(store.read(old), frame)
+
+
+def test_a_budget_that_is_not_a_number_of_bytes_refuses_the_run_and_says_how_to_set_it(workspace, flow):
+    from plait.runtime.engine.plan import RunRefused
+
+    workspace.set_setting("held_values_bytes", "2GB")
+    node(flow, "produce", mb=1)
+    engine = Engine(workspace, flow.catalog)
+
+    async def go():
+        engine.start(flow, None, RunOptions())
+
+    with pytest.raises(RunRefused, match="held_values_bytes is '2GB'.*plait settings held_values_bytes"):
+        asyncio.run(go())
