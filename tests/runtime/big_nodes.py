@@ -106,3 +106,14 @@ def read_table(df, after: str = "") -> dict:
     while after and not Path(after).exists():
         time.sleep(0.01)
     return {"pid": os.getpid(), "first": float(df.loc[0, "x"]), "columns": list(df.columns)}
+
+
+def arrays(n: int = 3, mb: int = 20) -> list:
+    """`n` arrays of `mb` megabytes, the i-th filled with i."""
+    import numpy
+
+    return [numpy.full(mb * MB // 8, float(i)) for i in range(n)]
+
+
+def where_and_sum(a) -> dict:
+    return _how(a)

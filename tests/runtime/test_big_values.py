@@ -28,18 +28,13 @@ MB = 1024 * 1024
 WAIT = 120  # seconds a test waits for a step before it fails
 
 
+NODES = ["produce", "inspect", "inspect_three", "change_in_place", "table", "change_table", "read_table"]
+
+
 @pytest.fixture
 def flow():
     catalog = Catalog()
-    for name in (
-        "produce",
-        "inspect",
-        "inspect_three",
-        "change_in_place",
-        "table",
-        "change_table",
-        "read_table",
-    ):
+    for name in [*NODES, "arrays", "where_and_sum"]:
         catalog.add(spec_from_callable(getattr(big_nodes, name)))
     return Flow("big", catalog=catalog)
 
@@ -250,6 +245,22 @@ def test_a_table_shared_by_its_consumers_is_changed_by_one_without_the_others_se
     assert seen["first"] == 0.0 and seen["columns"] == ["x"]
     stored = value(engine, result, make.id)
     assert stored.loc[0, "x"] == 0.0 and list(stored.columns) == ["x"]
+
+
+def test_a_mapped_node_over_large_arrays_reads_each_item_and_lets_them_all_go(loop, engine, flow):
+    made = node(flow, "arrays", n=3, mb=20)
+    each = node(flow, "where_and_sum")
+    flow.set_option(each.id, "map_over", "a")
+    flow.connect(made.id, "result", each.id, "a")
+    result, seen = run(loop, engine, flow, use_cache=False)
+    assert result.ok
+    hows = value(engine, result, each.id)
+    assert [h["sum"] for h in hows] == [i * 20 * MB / 8 for i in range(3)]
+    assert all(not h["writeable"] for h in hows)  # large items: shared read-only, in memory or mapped
+    folder = str(engine.cache.store.folder)  # its items and their results are let go
+    assert not any(path.startswith(folder) for paths in engine.executor().held().values() for path in paths)
+    again, _ = run(loop, engine, flow)
+    assert again.nodes[each.id].state == ev.CACHED
 
 
 # -- the choice of a worker ------------------------------------------------------------------------
