@@ -56,8 +56,17 @@ def catalog():
 
 
 def build(folder: Path, n_nodes: int, n_edges: int) -> None:
-    from plait.runtime.flow.model import Edge, Flow, Node
     from plait.runtime.workspace.store import Workspace
+
+    flow = make_flow(n_nodes, n_edges)
+    with Workspace(folder) as ws:
+        ws.save_flow(flow)
+    print(f"flow: {len(flow.nodes)} nodes, {len(flow.edges)} wires")
+
+
+def make_flow(n_nodes: int, n_edges: int, **flow_options):
+    """Nodes in a grid, each input wired (until there are `n_edges`) from one of the 80 before it."""
+    from plait.runtime.flow.model import Edge, Flow, Node
 
     rng = random.Random(4)
     specs = node_types()
@@ -77,10 +86,7 @@ def build(folder: Path, n_nodes: int, n_edges: int) -> None:
         source = rng.randrange(max(0, target - 80), target)  # only backwards: no cycles
         src_node, src_spec = nodes[source]
         edges.add(Edge(src_node.id, rng.choice(src_spec.outputs).name, f"n{target}", port))
-    flow = Flow.from_parts(FLOW, [n for n, _ in nodes], sorted(edges))
-    with Workspace(folder) as ws:
-        ws.save_flow(flow)
-    print(f"flow: {len(flow.nodes)} nodes, {len(flow.edges)} wires")
+    return Flow.from_parts(FLOW, [n for n, _ in nodes], sorted(edges), **flow_options)
 
 
 def measure(folder: Path, frames: int) -> None:
@@ -88,8 +94,10 @@ def measure(folder: Path, frames: int) -> None:
     from PySide6.QtGui import QImage, QPainter
     from PySide6.QtWidgets import QApplication
 
+    from plait.app.auto_layout import LAYERED_FROM
     from plait.app.document import FlowDocument
-    from plait.app.layout import dot_positions
+    from plait.app.layout import layout_graph
+    from plait.runtime.flow.layered import layered_layout
     from plait.runtime.workspace.store import Workspace
     from plait.widgets.canvas.scene import FlowScene
     from plait.widgets.canvas.view import FlowView
@@ -154,14 +162,23 @@ def measure(folder: Path, frames: int) -> None:
         steps.append(frame_ms())
     print(f"full-view frame right after a zoom step (caches cold): median {statistics.median(steps):.1f} ms")
 
+    # As the window does it: dot, or from LAYERED_FROM nodes on the layered layout.
     sizes = {nid: (item.layout.width, item.layout.height) for nid, item in scene.nodes.items()}
+    edges = list(flow.edges)
+    layered = len(flow.nodes) >= LAYERED_FROM
+    lay_out = layered_layout if layered else layout_graph
     t0 = time.perf_counter()
-    positions = dot_positions(flow, sizes)
-    t_dot = time.perf_counter() - t0
+    positions, routes = lay_out(sorted(flow.nodes), [(e.source, e.target) for e in edges], sizes)
+    t_layout = time.perf_counter() - t0
     t0 = time.perf_counter()
-    document.move_nodes(positions, text="Auto-layout")
+    with scene.moving_many():
+        document.move_nodes(positions, text="Auto-layout")
+        scene.set_layout_routes({edges[i]: points for i, points in routes.items()})
     t_apply = time.perf_counter() - t0
-    print(f"auto-layout: dot {t_dot * 1000:.0f} ms + apply as one undo step {t_apply * 1000:.0f} ms")
+    print(
+        f"auto-layout: {'layered' if layered else 'dot'} {t_layout * 1000:.0f} ms (in a process of its "
+        f"own in the window) + apply with its wire routes as one undo step {t_apply * 1000:.0f} ms"
+    )
     if hasattr(scene, "route_pending"):
         t0 = time.perf_counter()
         scene.route_pending()

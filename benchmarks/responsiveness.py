@@ -85,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
         settings = QSettings(str(Path(tmp) / "settings.ini"), QSettings.IniFormat)
         window = open_window(folder, settings)
         window.resize(1600, 1000)
-        window.ask_cancel_runs = lambda count: True
+        window.questions.ask_cancel_runs = lambda count: True
         latencies: list[float] = []
         last = [time.perf_counter()]
         probing = [False]
@@ -111,7 +111,9 @@ def main(argv: list[str] | None = None) -> int:
             probing[0] = True
             window.runs.run_finished.connect(shown)
             started = time.time()
-            live = window.start_run(window.document.flow, {}, RunChoices("local", "", args.workers, True))
+            live = window.running.start_run(
+                window.document.flow, {}, RunChoices("local", "", args.workers, True)
+            )
             while "shown" not in marks:
                 await asyncio.sleep(0.05)
             probing[0] = False

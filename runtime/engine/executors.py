@@ -40,30 +40,89 @@ def default_slots() -> int:
     return max(1, os.cpu_count() or 1)
 
 
+# Messages (each a batch of up to a few hundred log lines) handed to the event loop and not
+# yet handled. A node that prints faster than the loop records waits for the loop instead
+# of piling its lines up in this process: the worker's pipe fills and its print blocks.
+IN_FLIGHT = 16
+
+
+class _Handoff:
+    """Hands messages from a thread to the event loop, never more than IN_FLIGHT at once."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, deliver: Callable[..., None]) -> None:
+        self.loop = loop
+        self._deliver = deliver
+        self._room = threading.Semaphore(IN_FLIGHT)
+        self.closed = False  # nothing more is delivered
+
+    def put(self, *args: Any) -> bool:
+        """Wait for room, then deliver on the loop; False once the loop or the handoff is closed."""
+        while not self._room.acquire(timeout=0.5):
+            if self.closed or self.loop.is_closed():
+                return False
+        if self.closed:
+            self._room.release()
+            return False
+        try:
+            self.loop.call_soon_threadsafe(self._handle, args)
+        except RuntimeError:  # the loop is closed
+            self._room.release()
+            return False
+        return True
+
+    def _handle(self, args: tuple[Any, ...]) -> None:
+        try:
+            if not self.closed:
+                self._deliver(*args)
+        finally:
+            self._room.release()
+
+    def close(self) -> None:
+        self.closed = True
+
+
 class InlineExecutor:
     """Runs nodes one at a time in this process (for tests and debugging).
 
-    The node runs on a helper thread so the event loop stays responsive; it
-    cannot be stopped midway, so a timeout or cancel abandons it instead.
+    The node runs on a helper thread so the event loop stays responsive. A
+    thread cannot be killed, so a timeout or cancel abandons the node instead:
+    its run is recorded and goes on, and the node's thread runs on, unheard,
+    until the process exits (`stuck` names such nodes).
     """
 
     name = "inline"
+    kills = False  # a node past its timeout is abandoned, not stopped
 
     def __init__(self, slots: int = 1) -> None:
         self.slots = 1
         self._lock = asyncio.Lock()
+        self._abandoned: list[tuple[str, threading.Thread]] = []
 
     async def start(self) -> None:
         pass
 
     async def run(self, task: Task, report: Callable[[Message], None]) -> Outcome:
         loop = asyncio.get_running_loop()
+        handoff = _Handoff(loop, report)
+        thread: threading.Thread | None = None
+        try:
+            async with self._lock:
+                future: asyncio.Future[Outcome] = loop.create_future()
+                thread = _start_thread(loop, future, run_task, task, handoff.put)
+                return await future
+        except asyncio.CancelledError:
+            if thread is not None and thread.is_alive():
+                self._abandoned.append((task.title, thread))
+            raise
+        finally:
+            # An abandoned node goes on printing on its thread: those lines are not the
+            # finished node's any more.
+            handoff.close()
 
-        def send(message: Message) -> None:
-            _call_soon(loop, report, message)
-
-        async with self._lock:
-            return await _on_daemon_thread(loop, run_task, task, send)
+    def stuck(self) -> list[str]:
+        """Titles of the nodes abandoned on a timeout or cancel whose threads still run."""
+        self._abandoned = [(title, thread) for title, thread in self._abandoned if thread.is_alive()]
+        return [title for title, _ in self._abandoned]
 
     async def close(self) -> None:
         pass
@@ -72,15 +131,14 @@ class InlineExecutor:
         forget_functions()
 
 
-async def _on_daemon_thread(
-    loop: asyncio.AbstractEventLoop, fn: Callable[..., Outcome], *args: Any
-) -> Outcome:
-    """Run `fn` on a thread of its own that never keeps the process alive.
+def _start_thread(
+    loop: asyncio.AbstractEventLoop, future: asyncio.Future[Outcome], fn: Callable[..., Outcome], *args: Any
+) -> threading.Thread:
+    """Run `fn` on a daemon thread of its own, settling `future` with what it returns.
 
-    A node that hangs past its timeout is abandoned, not joined: `plait run
+    A node that hangs past its timeout is abandoned, never joined: `plait run
     --executor inline` still records the run and exits.
     """
-    future: asyncio.Future[Outcome] = loop.create_future()
 
     def settle(outcome: Any, error: BaseException | None) -> None:
         if future.done():
@@ -99,8 +157,9 @@ async def _on_daemon_thread(
             _call_soon(loop, settle, outcome, None)
 
     context = contextvars.copy_context()  # the run's workspace goes along, as to_thread does
-    threading.Thread(target=context.run, args=(target,), daemon=True, name="plait-inline-node").start()
-    return await future
+    thread = threading.Thread(target=context.run, args=(target,), daemon=True, name="plait-inline-node")
+    thread.start()
+    return thread
 
 
 def _call_soon(loop: asyncio.AbstractEventLoop, *args: Any) -> None:
@@ -138,6 +197,7 @@ class _Worker:
         self.held: set[str] = set()  # files whose values it keeps in memory for their consumers
         self._on_message = on_message
         self._on_exit = on_exit
+        self._handoff = _Handoff(loop, lambda message: on_message(self, message))
         self._reader = threading.Thread(target=self._read, daemon=True, name="plait-reader")
         self._reader.start()
 
@@ -149,9 +209,7 @@ class _Worker:
                 break
             except Exception as exc:  # noqa: BLE001 - an unpicklable message
                 message = ("error", None, f"a message from the worker could not be read: {exc}")
-            try:
-                self.loop.call_soon_threadsafe(self._on_message, self, message)
-            except RuntimeError:  # the loop is closed
+            if not self._handoff.put(message):  # the loop is closed
                 return
         self.process.join(timeout=5)
         try:

@@ -178,7 +178,7 @@ def _step(run: Run, node_id: str, template: Task, kind: str, inputs: dict[str, A
 
 async def _gather(run: Run, node_id: str, template: Task, results: list[dict | None]) -> Any:
     """Collect the items' results into the node's outputs, in a worker."""
-    ports = template.outputs
+    ports = template.outputs + tuple(k.name for k in template.keys)
     gather = _step(
         run,
         node_id,

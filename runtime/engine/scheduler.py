@@ -24,11 +24,13 @@ from plait.runtime.engine.subflows import execute_subflow, is_subflow
 from plait.runtime.engine.worker import Outcome, Task
 from plait.runtime.flow.model import Flow
 from plait.runtime.nodes.context import using_workspace
+from plait.runtime.nodes.splitting import key_ports
 from plait.runtime.results.blobs import OutputRef
 from plait.runtime.results.cache import ResultCache, verify_after_crash
 from plait.runtime.workspace.store import Workspace
 
 MAX_REPAIRS = 3  # times a damaged cached input is recomputed before giving up
+LOG_LINES_PER_NODE = 10_000  # log lines kept per node and run unless the workspace says otherwise
 
 
 @dataclass
@@ -208,7 +210,11 @@ class Run:
         self.nodes = {n: NodeResult(n, self.flow.nodes[n].title) for n in plan.order}
         self.task: asyncio.Task[RunResult] | None = None
         self._subscribers: list[asyncio.Queue[object]] = []
+        # What a subscriber that joins late is given first: every event but log lines (the
+        # recorder writes those to the run history as they come, so a million lines are not
+        # held here) and progress reports (only each running node's latest).
         self._history: list[object] = []
+        self._progress: dict[str, ev.NodeProgress] = {}
         self._running: dict[str, asyncio.Task[None]] = {}
         self._remaining: dict[str, int] = {}  # node -> inputs not yet there
         self._began: dict[str, float] = {}  # node -> when its first attempt started (perf_counter)
@@ -216,20 +222,32 @@ class Run:
         self._started = time.time()
         self._repairs = 0
         self._indexing: set[asyncio.Task[None]] = set()  # entries waiting for their files
-        self.log_limit = options.log_limit or int(engine.workspace.get_setting("log_lines_per_node", 10_000))
+        setting = engine.workspace.get_setting("log_lines_per_node")  # null: the default
+        self.log_limit = options.log_limit or int(setting if setting is not None else LOG_LINES_PER_NODE)
 
     # -- events -----------------------------------------------------------
 
     def _emit(self, event: object) -> None:
         self.engine.recorder.handle(event)
-        self._history.append(event)
+        if isinstance(event, ev.NodeProgress):
+            self._progress[event.node_id] = event
+        elif not isinstance(event, ev.NodeLog):
+            if isinstance(event, ev.NodeFinished):
+                self._progress.pop(event.node_id, None)
+            self._history.append(event)
         for queue in self._subscribers:
             queue.put_nowait(event)
 
     async def events(self) -> AsyncIterator[object]:
-        """Every event of the run from its start, then live until it finishes."""
+        """The run's events: those so far, then live ones until it finishes.
+
+        A subscriber from the start (as the window, the command line and a parent
+        run are) sees every event. One that joins later is first given every event
+        so far but the log lines, which the run history has (`RunHistory.log_lines`),
+        and of the progress reports only each running node's latest.
+        """
         queue: asyncio.Queue[object] = asyncio.Queue()
-        for event in self._history:
+        for event in [*self._history, *self._progress.values()]:
             queue.put_nowait(event)
         self._subscribers.append(queue)
         try:
@@ -542,6 +560,7 @@ class Run:
             positional=positional,
             outputs=tuple(p.name for p in spec.outputs),
             output_style=spec.output_style,
+            keys=tuple(key_ports([p.name for p in spec.outputs], options.split)),
             func_blob=blob,
             log_limit=self.log_limit,
             attempt=attempt,
@@ -689,11 +708,16 @@ class Run:
                 outcome = await self._attempt(node_id, task, options.timeout, started)
             except asyncio.TimeoutError:
                 timed_out = True
+                stopped = (
+                    "was stopped"
+                    if getattr(self.executor, "kills", True)
+                    else "was abandoned (an inline node cannot be killed)"
+                )
                 outcome = Outcome(
                     False,
                     error_type="TimeoutError",
                     error_message=f"node '{node.title}' ran longer than its "
-                    f"timeout of {options.timeout:g} s and was stopped",
+                    f"timeout of {options.timeout:g} s and {stopped}",
                 )
             if outcome.ok:
                 return outcome, False

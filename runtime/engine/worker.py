@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from plait.runtime.engine import progress as reporting
 from plait.runtime.engine.capture import Capture, Message, capture_whole_process
 from plait.runtime.nodes.context import using_workspace
 from plait.runtime.nodes.processes import exit_with_parent
@@ -28,6 +27,7 @@ from plait.runtime.nodes.spec import (
     OUTPUT_NONE,
     OUTPUT_SEQUENCE,
 )
+from plait.runtime.nodes.splitting import KeyPort, take_keys
 from plait.runtime.results.blobs import CorruptResult, OutputRef, ResultStore
 
 
@@ -48,6 +48,7 @@ class Task:
     positional: tuple[str, ...] = ()  # inputs passed by position, in order
     outputs: tuple[str, ...] = ("result",)
     output_style: str = "single"
+    keys: tuple[KeyPort, ...] = ()  # outputs split by key: each key's port, its output and key
     func_blob: bytes | None = None  # cloudpickled function when it has no importable key
     log_limit: int = 10_000
     attempt: int = 1
@@ -165,6 +166,12 @@ def _nameable(value: Any) -> bool:
 
 
 def _split_outputs(task: Task, value: Any) -> dict[str, Any]:
+    """The value of each output port: the return value split by the node's style, then by key."""
+    outputs = _by_style(task, value)
+    return take_keys(task.title, outputs, task.keys) if task.keys else outputs
+
+
+def _by_style(task: Task, value: Any) -> dict[str, Any]:
     names = task.outputs
     if task.output_style == OUTPUT_NONE:
         return {}
@@ -239,6 +246,12 @@ def _damaged_input(error: CorruptResult, name: str, started: float) -> Outcome:
 def run_task(task: Task, send: Callable[[Message], None], store: ResultStore | None = None) -> Outcome:
     """Run one task to its end, sending log and progress messages as it goes."""
     store = store or ResultStore(task.cache_folder)
+    if task.workspace:
+        from plait.runtime.nodes.loader import workspace_importer
+
+        # The workspace's private module names import here: an input may be a pickled
+        # value of one of its classes, read before (or without) importing its files.
+        workspace_importer(task.workspace)
     if task.kind != "call":
         try:
             return (_split if task.kind == "split" else _gather)(task, store)
@@ -431,7 +444,6 @@ def worker_main(conn: Any, settings: dict[str, Any]) -> None:
         if os.path.isdir(settings["workspace"]):
             os.chdir(settings["workspace"])  # a worker starts in its workspace, as nodes expect
     logging.getLogger().setLevel(logging.INFO)
-    reporting.install_tqdm_hook()
     lock = threading.Lock()  # the node's threads and the writer send too
 
     def send(message: Any) -> None:

@@ -6,13 +6,16 @@ plain JSON, and pickle for everything else. `register_serializer` adds one.
 
 from __future__ import annotations
 
+import itertools
 import json
 import pickle
 import reprlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from plait.runtime.nodes.splitting import MAX_KEYS
 
 # -- serializers ----------------------------------------------------------------
 
@@ -311,4 +314,10 @@ def summarize(value: Any) -> dict[str, Any]:
             summary["preview"] = _repr.repr(value)
         except Exception as exc:  # noqa: BLE001
             summary["preview"] = f"<{cls.__name__}: repr failed: {exc}>"
+        if isinstance(value, Mapping):
+            # Its text keys, for Split by key: the window offers them without loading the value.
+            try:
+                summary["keys"] = [k for k in itertools.islice(value, MAX_KEYS + 1) if isinstance(k, str)]
+            except Exception:  # noqa: BLE001 - a user's mapping may fail to iterate
+                pass
     return summary

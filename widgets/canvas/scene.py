@@ -9,7 +9,9 @@ back here as events.
 
 from __future__ import annotations
 
+import contextlib
 import time
+from collections.abc import Iterator
 
 from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QPen, QTransform
@@ -63,6 +65,7 @@ class FlowScene(RunStates, QGraphicsScene):
     wire_selection_changed = Signal()
     hovered_changed = Signal(object, object)  # the node items the mouse left and entered
     node_menu_requested = Signal(str, QPoint)  # node id, screen position: the window builds the menu
+    port_menu_requested = Signal(str, str, QPoint)  # node id, output port, screen position
 
     def __init__(self, editor: FlowEditor, style: CanvasStyle = LIGHT, parent=None) -> None:
         super().__init__(parent)
@@ -80,6 +83,7 @@ class FlowScene(RunStates, QGraphicsScene):
         # Routes Graphviz drew in the last auto-layout, kept until an end of the wire moves.
         self.layout_routes: dict[Edge, list[tuple[float, float]]] = {}
         self._unrouted: dict[EdgeItem, None] = {}  # drawn plain, to be routed (in order)
+        self._held: dict[EdgeItem, None] | None = None  # wires to draw once many nodes have moved
         self._routed_this_turn = 0
         self._route_timer = QTimer(self, singleShot=True, interval=0)
         self._route_timer.timeout.connect(self._route_batch)
@@ -142,7 +146,29 @@ class FlowScene(RunStates, QGraphicsScene):
         """Draw these wires along the given control points (Graphviz's, after an auto-layout)."""
         self.layout_routes = {e: r for e, r in routes.items() if e in self.edges}
         for edge in self.layout_routes:
-            self._path_edge(self.edges[edge])
+            self._redraw_wire(self.edges[edge])
+
+    @contextlib.contextmanager
+    def moving_many(self) -> Iterator[None]:
+        """Move many nodes (and set routes) at once: each wire they touch is drawn once, at the end.
+
+        A wire follows each of its ends as it moves; moving thousands of nodes
+        together would draw most wires two or three times over.
+        """
+        self._held = {}
+        try:
+            yield
+        finally:
+            held, self._held = self._held, None
+            for edge_item in held:
+                if self.edges.get(edge_item.edge) is edge_item:
+                    self._path_edge(edge_item)
+
+    def _redraw_wire(self, edge_item: EdgeItem) -> None:
+        if self._held is None:
+            self._path_edge(edge_item)
+        else:
+            self._held[edge_item] = None
 
     def _path_edge(self, item: EdgeItem, judge: bool = False) -> None:
         edge = item.edge
@@ -320,7 +346,7 @@ class FlowScene(RunStates, QGraphicsScene):
         self._place_obstacle(item)
         for edge_item in self._node_edges.get(item.node_id, ()):
             self.layout_routes.pop(edge_item.edge, None)
-            self._path_edge(edge_item)
+            self._redraw_wire(edge_item)
 
     def frame_item_moved(self, frame: FrameItem) -> None:
         carried = self._carry.get(frame)
