@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -196,16 +197,7 @@ async def warm_rows(folder: Path, mb: int, repeat: int) -> list:
     return rows
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--mb", type=int, default=1024)
-    parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--pause", type=float, default=0.0, help="seconds of rest before each measurement")
-    args = parser.parse_args()
-    global PAUSE
-    PAUSE = args.pause
-
-    folder = Path(tempfile.mkdtemp(prefix="plait-big-")) / "ws"
+def figures(folder: Path, args: argparse.Namespace) -> None:
     build(folder, args.mb)
     plait = [sys.executable, "-m", "plait.app.cli", "run", "big", "-w", str(folder), "--no-cache"]
     plain = [sys.executable, str(folder.parent / "baseline.py"), str(folder), str(args.mb)]
@@ -221,6 +213,22 @@ def main() -> None:
         "the four calls in one process",
         warm,
     )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--mb", type=int, default=1024)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--pause", type=float, default=0.0, help="seconds of rest before each measurement")
+    args = parser.parse_args()
+    global PAUSE
+    PAUSE = args.pause
+
+    scratch = Path(tempfile.mkdtemp(prefix="plait-big-"))
+    try:
+        figures(scratch / "ws", args)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)  # a gigabyte of cache per size measured
     os._exit(0)
 
 
