@@ -361,6 +361,11 @@ class HistoryController(QObject):
                 if executor is None:
                     raise RuntimeError("the value stayed in the Dask cluster; run again")
                 ref = await executor.materialize(ref, engine.cache.store, key, port)
+            live = self.shown_run.run.executor if isinstance(self.shown_run, LiveRun) else None
+            stored = getattr(live, "stored", None)
+            writing = stored({port: ref}) if stored is not None else None
+            if writing is not None:
+                await writing  # a worker is still writing its file, in the background
             if ref.serializer == "pickle":
                 # Unpickling may import the workspace's code: done in a child process.
                 store = engine.cache.store

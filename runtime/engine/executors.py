@@ -14,11 +14,13 @@ import contextvars
 import multiprocessing
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
+from plait.runtime.engine.placement import Placement
 from plait.runtime.engine.worker import Message, Outcome, Task, forget_functions, run_task
 from plait.runtime.nodes.processes import describe_exit, plain_main
+from plait.runtime.results.blobs import OutputRef
 
 
 class Executor(Protocol):
@@ -192,6 +194,7 @@ class _Worker:
         self.future: asyncio.Future[Outcome] | None = None
         self.report: Callable[[Message], None] | None = None
         self.dead = False
+        self.held: set[str] = set()  # files whose values it keeps in memory for their consumers
         self._on_message = on_message
         self._on_exit = on_exit
         self._handoff = _Handoff(loop, lambda message: on_message(self, message))
@@ -230,22 +233,38 @@ class _Worker:
             pass
 
 
+def default_held_bytes(slots: int) -> int:
+    """Each worker's budget for large outputs held for their consumers: a quarter of memory, shared."""
+    try:
+        memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, OSError, ValueError):  # no sysconf (Windows)
+        memory = 8 * 1024**3
+    return max(0, memory // 4 // max(1, slots))
+
+
 class LocalExecutor:
     """A pool of long-lived worker processes, started with `spawn`.
 
     Spawn, not fork: the scheduling process may own Qt, which must never be
     forked. Workers are reused across nodes and runs; one that dies or is
-    killed (timeout, cancel) is replaced.
+    killed (timeout, cancel) is replaced. A task goes to the worker that holds
+    its large inputs in memory when it is free (see `placement`).
     """
 
     name = "local"
 
-    def __init__(self, slots: int | None = None, workspace: str | None = None) -> None:
+    def __init__(
+        self, slots: int | None = None, workspace: str | None = None, held_bytes: int | None = None
+    ) -> None:
+        """`held_bytes`: what each worker may keep of large outputs for their consumers."""
         self.slots = max(1, slots or default_slots())
-        self.settings = {"workspace": workspace}
+        held = default_held_bytes(self.slots) if held_bytes is None else held_bytes
+        self.settings = {"workspace": workspace, "held_bytes": held}
         self._context = multiprocessing.get_context("spawn")
-        self._idle: asyncio.Queue[_Worker] | None = None
+        self._idle: list[_Worker] | None = None
+        self._waiting: list[asyncio.Future[None]] = []  # tasks waiting for a worker
         self._workers: set[_Worker] = set()
+        self._placement = Placement()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closed = False
 
@@ -256,7 +275,8 @@ class LocalExecutor:
             await self._discard()
         if self._idle is None:
             self._loop = loop
-            self._idle = asyncio.Queue()
+            self._idle = []
+            self._placement = Placement()
             for _ in range(self.slots):
                 self._spawn()
 
@@ -264,36 +284,71 @@ class LocalExecutor:
         assert self._loop is not None and self._idle is not None
         worker = _Worker(self._context, self.settings, self._loop, self._message, self._exited)
         self._workers.add(worker)
-        self._idle.put_nowait(worker)
+        self._free(worker)
+
+    def _free(self, worker: _Worker) -> None:
+        if self._idle is not None and not worker.dead:
+            self._idle.append(worker)
+        self._wake()
+
+    def _wake(self) -> None:
+        """Something changed (a worker free, a file written): waiting tasks look again."""
+        waiting, self._waiting = self._waiting, []
+        for future in waiting:
+            if not future.done():
+                future.set_result(None)
 
     def _message(self, worker: _Worker, message: Message) -> None:
         if message[0] == "done":
+            if len(message) > 3:
+                self._done_writing(worker, message[3], message[4])
             future, worker.future, worker.task = worker.future, None, None
             if future is not None and not future.done():
                 future.set_result(message[2])
-            if not worker.dead and self._idle is not None:
-                self._idle.put_nowait(worker)
+            self._free(worker)
+        elif message[0] == "written":
+            self._placement.written(message[1], message[2])
+            self._wake()
         elif worker.report is not None and worker.task is not None and message[1] == worker.task.id:
             worker.report(message)
 
+    def _done_writing(self, worker: _Worker, writing: list[tuple[str, str]], held: list[str]) -> None:
+        worker.held = set(held)
+        if worker.task is not None:
+            self._placement.begun(worker, writing, worker.task.cache_folder)
+
     def _exited(self, worker: _Worker) -> None:
         self._workers.discard(worker)
+        if self._idle is not None and worker in self._idle:
+            self._idle.remove(worker)
         future, worker.future = worker.future, None
         worker.dead = True
+        worker.held = set()
+        self._placement.worker_gone(worker, worker.process.pid)
         if future is not None and not future.done():
             future.set_result(
                 Outcome(False, error_type="WorkerDied", error_message=describe_exit(worker.process.exitcode))
             )
         if not self._closed and self._loop is not None:
             self._spawn()
+        self._wake()
+
+    async def _worker_for(self, task: Task) -> _Worker:
+        loop = asyncio.get_running_loop()
+        while True:
+            assert self._idle is not None
+            self._idle = [w for w in self._idle if not w.dead]
+            worker = self._placement.choose(task, self._idle)
+            if worker is not None:
+                self._idle.remove(worker)
+                return worker
+            waiting = loop.create_future()
+            self._waiting.append(waiting)
+            await waiting
 
     async def run(self, task: Task, report: Callable[[Message], None]) -> Outcome:
         await self.start()
-        assert self._idle is not None
-        while True:
-            worker = await self._idle.get()
-            if not worker.dead:
-                break
+        worker = await self._worker_for(task)
         worker.task, worker.report = task, report
         worker.future = asyncio.get_running_loop().create_future()
         try:
@@ -307,6 +362,34 @@ class LocalExecutor:
             return Outcome(
                 False, error_type="WorkerDied", error_message=f"the task could not be sent to a worker: {exc}"
             )
+
+    def stored(self, outputs: dict[str, OutputRef]) -> Awaitable[str | None] | None:
+        """None when the outputs' files are complete; else what waits for their background writes.
+
+        What it awaits gives the error when a file could not be written (the
+        value must not be indexed then), or None.
+        """
+        return self._placement.stored(outputs)
+
+    def release(self, ref: OutputRef) -> None:
+        """The consumers of a value have run: the worker holding it drops it."""
+        if ref.file is None:
+            return
+        suffix = os.sep + ref.file
+        for worker in list(self._workers):
+            held = {path for path in worker.held if path.endswith(suffix)}
+            if held:
+                worker.held -= held
+                for path in held:
+                    self._placement.released(path)
+                try:
+                    worker.send(("release", [ref.file]))
+                except (OSError, ValueError):
+                    pass
+
+    def held(self) -> dict[int, set[str]]:
+        """Worker process id -> the paths of the values it holds in memory."""
+        return {w.process.pid: set(w.held) for w in self._workers if w.held and w.process.pid}
 
     def forget_functions(self) -> None:
         for worker in list(self._workers):
@@ -338,7 +421,7 @@ class LocalExecutor:
 def make_executor(name: str, slots: int | None = None, workspace: str | None = None, **options: Any) -> Any:
     """An executor by name: `local` (default), `inline`, or `dask`."""
     if name == "local":
-        return LocalExecutor(slots, workspace)
+        return LocalExecutor(slots, workspace, options.get("held_bytes"))
     if name == "inline":
         return InlineExecutor()
     if name == "dask":

@@ -18,7 +18,7 @@ from typing import Any
 
 from plait.runtime.engine import events as ev
 from plait.runtime.engine.executors import make_executor
-from plait.runtime.engine.plan import Plan, call_layout, coercion, make_plan
+from plait.runtime.engine.plan import Plan, RunRefused, call_layout, coercion, make_plan
 from plait.runtime.engine.recorder import RunRecorder
 from plait.runtime.engine.subflows import execute_subflow, is_subflow
 from plait.runtime.engine.worker import Outcome, Task
@@ -73,6 +73,17 @@ class RunResult:
         return self.state == ev.RUN_COMPLETED
 
 
+def held_setting(workspace: Workspace) -> tuple[int | None, str | None]:
+    """What each local worker may keep of large outputs (None: the default), or what is wrong with it."""
+    held = workspace.get_setting("held_values_bytes")
+    if held is None or (isinstance(held, int) and not isinstance(held, bool) and held >= 0):
+        return held, None
+    return None, (
+        f"the workspace setting held_values_bytes is {held!r}, not a number of bytes: set it with "
+        "'plait settings held_values_bytes 2000000000' (0 keeps nothing in memory)"
+    )
+
+
 class Engine:
     """Runs flows of one workspace; keeps executors (and their workers) between runs."""
 
@@ -101,6 +112,7 @@ class Engine:
         key = (name, max_workers, address)
         if key not in self._executors:
             shared = self.workspace.get_setting("dask_shared_store", True)
+            held, _ = held_setting(self.workspace)
             self._executors[key] = make_executor(
                 name,
                 max_workers,
@@ -108,6 +120,7 @@ class Engine:
                 address=address,
                 shared_store=shared,
                 dashboard=self.dashboard,
+                held_bytes=held,
             )
         return self._executors[key]
 
@@ -150,6 +163,9 @@ class Engine:
                 refs=refs,
                 folder=str(self.workspace.folder),
             )
+        _, wrong = held_setting(self.workspace)
+        if wrong is not None and self._fixed_executor is None and options.executor == "local":
+            raise RunRefused(flow.name, [wrong])
         run = Run(self, run_id, plan, options)
         self.runs[run_id] = run
         run.task = asyncio.get_running_loop().create_task(run._main())
@@ -205,6 +221,7 @@ class Run:
         self._cancelled = False
         self._started = time.time()
         self._repairs = 0
+        self._indexing: set[asyncio.Task[None]] = set()  # entries waiting for their files
         setting = engine.workspace.get_setting("log_lines_per_node")  # null: the default
         self.log_limit = options.log_limit or int(setting if setting is not None else LOG_LINES_PER_NODE)
 
@@ -278,6 +295,7 @@ class Run:
         try:
             await self.executor.start()
             await self._schedule()
+            await self._indexed()
         except Exception as exc:  # noqa: BLE001 - a bug must still end the run's records
             import traceback
 
@@ -296,7 +314,14 @@ class Run:
                         error_message="the run stopped: see the run's error",
                         traceback=traceback.format_exc(),
                     )
+            await self._indexed()
+        self._release_all()
         return self._conclude(error)
+
+    async def _indexed(self) -> None:
+        """Wait for the entries whose files are still being written to be indexed (or refused)."""
+        while self._indexing:
+            await asyncio.gather(*self._indexing, return_exceptions=True)
 
     def _conclude(self, error: str | None) -> RunResult:
         counts: dict[str, int] = {}
@@ -429,6 +454,16 @@ class Run:
                 for ref in self.nodes[upstream].outputs.values():
                     release(ref)
 
+    def _release_all(self) -> None:
+        """At the end of the run, values kept for consumers that did not run (skipped, cancelled)."""
+        release = getattr(self.executor, "release", None)
+        if release is None:
+            return
+        for node_id in self.plan.order:
+            if self.plan.downstream[node_id]:
+                for ref in self.nodes[node_id].outputs.values():
+                    release(ref)
+
     def _busy(self) -> int:
         """Running nodes that hold a worker (a subflow node only waits for its child run)."""
         return sum(1 for n in self._running if not is_subflow(self.flow.nodes[n].spec_key))
@@ -487,7 +522,10 @@ class Run:
         override: dict[str, Any] | None = None,
         key: str | None = None,
         context: dict[str, Any] | None = None,
+        hold: bool | None = None,
     ) -> Task:
+        """The task of one attempt; `hold`: whether its outputs have readers to come (its
+        downstream nodes, unless said otherwise)."""
         import cloudpickle
 
         flow, plan = self.flow, self.plan
@@ -528,6 +566,7 @@ class Run:
             attempt=attempt,
             coerce=coerce,
             fingerprint=spec.fingerprint if blob is None and not spec.builtin else "",
+            hold=bool(plan.downstream[node_id]) if hold is None else hold,
             save_to=options.save_to,
             save_mode=options.save_mode,
             context={
@@ -614,10 +653,33 @@ class Run:
         )
 
     def store_entry(self, node_id: str, key: str, outputs: dict[str, OutputRef], options: Any) -> None:
-        """Index a computed result in the cache (with its expiry)."""
+        """Index a computed result in the cache (with its expiry), once its files are complete.
+
+        A worker writes large outputs in the background: the entry waits for the
+        files, and one whose file could not be written is not indexed at all.
+        """
         expires = time.time() + options.cache_expiration if options.cache_expiration else None
         spec_key = self.flow.nodes[node_id].spec_key
-        self.engine.recorder.add_cache_entry(key, spec_key, outputs, expires)
+        stored = getattr(self.executor, "stored", None)
+        writing = stored(outputs) if stored is not None else None
+        if writing is None:
+            self.engine.recorder.add_cache_entry(key, spec_key, outputs, expires)
+            return
+
+        async def index() -> None:
+            error = await writing
+            if error is None:
+                self.engine.recorder.add_cache_entry(key, spec_key, outputs, expires)
+            else:
+                self.log(
+                    node_id,
+                    f"[plait] its result is not kept in the cache: {error}; the next run computes it again",
+                    "WARNING",
+                )
+
+        task = asyncio.ensure_future(index())
+        self._indexing.add(task)
+        task.add_done_callback(self._indexing.discard)
 
     def log(self, node_id: str, message: str, level: str = "INFO") -> None:
         """A line from Plait itself in a node's log."""

@@ -58,6 +58,9 @@ class Task:
     context: dict[str, Any] = field(default_factory=dict)  # names the save-to template may use
     kind: str = "call"  # "split" a mapped input into items, or "gather" item results
     fingerprint: str = ""  # the code fingerprint the run was planned with
+    # Whether nodes still to run read the outputs: a worker then keeps large ones in
+    # memory for them (within its budget) while it writes their files.
+    hold: bool = False
 
 
 @dataclass
@@ -208,11 +211,8 @@ def _split(task: Task, store: ResultStore) -> Outcome:
     items = []
     for index, item in enumerate(value):
         ref = store.write(f"{task.key}-{index}", "item", item)
-        if ref.data is None and ref.file is None:  # held in memory (Dask): its value's digest
-            data = ref.digest.encode()
-        else:
-            data = ref.data if ref.data is not None else store.path(ref).read_bytes()
-        items.append((ref, hashlib.sha256(data).hexdigest()))
+        # The digest of the item's stored bytes (or, held in a cluster, of its value).
+        items.append((ref, hashlib.sha256(ref.digest.encode()).hexdigest()))
     return Outcome(True, duration=time.perf_counter() - started, items=items)
 
 
@@ -269,6 +269,7 @@ def run_task(task: Task, send: Callable[[Message], None], store: ResultStore | N
 def _call(task: Task, send: Callable[[Message], None], store: ResultStore) -> Outcome:
     capture = Capture(send, task.id, task.log_limit)
     started = time.perf_counter()
+    shared: list[str] = []  # inputs that are read-only arrays
 
     try:
         fn = _function(task)
@@ -302,6 +303,7 @@ def _call(task: Task, send: Callable[[Message], None], store: ResultStore) -> Ou
                     saved_to=str(path),
                     key=_changed(task, key),
                 )
+        shared = [name for name, v in values.items() if _read_only_array(v)]
         args = [values.pop(name) for name in task.positional if name in values]
         kwargs = values
 
@@ -324,15 +326,28 @@ def _call(task: Task, send: Callable[[Message], None], store: ResultStore) -> Ou
             key=_changed(task, key),
         )
     except BaseException as exc:  # noqa: BLE001 - node code may raise anything, even SystemExit
+        message = str(exc) or type(exc).__name__
+        if isinstance(exc, ValueError) and "read-only" in message and shared:
+            message += (
+                f" (input {', '.join(repr(n) for n in shared)} is a large array shared read-only "
+                "with the other nodes that read it: copy it before changing it, a = a.copy())"
+            )
         return Outcome(
             False,
             duration=time.perf_counter() - started,
             error_type=type(exc).__name__,
-            error_message=str(exc) or type(exc).__name__,
+            error_message=message,
             traceback="".join(traceback.format_exception(exc)),
         )
     finally:
         capture.finish()
+
+
+def _read_only_array(value: Any) -> bool:
+    cls = type(value)
+    if cls.__name__ != "ndarray" or cls.__module__.split(".")[0] != "numpy":
+        return False
+    return not value.flags.writeable
 
 
 _FOLDER_LOCK = threading.Lock()
@@ -428,8 +443,17 @@ WORKER_NICENESS = 10
 
 
 def worker_main(conn: Any, settings: dict[str, Any]) -> None:
-    """The loop of a worker process: run tasks until told to stop."""
+    """The loop of a worker process: run tasks until told to stop.
+
+    Besides tasks it is sent ("release", [file in a cache folder]) when the
+    consumers of values it holds have run. With each task's outcome it says
+    which files the task's outputs are being written to in the background and
+    whose values it now holds: ("done", task id, outcome, [(write id, path)], [path]).
+    """
+    from plait.runtime.results.held import HeldResults
+
     _yield_to_the_window()
+
     capture_whole_process()
     exit_with_parent()
     if settings.get("workspace"):
@@ -437,22 +461,43 @@ def worker_main(conn: Any, settings: dict[str, Any]) -> None:
         if os.path.isdir(settings["workspace"]):
             os.chdir(settings["workspace"])  # a worker starts in its workspace, as nodes expect
     logging.getLogger().setLevel(logging.INFO)
-    stores: dict[str, ResultStore] = {}
+    lock = threading.Lock()  # the node's threads and the writer send too
+
+    def send(message: Any) -> None:
+        with lock:
+            conn.send(message)
+
+    stores: dict[str, HeldResults] = {}
     os.environ.setdefault("PLAIT_WORKER", "1")
-    while True:
-        try:
-            message = conn.recv()
-        except (EOFError, OSError, KeyboardInterrupt):
-            return
-        if message is None:
-            return
-        if message == "forget":
-            forget_functions()
-            continue
-        task: Task = message
-        store = stores.setdefault(task.cache_folder, ResultStore(task.cache_folder))
-        outcome = run_task(task, conn.send, store)
-        try:
-            conn.send(("done", task.id, outcome))
-        except (OSError, ValueError):
-            return
+    try:
+        while True:
+            try:
+                message = conn.recv()
+            except (EOFError, OSError, KeyboardInterrupt):
+                return
+            if message is None:
+                return
+            if message == "forget":
+                forget_functions()
+                continue
+            if isinstance(message, tuple) and message[0] == "release":
+                for store in stores.values():
+                    store.release(message[1])
+                continue
+            task: Task = message
+            store = stores.get(task.cache_folder)
+            if store is None:
+                budget = int(settings.get("held_bytes") or 0)
+                store = stores[task.cache_folder] = HeldResults(task.cache_folder, budget, send)
+            store.hold = task.hold
+            outcome = run_task(task, send, store)
+            # Paths, not names in a cache folder: one worker may serve several workspaces.
+            held = [os.path.join(folder, file) for folder, s in stores.items() for file in s.held()]
+            writing = [(i, os.path.join(task.cache_folder, file)) for i, file in store.take_writing()]
+            try:
+                send(("done", task.id, outcome, writing, held))
+            except (OSError, ValueError):
+                return
+    finally:
+        for store in stores.values():  # a clean stop lets the files under way be finished
+            store.close()
