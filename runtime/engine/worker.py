@@ -453,7 +453,6 @@ def worker_main(conn: Any, settings: dict[str, Any]) -> None:
     from plait.runtime.results.held import HeldResults
 
     _yield_to_the_window()
-
     capture_whole_process()
     exit_with_parent()
     if settings.get("workspace"):
