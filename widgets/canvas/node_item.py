@@ -2,7 +2,8 @@
 
 Drawing ports and labels in the node's own `paint()` instead of one child item
 per port keeps a big flow at one item per node; the painting is cached per
-item (DeviceCoordinateCache) and drops text when zoomed far out.
+item (DeviceCoordinateCache) and drops text when zoomed far out. Far out in
+the view a node paints nothing: the view draws every node as a block (far.py).
 """
 
 from __future__ import annotations

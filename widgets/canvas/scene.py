@@ -256,7 +256,10 @@ class FlowScene(RunStates, QGraphicsScene):
                 self._route_timer.start()
 
     def route_pending(self, budget_ms: float | None = None) -> int:
-        """Check and route the wires drawn plain so far (for about `budget_ms`, or all); how many are left."""
+        """Check and route the wires drawn plain so far (for about `budget_ms`, or all).
+
+        Returns how many are left.
+        """
         started = time.perf_counter()
         while self._unjudged:
             item = next(iter(self._unjudged))
