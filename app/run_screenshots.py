@@ -81,6 +81,7 @@ def build(folder: Path) -> dict[str, str]:
     from plait.runtime.nodes.libraries import Catalog
     from plait.runtime.workspace.store import Workspace
 
+    Workspace(folder).close()  # made by Plait before its code: the user's own, trusted
     (folder / "sales.py").write_text(LIBRARY)
     catalog = Catalog(folder)
     catalog.load()
@@ -182,6 +183,7 @@ def render_iris(out_dir: Path) -> list[Path]:
     from PySide6.QtCore import QSettings, Qt
 
     from plait.app.main import application, event_loop, open_window
+    from plait.runtime.workspace import trust
     from plait.runtime.workspace.examples import examples_folder
     from plait.widgets.parameter_dialog import RunChoices
 
@@ -192,6 +194,7 @@ def render_iris(out_dir: Path) -> list[Path]:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "iris"
         shutil.copytree(examples_folder() / "iris", folder)
+        trust.trust(folder, reason="a copy of the shipped Iris example")
         settings = QSettings(str(Path(tmp) / "settings.ini"), QSettings.IniFormat)
         window = open_window(folder, settings)
         window.questions.ask_cancel_runs = lambda count: True

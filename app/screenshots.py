@@ -167,6 +167,7 @@ def build_thirty(folder: Path) -> str:
     from plait.runtime.nodes.libraries import Catalog
     from plait.runtime.workspace.store import Workspace
 
+    Workspace(folder).close()  # made by Plait before its code: the user's own, trusted
     (folder / "steps.py").write_text(STEPS_LIBRARY)
     catalog = Catalog(folder)
     catalog.load()
@@ -210,6 +211,7 @@ def render_readability(out_dir: Path) -> list[Path]:
     from PySide6.QtCore import QSettings
 
     from plait.app.main import application, event_loop, open_window
+    from plait.runtime.workspace import trust
     from plait.runtime.workspace.examples import examples_folder
 
     app = application()
@@ -219,6 +221,7 @@ def render_readability(out_dir: Path) -> list[Path]:
         settings = QSettings(str(Path(tmp) / "settings.ini"), QSettings.IniFormat)
         iris = Path(tmp) / "iris"
         shutil.copytree(examples_folder() / "iris", iris)
+        trust.trust(iris, reason="a copy of the shipped Iris example")
         thirty = Path(tmp) / "Thirty steps"
         thirty.mkdir()
         flow_id = build_thirty(thirty)

@@ -66,6 +66,10 @@ class _PlainPickler(pickle.Pickler):
         self.user_packages = user_packages
 
     def reducer_override(self, obj: Any) -> Any:
+        if isinstance(obj, typing.ForwardRef):
+            # A hint naming what the module imports only for type checkers: its text is
+            # all that travels (it also holds a code object, which cannot be pickled).
+            return typing.ForwardRef, (obj.__forward_arg__,)
         if isinstance(obj, type) or callable(obj) and hasattr(obj, "__qualname__"):
             if _user_module(getattr(obj, "__module__", "") or "", self.user_packages):
                 return typing.ForwardRef, (getattr(obj, "__qualname__", repr(obj)),)

@@ -128,3 +128,31 @@ def test_the_library_process_keeps_user_code_out_of_this_process(tmp_path):
     finally:
         loader.close()
     assert loader.pid is None
+
+
+@pytest.mark.parametrize("example", ["iris", "resilience", "trending"])
+def test_the_shipped_examples_load_in_the_library_process_as_they_import(example):
+    from plait.runtime.workspace.examples import examples_folder
+
+    folder = examples_folder() / example
+    if not folder.is_dir():
+        pytest.skip(f"no {example} example")
+    imported = Catalog(folder)
+    imported.load()
+    hosted = Catalog(folder, loader=HostLoader(folder))
+    try:
+        hosted.load()
+        assert [(lib.name, lib.error) for lib in hosted.libraries if lib.error] == []
+        ports = lambda c: {  # noqa: E731
+            s.key: ([p.name for p in s.inputs], [p.name for p in s.outputs])
+            for s in c.specs()
+            if ".py:" in s.key
+        }
+        assert ports(hosted) == ports(imported) != {}
+    finally:
+        hosted.close()
+
+
+def test_a_hint_only_type_checkers_import_travels_as_its_text():
+    hint = typing.ForwardRef("np.ndarray")
+    assert loads_plain(dumps_plain({"annotation": hint})) == {"annotation": typing.ForwardRef("np.ndarray")}
