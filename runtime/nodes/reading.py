@@ -25,6 +25,7 @@ from typing import Any
 from plait.runtime.nodes.docstrings import parse_docstring
 from plait.runtime.nodes.spec import (
     KEYWORD_ONLY,
+    OUTPUT_ATTRIBUTES,
     OUTPUT_MAPPING,
     OUTPUT_NONE,
     OUTPUT_SEQUENCE,
@@ -67,25 +68,53 @@ def read_file_specs(path: Path, *, prefix: str, group: str) -> tuple[list[NodeSp
     tree = ast.parse(source, filename=str(path))
     specs: list[NodeSpec] = []
     problems: list[str] = []
+    records = _records(tree)
     for statement in tree.body:
         if not isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
             continue
         if statement.name.startswith("_"):
             continue
         try:
-            specs.append(_spec_of(statement, key=f"{prefix}:{statement.name}", group=group))
+            specs.append(_spec_of(statement, key=f"{prefix}:{statement.name}", group=group, records=records))
         except ValueError as error:
             problems.append(f"{statement.name}: {error}")
     return specs, problems
 
 
-def _spec_of(fn: ast.FunctionDef | ast.AsyncFunctionDef, *, key: str, group: str) -> NodeSpec:
+_RECORD_STYLES = {"NamedTuple": OUTPUT_ATTRIBUTES, "TypedDict": OUTPUT_MAPPING}
+
+
+def _records(tree: ast.Module) -> dict[str, tuple[list[Port], str]]:
+    """The file's own NamedTuple and TypedDict classes: their fields, as `introspect` makes ports of them."""
+    found: dict[str, tuple[list[Port], str]] = {}
+    for statement in tree.body:
+        if not isinstance(statement, ast.ClassDef):
+            continue
+        styles = {_RECORD_STYLES.get(_last(base)) for base in statement.bases} - {None}
+        if len(styles) != 1:
+            continue
+        fields = [
+            Port(item.target.id, _annotation(item.annotation))
+            for item in statement.body
+            if isinstance(item, ast.AnnAssign) and isinstance(item.target, ast.Name)
+        ]
+        found[statement.name] = (fields, styles.pop())
+    return found
+
+
+def _spec_of(
+    fn: ast.FunctionDef | ast.AsyncFunctionDef,
+    *,
+    key: str,
+    group: str,
+    records: dict[str, tuple[list[Port], str]] | None = None,
+) -> NodeSpec:
     metadata = _node_decorator(fn)
     doc = ast.get_docstring(fn) or ""
     described = parse_docstring(doc)
     inputs = tuple(_inputs(fn.args, described.params))
     options = NodeOptions(**{k: v for k, v in metadata.items() if k in _OPTION_NAMES})
-    outputs, style = _outputs(fn, metadata.get("outputs"))
+    outputs, style = _outputs(fn, metadata.get("outputs"), records or {})
     return NodeSpec(
         key=key,
         title=metadata.get("title") or humanise(fn.name),
@@ -166,7 +195,9 @@ def _port(arg: ast.arg, default: Any, kind: str, described: dict[str, str], *, w
     )
 
 
-def _outputs(fn: ast.FunctionDef | ast.AsyncFunctionDef, declared: Any) -> tuple[tuple[Port, ...], str]:
+def _outputs(
+    fn: ast.FunctionDef | ast.AsyncFunctionDef, declared: Any, records: dict[str, tuple[list[Port], str]]
+) -> tuple[tuple[Port, ...], str]:
     if isinstance(declared, str):
         return (Port(declared, _annotation(fn.returns)),), OUTPUT_SINGLE
     if isinstance(declared, dict):
@@ -177,6 +208,12 @@ def _outputs(fn: ast.FunctionDef | ast.AsyncFunctionDef, declared: Any) -> tuple
         return tuple(Port(str(name)) for name in declared), style
     if fn.returns is not None and ast.unparse(fn.returns) == "None":
         return (), OUTPUT_NONE
+    returned = fn.returns
+    if isinstance(returned, ast.Constant) and isinstance(returned.value, str):
+        returned = ast.Name(returned.value)  # a string annotation naming a class
+    if declared is None and isinstance(returned, ast.Name) and returned.id in records:
+        fields, style = records[returned.id]  # one output per field, as `introspect` reads it
+        return tuple(fields), style
     items = _fixed_tuple_items(fn.returns)
     if items is not None:  # as `introspect` reads `tuple[A, B]`: one output per item
         return tuple(Port(tuple_port(i), _annotation(e)) for i, e in enumerate(items)), OUTPUT_SEQUENCE

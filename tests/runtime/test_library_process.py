@@ -131,7 +131,7 @@ def test_the_library_process_keeps_user_code_out_of_this_process(tmp_path):
 
 
 @pytest.mark.parametrize("example", ["iris", "resilience", "trending"])
-def test_the_shipped_examples_load_in_the_library_process_as_they_import(example):
+def test_the_shipped_examples_load_in_the_library_process_and_read_as_they_import(example):
     from plait.runtime.workspace.examples import examples_folder
 
     folder = examples_folder() / example
@@ -149,6 +149,9 @@ def test_the_shipped_examples_load_in_the_library_process_as_they_import(example
             if ".py:" in s.key
         }
         assert ports(hosted) == ports(imported) != {}
+        read = Catalog(folder, loader=ReadLoader())
+        read.load()  # restricted: the same ports, so a saved flow's wires stay drawn
+        assert ports(read) == ports(imported)
     finally:
         hosted.close()
 
