@@ -1,0 +1,83 @@
+"""A Dask cluster of our own: a LocalCluster on this machine, set up for node tasks.
+
+Imported only when the Dask executor makes one, so it may import distributed.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import dask
+from distributed import LocalCluster
+from distributed.diagnostics.plugin import SchedulerPlugin, WorkerPlugin
+
+LOOPBACK = "127.0.0.1"
+# How long messages between the scheduler and its workers may wait to go out
+# together: none, past the turn of the event loop they were made in. Dask's own
+# intervals (5 ms from the scheduler, 2 ms from a worker) suit many tiny tasks;
+# a chain of nodes sent ahead pays them at every step, and node tasks are fewer
+# and larger.
+MESSAGE_INTERVAL = 0.001
+
+
+class QuickScheduler(SchedulerPlugin):
+    """Shortens the scheduler's stream to each worker (`MESSAGE_INTERVAL`)."""
+
+    name = "plait-quick-scheduler"
+
+    def add_worker(self, scheduler: Any, worker: str) -> None:
+        _shorten(getattr(scheduler, "stream_comms", {}).get(worker))
+
+
+class QuickWorker(WorkerPlugin):
+    """Shortens a worker's stream to the scheduler (`MESSAGE_INTERVAL`)."""
+
+    name = "plait-quick-worker"
+
+    def setup(self, worker: Any) -> None:
+        _shorten(getattr(worker, "batched_stream", None))
+
+
+def _shorten(stream: Any) -> None:
+    # A Dask whose streams have no such interval is left as it is.
+    if stream is not None and isinstance(getattr(stream, "interval", None), float):
+        stream.interval = min(stream.interval, MESSAGE_INTERVAL)
+
+
+def settings(dashboard: bool) -> dict[str, Any]:
+    """Dask settings for a cluster of our own, tuned for many small node tasks.
+
+    Every task goes to a worker as soon as it is submitted (no queue on the
+    Dask scheduler), so a worker starts its next node without a round trip;
+    the workers' statistical profiler, which only the dashboard shows, is off
+    unless the dashboard is.
+    """
+    found: dict[str, Any] = {"distributed.scheduler.worker-saturation": float("inf")}
+    if not dashboard:
+        found["distributed.worker.profile.enabled"] = False
+    return found
+
+
+def local_cluster(workers: int, dashboard: bool) -> Any:
+    """A LocalCluster of `workers` one-thread worker processes, on loopback only.
+
+    Loopback only: the cluster runs this machine's code for anyone who reaches
+    it, and its dashboard has no login. The scheduler's web server (health and
+    metrics) always listens, so it gets a free loopback port; the dashboard
+    pages on it are off unless asked for. Made on a thread of the caller's, the
+    cluster's scheduler runs on a loop thread of its own, not on the caller's
+    loop (the window's): it answers its workers while that loop handles the run.
+    """
+    with dask.config.set(settings(dashboard)):
+        return LocalCluster(
+            n_workers=workers,
+            threads_per_worker=1,
+            processes=True,
+            host=LOOPBACK,
+            dashboard_address=f"{LOOPBACK}:0",
+            scheduler_kwargs={"dashboard": dashboard, "plugins": [QuickScheduler()]},
+            plugins=(QuickWorker(),),
+            worker_dashboard_address=None,
+            silence_logs=logging.CRITICAL,
+        )
