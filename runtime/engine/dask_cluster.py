@@ -1,16 +1,19 @@
-"""A Dask cluster of our own: a LocalCluster on this machine, set up for node tasks.
+"""What Plait gives a Dask cluster: a plugin for its workers, and a LocalCluster of its own.
 
-Imported only when the Dask executor makes one, so it may import distributed.
+Imported only when the Dask executor runs, so it may import distributed.
 """
 
 from __future__ import annotations
 
 import logging
+import pickle
 from typing import Any
 
 import dask
 from distributed import LocalCluster
 from distributed.diagnostics.plugin import SchedulerPlugin, WorkerPlugin
+
+from plait.runtime.engine.dask_worker import OUTCOMES_PLUGIN, NodeResult
 
 LOOPBACK = "127.0.0.1"
 # How long messages between the scheduler and its workers may wait to go out
@@ -19,6 +22,27 @@ LOOPBACK = "127.0.0.1"
 # a chain of nodes sent ahead pays them at every step, and node tasks are fewer
 # and larger.
 MESSAGE_INTERVAL = 0.001
+
+
+class Outcomes(WorkerPlugin):
+    """Sends a node task's outcome from the worker's event loop as the task ends.
+
+    The task could send it itself, from its thread, but that wakes the loop
+    once more right before it hears the task end: this way the outcome goes
+    with Dask's own message that the task is done.
+    """
+
+    name = OUTCOMES_PLUGIN
+
+    def setup(self, worker: Any) -> None:
+        self.worker = worker
+
+    def transition(self, key: Any, start: str, finish: str, **kwargs: Any) -> None:
+        if start != "executing" or finish != "memory":
+            return
+        result = self.worker.data.get(key)
+        if isinstance(result, NodeResult):
+            self.worker.log_event(result.topic, ["done", result.task_id, pickle.dumps(result.outcome)])
 
 
 class QuickScheduler(SchedulerPlugin):
@@ -77,7 +101,7 @@ def local_cluster(workers: int, dashboard: bool) -> Any:
             host=LOOPBACK,
             dashboard_address=f"{LOOPBACK}:0",
             scheduler_kwargs={"dashboard": dashboard, "plugins": [QuickScheduler()]},
-            plugins=(QuickWorker(),),
+            plugins=(QuickWorker(), Outcomes()),
             worker_dashboard_address=None,
             silence_logs=logging.CRITICAL,
         )

@@ -252,11 +252,7 @@ class DaskExecutor:
         task.add_done_callback(self._watchers.discard)
 
     def _submit(self) -> None:
-        """Send every queued task to the cluster, in as few graph updates as their order allows.
-
-        Tasks sent ahead of others in the same batch need those tasks' futures,
-        so the batch goes in layers: each layer's tasks depend only on earlier ones.
-        """
+        """Send every queued task to the cluster in one graph update."""
         batch = [s for s in self._queue if not s.outcome.done()]  # some were cancelled meanwhile
         self._queue = []
         try:
@@ -267,67 +263,57 @@ class DaskExecutor:
                     self._settle(s, _failure(exc))
 
     def _send(self, batch: list[_Submission]) -> None:
-        layers: list[list[_Submission]] = []
-        depth: dict[int, int] = {}
-        for s in batch:
-            level = max((depth[id(u)] + 1 for u in s.ahead.values() if id(u) in depth), default=0)
-            depth[id(s)] = level
-            if level == len(layers):
-                layers.append([])
-            layers[level].append(s)
-        sent: list[_Submission] = []
-        for layer in layers:
-            ready = [s for s in layer if self._resolve_ahead(s)]
-            if not ready:
-                continue
-            try:
-                futures = self.client.map(
-                    run_on_worker,
-                    [s.task for s in ready],
-                    [self._topic(s.task.run_id) for s in ready],
-                    [self.shared] * len(ready),
-                    [s.upstream for s in ready],
-                    [s.ahead for s in ready],
-                    key=[_task_key(s.task) for s in ready],
-                    pure=False,
-                )
-            except Exception as exc:  # noqa: BLE001 - a task that cannot be sent, a lost connection
-                for s in ready:
-                    self._settle(s, Outcome(False, error_type=type(exc).__name__, error_message=str(exc)))
-                continue
-            for s, future in zip(ready, futures, strict=True):
-                s.future = future
-                # The task has them now; held values are released by the scheduler.
-                s.upstream, s.ahead = {}, {}
-            sent += ready
-        if sent:
-            self._keep(asyncio.ensure_future(self._watch(sent)))
+        """One graph of the batch's tasks: a task sent ahead names its upstream task in it.
 
-    def _resolve_ahead(self, submission: _Submission) -> bool:
-        """Put the futures of the upstream tasks a task goes ahead of in its arguments.
-
-        False (and the task settled as waiting for it) when one of them never went.
+        The upstream task is a key of the same graph or the future of one sent
+        before, given as an argument of its own so Dask passes its result.
         """
-        for node, source in submission.ahead.items():
-            if isinstance(source, _Submission):
-                if source.future is None:
-                    self._settle(submission, _waits_for(node))
-                    return False
-                submission.ahead[node] = source.future
-        return True
+        graph: dict[str, tuple] = {}
+        sent: list[_Submission] = []
+        keys: dict[int, str] = {}
+        for s in batch:  # in the order they came: a task after those it goes ahead of
+            refs: list[Any] = []
+            for node, source in s.ahead.items():
+                ref = keys.get(id(source)) if isinstance(source, _Submission) else source
+                if ref is None:  # its upstream task never went (cancelled meanwhile)
+                    self._settle(s, _waits_for(node))
+                    break
+                refs.append(ref)
+            else:
+                key = keys[id(s)] = _task_key(s.task)
+                topic = self._topic(s.task.run_id)
+                graph[key] = (run_on_worker, s.task, topic, self.shared, s.upstream, tuple(s.ahead), *refs)
+                sent.append(s)
+        if not sent:
+            return
+        try:
+            futures = self.client.get(graph, [keys[id(s)] for s in sent], sync=False)
+        except Exception as exc:  # noqa: BLE001 - a task that cannot be sent, a lost connection
+            for s in sent:
+                self._settle(s, Outcome(False, error_type=type(exc).__name__, error_message=str(exc)))
+            return
+        for s, future in zip(sent, futures, strict=True):
+            s.future = future
+            # The task has them now; held values are released by the scheduler.
+            s.upstream, s.ahead = {}, {}
+        self._keep(asyncio.ensure_future(self._watch(sent)))
 
     async def _watch(self, batch: list[_Submission]) -> None:
         """Report tasks that ended without sending their outcome: a worker died, a task was lost."""
         from distributed import as_completed
 
         by_key = {s.future.key: s for s in batch}
+        # With a shared store a task's result is small: the batch's are let go of
+        # together when the last is done, so the cluster frees them in one go
+        # instead of one message per task while the others run.
+        together = [s.future for s in batch] if self.shared else []
         async for future in as_completed([s.future for s in batch]):
             submission = by_key.pop(future.key)
             if submission.outcome.done():
                 continue
             if future.status == "finished":  # the outcome event is late: read the task's result
                 try:
-                    outcome = (await future)[0]
+                    outcome = (await future).outcome
                 except Exception as exc:  # noqa: BLE001
                     outcome = _failure(exc)
             elif future.status == "cancelled":
@@ -341,6 +327,7 @@ class DaskExecutor:
                 # failed outside its node): the node goes again once its inputs are done.
                 outcome.waits_for = submission.sources[0]
             self._settle(submission, outcome)
+        together.clear()
 
     async def materialize(self, ref: OutputRef, store: ResultStore, key: str, port: str) -> OutputRef:
         """Bring a value held in the cluster into the result store (when someone asks)."""
@@ -349,7 +336,7 @@ class DaskExecutor:
         held = self._held.get(ref.checksum)
         if held is None:
             raise ExecutorUnavailable("the cluster no longer holds this value; run again")
-        kept = (await held)[1]
+        kept = (await held).kept
         return store.write(key, port, kept[ref.checksum])
 
     def release(self, ref: OutputRef) -> None:

@@ -2,16 +2,16 @@
 
 The task runs the node as a local worker process would, and sends its
 messages (its start, its logs and progress, its outcome) as Dask worker
-events. It returns (outcome, outputs kept in memory, the key they were stored
-under): when the store is not shared, the values stay in the cluster as that
-result, and the next node's task is given it in place of its future.
+events. It returns a `NodeResult`: when the store is not shared, the values
+stay in the cluster in it, and the next node's task is given it in place of
+its future.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import pickle
-from typing import Any
+from typing import Any, NamedTuple
 
 from plait.runtime.engine.worker import Message, Outcome, Task, run_task
 from plait.runtime.results.blobs import OutputRef, ResultStore
@@ -40,23 +40,35 @@ class MemoryStore(ResultStore):
 
     def read(self, ref: OutputRef) -> Any:
         if ref.serializer == IN_CLUSTER:
-            return self.upstream[ref.checksum][1][ref.checksum]
+            return self.upstream[ref.checksum].kept[ref.checksum]
         return super().read(ref)
 
 
 _STORES: dict[str, ResultStore] = {}  # per worker process: one store per cache folder
+OUTCOMES_PLUGIN = "plait-outcomes"  # the worker plugin that sends outcomes (`dask_cluster.Outcomes`)
+
+
+class NodeResult(NamedTuple):
+    """What a node's task returns: Dask holds it until no task or future needs it."""
+
+    outcome: Outcome
+    kept: dict[str, Any]  # checksum -> output value, when the store is not shared
+    key: str  # the key the outputs were stored under
+    topic: str  # of the run's events
+    task_id: str
 
 
 def run_on_worker(
-    task: Task, topic: str, shared: bool, upstream: dict[str, Any], ahead: dict[str, Any]
-) -> tuple[Outcome, dict[str, Any], str]:
+    task: Task, topic: str, shared: bool, upstream: dict[str, Any], sources: tuple[str, ...], *results: Any
+) -> NodeResult:
     """Runs inside a Dask worker: the node, with its messages sent as worker events.
 
-    `upstream` and `ahead` hold what upstream tasks returned (Dask passes their
-    results in place of their futures): by checksum, the values kept in memory;
-    by node, those of the nodes this one was sent ahead of. Returns (outcome,
-    outputs kept in memory, the key they were stored under); the outcome also
-    goes out as an event, which is how the scheduling process learns it.
+    `upstream` and `results` hold what upstream tasks returned (Dask passes
+    their results in place of their futures): by checksum, the values kept in
+    memory; in the order of `sources`, those of the nodes this one was sent
+    ahead of. The outcome goes out as an event, which is how the scheduling
+    process learns it: from the worker's event loop as the task ends, by the
+    plugin that Plait gives the workers, or else from here.
     """
     from distributed import get_worker
 
@@ -65,8 +77,13 @@ def run_on_worker(
     def send(message: Message) -> None:
         worker.log_event(topic, list(message))
 
-    if ahead:
-        task, held, failed = after_inputs(task, ahead)
+    def done(outcome: Outcome, kept: dict[str, Any], key: str) -> NodeResult:
+        if OUTCOMES_PLUGIN not in worker.plugins:
+            send(("done", task.id, pickle.dumps(outcome)))
+        return NodeResult(outcome, kept, key, topic, task.id)
+
+    if sources:
+        task, held, failed = after_inputs(task, dict(zip(sources, results, strict=True)))
         if failed is not None:
             outcome = Outcome(
                 False,
@@ -74,8 +91,7 @@ def run_on_worker(
                 error_message="an upstream node did not complete",
                 waits_for=failed,
             )
-            send(("done", task.id, pickle.dumps(outcome)))
-            return outcome, {}, ""
+            return done(outcome, {}, "")
         upstream = {**upstream, **held}
     send(("started", task.id, task.key))
     store = _STORES.get(task.cache_folder)
@@ -90,8 +106,7 @@ def run_on_worker(
         kept = memory.kept
     if task.recipe is not None:
         outcome.planned_key = task.key
-    send(("done", task.id, pickle.dumps(outcome)))
-    return outcome, kept, outcome.key or task.key
+    return done(outcome, kept, outcome.key or task.key)
 
 
 def after_inputs(task: Task, ahead: dict[str, Any]) -> tuple[Task, dict[str, Any], str | None]:
@@ -101,10 +116,10 @@ def after_inputs(task: Task, ahead: dict[str, Any]) -> tuple[Task, dict[str, Any
     it reads, None), or (task, {}, the upstream node) when that node failed.
     """
     produced: dict[str, tuple[dict[str, OutputRef], str]] = {}
-    for source, (outcome, _, key) in ahead.items():
-        if not outcome.ok:
+    for source, result in ahead.items():
+        if not result.outcome.ok:
             return task, {}, source
-        produced[source] = (outcome.outputs, key)
+        produced[source] = (result.outcome.outputs, result.key)
     inputs = dict(task.inputs)
     held: dict[str, Any] = {}
     for name, (kind, payload) in task.inputs.items():

@@ -179,3 +179,28 @@ def test_a_timed_out_node_in_a_chain_skips_the_nodes_sent_after_it(loop, dask_en
     result, seen = go(loop, dask_engine, flow)
     assert [result.nodes[n.id].state for n in nodes] == [ev.TIMED_OUT, ev.SKIPPED, ev.SKIPPED]
     assert started(seen) == [nodes[0].id]
+
+
+def test_a_cluster_of_its_own_tells_outcomes_from_its_workers_loop(loop, workspace, catalog):
+    from plait.runtime.engine.dask_executor import DaskExecutor
+    from plait.runtime.engine.dask_worker import OUTCOMES_PLUGIN
+    from plait.runtime.engine.scheduler import Engine
+
+    executor = DaskExecutor(slots=1, workspace=str(workspace.folder))
+    heard = []
+    event = executor._event
+    executor._event = lambda e: (heard.append(e[1][0]), event(e))
+    try:
+        flow, nodes = chain(catalog, "add", length=2, a=1.0)
+        result, _ = run(loop, Engine(workspace, catalog, executor=executor), flow)
+        assert result.ok, {n: r.error for n, r in result.nodes.items()}
+        assert [result.nodes[n.id].state for n in nodes] == [ev.COMPLETED] * 3
+
+        def has_plugin(dask_worker):
+            return OUTCOMES_PLUGIN in dask_worker.plugins
+
+        assert list(loop.run_until_complete(executor.client.run(has_plugin)).values()) == [True]
+        # Each outcome came as an event (from the plugin: the tasks send none themselves).
+        assert heard.count("done") == 3
+    finally:
+        loop.run_until_complete(executor.close())
