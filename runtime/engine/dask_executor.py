@@ -37,6 +37,7 @@ from plait.runtime.engine.worker import Message, Outcome, Task
 from plait.runtime.results.blobs import OutputRef, ResultStore
 
 CONNECT_TIMEOUT = 5.0
+BATCH = 100  # tasks sent in one graph update at most: a big batch starts while the rest is made
 
 
 class ExecutorUnavailable(Exception):
@@ -87,6 +88,7 @@ class DaskExecutor:
         self._calls: dict[tuple[str, str], _Submission] = {}  # (run, node) -> its latest call
         self._cancelling: list[Any] = []  # futures to cancel in this turn's batch
         self._queue: list[_Submission] = []  # waiting for this turn's batch
+        self._flushing = False  # the end of this turn sends the queue
         self._watchers: set[asyncio.Task[None]] = set()
         self._held: dict[str, Any] = {}  # token -> future of a value kept in the cluster
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -222,8 +224,11 @@ class DaskExecutor:
         if task.kind == "call":
             self._calls[call] = submission
         self._queue.append(submission)
-        if len(self._queue) == 1:
+        if not self._flushing:
+            self._flushing = True
             loop.call_soon(self._submit)  # after every node made ready this turn has queued
+        elif len(self._queue) >= BATCH:
+            self._send_queued()  # the cluster starts on these while the rest are made
         try:
             return await submission.outcome
         except asyncio.CancelledError:
@@ -252,7 +257,12 @@ class DaskExecutor:
         task.add_done_callback(self._watchers.discard)
 
     def _submit(self) -> None:
-        """Send every queued task to the cluster in one graph update."""
+        """Send every queued task to the cluster (at the end of the turn that queued them)."""
+        self._flushing = False
+        self._send_queued()
+
+    def _send_queued(self) -> None:
+        """Send the queued tasks to the cluster in one graph update."""
         batch = [s for s in self._queue if not s.outcome.done()]  # some were cancelled meanwhile
         self._queue = []
         try:
@@ -274,7 +284,9 @@ class DaskExecutor:
         for s in batch:  # in the order they came: a task after those it goes ahead of
             refs: list[Any] = []
             for node, source in s.ahead.items():
-                ref = keys.get(id(source)) if isinstance(source, _Submission) else source
+                ref = source
+                if isinstance(source, _Submission):  # in this graph, or sent just before
+                    ref = keys.get(id(source)) or source.future
                 if ref is None:  # its upstream task never went (cancelled meanwhile)
                     self._settle(s, _waits_for(node))
                     break

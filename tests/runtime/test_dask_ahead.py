@@ -204,3 +204,17 @@ def test_a_cluster_of_its_own_tells_outcomes_from_its_workers_loop(loop, workspa
         assert heard.count("done") == 3
     finally:
         loop.run_until_complete(executor.close())
+
+
+def test_a_chain_longer_than_a_batch_goes_ahead_across_batches(
+    loop, dask_engine, catalog, recorder, monkeypatch
+):
+    from plait.runtime.engine import dask_executor
+
+    monkeypatch.setattr(dask_executor, "BATCH", 3)  # the graph updates of a turn hold 3 tasks at most
+    flow, nodes = chain(catalog, "nap", length=7, seconds=0.2)
+    result, _ = go(loop, dask_engine, flow)
+    assert result.ok, {n: r.error for n, r in result.nodes.items()}
+    assert dask_engine.cache.store.read(result.nodes[nodes[-1].id].outputs["result"]) == 7.2
+    depends = {node_of(k): {node_of(d) for d in deps} for k, deps in recorder.tasks.items()}
+    assert depends == {n.id: ({nodes[i - 1].id} if i else set()) for i, n in enumerate(nodes)}
