@@ -308,18 +308,18 @@ class DaskExecutor:
             s.future = future
             # The task has them now; held values are released by the scheduler.
             s.upstream, s.ahead = {}, {}
-        self._keep(asyncio.ensure_future(self._watch(sent)))
+        self._keep(asyncio.ensure_future(self._watch(list(zip(sent, futures, strict=True)))))
 
-    async def _watch(self, batch: list[_Submission]) -> None:
+    async def _watch(self, batch: list[tuple[_Submission, Any]]) -> None:
         """Report tasks that ended without sending their outcome: a worker died, a task was lost."""
         from distributed import as_completed
 
-        by_key = {s.future.key: s for s in batch}
+        by_key = {future.key: s for s, future in batch}
         # With a shared store a task's result is small: the batch's are let go of
         # together when the last is done, so the cluster frees them in one go
         # instead of one message per task while the others run.
-        together = [s.future for s in batch] if self.shared else []
-        async for future in as_completed([s.future for s in batch]):
+        together = [future for _, future in batch] if self.shared else []
+        async for future in as_completed([future for _, future in batch]):
             submission = by_key.pop(future.key)
             if submission.outcome.done():
                 continue
