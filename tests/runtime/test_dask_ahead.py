@@ -133,11 +133,24 @@ def test_a_failure_in_a_chain_skips_the_nodes_after_it_as_on_the_local_executor(
     assert not set(started(on_dask[1])) & {n.id for n in after}
 
 
-def test_a_retried_node_in_a_chain_feeds_the_nodes_sent_after_it(loop, dask_engine, catalog, tmp_path):
+@pytest.mark.parametrize("shared", [True, False])
+def test_a_retried_node_in_a_chain_feeds_the_nodes_sent_after_it(
+    loop, cluster, workspace, catalog, tmp_path, shared
+):
+    from plait.runtime.engine.dask_executor import DaskExecutor
+    from plait.runtime.engine.scheduler import Engine
+
+    executor = DaskExecutor(cluster.scheduler_address, workspace=str(workspace.folder), shared_store=shared)
+    engine = Engine(workspace, catalog, executor=executor)
     flow, nodes = chain(catalog, "flaky_decorated", length=2, counter=str(tmp_path / "count.txt"))
-    result, seen = go(loop, dask_engine, flow)
-    assert result.ok, {n: r.error for n, r in result.nodes.items()}
-    assert dask_engine.cache.store.read(result.nodes[nodes[-1].id].outputs["result"]) == 5.0
+    try:
+        result, seen = go(loop, engine, flow)
+        assert result.ok, {n: r.error for n, r in result.nodes.items()}
+        last = result.nodes[nodes[-1].id].outputs["result"]
+        last = loop.run_until_complete(executor.materialize(last, engine.cache.store, "k", "result"))
+        assert engine.cache.store.read(last) == 5.0
+    finally:
+        loop.run_until_complete(executor.close())
     assert [(e.node_id, e.attempt) for e in seen if isinstance(e, ev.NodeRetrying)] == [
         (nodes[0].id, 1),
         (nodes[0].id, 2),
@@ -218,3 +231,34 @@ def test_a_chain_longer_than_a_batch_goes_ahead_across_batches(
     assert dask_engine.cache.store.read(result.nodes[nodes[-1].id].outputs["result"]) == 7.2
     depends = {node_of(k): {node_of(d) for d in deps} for k, deps in recorder.tasks.items()}
     assert depends == {n.id: ({nodes[i - 1].id} if i else set()) for i, n in enumerate(nodes)}
+
+
+def test_a_subflow_on_the_cluster_sends_its_own_nodes_ahead(loop, cluster, workspace, catalog, recorder):
+    from plait.runtime.engine.dask_executor import DaskExecutor
+    from plait.runtime.engine.scheduler import Engine
+    from plait.runtime.engine.subflows import FlowCatalog, subflow_key
+
+    flows = FlowCatalog(catalog, workspace)
+    child, inner = chain(flows, "nap", length=2, seconds=0.2)
+    child.name = "naps"
+    out = child.add_output("last")
+    child.connect(inner[-1].id, "result", out.id, "value")
+    workspace.save_flow(child)
+    parent = Flow("parent", catalog=flows)
+    sub = parent.create_node(flows.get(subflow_key(child.id)))
+    after = parent.create_node(flows.get(K + "add"))
+    parent.connect(sub.id, "last", after.id, "a")
+    executor = DaskExecutor(cluster.scheduler_address, workspace=str(workspace.folder))
+    engine = Engine(workspace, flows, executor=executor)
+    try:
+        result, _ = go(loop, engine, parent)
+        assert result.ok, {n: (r.state, r.error) for n, r in result.nodes.items()}
+        assert engine.cache.store.read(result.nodes[after.id].outputs["result"]) == 2.2
+        # The child run's chain went at once; the node after the subflow waited for it.
+        tasks = [(node_of(k), {node_of(d) for d in recorder.tasks[k]}) for k in recorder.submitted()]
+        assert tasks == [
+            *[(n.id, {inner[i - 1].id} if i else set()) for i, n in enumerate(inner)],
+            (after.id, set()),
+        ]
+    finally:
+        loop.run_until_complete(executor.close())
