@@ -199,6 +199,7 @@ class Run:
         self._remaining: dict[str, int] = {}  # node -> inputs not yet there
         self._began: dict[str, float] = {}  # node -> when its first attempt started (perf_counter)
         self.ahead = Ahead(self)  # nodes sent to the cluster ahead of their inputs
+        self._blobs: dict[str, bytes] = {}  # node type -> its pickled function (lambdas, local ones)
         self._cancelled = False
         self._started = time.time()
         self._repairs = 0
@@ -502,8 +503,6 @@ class Run:
         key: str | None = None,
         context: dict[str, Any] | None = None,
     ) -> Task:
-        import cloudpickle
-
         flow, plan = self.flow, self.plan
         node = flow.nodes[node_id]
         spec = flow.spec(node)
@@ -528,7 +527,11 @@ class Run:
         coerce = {p.name: c for p in spec.inputs if p.name in inputs for c in [coercion(p)] if c is not None}
         blob = None
         if "<" in spec.key and spec.func is not None:  # lambdas and local functions
-            blob = cloudpickle.dumps(spec.func)
+            blob = self._blobs.get(spec.key)
+            if blob is None:  # once per run: a mapped node's thousand items share it
+                import cloudpickle
+
+                blob = self._blobs[spec.key] = cloudpickle.dumps(spec.func)
         recipe = None
         if key is None:
             if pending:
