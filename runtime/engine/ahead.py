@@ -14,6 +14,7 @@ inputs are known here, and what happens when an input fails after all.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import heapq
 from typing import TYPE_CHECKING
 
@@ -31,6 +32,7 @@ class Ahead:
     def __init__(self, run: Run) -> None:
         self.run = run
         self.enabled = bool(getattr(run.executor, "ahead", False))
+        self.sent: set[str] = set()  # nodes whose task was made before their inputs were done
         self._ended: dict[str, asyncio.Future[None]] = {}  # node -> done when it reaches a final state
         self._announcing: dict[str, asyncio.Future[None]] = {}  # node -> its start, to be emitted
         self._stored_types: set[str] | None = None  # node types with results in the cache
@@ -115,15 +117,24 @@ class Ahead:
         """
         run = self.run
         if all(run.nodes[u].state in ev.FINAL_STATES for u in run.plan.upstream[node_id]):
-            run._emit(started)
+            run._emit(self._keyed(node_id, started))
             return
 
         async def after_inputs() -> None:
             await self._inputs_ended(node_id)
             if run.nodes[node_id].state not in ev.FINAL_STATES:
-                run._emit(started)
+                run._emit(self._keyed(node_id, started))
 
         self._announcing[node_id] = asyncio.ensure_future(after_inputs())
+
+    def _keyed(self, node_id: str, started: ev.NodeStarted) -> ev.NodeStarted:
+        """A start with the node's key: its worker's, or, its inputs known here, worked out here."""
+        run = self.run
+        if started.cache_key or any(
+            run.nodes[u].state not in ev.SUCCESS_STATES for u in run.plan.upstream[node_id]
+        ):
+            return started
+        return dataclasses.replace(started, cache_key=run.plan.resolve(node_id, run._outputs_of))
 
     async def announced(self, node_id: str) -> None:
         """Wait until a start held back for its inputs is emitted, so nothing overtakes it."""

@@ -13,7 +13,7 @@ import dask
 from distributed import LocalCluster
 from distributed.diagnostics.plugin import SchedulerPlugin, WorkerPlugin
 
-from plait.runtime.engine.dask_worker import OUTCOMES_PLUGIN, NodeResult
+from plait.runtime.engine.dask_worker import NODE_EVENTS, NodeResult, topic_of
 
 LOOPBACK = "127.0.0.1"
 # How long messages between the scheduler and its workers may wait to go out
@@ -24,25 +24,28 @@ LOOPBACK = "127.0.0.1"
 MESSAGE_INTERVAL = 0.001
 
 
-class Outcomes(WorkerPlugin):
-    """Sends a node task's outcome from the worker's event loop as the task ends.
+class NodeEvents(WorkerPlugin):
+    """Tells a node task's start and outcome from the worker's event loop.
 
-    The task could send it itself, from its thread, but that wakes the loop
-    once more right before it hears the task end: this way the outcome goes
-    with Dask's own message that the task is done.
+    The task could send them itself, from its thread, but each message from
+    there wakes the loop: this way they go with Dask's own messages that the
+    task starts and is done.
     """
 
-    name = OUTCOMES_PLUGIN
+    name = NODE_EVENTS
 
     def setup(self, worker: Any) -> None:
         self.worker = worker
 
     def transition(self, key: Any, start: str, finish: str, **kwargs: Any) -> None:
-        if start != "executing" or finish != "memory":
-            return
-        result = self.worker.data.get(key)
-        if isinstance(result, NodeResult):
-            self.worker.log_event(result.topic, ["done", result.task_id, pickle.dumps(result.outcome)])
+        if finish == "executing":
+            topic = topic_of(key)
+            if topic is not None:
+                self.worker.log_event(topic, ["started", key])
+        elif start == "executing" and finish == "memory":
+            result = self.worker.data.get(key)
+            if isinstance(result, NodeResult):
+                self.worker.log_event(result.topic, ["done", result.task_id, pickle.dumps(result.outcome)])
 
 
 class QuickScheduler(SchedulerPlugin):
@@ -101,7 +104,7 @@ def local_cluster(workers: int, dashboard: bool) -> Any:
             host=LOOPBACK,
             dashboard_address=f"{LOOPBACK}:0",
             scheduler_kwargs={"dashboard": dashboard, "plugins": [QuickScheduler()]},
-            plugins=(QuickWorker(), Outcomes()),
+            plugins=(QuickWorker(), NodeEvents()),
             worker_dashboard_address=None,
             silence_logs=logging.CRITICAL,
         )

@@ -26,13 +26,11 @@ from __future__ import annotations
 
 import asyncio
 import pickle
-import re
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from plait.runtime.engine.dask_worker import IN_CLUSTER, run_on_worker
+from plait.runtime.engine.dask_worker import IN_CLUSTER, run_on_worker, task_key
 from plait.runtime.engine.worker import Message, Outcome, Task
 from plait.runtime.results.blobs import OutputRef, ResultStore
 
@@ -57,6 +55,7 @@ class _Submission:
     # node this task is sent ahead of
     ahead: dict[str, Any] = field(default_factory=dict)
     sources: tuple[str, ...] = ()  # those nodes, kept once the task has their futures
+    key: str | None = None  # its Dask key, once sent
 
 
 class DaskExecutor:
@@ -85,6 +84,7 @@ class DaskExecutor:
         self.cluster: Any = None
         self._topics: set[str] = set()
         self._routes: dict[str, _Submission] = {}  # task id -> its submission
+        self._by_key: dict[str, _Submission] = {}  # Dask key -> the submission sent under it
         self._calls: dict[tuple[str, str], _Submission] = {}  # (run, node) -> its latest call
         self._cancelling: list[Any] = []  # futures to cancel in this turn's batch
         self._queue: list[_Submission] = []  # waiting for this turn's batch
@@ -162,7 +162,8 @@ class DaskExecutor:
 
     def _event(self, event: Any) -> None:
         _, message = event
-        submission = self._routes.get(message[1])
+        # A task's own messages name its task id; the workers' plugin names its Dask key.
+        submission = self._routes.get(message[1]) or self._by_key.get(message[1])
         if submission is None:
             return
         if message[0] == "done":
@@ -237,6 +238,8 @@ class DaskExecutor:
             raise
         finally:
             self._routes.pop(task.id, None)
+            if submission.key is not None:
+                self._by_key.pop(submission.key, None)
             if self._calls.get(call) is submission:
                 del self._calls[call]
             submission.future = None
@@ -292,7 +295,8 @@ class DaskExecutor:
                     break
                 refs.append(ref)
             else:
-                key = keys[id(s)] = _task_key(s.task)
+                key = s.key = keys[id(s)] = task_key(s.task)
+                self._by_key[key] = s
                 topic = self._topic(s.task.run_id)
                 graph[key] = (run_on_worker, s.task, topic, self.shared, s.upstream, tuple(s.ahead), *refs)
                 sent.append(s)
@@ -369,20 +373,6 @@ class DaskExecutor:
         if self.cluster is not None:
             await asyncio.to_thread(self.cluster.close)
             self.cluster = None
-
-
-def _task_key(task: Task) -> str:
-    """A Dask key naming the node's function first: '<function>-<unique>-<node id>'.
-
-    Dask groups tasks by that first word (its task prefix) to learn how long
-    they take, which it balances work between workers by, and the dashboard
-    shows them by it.
-    """
-    name = task.spec_key.rsplit(":", 1)[-1].rsplit(".", 1)[-1]
-    name = re.sub(r"[^0-9A-Za-z_]", "_", name)
-    if not name[:1].isalpha():
-        name = "node" + name
-    return f"{name}-{uuid.uuid4().hex[:8]}-{task.node_id}"
 
 
 def _waits_for(node: str) -> Outcome:

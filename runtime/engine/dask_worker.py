@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import dataclasses
 import pickle
+import re
+import uuid
 from typing import Any, NamedTuple
 
 from plait.runtime.engine.worker import Message, Outcome, Task, run_task
@@ -45,7 +47,28 @@ class MemoryStore(ResultStore):
 
 
 _STORES: dict[str, ResultStore] = {}  # per worker process: one store per cache folder
-OUTCOMES_PLUGIN = "plait-outcomes"  # the worker plugin that sends outcomes (`dask_cluster.Outcomes`)
+NODE_EVENTS = "plait-node-events"  # the worker plugin that tells starts and outcomes (`dask_cluster`)
+_KEY = re.compile(r"[A-Za-z][0-9A-Za-z_]*-[0-9a-f]{8}-plait([0-9a-f]{32})-")
+
+
+def task_key(task: Task) -> str:
+    """A Dask key for a node's task: '<function>-<unique>-plait<run id>-<node id>'.
+
+    Dask groups tasks by the first word (its task prefix) to learn how long
+    they take, which it balances work between workers by, and the dashboard
+    shows them by it; the run in it names the topic of the run's events.
+    """
+    name = task.spec_key.rsplit(":", 1)[-1].rsplit(".", 1)[-1]
+    name = re.sub(r"[^0-9A-Za-z_]", "_", name)
+    if not name[:1].isalpha():
+        name = "node" + name
+    return f"{name}-{uuid.uuid4().hex[:8]}-plait{task.run_id}-{task.node_id}"
+
+
+def topic_of(key: Any) -> str | None:
+    """The topic of the run a task key belongs to; None for a key not made by `task_key`."""
+    found = _KEY.match(key) if isinstance(key, str) else None
+    return f"plait-{found.group(1)}" if found else None
 
 
 class NodeResult(NamedTuple):
@@ -66,9 +89,9 @@ def run_on_worker(
     `upstream` and `results` hold what upstream tasks returned (Dask passes
     their results in place of their futures): by checksum, the values kept in
     memory; in the order of `sources`, those of the nodes this one was sent
-    ahead of. The outcome goes out as an event, which is how the scheduling
-    process learns it: from the worker's event loop as the task ends, by the
-    plugin that Plait gives the workers, or else from here.
+    ahead of. Its start and outcome go out as events, which is how the
+    scheduling process learns them: from the worker's event loop as the task
+    starts and ends, by the plugin Plait gives its workers, or else from here.
     """
     from distributed import get_worker
 
@@ -77,8 +100,10 @@ def run_on_worker(
     def send(message: Message) -> None:
         worker.log_event(topic, list(message))
 
+    told = NODE_EVENTS in worker.plugins  # the plugin tells the start and the outcome
+
     def done(outcome: Outcome, kept: dict[str, Any], key: str) -> NodeResult:
-        if OUTCOMES_PLUGIN not in worker.plugins:
+        if not told:
             send(("done", task.id, pickle.dumps(outcome)))
         return NodeResult(outcome, kept, key, topic, task.id)
 
@@ -93,7 +118,8 @@ def run_on_worker(
             )
             return done(outcome, {}, "")
         upstream = {**upstream, **held}
-    send(("started", task.id, task.key))
+    if not told:
+        send(("started", task.id, task.key))
     store = _STORES.get(task.cache_folder)
     if store is None:
         store = _STORES[task.cache_folder] = ResultStore(task.cache_folder)

@@ -536,6 +536,7 @@ class Run:
         if key is None:
             if pending:
                 recipe = plan.recipe(node_id, self._outputs_of, pending)
+                self.ahead.sent.add(node_id)
             else:
                 key = plan.resolve(node_id, self._outputs_of)
         return Task(
@@ -610,7 +611,7 @@ class Run:
             )
             if node.state in ev.FINAL_STATES:  # skipped: sent ahead, an input failed
                 return
-            if node_id not in self.plan.keys and not await self.ahead.keyed(node_id, outcome):
+            if node_id in self.ahead.sent and not await self.ahead.keyed(node_id, outcome):
                 return
         except asyncio.CancelledError:
             if node.state in ev.FINAL_STATES:  # skipped while sent ahead of an input that failed

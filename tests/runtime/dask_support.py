@@ -58,5 +58,5 @@ class TaskRecorder(distributed.diagnostics.plugin.SchedulerPlugin):
 
 
 def node_of(key):
-    """The node a task key belongs to ('<function>-<unique>-<node id>')."""
-    return key.split("-", 2)[2]
+    """The node a task key belongs to ('<function>-<unique>-plait<run id>-<node id>')."""
+    return key.split("-", 3)[3]

@@ -194,27 +194,34 @@ def test_a_timed_out_node_in_a_chain_skips_the_nodes_sent_after_it(loop, dask_en
     assert started(seen) == [nodes[0].id]
 
 
-def test_a_cluster_of_its_own_tells_outcomes_from_its_workers_loop(loop, workspace, catalog):
+def test_a_cluster_of_its_own_tells_starts_and_outcomes_from_its_workers_loop(
+    loop, workspace, catalog, engine
+):
     from plait.runtime.engine.dask_executor import DaskExecutor
-    from plait.runtime.engine.dask_worker import OUTCOMES_PLUGIN
+    from plait.runtime.engine.dask_worker import NODE_EVENTS, topic_of
     from plait.runtime.engine.scheduler import Engine
 
     executor = DaskExecutor(slots=1, workspace=str(workspace.folder))
     heard = []
     event = executor._event
-    executor._event = lambda e: (heard.append(e[1][0]), event(e))
+    executor._event = lambda e: (heard.append(tuple(e[1][:2])), event(e))
     try:
         flow, nodes = chain(catalog, "add", length=2, a=1.0)
-        result, _ = run(loop, Engine(workspace, catalog, executor=executor), flow)
+        result, seen = run(loop, Engine(workspace, catalog, executor=executor), flow)
         assert result.ok, {n: r.error for n, r in result.nodes.items()}
         assert [result.nodes[n.id].state for n in nodes] == [ev.COMPLETED] * 3
 
         def has_plugin(dask_worker):
-            return OUTCOMES_PLUGIN in dask_worker.plugins
+            return NODE_EVENTS in dask_worker.plugins
 
         assert list(loop.run_until_complete(executor.client.run(has_plugin)).values()) == [True]
-        # Each outcome came as an event (from the plugin: the tasks send none themselves).
-        assert heard.count("done") == 3
+        # Each start and outcome came once, from the plugin (the tasks send none themselves):
+        # a start names the task's Dask key, an outcome its task id.
+        assert sorted(kind for kind, _ in heard) == ["done"] * 3 + ["started"] * 3
+        assert all(topic_of(name) == f"plait-{result.run_id}" for kind, name in heard if kind == "started")
+        # The starts still carry each node's key, as on the local executor.
+        _, local = run(loop, engine, flow, use_cache=False)
+        assert {e.node_id: e.cache_key for e in seen if isinstance(e, ev.NodeStarted)} == keys(local)
     finally:
         loop.run_until_complete(executor.close())
 
