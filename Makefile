@@ -10,7 +10,7 @@ QT_DEBS := fonts-dejavu-core libegl1 libgl1 libxkbcommon0 libfontconfig1 libdbus
 X11_DEBS := libxcb-cursor0 libxkbcommon-x11-0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0 \
             libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 libxcb-randr0
 
-.PHONY: run test lint bench bench-canvas bench-window screenshots dist dist-check \
+.PHONY: run test lint bench bench-canvas bench-layout bench-window screenshots dist dist-check \
         install-desktop uninstall-desktop prerequisites system-libs clean
 
 run: $(STAMP)
@@ -29,10 +29,17 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(PY) benchmarks/model.py
 	$(PY) benchmarks/engine.py
+	$(PY) benchmarks/logs.py
 	QT_QPA_PLATFORM=offscreen $(PY) benchmarks/canvas.py
+	QT_QPA_PLATFORM=offscreen $(PY) benchmarks/layout.py
 
 bench-canvas: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(PY) benchmarks/canvas.py
+
+# Auto-layout at 1,000 / 5,000 / 10,000 nodes: dot against the layered layout
+# (ARGS=--slow-dot adds dot at 5,000 nodes: a minute or so).
+bench-layout: $(STAMP)
+	QT_QPA_PLATFORM=offscreen $(PY) benchmarks/layout.py $(ARGS)
 
 # Event-loop latency of the window while a 200-node chatty flow runs.
 bench-window: $(STAMP)

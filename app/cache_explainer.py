@@ -10,6 +10,7 @@ inspector shows the same for the selected node.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -28,9 +29,24 @@ class CacheExplainer(QObject):
 
     explained = Signal()
 
-    def __init__(self, window: Any, delay_ms: int = 250) -> None:
-        super().__init__(window)
-        self.window = window
+    def __init__(
+        self,
+        session,
+        run_settings,
+        runs,
+        trust,
+        inspector,
+        shown_run: Callable[[], Any],
+        parent: QObject | None = None,
+        delay_ms: int = 250,
+    ) -> None:
+        super().__init__(parent)
+        self.session = session
+        self.run_settings = run_settings
+        self.runs = runs
+        self.trust = trust
+        self.inspector = inspector
+        self.shown_run = shown_run
         self.by_node: dict[str, Explanation] = {}
         self.error: str | None = None
         self.timer = QTimer(self, singleShot=True, interval=delay_ms)
@@ -41,26 +57,25 @@ class CacheExplainer(QObject):
 
     def schedule(self) -> None:
         """Explain again once edits settle (bigger flows wait a little longer)."""
-        doc = self.window.document
+        doc = self.session.document
         size = len(doc.flow.nodes) if doc is not None else 0
         self.timer.setInterval(250 if size < 300 else 1000)
         self.timer.start()
 
     def explain_now(self) -> None:
-        window = self.window
-        doc = window.document
+        session = self.session
+        doc = session.document
         self.by_node, self.error = {}, None
-        if doc is None or window.workspace is None or window.problems or window.trust_control.restricted:
+        if doc is None or session.workspace is None or session.problems or self.trust.restricted:
             self._show()
             return
         if self._running(doc.flow.id):
             return  # the run's own events say what each node does
         flow = doc.flow
-        values = {p.name: p.default for p in flow.parameters() if not p.required}
-        values.update(window.last_parameters(flow))
+        values = self.run_settings.defaults(flow)
         try:
-            cache = window.runs.engine_for_workspace().cache
-            found = explain_flow(window.workspace, flow, cache, values)
+            cache = self.runs.engine_for_workspace().cache
+            found = explain_flow(session.workspace, flow, cache, values)
         except RunRefused as refused:
             self.error = str(refused)
             found = []
@@ -68,7 +83,7 @@ class CacheExplainer(QObject):
             self.error = f"{type(exc).__name__}: {exc}"
             found = []
         self.by_node = {e.node_id: e for e in found}
-        self._watch(window.workspace.folder, found)
+        self._watch(session.workspace.folder, found)
         self._show()
 
     def _watch(self, folder: Path, found: list[Explanation]) -> None:
@@ -86,7 +101,7 @@ class CacheExplainer(QObject):
             self.watcher.addPaths(sorted(wanted - watched))
 
     def _running(self, flow_id: str) -> bool:
-        live = getattr(self.window, "shown_run", None)
+        live = self.shown_run()
         return (
             live is not None
             and getattr(live, "flow_id", None) == flow_id
@@ -94,8 +109,7 @@ class CacheExplainer(QObject):
         )
 
     def _show(self) -> None:
-        window = self.window
-        scene = window.scene
+        scene = self.session.scene
         if scene is not None:
             for node_id, item in scene.nodes.items():
                 status = item.status
@@ -108,5 +122,5 @@ class CacheExplainer(QObject):
                 status.next_run = None if found.state == CACHED else found.state
                 status.why = tuple(found.reasons)
                 item.set_status(status)
-        window.inspector.set_explanations(self.by_node)
+        self.inspector.set_explanations(self.by_node)
         self.explained.emit()

@@ -409,6 +409,7 @@ SETTINGS = {
     "cache_limit_bytes": "size of the result cache before old entries are evicted",
     "log_lines_per_node": "log lines kept per node and run; more are counted and dropped",
     "dask_shared_store": "whether Dask workers can reach this workspace's folder",
+    "held_values_bytes": "bytes of large outputs each worker keeps in memory for their consumers",
     "library_timeout": "seconds the window waits for one library to import (default 20)",
 }
 

@@ -17,6 +17,7 @@ from PySide6.QtGui import QUndoStack
 from plait.app import commands as cmd
 from plait.app.clipboard import paste_plan
 from plait.runtime.flow.model import PARAMETER_KEY, Edge, Flow, FlowError, Node
+from plait.runtime.nodes.splitting import SPLIT_OPTION, key_ports
 from plait.widgets.canvas.ports import OUTPUT, judge
 from plait.widgets.search_popup import fitting
 from plait.widgets.words import plural
@@ -256,6 +257,42 @@ class FlowDocument(QObject):
             self.message.emit(why)
             return why
         self._push(command(self.flow, node_id, name, value))
+        return None
+
+    def split_by_key(self, node_id: str, port: str, keys: list[str] | None) -> str | None:
+        """Give output `port` one output per key (no keys: join them again), as one undo step.
+
+        Wires from key outputs that go (or that would now carry another key) go with it.
+        """
+        node = self.flow.nodes[node_id]
+        spec = self.flow.spec(node)
+        before = node.options.get(SPLIT_OPTION) or {}
+        after = copy.deepcopy(before)
+        if keys:
+            after[port] = list(keys)
+        else:
+            after.pop(port, None)
+        if after == before or spec is None:
+            return None
+        value = after if after else cmd.UNSET
+        why = self._try(
+            lambda f: f.set_option(node_id, SPLIT_OPTION, *([] if value is cmd.UNSET else [value]))
+        )
+        if why:
+            self.message.emit(why)
+            return why
+        names = [p.name for p in spec.outputs]
+        old = {k.name: k for k in key_ports(names, before)}
+        new = {k.name: k for k in key_ports(names, after)}
+        doomed = [
+            e
+            for e in self.flow.edges_out_of(node_id)
+            if e.source_port in old and new.get(e.source_port) != old[e.source_port]
+        ]
+        text = f"Split {port} of {node.title} by key" if keys else f"Join the keys of {port} of {node.title}"
+        option = cmd.SetOption(self.flow, node_id, SPLIT_OPTION, value)
+        option.setText(text)
+        self._macro(text, [*(cmd.Disconnect(self.flow, e) for e in doomed), option])
         return None
 
     def rename(self, node_id: str, title: str) -> str | None:

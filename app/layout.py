@@ -1,5 +1,7 @@
 """Auto-layout: place a flow left to right with Graphviz `dot`, and take its wire routes.
 
+A very big flow is laid out by the layered layout instead (runtime/flow/layered.py),
+which gives the same kind of result (positions, routes by edge index) in seconds.
 No Qt here: the layout of a big flow runs in a process of its own (see auto_layout.py).
 """
 
@@ -9,6 +11,7 @@ from typing import Any
 
 import pygraphviz
 
+from plait.runtime.flow.layered import layered_layout
 from plait.runtime.flow.model import Edge, Flow
 
 POINTS_PER_INCH = 72.0
@@ -63,10 +66,24 @@ def layout_graph(
     return positions, routes
 
 
-def layout_in_child(conn: Any, node_ids: list[str], edges: list[tuple[str, str]], sizes: dict) -> None:
-    """The body of a layout process: lay the graph out and send back the result (or the error)."""
+def layout_in_child(
+    conn: Any, node_ids: list[str], edges: list[tuple[str, str]], sizes: dict, layered: bool = False
+) -> None:
+    """The body of a layout process: lay the graph out and send back the result (or the error).
+
+    With `layered`, the layered layout, which also sends its phases as it goes:
+    ("progress", phase, fraction done) before ("done", result).
+    """
     try:
-        conn.send(("done", layout_graph(node_ids, edges, sizes)))
+        if layered:
+
+            def progress(phase: str, done: float) -> None:
+                conn.send(("progress", phase, done))
+
+            result = layered_layout(node_ids, edges, sizes, progress)
+        else:
+            result = layout_graph(node_ids, edges, sizes)
+        conn.send(("done", result))
     except Exception as exc:  # noqa: BLE001 - reported in the window
         conn.send(("error", f"{type(exc).__name__}: {exc}"))
     finally:
@@ -82,8 +99,3 @@ def _points(pos: str) -> list[Point]:
         x, y = token.split(",")[:2]
         points.append((float(x), -float(y)))
     return points
-
-
-def dot_positions(flow: Flow, sizes: dict[str, tuple[float, float]]) -> dict[str, Point]:
-    """Top-left positions for every node (the routes left out)."""
-    return dot_layout(flow, sizes)[0]

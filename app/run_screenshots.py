@@ -139,7 +139,7 @@ def render(out_dir: Path) -> list[Path]:
         ids = build(folder)
         settings = QSettings(str(Path(tmp) / "settings.ini"), QSettings.IniFormat)
         window = open_window(folder, settings)
-        window.ask_cancel_runs = lambda count: True
+        window.questions.ask_cancel_runs = lambda count: True
         window.resize(1600, 1000)
         app.processEvents()
         window.resizeDocks([window.inspector_dock, window.palette_dock], [300, 230], Qt.Horizontal)
@@ -148,7 +148,9 @@ def render(out_dir: Path) -> list[Path]:
         app.processEvents()
         window.view.fit_view()
         flow = window.document.flow
-        live = window.start_run(flow, {"rows": 2000, "baseline": 100.0}, RunChoices("local", "", 2, False))
+        live = window.running.start_run(
+            flow, {"rows": 2000, "baseline": 100.0}, RunChoices("local", "", 2, False)
+        )
         growth = live.statuses[ids["growth"]]
         _wait(app, lambda: growth.state == "running" and (growth.fraction or 0) > 0.3)
         window.scene.select_nodes([ids["load_sales"]])
@@ -192,15 +194,15 @@ def render_iris(out_dir: Path) -> list[Path]:
         shutil.copytree(examples_folder() / "iris", folder)
         settings = QSettings(str(Path(tmp) / "settings.ini"), QSettings.IniFormat)
         window = open_window(folder, settings)
-        window.ask_cancel_runs = lambda count: True
+        window.questions.ask_cancel_runs = lambda count: True
         window.resize(1600, 1000)
         app.processEvents()
         window.resizeDocks([window.logs_dock_widget], [300], Qt.Vertical)
-        window.open_flow(window.workspace.flow_info("data-science").id)
+        window.workspaces.open_flow(window.workspace.flow_info("data-science").id)
         app.processEvents()
         flow = window.document.flow
         params = {p.name: p.default for p in flow.parameters()}
-        live = window.start_run(flow, params, RunChoices("local", "", 2, False))
+        live = window.running.start_run(flow, params, RunChoices("local", "", 2, False))
         _wait(app, lambda: live.finished)
         window.view.fit_view()
         accuracy = next(n.id for n in window.document.flow.nodes.values() if n.title == "Accuracy")

@@ -58,6 +58,7 @@ def build_example(folder: Path) -> None:
     from plait.runtime.nodes.libraries import Catalog
     from plait.runtime.workspace.store import Workspace
 
+    Workspace(folder).close()  # made by Plait before its code: the user's own, trusted
     (folder / "sales.py").write_text(EXAMPLE_LIBRARY)
     catalog = Catalog(folder)
     catalog.load()
@@ -227,11 +228,11 @@ def render_readability(out_dir: Path) -> list[Path]:
         ):
             window = open_window(folder, settings)
             window.resize(1600, 1000)
-            window.open_flow(window.workspace.flow_info(name).id, ask=False)
+            window.workspaces.open_flow(window.workspace.flow_info(name).id, ask=False)
             for _ in range(5):
                 app.processEvents()  # the opening fit follows the window's size
             if shot == "screenshot-thirty-nodes.png":
-                window.auto_layout()
+                window.editing.auto_layout()
                 window.document.mark_saved()
             while window.scene.route_pending(budget_ms=50):
                 app.processEvents()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import signal
 import sys
 from typing import Any
@@ -141,7 +142,9 @@ def _as_json(
     }
 
 
-async def _run(args: argparse.Namespace, params: dict, text: set[str]) -> int:
+async def _run(args: argparse.Namespace, params: dict, text: set[str], stuck: list[str]) -> int:
+    """The run, its summary and its exit status; `stuck` gets the nodes left running on
+    threads of this process (an inline node abandoned on a timeout or cancel)."""
     dashboard = getattr(args, "dashboard", False)
     if dashboard and args.executor != "dask":
         print("plait: --dashboard is the Dask cluster's; add --executor dask", file=sys.stderr)
@@ -176,9 +179,19 @@ async def _run(args: argparse.Namespace, params: dict, text: set[str]) -> int:
             print(f"plait: {refused}", file=sys.stderr)
             return 2
         loop = asyncio.get_running_loop()
+        signals: list[int] = []
+
+        def stop(sig: int) -> None:
+            """The first signal cancels the run, which is then recorded; a second stops at once."""
+            if signals:
+                print("plait: stopped at once", file=sys.stderr, flush=True)
+                os._exit(128 + sig)
+            signals.append(sig)
+            run.cancel()
+
         for sig in (signal.SIGINT, signal.SIGTERM):
             try:
-                loop.add_signal_handler(sig, run.cancel)
+                loop.add_signal_handler(sig, stop, sig)
             except (NotImplementedError, RuntimeError):
                 pass
         bar = _Progress(len(run.nodes), enabled=not args.json and sys.stderr.isatty())
@@ -208,16 +221,16 @@ async def _run(args: argparse.Namespace, params: dict, text: set[str]) -> int:
         else:
             finals = {n for n in result.nodes if not run.flow.edges_out_of(n)}
             print(_summary(result, errors, finals))
-            stuck = [n.title for n in result.nodes.values() if n.state == ev.TIMED_OUT]
-            if stuck and args.executor == "inline":
-                print(
-                    f"plait: {', '.join(stuck)} timed out; an inline node cannot be killed, "
-                    "so it was left running until this process exits (use the local "
-                    "executor to stop it)",
-                    file=sys.stderr,
-                )
             if result.error:
                 print(f"plait: {result.error}", file=sys.stderr)
+        stuck.extend(getattr(run.executor, "stuck", list)())
+        if stuck:
+            print(
+                f"plait: an inline node cannot be killed, only abandoned: {', '.join(stuck)} "
+                "went on running on a thread of this process until it exited (the local "
+                "executor, the default, stops a node that hangs)",
+                file=sys.stderr,
+            )
         return 0 if result.ok else 1
     finally:
         warm.cancel()
@@ -238,4 +251,12 @@ async def _say_dashboard(executor) -> None:
 
 
 def run_in_terminal(args: argparse.Namespace, params: dict, text: set[str]) -> int:
-    return asyncio.run(_run(args, params, text))
+    stuck: list[str] = []
+    code = asyncio.run(_run(args, params, text, stuck))
+    if stuck:
+        # The run is recorded and the workspace closed. A thread left running could still
+        # hold the exit (a thread pool inside the node is joined at exit): leave at once.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    return code

@@ -13,7 +13,6 @@ by its repr. "Save as…" of such a value is written by the child too. JSON,
 from __future__ import annotations
 
 import multiprocessing
-import pickle
 from pathlib import Path
 from typing import Any
 
@@ -29,29 +28,11 @@ class ValueProcessError(RuntimeError):
 
 
 def _read(folder: str, cache_folder: str, meta: dict[str, Any], data: bytes | None) -> Any:
-    from plait.runtime.nodes.loader import (
-        WORKSPACE_MODULE_PREFIX,
-        import_workspace_file,
-        workspace_module_name,
-        workspace_sources,
-    )
+    from plait.runtime.nodes.loader import workspace_importer
     from plait.runtime.results import blobs
 
-    files = {workspace_module_name(p): p for p in workspace_sources(Path(folder))}
-
-    class _WorkspaceUnpickler(pickle.Unpickler):
-        def find_class(self, module: str, name: str) -> Any:
-            if module.startswith(WORKSPACE_MODULE_PREFIX) and module in files:
-                import_workspace_file(files[module])
-            return super().find_class(module, name)
-
-    def load_pickle(fh: Any) -> Any:
-        return _WorkspaceUnpickler(fh).load()
-
-    pickler = blobs._BY_NAME["pickle"]
-    blobs._BY_NAME["pickle"] = blobs.Serializer(
-        pickler.name, pickler.extension, pickler.accepts, pickler.dump, load_pickle
-    )
+    # The workspace's modules (files and packages) import here by their private names.
+    workspace_importer(folder)
     return blobs.ResultStore(cache_folder).read(OutputRef.from_meta(meta, data))
 
 
@@ -67,7 +48,7 @@ def _child(
 
             reply = ("ok", dumps_plain(prepare(value)))
         else:
-            from plait.app.history import save_value
+            from plait.app.past_runs import save_value
 
             reply = ("ok", dumps_plain(str(save_value(value, path))))
     except BaseException as exc:  # noqa: BLE001 - told to the window, which stays up

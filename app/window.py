@@ -1,8 +1,10 @@
 """The main window: canvas in the centre, docks around it, menus and a toolbar.
 
-The window binds things together and keeps none of the model: the open
-flow's `FlowDocument` holds the flow and its undo stack; the scene, the
-inspector and the palette follow it.
+The window builds the docks, the actions and menus, and the controllers
+(`plait.app.controllers`) that do the work, hands each the widgets and the
+shared `Session` it needs, and wires their signals. It keeps none of the
+model: the open flow's `FlowDocument` holds the flow and its undo stack;
+the scene, the inspector and the palette follow it.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from PySide6.QtWidgets import (
     QDockWidget,
     QLabel,
     QMainWindow,
-    QMessageBox,
+    QMenu,
     QTabBar,
     QVBoxLayout,
     QWidget,
@@ -23,15 +25,19 @@ from PySide6.QtWidgets import (
 
 from plait.app.auto_layout import AutoLayout
 from plait.app.cache_explainer import CacheExplainer
+from plait.app.controllers.editing import EditingController
+from plait.app.controllers.export import ExportController
+from plait.app.controllers.history import HistoryController, RunDocks
+from plait.app.controllers.ports import PortMenuController
+from plait.app.controllers.questions import Questions
+from plait.app.controllers.running import RunningController, RunSettings
+from plait.app.controllers.schedules import ScheduleController
+from plait.app.controllers.session import Session
+from plait.app.controllers.trust import TrustControl
+from plait.app.controllers.workspace import WorkspaceController
 from plait.app.document import FlowDocument
-from plait.app.edit_ops import EditOps
-from plait.app.export_ops import ExportOps
-from plait.app.history_ops import HistoryOps
-from plait.app.run_ops import RunOps
-from plait.app.schedule_ops import ScheduleOps
+from plait.app.live_runs import LiveRuns
 from plait.app.theme import apply_theme
-from plait.app.trust_control import TrustControl
-from plait.app.workspace_ops import WorkspaceOps
 from plait.widgets.canvas.scene import FlowScene
 from plait.widgets.canvas.view import FlowView
 from plait.widgets.flows_dock import FlowsDock
@@ -45,17 +51,16 @@ from plait.widgets.trust_banner import TrustBanner
 from plait.widgets.words import plural
 
 
-class MainWindow(WorkspaceOps, EditOps, RunOps, HistoryOps, ScheduleOps, ExportOps, QMainWindow):
+class MainWindow(QMainWindow):
     def __init__(self, settings: QSettings | None = None) -> None:
         super().__init__()
         self.setObjectName("PlaitMainWindow")
         self.settings = settings or QSettings("plait", "plait")
-        self.workspace = None
-        self.catalog = None
-        self.document: FlowDocument | None = None
-        self.scene: FlowScene | None = None
-        self.problems: list = []
+        self.session = Session(self)
+        self.session.message.connect(self.show_message)
+        self.questions = Questions(self, self.session)
         self._unobserve = lambda: None
+        self.shut_down = False
         self.view = FlowView(self)
         # The canvas, under the banner a restricted workspace shows.
         self.trust_banner = TrustBanner(self)
@@ -68,7 +73,9 @@ class MainWindow(WorkspaceOps, EditOps, RunOps, HistoryOps, ScheduleOps, ExportO
         self.setCentralWidget(central)
         self.resize(1400, 880)  # before the docks: tab bars laid out at another size linger
         self._make_docks()
+        self.runs = LiveRuns(self)  # the window's side of the engine
         self._make_actions()
+        self._make_controllers()
         self._make_menus()
         self._make_toolbar()
         self.problem_label = QLabel(self)
@@ -78,16 +85,125 @@ class MainWindow(WorkspaceOps, EditOps, RunOps, HistoryOps, ScheduleOps, ExportO
         self.view.zoom_changed.connect(lambda z: self.zoom_label.setText(f"{z * 100:.0f}%"))
         self._validate_timer = QTimer(self, singleShot=True, interval=0)
         self._validate_timer.timeout.connect(self.validate)
-        self.explainer = CacheExplainer(self)
-        self.trust_control = TrustControl(self)
-        self.layouter = AutoLayout(self)
         self.theme = self.settings.value("theme", "light")
         self.set_theme(self.theme)
-        self.init_run_ops()
-        self.init_history_ops()
-        self.init_schedule_ops()
         self._restore_layout()
-        self.init_workspace_ops()
+
+    def _make_controllers(self) -> None:
+        session, questions, runs, act = self.session, self.questions, self.runs, self.actions_by_name
+        self.run_settings = RunSettings(self.settings, session)
+        self.trust_control = TrustControl(
+            session, self.trust_banner, act, self.schedules_dock, self.outputs_dock, runs, self
+        )
+        self.explainer = CacheExplainer(
+            session, self.run_settings, runs, self.trust_control, self.inspector, lambda: self.shown_run, self
+        )
+        self.recent_menu = QMenu("Recent &workspaces", self)
+        self.workspaces = WorkspaceController(
+            session,
+            questions,
+            self.settings,
+            runs,
+            self.trust_control,
+            self.palette_widget,
+            self.flows_dock,
+            self.recent_menu,
+            self.view,
+            self.set_document,
+            self,
+        )
+        self.layouter = AutoLayout(session, self.view, self.statusBar(), self)
+        self.editing = EditingController(session, questions, self.view, self.layouter, self)
+        docks = RunDocks(
+            self.runs_dock, self.outputs_dock, self.logs_dock, self.outputs_dock_widget, self.logs_dock_widget
+        )
+        self.history = HistoryController(
+            session, questions, self.run_settings, runs, self.trust_control, self.explainer, docks, self
+        )
+        self.running = RunningController(
+            session,
+            questions,
+            self.run_settings,
+            runs,
+            self.trust_control,
+            self.workspaces,
+            self.history,
+            self.statusBar(),
+            act["stop"],
+            self,
+        )
+        self.schedules = ScheduleController(
+            session,
+            questions,
+            self.settings,
+            self.run_settings,
+            runs,
+            self.trust_control,
+            self.schedules_dock,
+            self,
+        )
+        self.export = ExportController(session, questions, runs, self.workspaces, self)
+        self.ports = PortMenuController(session, self.history, self)
+        # What one side does that others follow.
+        self.workspaces.workspace_changed.connect(self.history.forget_shown)
+        self.workspaces.opened.connect(self._workspace_opened)
+        self.workspaces.catalog_changed.connect(self._catalog_changed)
+        self.workspaces.flows_changed.connect(self.update_title)
+        self.workspaces.flows_changed.connect(self.schedules.refresh_schedules)
+        self.trust_control.trusted.connect(self._trusted)
+        self.palette_widget.activated.connect(self.editing.add_node_in_free_space)
+        self.runs_dock.rerun_requested.connect(self.running.rerun)
+        self.outputs_dock.recompute_requested.connect(lambda n: self.running.run_flow(force=(n,)))
+
+    # -- what the controllers share, for those who look at the window -------
+
+    @property
+    def workspace(self):
+        return self.session.workspace
+
+    @property
+    def catalog(self):
+        return self.session.catalog
+
+    @property
+    def document(self) -> FlowDocument | None:
+        return self.session.document
+
+    @property
+    def scene(self) -> FlowScene | None:
+        return self.session.scene
+
+    @property
+    def problems(self) -> list:
+        return self.session.problems
+
+    @property
+    def shown_run(self):
+        return self.history.shown_run
+
+    def open_workspace(self, folder=None, flow: str | None = None) -> bool:
+        """Open a folder as the workspace (the default one when None), on `flow` if given."""
+        return self.workspaces.open_workspace(folder, flow)
+
+    def _workspace_opened(self) -> None:
+        self.history.refresh_runs()
+        self.schedules.refresh_schedules()
+        self.schedules.start_scheduler()
+
+    def _catalog_changed(self) -> None:
+        if self.scene is not None:
+            self.scene.refresh_ports()
+        self.inspector.refresh()
+        self.validate()
+
+    def _trusted(self) -> None:
+        self.workspaces.reload_catalog("process")
+        self.trust_control.apply()
+        self.schedules.start_scheduler()
+        self.schedules.refresh_schedules()
+        self.explainer.schedule()
+        if self.outputs_dock.node_id is not None:
+            self.history.show_outputs(self.outputs_dock.node_id)
 
     # -- layout ------------------------------------------------------------
 
@@ -108,7 +224,6 @@ class MainWindow(WorkspaceOps, EditOps, RunOps, HistoryOps, ScheduleOps, ExportO
         self.inspector_dock = self._dock("Inspector", self.inspector, Qt.RightDockWidgetArea)
         self.resizeDocks([self.palette_dock, self.inspector_dock], [250, 320], Qt.Horizontal)
         self.resizeDocks([self.palette_dock, self.flows_dock_widget], [520, 260], Qt.Vertical)
-        self.palette_widget.activated.connect(self.add_node_in_free_space)
         # Run docks along the bottom: logs and outputs side by side, runs and schedules tabbed.
         self.logs_dock = LogsDock(self)
         self.outputs_dock = OutputsDock(self)
@@ -156,47 +271,65 @@ class MainWindow(WorkspaceOps, EditOps, RunOps, HistoryOps, ScheduleOps, ExportO
     def _make_actions(self) -> None:
         self.actions_by_name: dict[str, QAction] = {}
         a = self._action
-        a("new_flow", "&New flow", self.new_flow, QKeySequence.New, "Start a new, empty flow")
+        a(
+            "new_flow",
+            "&New flow",
+            lambda: self.workspaces.new_flow(),
+            QKeySequence.New,
+            "Start a new, empty flow",
+        )
         a(
             "open_workspace",
             "&Open workspace folder…",
-            self.choose_workspace,
+            lambda: self.workspaces.choose_workspace(),
             QKeySequence.Open,
             "Open a folder as a workspace",
         )
-        a("save", "&Save", self.save, QKeySequence.Save, "Save the flow as a new version")
+        a(
+            "save",
+            "&Save",
+            lambda: self.workspaces.save(),
+            QKeySequence.Save,
+            "Save the flow as a new version",
+        )
         a("quit", "&Quit", self.close, QKeySequence.Quit)
         a(
             "delete",
             "&Delete",
-            self.delete_selection,
+            lambda: self.editing.delete_selection(),
             QKeySequence.Delete,
             "Delete the selected nodes, wires and frames",
             canvas=True,
         )
-        a("copy", "&Copy", self.copy_selection, QKeySequence.Copy, canvas=True)
-        a("paste", "&Paste", self.paste, QKeySequence.Paste, canvas=True)
-        a("duplicate", "D&uplicate", self.duplicate, "Ctrl+D", canvas=True)
-        a("select_all", "Select &all", self.select_all, QKeySequence.SelectAll, canvas=True)
+        a("copy", "&Copy", lambda: self.editing.copy_selection(), QKeySequence.Copy, canvas=True)
+        a("paste", "&Paste", lambda: self.editing.paste(), QKeySequence.Paste, canvas=True)
+        a("duplicate", "D&uplicate", lambda: self.editing.duplicate(), "Ctrl+D", canvas=True)
+        a("select_all", "Select &all", lambda: self.editing.select_all(), QKeySequence.SelectAll, canvas=True)
         a(
             "frame",
             "&Frame selection",
-            self.frame_selection,
+            lambda: self.editing.frame_selection(),
             "Ctrl+G",
             "Put a frame around the selected nodes",
             canvas=True,
         )
-        a("comment", "Add co&mment", self.add_comment, "Ctrl+Shift+M", "Add a note on the canvas")
+        a(
+            "comment",
+            "Add co&mment",
+            lambda: self.editing.add_comment(),
+            "Ctrl+Shift+M",
+            "Add a note on the canvas",
+        )
         a(
             "add_parameter",
             "Add &parameter",
-            lambda: self.add_node_in_free_space("plait:parameter"),
+            lambda: self.editing.add_node_in_free_space("plait:parameter"),
             tip="Add a flow parameter node",
         )
         a(
             "layout",
             "Auto-&layout",
-            self.auto_layout,
+            lambda: self.editing.auto_layout(),
             "L",
             "Lay the flow out left to right (Graphviz dot)",
             canvas=True,
@@ -216,11 +349,11 @@ class MainWindow(WorkspaceOps, EditOps, RunOps, HistoryOps, ScheduleOps, ExportO
             checkable=True,
         )
         a("dark", "&Dark theme", lambda on: self.set_theme("dark" if on else "light"), checkable=True)
-        a("run", "&Run", lambda: self.run_flow(), "F5", "Run the flow (asks for its parameters)")
+        a("run", "&Run", lambda: self.running.run_flow(), "F5", "Run the flow (asks for its parameters)")
         a(
             "run_file",
             "Run with parameters &file…",
-            lambda: self.run_with_file(),
+            lambda: self.running.run_with_file(),
             tip="Run the flow with the values in a JSON parameters file",
         )
         trust = a(
@@ -230,7 +363,7 @@ class MainWindow(WorkspaceOps, EditOps, RunOps, HistoryOps, ScheduleOps, ExportO
             tip="Run this workspace's code: it was made elsewhere and opened restricted",
         )
         trust.setVisible(False)
-        stop = a("stop", "&Stop", self.stop_run, "Esc", "Cancel the running flow")
+        stop = a("stop", "&Stop", lambda: self.running.stop_run(), "Esc", "Cancel the running flow")
         stop.setEnabled(False)
         a(
             "schedules",
@@ -265,12 +398,12 @@ class MainWindow(WorkspaceOps, EditOps, RunOps, HistoryOps, ScheduleOps, ExportO
         file = bar.addMenu("&File")
         for name in ("new_flow", "open_workspace"):
             file.addAction(act[name])
-        self.recent_menu = file.addMenu("Recent &workspaces")
+        file.addMenu(self.recent_menu)
         file.addAction(act["trust"])
         file.addSeparator()
         file.addAction(act["save"])
         file.addSeparator()
-        self.make_export_menu(file)
+        self.export.make_export_menu(file)
         file.addSeparator()
         file.addAction(act["quit"])
         edit = bar.addMenu("&Edit")
@@ -409,18 +542,20 @@ class MainWindow(WorkspaceOps, EditOps, RunOps, HistoryOps, ScheduleOps, ExportO
         """Show a flow document: a new scene for it, docks following it."""
         old_scene = self.scene
         self._release_document()
-        self.document = document
-        self.scene = FlowScene(document, self.canvas_style, self)
-        self.scene.snap_to_grid = self.actions_by_name["snap"].isChecked()
-        self.view.set_flow_scene(self.scene)
+        session = self.session
+        session.document = document
+        session.scene = scene = FlowScene(document, self.canvas_style, self)
+        scene.snap_to_grid = self.actions_by_name["snap"].isChecked()
+        self.view.set_flow_scene(scene)
         self.view.catalog = self.catalog
         if old_scene is not None:
             old_scene.detach()
             old_scene.deleteLater()
-        self.scene.message.connect(self.show_message)
-        self.scene.selectionChanged.connect(self._selection_changed)
-        self.scene.frame_edit_requested.connect(self.edit_frame)
-        self.scene.node_menu_requested.connect(self.open_node_menu)
+        scene.message.connect(self.show_message)
+        scene.selectionChanged.connect(self._selection_changed)
+        scene.frame_edit_requested.connect(self.editing.edit_frame)
+        scene.node_menu_requested.connect(self.running.open_node_menu)
+        scene.port_menu_requested.connect(self.ports.open)
         document.message.connect(self.show_message)
         document.undo_stack.cleanChanged.connect(self.update_title)
         document.undo_stack.indexChanged.connect(self._flow_edited)
@@ -432,14 +567,14 @@ class MainWindow(WorkspaceOps, EditOps, RunOps, HistoryOps, ScheduleOps, ExportO
             self.actions_by_name[name].setEnabled(not document.read_only)
         self.actions_by_name["save"].setEnabled(not document.read_only)
         self.outputs_dock.clear()
-        self.show_flow_last_run()
-        self.refresh_schedules()
+        self.history.show_flow_last_run()
+        self.schedules.refresh_schedules()
         self.view.fit_view(keep_fitting=True)
         self.view.setFocus()
 
     def _flow_event(self, event: object) -> None:
         self._validate_timer.start()
-        self.mark_stale(event)
+        self.running.mark_stale(event)
 
     def _release_document(self) -> None:
         # The old document's undo stack emits while it is destroyed; by then
@@ -456,25 +591,15 @@ class MainWindow(WorkspaceOps, EditOps, RunOps, HistoryOps, ScheduleOps, ExportO
         self._unobserve()
         self._unobserve = lambda: None
 
-    def _selected_one(self) -> str | None:
-        ids = self.scene.selected_node_ids() if self.scene else []
-        return ids[0] if len(ids) == 1 else None
-
     def _selection_changed(self) -> None:
         if self.document is None:
             return
-        ids = self.scene.selected_node_ids() if self.scene else []
-        self.inspector.show_node(ids[0] if len(ids) == 1 else None)
-        # Selecting nodes filters the logs to them and shows the outputs of one.
-        titles = [self.document.flow.nodes[n].title for n in ids]
-        self.logs_dock.set_node_filter(ids, ", ".join(titles[:3]) + ("…" if len(ids) > 3 else ""))
-        one = self._selected_one()
-        if one != self.outputs_dock.node_id or one is None:
-            self.show_outputs(one)
+        self.inspector.show_node(self.session.selected_one())
+        self.history.follow_selection()
 
     def _flow_edited(self) -> None:
         self.update_title()
-        self.schedule_draft()
+        self.workspaces.schedule_draft()
 
     def update_title(self, *_: object) -> None:
         doc = self.document
@@ -489,7 +614,7 @@ class MainWindow(WorkspaceOps, EditOps, RunOps, HistoryOps, ScheduleOps, ExportO
     def validate(self) -> None:
         if self.document is None:
             return
-        self.problems = self.document.flow.validate()
+        self.session.problems = self.document.flow.validate()
         self.scene.set_problems(self.problems)
         self.inspector.set_problems(self.problems)
         self.explainer.schedule()
@@ -498,23 +623,6 @@ class MainWindow(WorkspaceOps, EditOps, RunOps, HistoryOps, ScheduleOps, ExportO
 
     def show_message(self, text: str) -> None:
         self.statusBar().showMessage(text, 8000)
-
-    # -- questions (tests replace these) ----------------------------------
-
-    def ask_save_changes(self) -> str:
-        """'save', 'discard' or 'cancel' for the open flow's unsaved changes."""
-        box = QMessageBox(
-            QMessageBox.Warning,
-            "Unsaved changes",
-            f"Save the changes to '{self.document.flow.name}'?",
-            QMessageBox.Save | QMessageBox.Discard | QMessageBox.Cancel,
-            self,
-        )
-        answer = box.exec()
-        return {QMessageBox.Save: "save", QMessageBox.Discard: "discard"}.get(answer, "cancel")
-
-    def confirm(self, title: str, text: str) -> bool:
-        return QMessageBox.question(self, title, text) == QMessageBox.Yes
 
     # -- closing -----------------------------------------------------------
 
@@ -527,10 +635,10 @@ class MainWindow(WorkspaceOps, EditOps, RunOps, HistoryOps, ScheduleOps, ExportO
     def closeEvent(self, event) -> None:
         if not self.shut_down:
             running = self.runs.running
-            if running and not self.ask_cancel_runs(len(running)):
+            if running and not self.questions.ask_cancel_runs(len(running)):
                 event.ignore()
                 return
-            if not self.maybe_save():
+            if not self.workspaces.maybe_save():
                 event.ignore()
                 return
             if self.runs.engine is not None or self.runs.running:
@@ -541,12 +649,12 @@ class MainWindow(WorkspaceOps, EditOps, RunOps, HistoryOps, ScheduleOps, ExportO
                 return
         self.shut_down = True
         self.layouter.cancel()
-        self._poll.stop()
-        self._schedule_timer.stop()
+        self.history.stop()
+        self.schedules.stop()
         self.save_layout()
-        self.close_workspace()
+        self.workspaces.close_workspace()
         self._release_document()
-        self.document = None
+        self.session.document = None
         event.accept()
 
     def _closed_runs(self) -> None:

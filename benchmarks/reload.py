@@ -81,7 +81,7 @@ def main() -> None:
             wait_for(key)
             watched.append(time.perf_counter() - start)
         else:
-            window.reload_libraries()
+            window.workspaces.reload_libraries()
             wait_for(key)
             direct.append(time.perf_counter() - start)
 

@@ -1,4 +1,4 @@
-"""The inspector: the selected node's title, inputs, options and problems.
+"""The inspector: the selected node's title, inputs, outputs, options and problems.
 
 Every change goes through the flow editor (`set_value`, `set_option`,
 `rename`), so it is undoable; the inspector follows the flow's events to
@@ -31,6 +31,7 @@ from plait.runtime.flow.model import (
 )
 from plait.runtime.nodes.port_types import PARAMETER_TYPES, parameter_type
 from plait.runtime.nodes.spec import CACHE_POLICIES, REQUIRED, Port
+from plait.runtime.nodes.splitting import SPLIT_OPTION
 from plait.widgets.editors import FloatSpinBox, ValueEditor, make_editor
 from plait.widgets.words import plural
 
@@ -97,6 +98,8 @@ class Inspector(QScrollArea):
         elif isinstance(event, NodeChanged) and event.node_id == self.node_id:
             if event.what == "value" and event.name == "type":
                 self._rebuild()
+            elif event.what == "option" and event.name == SPLIT_OPTION:
+                self._rebuild()  # outputs split by key come and go
             elif event.what == "option":
                 self._load_options()
             elif event.what in ("value", "title"):
@@ -202,6 +205,7 @@ class Inspector(QScrollArea):
         if not flow.inputs(node):
             form.addRow(QLabel("This node takes no inputs.", inputs))
         self.box.addWidget(inputs)
+        self._build_outputs(page, flow, node)
         self._build_options(page, flow, node)
         why = QGroupBox("Next run", page)
         self.why_label = QLabel(why)
@@ -212,6 +216,22 @@ class Inspector(QScrollArea):
         self.box.addWidget(why)
         self._fill_why()
         self._load_values()
+
+    def _build_outputs(self, page: QWidget, flow, node) -> None:
+        """Each output with its type: a tuple's items, keys split off a dict, where they go."""
+        ports = flow.outputs(node)
+        if not ports:
+            return
+        group = QGroupBox("Outputs", page)
+        group.setObjectName("Outputs")
+        form = QFormLayout(group)
+        for port in ports:
+            wired = [e for e in flow.edges_out_of(node.id) if e.source_port == port.name]
+            shown = _escape(port.type_name) + (f" → {plural(len(wired), 'wire')}" if wired else "")
+            text = QLabel(shown, group)
+            text.setToolTip(port.description)
+            form.addRow(self._port_label(port), text)
+        self.box.addWidget(group)
 
     def _port_label(self, port: Port) -> QLabel:
         label = QLabel(port.name)

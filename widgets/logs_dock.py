@@ -2,6 +2,9 @@
 
 One table model over plain tuples, no widget per line: filtering builds a
 list of row numbers, so 100,000 lines filter in a blink and scroll freely.
+New lines wait in the dock and join the table together every `FLUSH_MS`:
+however they arrive (a line at a time or thousands), the table, its count
+and its scroll position are updated at most that often.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ LEVELS = {"DEBUG": 10, "INFO": 20, "WARNING": 30, "ERROR": 40, "CRITICAL": 50}
 LEVEL_CHOICES = (("All levels", 0), ("Info and above", 20), ("Warnings and errors", 30), ("Errors only", 40))
 COLUMNS = ("Time", "Node", "Level", "Stream", "Message")
 TIME, NODE, LEVEL, STREAM, MESSAGE = range(5)
+FLUSH_MS = 100
 _LEVEL_COLOURS = {"WARNING": QColor("#c07a12"), "ERROR": QColor("#d93838"), "CRITICAL": QColor("#d93838")}
 
 # A line: (time, node id, level, stream, message), and optionally its details: the
@@ -145,11 +149,13 @@ class LogModel(QAbstractTableModel):
         return None
 
     def data(self, index, role=Qt.DisplayRole):
-        if not index.isValid():
+        # Qt asks for a dozen roles per cell on every repaint, and reading `Qt.DisplayRole`
+        # costs PySide a few microseconds each time: the roles are module constants.
+        if role not in _ROLES or not index.isValid():
             return None
         line = self.lines[self.visible[index.row()]]
         column = index.column()
-        if role == Qt.DisplayRole:
+        if role == _DISPLAY:
             if column == TIME:
                 return _clock(line[0])
             if column == NODE:
@@ -157,16 +163,24 @@ class LogModel(QAbstractTableModel):
             if column == MESSAGE:
                 return line[4]
             return line[2] if column == LEVEL else line[3]
-        if role == Qt.ForegroundRole:
+        if role == _FOREGROUND:
             return _LEVEL_COLOURS.get(line[2].upper())
-        if role == Qt.ToolTipRole and column == NODE:
-            return self.titles.get(line[1], line[1])  # the column is narrow: a long title is cut
-        if role == Qt.ToolTipRole and column == MESSAGE:
+        if column == NODE:  # the tooltip: the column is narrow, a long title is cut
+            return self.titles.get(line[1], line[1])
+        if column == MESSAGE:
             if len(line) > 5 and line[5]:
                 return f"The whole traceback, Plait's frames included:\n\n{line[5][-4000:]}"
             if len(line[4]) > 80:
                 return line[4][:4000]
         return None
+
+
+_DISPLAY, _FOREGROUND, _TOOLTIP = (
+    Qt.ItemDataRole.DisplayRole,
+    Qt.ItemDataRole.ForegroundRole,
+    Qt.ItemDataRole.ToolTipRole,
+)
+_ROLES = frozenset((_DISPLAY, _FOREGROUND, _TOOLTIP))
 
 
 def _clock(t: float) -> str:
@@ -266,18 +280,34 @@ class LogsDock(QWidget):
         self.model.rowsInserted.connect(self._inserted)
         self.model.modelReset.connect(self._count)
         self.node_clear.setVisible(False)
+        self._pending: list[Line] = []  # lines not in the table yet, in their order
+        self._flush_timer = QTimer(self, singleShot=True, interval=FLUSH_MS)
+        self._flush_timer.timeout.connect(self.flush)
         self._count()
 
     # -- what is shown -----------------------------------------------------
 
     def set_lines(self, lines: list[Line], titles: dict[str, str]) -> None:
+        """Show these lines instead (any still waiting are dropped: `lines` is the whole of them)."""
+        self._pending = []
+        self._flush_timer.stop()
         self.model.set_lines(lines, titles)
         self._scroll()
 
     def append(self, lines: list[Line], titles: dict[str, str] | None = None) -> None:
+        """Add lines at the end; they join the table with the others of the next flush."""
         if titles:
             self.model.titles.update(titles)
-        self.model.append(lines)
+        if lines:
+            self._pending.extend(lines)
+            if not self._flush_timer.isActive():
+                self._flush_timer.start()
+
+    def flush(self) -> None:
+        """Put the waiting lines in the table now: one insertion, one count, one scroll."""
+        self._flush_timer.stop()
+        pending, self._pending = self._pending, []
+        self.model.append(pending)
 
     def set_node_filter(self, node_ids: list[str] | None, label: str = "") -> None:
         """Show only these nodes' lines (None or empty: every node)."""
@@ -296,6 +326,7 @@ class LogsDock(QWidget):
         self.node_filter_cleared.emit()
 
     def shown_messages(self) -> list[str]:
+        self.flush()
         return [self.model.line(r)[4] for r in range(self.model.rowCount())]
 
     # -- follow and copy ---------------------------------------------------
@@ -316,5 +347,6 @@ class LogsDock(QWidget):
         )
 
     def copy(self) -> None:
+        self.flush()
         rows = sorted({i.row() for i in self.table.selectionModel().selectedRows()})
         QApplication.clipboard().setText(self.model.as_text(rows or None))

@@ -115,7 +115,8 @@ class Palette(QWidget):
             item.setToolTip(
                 0,
                 f"<b>{spec.title}</b> <span style='color:gray'>{spec.key}</span>"
-                + (f"<br>{spec.doc}" if spec.doc else ""),
+                + (f"<br>{spec.doc}" if spec.doc else "")
+                + _ports_line(spec),
             )
             item.setFlags(Qt.ItemIsEnabled | Qt.ItemIsSelectable | Qt.ItemIsDragEnabled)
         for library in getattr(catalog, "libraries", None) or []:
@@ -205,6 +206,16 @@ class Palette(QWidget):
         elif problems:
             self.error_title.set_full_text(f"Why these members of {item.parent().text(0)} are not nodes:")
             self.error.setPlainText(problems)
+
+
+def _ports_line(spec) -> str:
+    """Inputs and outputs with their types, as the tooltip's last lines."""
+
+    def listed(ports) -> str:
+        return ", ".join(f"{_escape(p.name)}: {_escape(p.type_name)}" for p in ports) or "none"
+
+    inputs = [p for p in spec.inputs if p.wireable]
+    return f"<br><i>in</i> {listed(inputs)}<br><i>out</i> {listed(spec.outputs)}"
 
 
 def _escape(text: str) -> str:

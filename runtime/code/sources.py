@@ -24,8 +24,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from plait.runtime.keys.values import KEY_NAME_ATTRIBUTE
 from plait.runtime.nodes.libraries import KEY_MODULES, workspace_files
-from plait.runtime.nodes.loader import WORKSPACE_MODULE_PREFIX
+from plait.runtime.nodes.loader import WORKSPACE_MODULE_PREFIX, plain_module_name
 
 MAIN_MODULES = ("__main__", "__mp_main__")
 # The first line of a file this module writes; a file without it is the user's and never overwritten.
@@ -82,6 +83,8 @@ class Keys:
         in_workspace = _workspace_file_of(module, self.folder)
         if in_workspace is not None:
             return f"{in_workspace}:{qualname}"
+        if hasattr(module, KEY_NAME_ATTRIBUTE):  # a module of a workspace package: by its plain name
+            module_name = plain_module_name(module_name)
         if module_name in MAIN_MODULES or module_name.startswith(WORKSPACE_MODULE_PREFIX):
             self.generated[qualname] = fn
             return f"{self.file_name}:{qualname}"
@@ -161,9 +164,7 @@ def _literal(value: Any) -> str | None:
 def _import_line(name: str, value: Any) -> str | None:
     """The import that binds `name` to `value`, when it is a module or a module's member."""
     if isinstance(value, types.ModuleType):
-        module = value.__name__
-        if module.startswith(WORKSPACE_MODULE_PREFIX):
-            module = Path(value.__file__ or module).stem
+        module = plain_module_name(value.__name__)
         if module == name:
             return f"import {module}"
         if "." in module and module.split(".")[0] == name:
@@ -175,10 +176,9 @@ def _import_line(name: str, value: Any) -> str | None:
         return None
     if module in MAIN_MODULES:
         return None
-    if module.startswith(WORKSPACE_MODULE_PREFIX):
-        file = getattr(sys.modules.get(module), "__file__", None)
-        module = Path(file).stem if file else module
-    imported = sys.modules.get(module)
+    private = sys.modules.get(module)
+    module = plain_module_name(module)
+    imported = private if private is not None else sys.modules.get(module)
     if imported is not None and getattr(imported, qualname, None) is not value:
         return None
     return f"from {module} import {qualname}" + (f" as {name}" if name != qualname else "")

@@ -9,8 +9,10 @@ rewritten (through its syntax tree) to pass through the tracer. The rule:
   plain-value arguments become the node's constants;
 - any other call is plain Python and runs while the flow is built;
 - `result[key]` and `result.name` wire one output of a node: the port of that
-  name when the node has several outputs (a NamedTuple, a tuple of named
-  outputs), else a "Get item" node that takes the item out at run time;
+  name or position when the node has several outputs (a NamedTuple, a
+  `tuple[A, B]` return, whose items are `result_0`, `result_1`, a tuple of named
+  outputs), as does unpacking (`a, b = pair`); else a "Get item" node that takes
+  the item out at run time;
 - the function's parameters (defaults, annotations, docstring) become the
   flow's parameters, and what it returns becomes the flow's outputs.
 """
@@ -40,6 +42,7 @@ from plait.runtime.nodes.spec import (
     VAR_KEYWORD,
     VAR_POSITIONAL,
     NodeSpec,
+    tuple_port,
 )
 
 GET_ITEM_KEY = "plait.runtime.builtins:get_item"
@@ -328,7 +331,11 @@ class Tracer:
                 return output(value, name)
             if isinstance(value, Results):
                 if value._spec.output_style == OUTPUT_SEQUENCE:
-                    return tuple(walk(value._port(p), f"{name}_{p}") for p in value._names)
+                    # Items of a `tuple[A, B]` (result_0, result_1) are named by position.
+                    return tuple(
+                        walk(value._port(p), f"{name}_{i}" if p == tuple_port(i) else f"{name}_{p}")
+                        for i, p in enumerate(value._names)
+                    )
                 return {
                     p: walk(value._port(p), p if name == "result" else f"{name}_{p}") for p in value._names
                 }

@@ -6,6 +6,7 @@ will answer), `explain` (why each node of the next run is reused or runs),
 keyed as their inputs' values become known), `events`, `recorder` (the
 subscriber that writes a run to the history), the node runners for mapped
 nodes and subflows (`mapping`, `subflows`), the executors (`executors`:
-local processes and inline; `dask_executor`), and what runs inside a worker
+local processes and inline; `dask_executor`), which local worker takes a
+task (`placement`: beside its large inputs), and what runs inside a worker
 (`worker`, `capture` of prints and logs, `progress`).
 """

@@ -3,6 +3,11 @@
 In a worker process everything printed belongs to its one node; in the
 inline executor (and a Dask worker's threads) only what the node's own
 thread prints does, so other output is never mistaken for the node's.
+
+Nothing changes when this module is imported. sys.stdout, sys.stderr and tqdm
+are taken over while a `Capture` is active, and given back when the last one
+in the process ends; a worker process takes them over for its whole life
+(`capture_whole_process`).
 """
 
 from __future__ import annotations
@@ -156,13 +161,37 @@ class _Router(io.TextIOBase):
 _capture = threading.local()
 _process_capture: dict[str, Any] = {}
 _whole_process = False
+_users = 0  # active captures, plus one for a worker process's whole life
+_users_lock = threading.Lock()
 
 
-def _install_routers() -> None:
-    if not isinstance(sys.stdout, _Router):
-        sys.stdout = _Router(sys.stdout, "stdout")
-    if not isinstance(sys.stderr, _Router):
-        sys.stderr = _Router(sys.stderr, "stderr")
+def _take_over() -> None:
+    """Route stdout, stderr and tqdm to the running nodes (the first capture in does it)."""
+    global _users
+    with _users_lock:
+        _users += 1
+        if _users > 1:
+            return
+        if not isinstance(sys.stdout, _Router):
+            sys.stdout = _Router(sys.stdout, "stdout")
+        if not isinstance(sys.stderr, _Router):
+            sys.stderr = _Router(sys.stderr, "stderr")
+        reporting.install_tqdm_hook()
+
+
+def _give_back() -> None:
+    """Put stdout, stderr and tqdm back as they were (the last capture out does it)."""
+    global _users
+    with _users_lock:
+        _users -= 1
+        if _users > 0:
+            return
+        # Left in place when something wrapped it since: its writes still reach the original.
+        if isinstance(sys.stdout, _Router):
+            sys.stdout = sys.stdout.original
+        if isinstance(sys.stderr, _Router):
+            sys.stderr = sys.stderr.original
+        reporting.remove_tqdm_hook()
 
 
 class Capture:
@@ -184,7 +213,7 @@ class Capture:
         self._send(("progress", self._task_id, done, total, message))
 
     def __enter__(self) -> Capture:
-        _install_routers()
+        _take_over()
         if _whole_process:
             _process_capture.update(stdout=self._out, stderr=self._err)
         else:
@@ -200,6 +229,7 @@ class Capture:
         _capture.stdout = _capture.stderr = None
         self._out.close_partial()
         self._err.close_partial()
+        _give_back()
 
     def finish(self) -> None:
         """Send what is left, with a note of any lines dropped past the limit."""
@@ -207,6 +237,10 @@ class Capture:
 
 
 def capture_whole_process() -> None:
-    """In a worker process: everything printed, from any thread, is the task's."""
+    """In a worker process: everything printed, from any thread, is the task's, and tqdm reports.
+
+    Called by the worker at its start; stdout, stderr and tqdm stay taken over until it ends.
+    """
     global _whole_process
     _whole_process = True
+    _take_over()

@@ -32,7 +32,7 @@ class MemoryStore(ResultStore):
     def write(self, key: str, port: str, value: Any, folder: str | None = None) -> OutputRef:
         from plait.runtime.keys.files import existing
         from plait.runtime.keys.values import value_key
-        from plait.runtime.results.blobs import summarize
+        from plait.runtime.results.serializers import summarize
 
         self.kept[f"{key}/{port}"] = value  # a mapped input's items share a port, not a key
         paths = tuple(existing(value, folder)) if isinstance(value, (str, list, tuple, dict)) else ()

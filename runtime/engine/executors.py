@@ -14,11 +14,13 @@ import contextvars
 import multiprocessing
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
+from plait.runtime.engine.placement import Placement
 from plait.runtime.engine.worker import Message, Outcome, Task, forget_functions, run_task
 from plait.runtime.nodes.processes import describe_exit, plain_main
+from plait.runtime.results.blobs import OutputRef
 
 
 class Executor(Protocol):
@@ -38,30 +40,89 @@ def default_slots() -> int:
     return max(1, os.cpu_count() or 1)
 
 
+# Messages (each a batch of up to a few hundred log lines) handed to the event loop and not
+# yet handled. A node that prints faster than the loop records waits for the loop instead
+# of piling its lines up in this process: the worker's pipe fills and its print blocks.
+IN_FLIGHT = 16
+
+
+class _Handoff:
+    """Hands messages from a thread to the event loop, never more than IN_FLIGHT at once."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, deliver: Callable[..., None]) -> None:
+        self.loop = loop
+        self._deliver = deliver
+        self._room = threading.Semaphore(IN_FLIGHT)
+        self.closed = False  # nothing more is delivered
+
+    def put(self, *args: Any) -> bool:
+        """Wait for room, then deliver on the loop; False once the loop or the handoff is closed."""
+        while not self._room.acquire(timeout=0.5):
+            if self.closed or self.loop.is_closed():
+                return False
+        if self.closed:
+            self._room.release()
+            return False
+        try:
+            self.loop.call_soon_threadsafe(self._handle, args)
+        except RuntimeError:  # the loop is closed
+            self._room.release()
+            return False
+        return True
+
+    def _handle(self, args: tuple[Any, ...]) -> None:
+        try:
+            if not self.closed:
+                self._deliver(*args)
+        finally:
+            self._room.release()
+
+    def close(self) -> None:
+        self.closed = True
+
+
 class InlineExecutor:
     """Runs nodes one at a time in this process (for tests and debugging).
 
-    The node runs on a helper thread so the event loop stays responsive; it
-    cannot be stopped midway, so a timeout or cancel abandons it instead.
+    The node runs on a helper thread so the event loop stays responsive. A
+    thread cannot be killed, so a timeout or cancel abandons the node instead:
+    its run is recorded and goes on, and the node's thread runs on, unheard,
+    until the process exits (`stuck` names such nodes).
     """
 
     name = "inline"
+    kills = False  # a node past its timeout is abandoned, not stopped
 
     def __init__(self, slots: int = 1) -> None:
         self.slots = 1
         self._lock = asyncio.Lock()
+        self._abandoned: list[tuple[str, threading.Thread]] = []
 
     async def start(self) -> None:
         pass
 
     async def run(self, task: Task, report: Callable[[Message], None]) -> Outcome:
         loop = asyncio.get_running_loop()
+        handoff = _Handoff(loop, report)
+        thread: threading.Thread | None = None
+        try:
+            async with self._lock:
+                future: asyncio.Future[Outcome] = loop.create_future()
+                thread = _start_thread(loop, future, run_task, task, handoff.put)
+                return await future
+        except asyncio.CancelledError:
+            if thread is not None and thread.is_alive():
+                self._abandoned.append((task.title, thread))
+            raise
+        finally:
+            # An abandoned node goes on printing on its thread: those lines are not the
+            # finished node's any more.
+            handoff.close()
 
-        def send(message: Message) -> None:
-            _call_soon(loop, report, message)
-
-        async with self._lock:
-            return await _on_daemon_thread(loop, run_task, task, send)
+    def stuck(self) -> list[str]:
+        """Titles of the nodes abandoned on a timeout or cancel whose threads still run."""
+        self._abandoned = [(title, thread) for title, thread in self._abandoned if thread.is_alive()]
+        return [title for title, _ in self._abandoned]
 
     async def close(self) -> None:
         pass
@@ -70,15 +131,14 @@ class InlineExecutor:
         forget_functions()
 
 
-async def _on_daemon_thread(
-    loop: asyncio.AbstractEventLoop, fn: Callable[..., Outcome], *args: Any
-) -> Outcome:
-    """Run `fn` on a thread of its own that never keeps the process alive.
+def _start_thread(
+    loop: asyncio.AbstractEventLoop, future: asyncio.Future[Outcome], fn: Callable[..., Outcome], *args: Any
+) -> threading.Thread:
+    """Run `fn` on a daemon thread of its own, settling `future` with what it returns.
 
-    A node that hangs past its timeout is abandoned, not joined: `plait run
+    A node that hangs past its timeout is abandoned, never joined: `plait run
     --executor inline` still records the run and exits.
     """
-    future: asyncio.Future[Outcome] = loop.create_future()
 
     def settle(outcome: Any, error: BaseException | None) -> None:
         if future.done():
@@ -97,8 +157,9 @@ async def _on_daemon_thread(
             _call_soon(loop, settle, outcome, None)
 
     context = contextvars.copy_context()  # the run's workspace goes along, as to_thread does
-    threading.Thread(target=context.run, args=(target,), daemon=True, name="plait-inline-node").start()
-    return await future
+    thread = threading.Thread(target=context.run, args=(target,), daemon=True, name="plait-inline-node")
+    thread.start()
+    return thread
 
 
 def _call_soon(loop: asyncio.AbstractEventLoop, *args: Any) -> None:
@@ -133,8 +194,10 @@ class _Worker:
         self.future: asyncio.Future[Outcome] | None = None
         self.report: Callable[[Message], None] | None = None
         self.dead = False
+        self.held: set[str] = set()  # files whose values it keeps in memory for their consumers
         self._on_message = on_message
         self._on_exit = on_exit
+        self._handoff = _Handoff(loop, lambda message: on_message(self, message))
         self._reader = threading.Thread(target=self._read, daemon=True, name="plait-reader")
         self._reader.start()
 
@@ -146,9 +209,7 @@ class _Worker:
                 break
             except Exception as exc:  # noqa: BLE001 - an unpicklable message
                 message = ("error", None, f"a message from the worker could not be read: {exc}")
-            try:
-                self.loop.call_soon_threadsafe(self._on_message, self, message)
-            except RuntimeError:  # the loop is closed
+            if not self._handoff.put(message):  # the loop is closed
                 return
         self.process.join(timeout=5)
         try:
@@ -172,22 +233,38 @@ class _Worker:
             pass
 
 
+def default_held_bytes(slots: int) -> int:
+    """Each worker's budget for large outputs held for their consumers: a quarter of memory, shared."""
+    try:
+        memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, OSError, ValueError):  # no sysconf (Windows)
+        memory = 8 * 1024**3
+    return max(0, memory // 4 // max(1, slots))
+
+
 class LocalExecutor:
     """A pool of long-lived worker processes, started with `spawn`.
 
     Spawn, not fork: the scheduling process may own Qt, which must never be
     forked. Workers are reused across nodes and runs; one that dies or is
-    killed (timeout, cancel) is replaced.
+    killed (timeout, cancel) is replaced. A task goes to the worker that holds
+    its large inputs in memory when it is free (see `placement`).
     """
 
     name = "local"
 
-    def __init__(self, slots: int | None = None, workspace: str | None = None) -> None:
+    def __init__(
+        self, slots: int | None = None, workspace: str | None = None, held_bytes: int | None = None
+    ) -> None:
+        """`held_bytes`: what each worker may keep of large outputs for their consumers."""
         self.slots = max(1, slots or default_slots())
-        self.settings = {"workspace": workspace}
+        held = default_held_bytes(self.slots) if held_bytes is None else held_bytes
+        self.settings = {"workspace": workspace, "held_bytes": held}
         self._context = multiprocessing.get_context("spawn")
-        self._idle: asyncio.Queue[_Worker] | None = None
+        self._idle: list[_Worker] | None = None
+        self._waiting: list[asyncio.Future[None]] = []  # tasks waiting for a worker
         self._workers: set[_Worker] = set()
+        self._placement = Placement()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closed = False
 
@@ -198,7 +275,8 @@ class LocalExecutor:
             await self._discard()
         if self._idle is None:
             self._loop = loop
-            self._idle = asyncio.Queue()
+            self._idle = []
+            self._placement = Placement()
             for _ in range(self.slots):
                 self._spawn()
 
@@ -206,36 +284,71 @@ class LocalExecutor:
         assert self._loop is not None and self._idle is not None
         worker = _Worker(self._context, self.settings, self._loop, self._message, self._exited)
         self._workers.add(worker)
-        self._idle.put_nowait(worker)
+        self._free(worker)
+
+    def _free(self, worker: _Worker) -> None:
+        if self._idle is not None and not worker.dead:
+            self._idle.append(worker)
+        self._wake()
+
+    def _wake(self) -> None:
+        """Something changed (a worker free, a file written): waiting tasks look again."""
+        waiting, self._waiting = self._waiting, []
+        for future in waiting:
+            if not future.done():
+                future.set_result(None)
 
     def _message(self, worker: _Worker, message: Message) -> None:
         if message[0] == "done":
+            if len(message) > 3:
+                self._done_writing(worker, message[3], message[4])
             future, worker.future, worker.task = worker.future, None, None
             if future is not None and not future.done():
                 future.set_result(message[2])
-            if not worker.dead and self._idle is not None:
-                self._idle.put_nowait(worker)
+            self._free(worker)
+        elif message[0] == "written":
+            self._placement.written(message[1], message[2])
+            self._wake()
         elif worker.report is not None and worker.task is not None and message[1] == worker.task.id:
             worker.report(message)
 
+    def _done_writing(self, worker: _Worker, writing: list[tuple[str, str]], held: list[str]) -> None:
+        worker.held = set(held)
+        if worker.task is not None:
+            self._placement.begun(worker, writing, worker.task.cache_folder)
+
     def _exited(self, worker: _Worker) -> None:
         self._workers.discard(worker)
+        if self._idle is not None and worker in self._idle:
+            self._idle.remove(worker)
         future, worker.future = worker.future, None
         worker.dead = True
+        worker.held = set()
+        self._placement.worker_gone(worker, worker.process.pid)
         if future is not None and not future.done():
             future.set_result(
                 Outcome(False, error_type="WorkerDied", error_message=describe_exit(worker.process.exitcode))
             )
         if not self._closed and self._loop is not None:
             self._spawn()
+        self._wake()
+
+    async def _worker_for(self, task: Task) -> _Worker:
+        loop = asyncio.get_running_loop()
+        while True:
+            assert self._idle is not None
+            self._idle = [w for w in self._idle if not w.dead]
+            worker = self._placement.choose(task, self._idle)
+            if worker is not None:
+                self._idle.remove(worker)
+                return worker
+            waiting = loop.create_future()
+            self._waiting.append(waiting)
+            await waiting
 
     async def run(self, task: Task, report: Callable[[Message], None]) -> Outcome:
         await self.start()
-        assert self._idle is not None
-        while True:
-            worker = await self._idle.get()
-            if not worker.dead:
-                break
+        worker = await self._worker_for(task)
         worker.task, worker.report = task, report
         worker.future = asyncio.get_running_loop().create_future()
         try:
@@ -249,6 +362,34 @@ class LocalExecutor:
             return Outcome(
                 False, error_type="WorkerDied", error_message=f"the task could not be sent to a worker: {exc}"
             )
+
+    def stored(self, outputs: dict[str, OutputRef]) -> Awaitable[str | None] | None:
+        """None when the outputs' files are complete; else what waits for their background writes.
+
+        What it awaits gives the error when a file could not be written (the
+        value must not be indexed then), or None.
+        """
+        return self._placement.stored(outputs)
+
+    def release(self, ref: OutputRef) -> None:
+        """The consumers of a value have run: the worker holding it drops it."""
+        if ref.file is None:
+            return
+        suffix = os.sep + ref.file
+        for worker in list(self._workers):
+            held = {path for path in worker.held if path.endswith(suffix)}
+            if held:
+                worker.held -= held
+                for path in held:
+                    self._placement.released(path)
+                try:
+                    worker.send(("release", [ref.file]))
+                except (OSError, ValueError):
+                    pass
+
+    def held(self) -> dict[int, set[str]]:
+        """Worker process id -> the paths of the values it holds in memory."""
+        return {w.process.pid: set(w.held) for w in self._workers if w.held and w.process.pid}
 
     def forget_functions(self) -> None:
         for worker in list(self._workers):
@@ -280,7 +421,7 @@ class LocalExecutor:
 def make_executor(name: str, slots: int | None = None, workspace: str | None = None, **options: Any) -> Any:
     """An executor by name: `local` (default), `inline`, or `dask`."""
     if name == "local":
-        return LocalExecutor(slots, workspace)
+        return LocalExecutor(slots, workspace, options.get("held_bytes"))
     if name == "inline":
         return InlineExecutor()
     if name == "dask":

@@ -214,6 +214,7 @@ def _differences(flow: Any, old: dict[str, Any], new: dict[str, Any], with_input
         ("map_over", "the input it maps over changed"),
         ("track_files", "whether its files count changed"),
         ("expires", "its cache expiry changed"),
+        ("split", "the keys its outputs are split by changed"),
         ("ports", "its inputs' or outputs' names or types changed"),
     ):
         if old.get(option) != new.get(option):

@@ -80,8 +80,14 @@ async def execute_mapped(run: Run, node_id: str, options: Any) -> None:
         ref, _ = items[index]
 
         def make(attempt: int) -> Task:
+            # An item's result is read by the gather step.
             return run._task(
-                node_id, attempt, override={port: ("ref", ref)}, key=keys[index], context={"index": index}
+                node_id,
+                attempt,
+                override={port: ("ref", ref)},
+                key=keys[index],
+                context={"index": index},
+                hold=True,
             )
 
         item_outcome, _ = await run.attempts(node_id, make, options)
@@ -140,7 +146,16 @@ async def execute_mapped(run: Run, node_id: str, options: Any) -> None:
         )
         return
     run.store_entry(node_id, run.plan.keys[node_id], gathered.outputs, options)
+    _release(run, [ref for ref, _ in items] + [r for result in results if result for r in result.values()])
     run._finish(node_id, ev.COMPLETED, outputs=gathered.outputs, duration=node.duration)
+
+
+def _release(run: Run, refs: list[Any]) -> None:
+    """The items and their results are gathered: a worker holding them may drop them."""
+    release = getattr(run.executor, "release", None)
+    if release is not None:
+        for ref in refs:
+            release(ref)
 
 
 def _step(run: Run, node_id: str, template: Task, kind: str, inputs: dict[str, Any]) -> Task:
@@ -156,12 +171,14 @@ def _step(run: Run, node_id: str, template: Task, kind: str, inputs: dict[str, A
         workspace=template.workspace,
         inputs=inputs,
         kind=kind,
+        # A split's items are read by the item tasks; a gather's list by the node's consumers.
+        hold=kind == "split" or bool(run.plan.downstream[node_id]),
     )
 
 
 async def _gather(run: Run, node_id: str, template: Task, results: list[dict | None]) -> Any:
     """Collect the items' results into the node's outputs, in a worker."""
-    ports = template.outputs
+    ports = template.outputs + tuple(k.name for k in template.keys)
     gather = _step(
         run,
         node_id,

@@ -412,6 +412,9 @@ def node_key(
         "expires": getattr(options, "cache_expiration", None),
         "track_files": track,
     }
+    split = getattr(options, "split", None)
+    if split:  # the outputs split by key are stored with the node's result
+        parts["split"] = {port: list(keys) for port, keys in sorted(split.items())}
     if salt is not None:
         parts["salt"] = salt
     if spec.cache_key is not None:

@@ -1,7 +1,9 @@
 """Progress reporting from inside node code.
 
 `progress()` is a no-op outside a Plait run, so node functions stay plain
-Python that runs anywhere.
+Python that runs anywhere. tqdm bars report too, while a node runs: the
+capture installs the patch (`install_tqdm_hook`) and takes it away again
+(`remove_tqdm_hook`); importing this module changes nothing.
 """
 
 from __future__ import annotations
@@ -43,7 +45,7 @@ def _patch_tqdm() -> None:
         from tqdm import std
     except ImportError:
         return
-    if getattr(std.tqdm, "_plait_patched", False):
+    if getattr(std.tqdm, "_plait_originals", None) is not None:
         return
     original_init = std.tqdm.__init__
     original_update = std.tqdm.update
@@ -77,10 +79,26 @@ def _patch_tqdm() -> None:
             progress(self.n, self.total if self.total is not None else self.n, self.desc or None)
         return original_close(self)
 
+    # The class's own entries (tqdm's __init__ is a partialmethod), to put back as they were.
+    std.tqdm._plait_originals = {name: vars(std.tqdm).get(name) for name in ("__init__", "update", "close")}
     std.tqdm.__init__ = __init__
     std.tqdm.update = update
     std.tqdm.close = close
-    std.tqdm._plait_patched = True
+
+
+def _unpatch_tqdm() -> None:
+    import sys
+
+    std = sys.modules.get("tqdm.std")
+    originals = getattr(getattr(std, "tqdm", None), "_plait_originals", None)
+    if originals is None:
+        return
+    for name, entry in originals.items():
+        if entry is None:
+            delattr(std.tqdm, name)  # it was inherited
+        else:
+            setattr(std.tqdm, name, entry)
+    del std.tqdm._plait_originals
 
 
 class _TqdmFinder:
@@ -115,3 +133,11 @@ def install_tqdm_hook() -> None:
         _patch_tqdm()
     elif not any(isinstance(f, _TqdmFinder) for f in sys.meta_path):
         sys.meta_path.insert(0, _TqdmFinder())
+
+
+def remove_tqdm_hook() -> None:
+    """Give tqdm back as it was, and stop watching for its import."""
+    import sys
+
+    sys.meta_path[:] = [f for f in sys.meta_path if not isinstance(f, _TqdmFinder)]
+    _unpatch_tqdm()

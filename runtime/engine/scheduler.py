@@ -19,17 +19,19 @@ from typing import Any
 from plait.runtime.engine import events as ev
 from plait.runtime.engine.ahead import Ahead
 from plait.runtime.engine.executors import make_executor
-from plait.runtime.engine.plan import Plan, call_layout, coercion, make_plan
+from plait.runtime.engine.plan import Plan, RunRefused, call_layout, coercion, make_plan
 from plait.runtime.engine.recorder import RunRecorder
 from plait.runtime.engine.subflows import execute_subflow, is_subflow
 from plait.runtime.engine.worker import Outcome, Task
 from plait.runtime.flow.model import Flow
 from plait.runtime.nodes.context import using_workspace
+from plait.runtime.nodes.splitting import key_ports
 from plait.runtime.results.blobs import OutputRef
 from plait.runtime.results.cache import ResultCache, verify_after_crash
 from plait.runtime.workspace.store import Workspace
 
 MAX_REPAIRS = 3  # times a damaged cached input is recomputed before giving up
+LOG_LINES_PER_NODE = 10_000  # log lines kept per node and run unless the workspace says otherwise
 
 
 @dataclass
@@ -72,6 +74,17 @@ class RunResult:
         return self.state == ev.RUN_COMPLETED
 
 
+def held_setting(workspace: Workspace) -> tuple[int | None, str | None]:
+    """What each local worker may keep of large outputs (None: the default), or what is wrong with it."""
+    held = workspace.get_setting("held_values_bytes")
+    if held is None or (isinstance(held, int) and not isinstance(held, bool) and held >= 0):
+        return held, None
+    return None, (
+        f"the workspace setting held_values_bytes is {held!r}, not a number of bytes: set it with "
+        "'plait settings held_values_bytes 2000000000' (0 keeps nothing in memory)"
+    )
+
+
 class Engine:
     """Runs flows of one workspace; keeps executors (and their workers) between runs."""
 
@@ -100,6 +113,7 @@ class Engine:
         key = (name, max_workers, address)
         if key not in self._executors:
             shared = self.workspace.get_setting("dask_shared_store", True)
+            held, _ = held_setting(self.workspace)
             self._executors[key] = make_executor(
                 name,
                 max_workers,
@@ -107,6 +121,7 @@ class Engine:
                 address=address,
                 shared_store=shared,
                 dashboard=self.dashboard,
+                held_bytes=held,
             )
         return self._executors[key]
 
@@ -149,6 +164,9 @@ class Engine:
                 refs=refs,
                 folder=str(self.workspace.folder),
             )
+        _, wrong = held_setting(self.workspace)
+        if wrong is not None and self._fixed_executor is None and options.executor == "local":
+            raise RunRefused(flow.name, [wrong])
         run = Run(self, run_id, plan, options)
         self.runs[run_id] = run
         run.task = asyncio.get_running_loop().create_task(run._main())
@@ -193,7 +211,11 @@ class Run:
         self.nodes = {n: NodeResult(n, self.flow.nodes[n].title) for n in plan.order}
         self.task: asyncio.Task[RunResult] | None = None
         self._subscribers: list[asyncio.Queue[object]] = []
+        # What a subscriber that joins late is given first: every event but log lines (the
+        # recorder writes those to the run history as they come, so a million lines are not
+        # held here) and progress reports (only each running node's latest).
         self._history: list[object] = []
+        self._progress: dict[str, ev.NodeProgress] = {}
         self._running: dict[str, asyncio.Task[None]] = {}
         self._ends: asyncio.Queue[str] = asyncio.Queue()  # nodes whose task just ended
         self._remaining: dict[str, int] = {}  # node -> inputs not yet there
@@ -203,20 +225,33 @@ class Run:
         self._cancelled = False
         self._started = time.time()
         self._repairs = 0
-        self.log_limit = options.log_limit or int(engine.workspace.get_setting("log_lines_per_node", 10_000))
+        self._indexing: set[asyncio.Task[None]] = set()  # entries waiting for their files
+        setting = engine.workspace.get_setting("log_lines_per_node")  # null: the default
+        self.log_limit = options.log_limit or int(setting if setting is not None else LOG_LINES_PER_NODE)
 
     # -- events -----------------------------------------------------------
 
     def _emit(self, event: object) -> None:
         self.engine.recorder.handle(event)
-        self._history.append(event)
+        if isinstance(event, ev.NodeProgress):
+            self._progress[event.node_id] = event
+        elif not isinstance(event, ev.NodeLog):
+            if isinstance(event, ev.NodeFinished):
+                self._progress.pop(event.node_id, None)
+            self._history.append(event)
         for queue in self._subscribers:
             queue.put_nowait(event)
 
     async def events(self) -> AsyncIterator[object]:
-        """Every event of the run from its start, then live until it finishes."""
+        """The run's events: those so far, then live ones until it finishes.
+
+        A subscriber from the start (as the window, the command line and a parent
+        run are) sees every event. One that joins later is first given every event
+        so far but the log lines, which the run history has (`RunHistory.log_lines`),
+        and of the progress reports only each running node's latest.
+        """
         queue: asyncio.Queue[object] = asyncio.Queue()
-        for event in self._history:
+        for event in [*self._history, *self._progress.values()]:
             queue.put_nowait(event)
         self._subscribers.append(queue)
         try:
@@ -264,6 +299,7 @@ class Run:
         try:
             await self.executor.start()
             await self._schedule()
+            await self._indexed()
         except Exception as exc:  # noqa: BLE001 - a bug must still end the run's records
             import traceback
 
@@ -282,7 +318,14 @@ class Run:
                         error_message="the run stopped: see the run's error",
                         traceback=traceback.format_exc(),
                     )
+            await self._indexed()
+        self._release_all()
         return self._conclude(error)
+
+    async def _indexed(self) -> None:
+        """Wait for the entries whose files are still being written to be indexed (or refused)."""
+        while self._indexing:
+            await asyncio.gather(*self._indexing, return_exceptions=True)
 
     def _conclude(self, error: str | None) -> RunResult:
         counts: dict[str, int] = {}
@@ -434,6 +477,16 @@ class Run:
                 for ref in self.nodes[upstream].outputs.values():
                     release(ref)
 
+    def _release_all(self) -> None:
+        """At the end of the run, values kept for consumers that did not run (skipped, cancelled)."""
+        release = getattr(self.executor, "release", None)
+        if release is None:
+            return
+        for node_id in self.plan.order:
+            if self.plan.downstream[node_id]:
+                for ref in self.nodes[node_id].outputs.values():
+                    release(ref)
+
     def _busy(self) -> int:
         """Running nodes that hold a worker (a subflow node only waits for its child run)."""
         return sum(1 for n in self._running if not is_subflow(self.flow.nodes[n].spec_key))
@@ -502,7 +555,10 @@ class Run:
         override: dict[str, Any] | None = None,
         key: str | None = None,
         context: dict[str, Any] | None = None,
+        hold: bool | None = None,
     ) -> Task:
+        """The task of one attempt; `hold`: whether its outputs have readers to come (its
+        downstream nodes, unless said otherwise)."""
         flow, plan = self.flow, self.plan
         node = flow.nodes[node_id]
         spec = flow.spec(node)
@@ -552,12 +608,14 @@ class Run:
             positional=positional,
             outputs=tuple(p.name for p in spec.outputs),
             output_style=spec.output_style,
+            keys=tuple(key_ports([p.name for p in spec.outputs], options.split)),
             func_blob=blob,
             log_limit=self.log_limit,
             attempt=attempt,
             coerce=coerce,
             fingerprint=spec.fingerprint if blob is None and not spec.builtin else "",
             recipe=recipe,
+            hold=bool(plan.downstream[node_id]) if hold is None else hold,
             save_to=options.save_to,
             save_mode=options.save_mode,
             context={
@@ -650,10 +708,33 @@ class Run:
         )
 
     def store_entry(self, node_id: str, key: str, outputs: dict[str, OutputRef], options: Any) -> None:
-        """Index a computed result in the cache (with its expiry)."""
+        """Index a computed result in the cache (with its expiry), once its files are complete.
+
+        A worker writes large outputs in the background: the entry waits for the
+        files, and one whose file could not be written is not indexed at all.
+        """
         expires = time.time() + options.cache_expiration if options.cache_expiration else None
         spec_key = self.flow.nodes[node_id].spec_key
-        self.engine.recorder.add_cache_entry(key, spec_key, outputs, expires)
+        stored = getattr(self.executor, "stored", None)
+        writing = stored(outputs) if stored is not None else None
+        if writing is None:
+            self.engine.recorder.add_cache_entry(key, spec_key, outputs, expires)
+            return
+
+        async def index() -> None:
+            error = await writing
+            if error is None:
+                self.engine.recorder.add_cache_entry(key, spec_key, outputs, expires)
+            else:
+                self.log(
+                    node_id,
+                    f"[plait] its result is not kept in the cache: {error}; the next run computes it again",
+                    "WARNING",
+                )
+
+        task = asyncio.ensure_future(index())
+        self._indexing.add(task)
+        task.add_done_callback(self._indexing.discard)
 
     def log(self, node_id: str, message: str, level: str = "INFO") -> None:
         """A line from Plait itself in a node's log."""
@@ -684,11 +765,16 @@ class Run:
                 await self.ahead.announced(node_id)
             except asyncio.TimeoutError:
                 timed_out = True
+                stopped = (
+                    "was stopped"
+                    if getattr(self.executor, "kills", True)
+                    else "was abandoned (an inline node cannot be killed)"
+                )
                 outcome = Outcome(
                     False,
                     error_type="TimeoutError",
                     error_message=f"node '{node.title}' ran longer than its "
-                    f"timeout of {options.timeout:g} s and was stopped",
+                    f"timeout of {options.timeout:g} s and {stopped}",
                 )
             if outcome.ok:
                 return outcome, False

@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from plait.runtime.engine import progress as reporting
 from plait.runtime.engine.capture import Capture, Message, capture_whole_process
 from plait.runtime.nodes.context import using_workspace
 from plait.runtime.nodes.processes import exit_with_parent
@@ -28,6 +27,7 @@ from plait.runtime.nodes.spec import (
     OUTPUT_NONE,
     OUTPUT_SEQUENCE,
 )
+from plait.runtime.nodes.splitting import KeyPort, take_keys
 from plait.runtime.results.blobs import CorruptResult, OutputRef, ResultStore
 
 
@@ -49,6 +49,7 @@ class Task:
     positional: tuple[str, ...] = ()  # inputs passed by position, in order
     outputs: tuple[str, ...] = ("result",)
     output_style: str = "single"
+    keys: tuple[KeyPort, ...] = ()  # outputs split by key: each key's port, its output and key
     func_blob: bytes | None = None  # cloudpickled function when it has no importable key
     log_limit: int = 10_000
     attempt: int = 1
@@ -59,6 +60,9 @@ class Task:
     kind: str = "call"  # "split" a mapped input into items, or "gather" item results
     fingerprint: str = ""  # the code fingerprint the run was planned with
     recipe: Any = None  # sent ahead of its inputs: how to work out `key` (a merkle.KeyRecipe)
+    # Whether nodes still to run read the outputs: a worker then keeps large ones in
+    # memory for them (within its budget) while it writes their files.
+    hold: bool = False
 
 
 @dataclass
@@ -169,6 +173,12 @@ def _nameable(value: Any) -> bool:
 
 
 def _split_outputs(task: Task, value: Any) -> dict[str, Any]:
+    """The value of each output port: the return value split by the node's style, then by key."""
+    outputs = _by_style(task, value)
+    return take_keys(task.title, outputs, task.keys) if task.keys else outputs
+
+
+def _by_style(task: Task, value: Any) -> dict[str, Any]:
     names = task.outputs
     if task.output_style == OUTPUT_NONE:
         return {}
@@ -208,11 +218,8 @@ def _split(task: Task, store: ResultStore) -> Outcome:
     items = []
     for index, item in enumerate(value):
         ref = store.write(f"{task.key}-{index}", "item", item)
-        if ref.data is None and ref.file is None:  # held in memory (Dask): its value's digest
-            data = ref.digest.encode()
-        else:
-            data = ref.data if ref.data is not None else store.path(ref).read_bytes()
-        items.append((ref, hashlib.sha256(data).hexdigest()))
+        # The digest of the item's stored bytes (or, held in a cluster, of its value).
+        items.append((ref, hashlib.sha256(ref.digest.encode()).hexdigest()))
     return Outcome(True, duration=time.perf_counter() - started, items=items)
 
 
@@ -246,6 +253,12 @@ def _damaged_input(error: CorruptResult, name: str, started: float) -> Outcome:
 def run_task(task: Task, send: Callable[[Message], None], store: ResultStore | None = None) -> Outcome:
     """Run one task to its end, sending log and progress messages as it goes."""
     store = store or ResultStore(task.cache_folder)
+    if task.workspace:
+        from plait.runtime.nodes.loader import workspace_importer
+
+        # The workspace's private module names import here: an input may be a pickled
+        # value of one of its classes, read before (or without) importing its files.
+        workspace_importer(task.workspace)
     if task.kind != "call":
         try:
             return (_split if task.kind == "split" else _gather)(task, store)
@@ -263,6 +276,7 @@ def run_task(task: Task, send: Callable[[Message], None], store: ResultStore | N
 def _call(task: Task, send: Callable[[Message], None], store: ResultStore) -> Outcome:
     capture = Capture(send, task.id, task.log_limit)
     started = time.perf_counter()
+    shared: list[str] = []  # inputs that are read-only arrays
 
     try:
         fn = _function(task)
@@ -296,6 +310,7 @@ def _call(task: Task, send: Callable[[Message], None], store: ResultStore) -> Ou
                     saved_to=str(path),
                     key=_changed(task, key),
                 )
+        shared = [name for name, v in values.items() if _read_only_array(v)]
         args = [values.pop(name) for name in task.positional if name in values]
         kwargs = values
 
@@ -318,15 +333,28 @@ def _call(task: Task, send: Callable[[Message], None], store: ResultStore) -> Ou
             key=_changed(task, key),
         )
     except BaseException as exc:  # noqa: BLE001 - node code may raise anything, even SystemExit
+        message = str(exc) or type(exc).__name__
+        if isinstance(exc, ValueError) and "read-only" in message and shared:
+            message += (
+                f" (input {', '.join(repr(n) for n in shared)} is a large array shared read-only "
+                "with the other nodes that read it: copy it before changing it, a = a.copy())"
+            )
         return Outcome(
             False,
             duration=time.perf_counter() - started,
             error_type=type(exc).__name__,
-            error_message=str(exc) or type(exc).__name__,
+            error_message=message,
             traceback="".join(traceback.format_exception(exc)),
         )
     finally:
         capture.finish()
+
+
+def _read_only_array(value: Any) -> bool:
+    cls = type(value)
+    if cls.__name__ != "ndarray" or cls.__module__.split(".")[0] != "numpy":
+        return False
+    return not value.flags.writeable
 
 
 _FOLDER_LOCK = threading.Lock()
@@ -402,12 +430,36 @@ async def _awaited(awaitable: Any) -> Any:
     return await awaitable
 
 
+def _yield_to_the_window() -> None:
+    if hasattr(os, "nice"):  # not on Windows
+        try:
+            os.nice(WORKER_NICENESS)
+        except OSError:  # a sandbox that forbids it: run at the same priority
+            pass
+
+
 def _changed(task: Task, key: str) -> str | None:
     return key if key != task.key else None
 
 
+# How much lower than the window's a worker's CPU priority is (Unix niceness, 0-19). With
+# every core busy with nodes, the window and the scheduler would otherwise wait their turn:
+# 100-300 ms stalls of the window on two cores while twenty workers start their nodes. Only
+# the share of a busy CPU changes: on an idle core a node runs as fast.
+WORKER_NICENESS = 10
+
+
 def worker_main(conn: Any, settings: dict[str, Any]) -> None:
-    """The loop of a worker process: run tasks until told to stop."""
+    """The loop of a worker process: run tasks until told to stop.
+
+    Besides tasks it is sent ("release", [file in a cache folder]) when the
+    consumers of values it holds have run. With each task's outcome it says
+    which files the task's outputs are being written to in the background and
+    whose values it now holds: ("done", task id, outcome, [(write id, path)], [path]).
+    """
+    from plait.runtime.results.held import HeldResults
+
+    _yield_to_the_window()
     capture_whole_process()
     exit_with_parent()
     if settings.get("workspace"):
@@ -415,23 +467,43 @@ def worker_main(conn: Any, settings: dict[str, Any]) -> None:
         if os.path.isdir(settings["workspace"]):
             os.chdir(settings["workspace"])  # a worker starts in its workspace, as nodes expect
     logging.getLogger().setLevel(logging.INFO)
-    reporting.install_tqdm_hook()
-    stores: dict[str, ResultStore] = {}
+    lock = threading.Lock()  # the node's threads and the writer send too
+
+    def send(message: Any) -> None:
+        with lock:
+            conn.send(message)
+
+    stores: dict[str, HeldResults] = {}
     os.environ.setdefault("PLAIT_WORKER", "1")
-    while True:
-        try:
-            message = conn.recv()
-        except (EOFError, OSError, KeyboardInterrupt):
-            return
-        if message is None:
-            return
-        if message == "forget":
-            forget_functions()
-            continue
-        task: Task = message
-        store = stores.setdefault(task.cache_folder, ResultStore(task.cache_folder))
-        outcome = run_task(task, conn.send, store)
-        try:
-            conn.send(("done", task.id, outcome))
-        except (OSError, ValueError):
-            return
+    try:
+        while True:
+            try:
+                message = conn.recv()
+            except (EOFError, OSError, KeyboardInterrupt):
+                return
+            if message is None:
+                return
+            if message == "forget":
+                forget_functions()
+                continue
+            if isinstance(message, tuple) and message[0] == "release":
+                for store in stores.values():
+                    store.release(message[1])
+                continue
+            task: Task = message
+            store = stores.get(task.cache_folder)
+            if store is None:
+                budget = int(settings.get("held_bytes") or 0)
+                store = stores[task.cache_folder] = HeldResults(task.cache_folder, budget, send)
+            store.hold = task.hold
+            outcome = run_task(task, send, store)
+            # Paths, not names in a cache folder: one worker may serve several workspaces.
+            held = [os.path.join(folder, file) for folder, s in stores.items() for file in s.held()]
+            writing = [(i, os.path.join(task.cache_folder, file)) for i, file in store.take_writing()]
+            try:
+                send(("done", task.id, outcome, writing, held))
+            except (OSError, ValueError):
+                return
+    finally:
+        for store in stores.values():  # a clean stop lets the files under way be finished
+            store.close()

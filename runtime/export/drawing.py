@@ -64,7 +64,7 @@ def _function_label(flow: Flow, node: Node, state: str | None) -> str:
     wired_in = {e.target_port for e in flow.edges_into(node.id)}
     if spec is not None:
         inputs = [p for p in spec.inputs if p.wireable]
-        outputs = [p.name for p in spec.outputs]
+        outputs = [p.name for p in flow.outputs(node)]  # with those split by key
     else:  # a missing node type: draw the ports its wires name
         inputs = []
         outputs = sorted({e.source_port for e in flow.edges_out_of(node.id)})

@@ -27,6 +27,7 @@ from plait.runtime.flow.model import Flow, Node
 from plait.runtime.nodes.libraries import KEY_MODULES
 from plait.runtime.nodes.loader import WORKSPACE_MODULE_PREFIX
 from plait.runtime.nodes.spec import OUTPUT_ATTRIBUTES, OUTPUT_MAPPING, OUTPUT_NONE, OUTPUT_SEQUENCE
+from plait.runtime.nodes.splitting import SPLIT_OPTION, key_ports
 
 # How a parameter type is read from the command line, and the helper it needs.
 _ARGUMENT_TYPES = {
@@ -239,6 +240,11 @@ def export_script(
                 var = names.new(f"{node_id}_{port}")
                 variables[(node_id, port)] = var
             body += _split_lines(spec.output_style, result, ports, node_id, variables, mapped, helpers)
+        for key in key_ports(ports, node.options.get(SPLIT_OPTION)):  # outputs split by key
+            source, var = variables[(node_id, key.source)], names.new(f"{node_id}_{key.name}")
+            item = f"[r[{key.key!r}] for r in {source}]" if mapped else f"{source}[{key.key!r}]"
+            body.append(f"    {var} = {item}")
+            variables[(node_id, key.name)] = var
         if node_id not in consumed:
             for port in ports:
                 label = node.title if len(ports) == 1 else f"{node.title}.{port}"

@@ -52,6 +52,7 @@ from plait.runtime.nodes.port_types import (
     wire_fit,
 )
 from plait.runtime.nodes.spec import NodeOptions, NodeSpec, Port
+from plait.runtime.nodes.splitting import SPLIT_OPTION, check_split, split_outputs
 
 _UNSET = object()
 
@@ -76,7 +77,7 @@ _EDGE_ORDER = operator.attrgetter("source", "source_port", "target", "target_por
 _PORT_INDEX: dict[int, tuple[tuple[Port, ...], dict[str, Port]]] = {}
 
 
-def _by_name(ports: tuple[Port, ...]) -> dict[str, Port]:
+def ports_by_name(ports: tuple[Port, ...]) -> dict[str, Port]:
     """A node type's ports by name, kept per ports tuple: a 1,000-input node is indexed once."""
     if len(ports) < 8:
         return {p.name: p for p in ports}
@@ -88,6 +89,22 @@ def _by_name(ports: tuple[Port, ...]) -> dict[str, Port]:
     index = {p.name: p for p in ports}
     _PORT_INDEX[id(ports)] = (ports, index)
     return index
+
+
+def _options(spec: NodeSpec | None, node: Node) -> NodeOptions:
+    """A node's effective options, its type's with its own overrides, once its type is known."""
+    base = spec.options if spec is not None else _NO_OPTIONS
+    return base.merged(node.options) if node.options else base
+
+
+def _wanted(options: NodeOptions, port: Port) -> Any:
+    """What a wire into `port` must carry: a list of the port's type when it is mapped over."""
+    if options.map_over == port.name:
+        return list[port.annotation] if port.annotation is not Any else list
+    return port.annotation
+
+
+_NO_OPTIONS = NodeOptions()
 
 
 class Flow:
@@ -118,11 +135,20 @@ class Flow:
         # of slug_1, slug_2, ... each time.
         self._free_from: dict[str, int] = {}
         self._spec_memo: dict[str, NodeSpec | None] | None = None  # see specs_held
+        # The wires out of and into each node that has some (a set is made with a node's
+        # first wire: ten thousand empty sets are work for the garbage collector).
         self._out_of: dict[str, set[Edge]] = {}
         self._in_of: dict[str, set[Edge]] = {}
         # Node ids, for the walks in `plait.runtime.flow.graph`: made when first asked for,
         # then kept up to date by every edit.
         self._wiring: walks.Wiring | None = None
+        # A topological order kept edit by edit: whether a new wire closes a cycle, in O(1)
+        # for a wire that follows it.
+        self._order = walks.Order(
+            self.nodes,
+            lambda n: [e.target for e in self._out_of.get(n, ())],
+            lambda n: [e.source for e in self._in_of.get(n, ())],
+        )
         self._observers: list[Callable[[object], None]] = []
 
     # -- construction -----------------------------------------------------
@@ -143,8 +169,6 @@ class Flow:
         flow = cls(name, **kwargs)
         for node in nodes:
             flow.nodes[node.id] = node
-            flow._out_of[node.id] = set()
-            flow._in_of[node.id] = set()
         for edge in edges:
             if edge.source not in flow.nodes or edge.target not in flow.nodes:
                 continue  # a wire to nothing cannot be drawn or run
@@ -226,41 +250,43 @@ class Flow:
     def outputs(self, node: Node | str) -> tuple[Port, ...]:
         if isinstance(node, str):
             node = self.node(node)
+        return self.outputs_of(node, None if node.is_parameter else self.spec(node))
+
+    def outputs_of(self, node: Node, spec: NodeSpec | None) -> tuple[Port, ...]:
+        """`outputs`, for a node whose type has been looked up already (`spec`)."""
         if node.is_parameter:
             annotation = parameter_type(node.values.get("type", "any"))
             return (
                 Port(PARAMETER_OUTPUT, annotation=annotation, description=node.values.get("description", "")),
             )
-        spec = self.spec(node)
         if spec is None:
             return ()
-        if self.options(node).map_over:
+        # Outputs split by key add one output per key (a per-node option, read directly).
+        outputs = split_outputs(spec.outputs, node.options.get(SPLIT_OPTION))
+        if _options(spec, node).map_over:
             # A mapped node gives the list of its items' results on each output.
             return tuple(
                 dataclasses.replace(p, annotation=list[p.annotation] if p.annotation is not Any else list)
-                for p in spec.outputs
+                for p in outputs
             )
-        return spec.outputs
+        return outputs
 
     def input_port(self, node: Node | str, name: str) -> Port | None:
         """The node's input called `name`, found by name (not by a scan of every port)."""
-        return _by_name(self.inputs(node)).get(name)
+        return ports_by_name(self.inputs(node)).get(name)
 
     def output_port(self, node: Node | str, name: str) -> Port | None:
-        return _by_name(self.outputs(node)).get(name)
+        return ports_by_name(self.outputs(node)).get(name)
 
     def input_annotation(self, node: Node, port: Port) -> Any:
         """What a wire into `port` must carry: a list of the port's type when it is mapped over."""
-        if self.options(node).map_over == port.name:
-            return list[port.annotation] if port.annotation is not Any else list
-        return port.annotation
+        return _wanted(self.options(node), port)
 
     def options(self, node: Node | str) -> NodeOptions:
         """The node's effective options: its type's, with its own overrides."""
         if isinstance(node, str):
             node = self.node(node)
-        spec = self.spec(node)
-        return (spec.options if spec else NodeOptions()).merged(node.options)
+        return _options(self.spec(node), node)
 
     def edge_into(self, node_id: str, port: str) -> Edge | None:
         return self._into.get((node_id, port))
@@ -298,6 +324,12 @@ class Flow:
             self._wiring = walks.Wiring.of(self.nodes, self._edges)
         return self._wiring
 
+    def cycles(self) -> list[set[str]]:
+        """The groups of nodes that form cycles (a node wired into itself is one)."""
+        if self._order.ordered():
+            return []
+        return walks.cycles(self.wiring)
+
     def graph(self) -> Any:
         """The flow as a networkx MultiDiGraph (node attribute `node`, edge key the ports)."""
         import networkx as nx
@@ -330,10 +362,9 @@ class Flow:
             raise FlowError(f"flow '{self.name}' already has a node '{node.id}'")
         _check_json(node.values, f"the values of node '{node.title}'")
         self.nodes[node.id] = node
-        self._out_of[node.id] = set()
-        self._in_of[node.id] = set()
         if self._wiring is not None:
             self._wiring.add_node(node.id)
+        self._order.add_node(node.id)
         self._emit(NodeAdded(node))
         return node
 
@@ -404,17 +435,18 @@ class Flow:
     def remove_node(self, node_id: str) -> tuple[Node, list[Edge]]:
         """Remove a node and every wire touching it; returns both, for undo."""
         node = self.node(node_id)
-        removed = sorted(self._in_of[node_id] | self._out_of[node_id])
+        removed = sorted(self._in_of.get(node_id, set()) | self._out_of.get(node_id, set()))
         for edge in removed:
             self.disconnect(edge)
         del self.nodes[node_id]
         slug, _, number = node_id.rpartition("_")
         if number.isdigit() and slug in self._free_from:
             self._free_from[slug] = min(self._free_from[slug], int(number))
-        del self._out_of[node_id]
-        del self._in_of[node_id]
+        self._out_of.pop(node_id, None)
+        self._in_of.pop(node_id, None)
         if self._wiring is not None:
             self._wiring.remove_node(node_id)
+        self._order.remove_node(node_id)
         self._emit(NodeRemoved(node))
         return node, removed
 
@@ -425,16 +457,18 @@ class Flow:
         if edge.target not in self.nodes:
             raise ConnectionRefused(f"flow '{self.name}' has no node '{edge.target}'")
         src, dst = self.nodes[edge.source], self.nodes[edge.target]
-        out_port = self.output_port(src, edge.source_port)
+        # Each end's type is looked up once: this runs for every wire of a flow built in code.
+        src_spec, dst_spec = self.spec(src), self.spec(dst)
+        out_port = ports_by_name(self.outputs_of(src, src_spec)).get(edge.source_port)
         if out_port is None:
-            if self.spec(src) is None:
+            if src_spec is None:
                 raise ConnectionRefused(
                     f"node '{src.title}' has type '{src.spec_key}', which is not available"
                 )
             raise ConnectionRefused(f"node '{src.title}' has no output '{edge.source_port}'")
-        in_port = self.input_port(dst, edge.target_port)
+        in_port = ports_by_name(dst_spec.inputs if dst_spec else ()).get(edge.target_port)
         if in_port is None:
-            if self.spec(dst) is None:
+            if dst_spec is None:
                 raise ConnectionRefused(
                     f"node '{dst.title}' has type '{dst.spec_key}', which is not available"
                 )
@@ -452,11 +486,11 @@ class Flow:
             )
         # A node with no wires out reaches nothing: most new wires leave the newest node.
         if edge.source == edge.target or (
-            self._out_of[edge.target] and walks.reaches(self.wiring, edge.target, edge.source)
+            edge.target in self._out_of and self._order.reaches(edge.target, edge.source)
         ):
             # the only cycle check a new wire needs: the source downstream of the target
             raise ConnectionRefused(f"wiring '{src.title}' into '{dst.title}' would make a cycle")
-        fit = self.wire_fit(edge)
+        fit = self.port_fit(src, out_port, dst, _options(dst_spec, dst), in_port)
         if not fit.allowed:
             raise ConnectionRefused(fit.reason)
         return fit
@@ -481,7 +515,13 @@ class Flow:
         in_port = self.input_port(dst, edge.target_port)
         if out_port is None or in_port is None:
             return FITS  # a vanished port is a problem of its own
-        wanted = self.input_annotation(dst, in_port)
+        return self.port_fit(src, out_port, dst, self.options(dst), in_port)
+
+    @staticmethod
+    def port_fit(src: Node, out_port: Port, dst: Node, dst_options: NodeOptions, in_port: Port) -> Fit:
+        """`wire_fit` once both ports and the target's options are known, as `connect` and
+        validation know them: no lookups, so checking every wire stays linear."""
+        wanted = _wanted(dst_options, in_port)
         fit = wire_fit(out_port.annotation, wanted)
         if fit.verdict == OK:
             return fit
@@ -529,10 +569,14 @@ class Flow:
                 if other != edge and other.target_port == edge.target_port:
                     self._into[(edge.target, edge.target_port)] = other
                     break
-        self._out_of[edge.source].discard(edge)
-        self._in_of[edge.target].discard(edge)
+        for index, node_id in ((self._out_of, edge.source), (self._in_of, edge.target)):
+            wires = index[node_id]
+            wires.discard(edge)
+            if not wires:
+                del index[node_id]
         if self._wiring is not None:
             self._wiring.remove_wire(edge.source, edge.target)
+        self._order.remove_wire(edge.source, edge.target)
         self._emit(EdgeRemoved(edge))
         return edge
 
@@ -604,6 +648,8 @@ class Flow:
             raise FlowError(f"node '{node.title}' has no option '{name}'")
         if value is not _UNSET:
             _check_json(value, f"option '{name}' of node '{node.title}'")
+            if name == SPLIT_OPTION and (why := check_split(value)):
+                raise FlowError(f"node '{node.title}': {why}")
         old = node.options.get(name, _UNSET)
         if value is _UNSET:
             node.options.pop(name, None)
@@ -652,8 +698,12 @@ class Flow:
         if self._wiring is not None:
             self._wiring.add_wire(edge.source, edge.target)
         self._into.setdefault((edge.target, edge.target_port), edge)
-        self._out_of[edge.source].add(edge)
-        self._in_of[edge.target].add(edge)
+        for index, node_id in ((self._out_of, edge.source), (self._in_of, edge.target)):
+            wires = index.get(node_id)
+            if wires is None:
+                index[node_id] = wires = set()
+            wires.add(edge)
+        self._order.add_wire(edge.source, edge.target)
 
     # -- content ----------------------------------------------------------
 

@@ -6,10 +6,12 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from plait.runtime.flow import graph
+from plait.runtime.flow.model import ports_by_name
+from plait.runtime.nodes.spec import NodeOptions, Port, tuple_port
+from plait.runtime.nodes.splitting import SPLIT_OPTION
 
 if TYPE_CHECKING:
-    from plait.runtime.flow.model import Flow
+    from plait.runtime.flow.model import Flow, Node
 
 UNWIRED_INPUT = "unwired_input"
 CYCLE = "cycle"
@@ -21,6 +23,7 @@ SHARED_INPUT = "shared_input"
 DUPLICATE_OUTPUT = "duplicate_output"
 SELF_INCLUDING = "self_including"
 OUTSIDE_CHOICES = "outside_choices"
+UNSPLITTABLE = "unsplittable"
 
 
 @dataclass(frozen=True)
@@ -36,11 +39,30 @@ class Problem:
         return self.message
 
 
+def _vanished_output(flow: Flow, node: Node, port: str) -> str:
+    """Why a wire's output is gone, and what to do; a whole tuple split into items says so."""
+    spec = flow.spec(node)
+    names = [p.name for p in spec.outputs] if spec is not None else []
+    if port == "result" and names and names == [tuple_port(i) for i in range(len(names))]:
+        return (
+            f"a wire leaves output 'result' of '{node.title}', but its function returns a "
+            f"tuple[...], which gives one output per item ({', '.join(names)}): wire from the "
+            'item the next node needs, or declare @node(outputs="result") on the function '
+            "to keep the whole tuple as one output"
+        )
+    return f"a wire leaves output '{port}' of '{node.title}', which it no longer has: remove the wire"
+
+
 def validate(flow: Flow) -> list[Problem]:
+    """Every problem of the flow, in time linear in its nodes and wires."""
     problems: list[Problem] = []
     missing: set[str] = set()
+    # Each node's type, options and ports by name, looked up once: a wire's check is then
+    # a few dict lookups, however many ports its nodes have.
+    ports: dict[str, tuple[NodeOptions, dict[str, Port], dict[str, Port]]] = {}
     for node in flow.nodes.values():
-        if flow.spec(node) is None:
+        spec = flow.spec(node)
+        if spec is None:
             missing.add(node.id)
             problems.append(
                 Problem(
@@ -50,22 +72,23 @@ def validate(flow: Flow) -> list[Problem]:
                     node.id,
                 )
             )
+        ports[node.id] = (
+            flow.options(node),
+            ports_by_name(spec.inputs if spec else ()),
+            ports_by_name(flow.outputs_of(node, spec)),
+        )
 
     wired: dict[tuple[str, str], int] = defaultdict(int)
-    edges = flow.edges  # sorted once
-    for edge in edges:
+    for edge in flow.edges:  # sorted: problems come in the same order every time
         wired[(edge.target, edge.target_port)] += 1
         src, dst = flow.nodes[edge.source], flow.nodes[edge.target]
-        out_port = flow.output_port(src, edge.source_port)
-        in_port = flow.input_port(dst, edge.target_port)
+        out_port = ports[edge.source][2].get(edge.source_port)
+        dst_options, dst_inputs, _ = ports[edge.target]
+        in_port = dst_inputs.get(edge.target_port)
         if out_port is None and edge.source not in missing:
             problems.append(
                 Problem(
-                    UNKNOWN_PORT,
-                    f"a wire leaves output '{edge.source_port}' of '{src.title}', which it no "
-                    "longer has: remove the wire",
-                    edge.source,
-                    edge.source_port,
+                    UNKNOWN_PORT, _vanished_output(flow, src, edge.source_port), edge.source, edge.source_port
                 )
             )
         if in_port is None and edge.target not in missing:
@@ -78,9 +101,10 @@ def validate(flow: Flow) -> list[Problem]:
                     edge.target_port,
                 )
             )
-        fit = flow.wire_fit(edge)  # the rule `connect` applies
-        if not fit.allowed:
-            problems.append(Problem(INCOMPATIBLE_TYPES, fit.reason, edge.target, edge.target_port))
+        if out_port is not None and in_port is not None:
+            fit = flow.port_fit(src, out_port, dst, dst_options, in_port)  # the rule `connect` applies
+            if not fit.allowed:
+                problems.append(Problem(INCOMPATIBLE_TYPES, fit.reason, edge.target, edge.target_port))
 
     for (target, port), count in sorted(wired.items()):
         if count > 1:
@@ -94,7 +118,7 @@ def validate(flow: Flow) -> list[Problem]:
             )
 
     for node in flow.nodes.values():
-        for port in flow.inputs(node):
+        for port in ports[node.id][1].values():
             if port.required and (node.id, port.name) not in wired and port.name not in node.values:
                 problems.append(
                     Problem(
@@ -108,13 +132,27 @@ def validate(flow: Flow) -> list[Problem]:
     for node in flow.nodes.values():
         if node.is_parameter or node.is_output or node.id in missing:
             continue
+        inputs = ports[node.id][1]
         for port, value in node.values.items():
-            if (node.id, port) not in wired:
+            found = inputs.get(port)
+            if found is not None and found.choices and (node.id, port) not in wired:
                 reason = flow.outside_choices(node, port, value)
                 if reason:
                     problems.append(Problem(OUTSIDE_CHOICES, reason, node.id, port))
 
-    for component in sorted(graph.cycles(flow.wiring), key=sorted):
+    for node in flow.nodes.values():
+        spec = None if node.id in missing else flow.spec(node)
+        if spec is not None and spec.builtin and node.options.get(SPLIT_OPTION):
+            problems.append(
+                Problem(
+                    UNSPLITTABLE,
+                    f"node '{node.title}' runs a flow, whose outputs are not split by key: choose "
+                    "Join keys on its output, and split the output inside that flow instead",
+                    node.id,
+                )
+            )
+
+    for component in sorted(flow.cycles(), key=sorted):
         titles = sorted(flow.nodes[n].title for n in component)
         for node_id in sorted(component):
             problems.append(

@@ -34,11 +34,12 @@ import sysconfig
 import textwrap
 import types
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from plait.runtime.keys.values import Unhashable, value_digest
+from plait.runtime.keys.values import Unhashable, module_key_name, value_digest
 
 RECIPE = "code-2"  # bump when what a fingerprint covers changes
 # Calls that let code reach names no reader can follow: the whole module counts.
@@ -558,18 +559,23 @@ class _Walker:
         reach: _Reach | None = None,
     ) -> None:
         """An import inside a body runs when the code does: follow it."""
+        written, resolve = target, _imports_of(module)
+        shown = target  # how the label names it: by the names keys know modules by
         try:
             if level:
                 package = (
                     module if hasattr(sys.modules.get(module), "__path__") else module.rpartition(".")[0]
                 )
+                shown = importlib.util.resolve_name("." * level + target, module_key_name(package))
                 target = importlib.util.resolve_name("." * level + target, package)
+            else:
+                target = resolve(target)
             if not _is_user_top(target.split(".")[0]):
                 self._library(target)  # known by its version: no need to import it
                 return
             found = importlib.import_module(target)
         except Exception:  # noqa: BLE001 - it would fail in the node too; the text counts
-            self.parts[f"{label} imports {target}"] = "missing"
+            self.parts[f"{label} imports {shown}"] = "missing"
             return
         if not is_user_module(found.__name__):
             self._library(found.__name__)
@@ -579,7 +585,7 @@ class _Walker:
                 (
                     n
                     for n, t in (reach.bound if reach else {}).items()
-                    if t == target or t == target.split(".")[0]
+                    if t == written or t == written.split(".")[0]
                 ),
                 None,
             )
@@ -587,7 +593,7 @@ class _Walker:
                 # The module itself is passed around: any of it may be used.
                 self.parts[f"module {self._file(found.__name__)}"] = module_source_digest(found.__name__)
                 return
-            bound = sys.modules.get(reach.bound[local], found)
+            bound = sys.modules.get(resolve(reach.bound[local]), found)
             for chain in reach.chains:
                 if chain[0] == local:
                     self._attributes(bound, chain[1:])
@@ -609,7 +615,7 @@ class _Walker:
         """A name the code reads: code by its source, modules by name, data by value."""
         if isinstance(value, types.ModuleType):
             if is_user_module(value.__name__):
-                self.parts.setdefault(label, f"module {value.__name__}")
+                self.parts.setdefault(label, f"module {module_key_name(value.__name__)}")
             else:
                 self._library(value.__name__)
             return
@@ -654,6 +660,24 @@ class _Walker:
         if label not in self.parts:
             self.parts[label] = module_source_digest(module)
             self.notes.append(f"{why}: all of {module_label(module)} is tracked")
+
+
+def _imports_of(module_name: str) -> Callable[[str], str]:
+    """How a module's own `import` statements name what they import.
+
+    A workspace file's `__import__` maps plain names of its siblings to their private
+    modules and says so through its `resolve`; other modules import names as written.
+    """
+    namespace = getattr(sys.modules.get(module_name), "__dict__", {}).get("__builtins__")
+    importer = (
+        namespace.get("__import__") if isinstance(namespace, dict) else getattr(namespace, "__import__", None)
+    )
+    resolve = getattr(importer, "resolve", None)
+    return resolve if callable(resolve) else _as_written
+
+
+def _as_written(name: str) -> str:
+    return name
 
 
 def _owner_module(fn: Any) -> str | None:

@@ -29,6 +29,9 @@ from collections.abc import Callable
 from typing import Any
 
 _DEPTH = 40
+# A module may say the name keys know it by: a workspace package's modules, imported under
+# private names, count by the names their users write (`mypkg.tools`), as installed ones do.
+KEY_NAME_ATTRIBUTE = "__plait_key_name__"
 
 
 class Unhashable(Exception):
@@ -59,6 +62,17 @@ def value_key(value: Any) -> str:
             return "pickle:" + hashlib.sha256(pickle.dumps(value, protocol=5)).hexdigest()
         except Exception:  # noqa: BLE001
             return "unique:" + uuid.uuid4().hex
+
+
+def module_key_name(name: str) -> str:
+    """The name a module counts under in keys: the one it declares, else its own."""
+    declared = getattr(sys.modules.get(name), KEY_NAME_ATTRIBUTE, None)
+    return declared if isinstance(declared, str) else name
+
+
+def _type_name(kind: type) -> str:
+    module = kind.__module__
+    return f"{module_key_name(module) if isinstance(module, str) else module}:{kind.__qualname__}"
 
 
 def _module_top(kind: type) -> str:
@@ -106,7 +120,7 @@ class _Hasher:
         elif isinstance(value, pathlib.PurePath):
             self.tag(f"path {kind.__name__}", str(value).encode())
         elif isinstance(value, enum.Enum):
-            self.tag(f"enum {kind.__module__}:{kind.__qualname__}", value.name.encode())
+            self.tag(f"enum {_type_name(kind)}", value.name.encode())
         elif isinstance(
             value,
             (
@@ -131,7 +145,7 @@ class _Hasher:
                 raise Unhashable(f"code ({kind.__name__}) met where only data was expected")
             self.tag("code", self.code(value).encode())
         elif isinstance(value, types.ModuleType):
-            self.tag("module", value.__name__.encode())
+            self.tag("module", module_key_name(value.__name__).encode())
         elif _module_top(kind) == "numpy" and kind.__name__ == "ndarray":
             self._array(value)
         elif _module_top(kind) == "numpy" and hasattr(value, "dtype") and hasattr(value, "item"):
@@ -228,7 +242,7 @@ class _Hasher:
         if isinstance(state, dict) and plain:
             self._object(value, dict(state), depth)  # its class's code, then its fields
             return
-        self.tag(f"pickle {kind.__module__}:{kind.__qualname__}", _pickled(value))
+        self.tag(f"pickle {_type_name(kind)}", _pickled(value))
         if self.code is not None and _module_top(kind) not in sys.stdlib_module_names:
             self.tag("class", self.code(kind).encode())
 

@@ -55,7 +55,7 @@ def _user_module(name: str, user_packages: frozenset[str]) -> bool:
     if name.split(".")[0] in user_packages:
         return True
     module = sys.modules.get(name)
-    return module is not None and hasattr(module, SIGNATURE_ATTRIBUTE)  # a plain-name alias
+    return module is not None and hasattr(module, SIGNATURE_ATTRIBUTE)  # imported by the loader
 
 
 class _PlainPickler(pickle.Pickler):
@@ -200,7 +200,7 @@ def _serve(
                     _pack_library(libraries.load_file_library(Path(args[0]), workspace), user_packages),
                 )
             elif kind == "module":
-                library = libraries.load_module_library(args[0], reload=args[1])
+                library = libraries.load_module_library(args[0], reload=args[1], folder=workspace)
                 reply = ("ok", _pack_library(library, user_packages))
             elif kind == "forget":
                 libraries.forget_workspace(Path(args[0]))
@@ -257,7 +257,7 @@ class HostLoader:
             library.crashed = True
             return library
 
-    def load_module(self, name: str, reload: bool) -> Any:
+    def load_module(self, name: str, reload: bool, folder: Path | None = None) -> Any:
         from plait.runtime.nodes.libraries import Library, load_module_library
 
         if name.split(".")[0] == "plait":

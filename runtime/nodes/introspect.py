@@ -6,8 +6,10 @@ metadata, docstrings and `@node` metadata add detail when present; none is neede
 
 Outputs rule (see `_outputs`):
 - no `@node(outputs=...)`: a `None` return -> no output; a NamedTuple -> one port
-  per field (attributes); a TypedDict -> one port per key (mapping); anything
-  else -> one port `result` holding the whole value.
+  per field (attributes); a TypedDict -> one port per key (mapping); a
+  fixed-length `tuple[A, B]` -> one port per item, `result_0`, `result_1`, ...
+  (by position); anything else (a bare `tuple`, `tuple[A, ...]`, no annotation)
+  -> one port `result` holding the whole value.
 - `outputs="name"`: one port with that name holding the whole value.
 - `outputs={"a": int, "b": str}`: the function returns a dict with those keys.
 - `outputs=("a", "b")`: the function returns a dict if its return annotation is
@@ -56,6 +58,7 @@ from plait.runtime.nodes.spec import (
     NodeOptions,
     NodeSpec,
     Port,
+    tuple_port,
 )
 
 _KINDS = {
@@ -232,6 +235,9 @@ def _outputs(
         elif typing.is_typeddict(annotation):
             ports = [Port(name, t) for name, t in field_types(annotation).items()]
             style = OUTPUT_MAPPING
+        elif (items := fixed_tuple_items(annotation)) is not None:
+            ports = [Port(tuple_port(i), t) for i, t in enumerate(items)]
+            style = OUTPUT_SEQUENCE
         else:
             ports, style = [Port("result", annotation)], OUTPUT_SINGLE
     elif isinstance(declared, str):
@@ -276,6 +282,16 @@ def _describe_outputs(
             )
         )
     return tuple(described)
+
+
+def fixed_tuple_items(annotation: Any) -> tuple[Any, ...] | None:
+    """The item types of a fixed-length `tuple[A, B]`; None for any other annotation."""
+    if typing.get_origin(annotation) is not tuple:
+        return None
+    args = typing.get_args(annotation)
+    if not args or args == ((),) or any(a is Ellipsis for a in args):
+        return None
+    return args
 
 
 def _is_mapping(annotation: Any) -> bool:

@@ -6,7 +6,9 @@ Keys: a function `load_data` in the workspace file `pipeline.py` is
 function, in this process or in a worker.
 
 Workspace files are imported through `plait.runtime.nodes.loader`: private module
-names, sibling imports, and a fresh import after any edit in the folder.
+names, sibling imports, and a fresh import after any edit in the folder. A module
+name (a key's or one the workspace lists) is imported as the workspace's own code
+would import it, so `mypkg.tools` may be a package of the workspace.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from plait.runtime.nodes.loader import (
     folder_signature,
     forget_workspace,
     import_workspace_file,
+    workspace_importer,
     workspace_module_name,
 )
 from plait.runtime.nodes.spec import NodeSpec
@@ -91,7 +94,7 @@ def workspace_files(folder: Path) -> list[Path]:
 def load_libraries(folder: Path | None, module_names: Sequence[str] = ()) -> list[Library]:
     """Load every workspace file in `folder`, then every named module; failures become errors."""
     libraries = [load_file_library(path, folder) for path in workspace_files(folder)] if folder else []
-    libraries += [load_module_library(name) for name in module_names]
+    libraries += [load_module_library(name, folder=folder) for name in module_names]
     return libraries
 
 
@@ -113,11 +116,14 @@ def load_file_library(path: Path, folder: Path | None = None) -> Library:
     return library
 
 
-def load_module_library(module_name: str, *, reload: bool = False) -> Library:
-    """Import a module by name (re-executing it when `reload`) and spec its public functions."""
+def load_module_library(module_name: str, *, reload: bool = False, folder: Path | None = None) -> Library:
+    """Import a module by name (re-executing it when `reload`) and spec its public functions.
+
+    With the workspace `folder`, the name is imported as the folder's code would import it.
+    """
     library = Library(module_name, None, module_name)
     try:
-        module = importlib.import_module(KEY_MODULES.get(module_name, module_name))
+        module = importlib.import_module(_importable(KEY_MODULES.get(module_name, module_name), folder))
         if reload:
             file = getattr(module, "__file__", None)
             if file:
@@ -159,8 +165,8 @@ class ImportLoader:
     def load_file(self, path: Path, folder: Path | None) -> Library:
         return load_file_library(path, folder)
 
-    def load_module(self, name: str, reload: bool) -> Library:
-        return load_module_library(name, reload=reload)
+    def load_module(self, name: str, reload: bool, folder: Path | None = None) -> Library:
+        return load_module_library(name, reload=reload, folder=folder)
 
     def forget(self, folder: Path) -> None:
         forget_workspace(folder)
@@ -179,7 +185,7 @@ class ReadLoader(ImportLoader):
     def load_file(self, path: Path, folder: Path | None) -> Library:
         return read_file_library(path, folder)
 
-    def load_module(self, name: str, reload: bool) -> Library:
+    def load_module(self, name: str, reload: bool, folder: Path | None = None) -> Library:
         if name.split(".")[0] == "plait":
             return load_module_library(name, reload=reload)
         return Library(name, None, name, restricted=True)
@@ -222,7 +228,7 @@ class Catalog:
             self.loader.forget(self.folder)
             self._generation = folder_signature(self.folder)
         libraries = [self.loader.load_file(p, self.folder) for p in self._files()] + [
-            self.loader.load_module(name, name in self._libraries) for name in self.module_names
+            self.loader.load_module(name, name in self._libraries, self.folder) for name in self.module_names
         ]
         self._libraries = {library.name: library for library in libraries}
         self._rebuild()
@@ -262,7 +268,9 @@ class Catalog:
             if old is not None and old.error is None and old.signature == file_signature(old.path):
                 fresh[module_name] = old
                 continue
-            fresh[module_name] = self.loader.load_module(module_name, old is not None and old.error is None)
+            fresh[module_name] = self.loader.load_module(
+                module_name, old is not None and old.error is None, self.folder
+            )
             if old is None or _differs(old, fresh[module_name]):
                 changed.append(module_name)
         self._libraries = fresh
@@ -325,7 +333,7 @@ def resolve_callable(key: str, workspace_folder: Path | None = None) -> Any:
             raise LibraryImportError(f"Importing {target} failed:\n{_import_traceback()}") from error
     else:
         try:
-            module = importlib.import_module(KEY_MODULES.get(target, target))
+            module = importlib.import_module(_importable(KEY_MODULES.get(target, target), workspace_folder))
         except ModuleNotFoundError as error:
             raise NodeNotFoundError(f"Node {key!r}: module {target!r} is not installed") from error
         except (Exception, SystemExit) as error:
@@ -337,6 +345,13 @@ def resolve_callable(key: str, workspace_folder: Path | None = None) -> Any:
             "(lambdas and partials cannot be found again by key: define a function instead)"
         )
     return found
+
+
+def _importable(module_name: str, folder: Path | None) -> str:
+    """The sys.modules name of `module_name` as the workspace's code imports it."""
+    if folder is None or module_name.split(".")[0] == "plait":
+        return module_name
+    return workspace_importer(folder).resolve(module_name)
 
 
 def _lookup(module: types.ModuleType, qualname: str) -> Any:

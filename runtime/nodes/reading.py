@@ -37,6 +37,7 @@ from plait.runtime.nodes.spec import (
     NodeOptions,
     NodeSpec,
     Port,
+    tuple_port,
 )
 
 # Annotations that name a builtin type are the type itself; others stay text.
@@ -46,6 +47,7 @@ _BUILTIN_TYPES: dict[str, Any] = {
 _BUILTIN_TYPES["None"] = type(None)
 _BUILTIN_TYPES["Any"] = Any
 _BUILTIN_TYPES["typing.Any"] = Any
+_TUPLE_NAMES = {"tuple", "Tuple", "typing.Tuple", "t.Tuple"}
 _OPTION_NAMES = {"retries", "retry_delay", "retry_backoff", "timeout", "cache", "cache_expiration", "tags"}
 
 
@@ -175,7 +177,25 @@ def _outputs(fn: ast.FunctionDef | ast.AsyncFunctionDef, declared: Any) -> tuple
         return tuple(Port(str(name)) for name in declared), style
     if fn.returns is not None and ast.unparse(fn.returns) == "None":
         return (), OUTPUT_NONE
+    items = _fixed_tuple_items(fn.returns)
+    if items is not None:  # as `introspect` reads `tuple[A, B]`: one output per item
+        return tuple(Port(tuple_port(i), _annotation(e)) for i, e in enumerate(items)), OUTPUT_SEQUENCE
     return (Port("result", _annotation(fn.returns)),), OUTPUT_SINGLE
+
+
+def _fixed_tuple_items(expr: ast.expr | None) -> list[ast.expr] | None:
+    """The item annotations of a written `tuple[A, B]` (or `Tuple[...]`), not `tuple[A, ...]`."""
+    if isinstance(expr, ast.Constant) and isinstance(expr.value, str):
+        try:
+            expr = ast.parse(expr.value, mode="eval").body  # a string annotation
+        except SyntaxError:
+            return None
+    if not isinstance(expr, ast.Subscript) or ast.unparse(expr.value) not in _TUPLE_NAMES:
+        return None
+    items = expr.slice.elts if isinstance(expr.slice, ast.Tuple) else [expr.slice]
+    if not items or any(isinstance(e, ast.Constant) and e.value is Ellipsis for e in items):
+        return None
+    return items
 
 
 def imported_modules(paths: list[Path], folder: Path) -> list[str]:

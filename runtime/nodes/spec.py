@@ -62,6 +62,11 @@ OUTPUT_ATTRIBUTES = "attributes"  # a NamedTuple or object: attributes by port n
 CACHE_POLICIES = ("inputs", "never")
 
 
+def tuple_port(index: int) -> str:
+    """The name of the output that gives item `index` of a returned `tuple[A, B]`."""
+    return f"result_{index}"
+
+
 @dataclass(frozen=True)
 class Port:
     """An input or output of a node type."""
@@ -103,6 +108,9 @@ class NodeOptions:
     save_to: str | None = None  # path template for a persisted copy of the output
     save_mode: str = "write"  # "write" after running, or "checkpoint": reuse an existing file
     track_files: bool = True  # files named by the node's input values count in its key
+    # Outputs split by key: output name -> the keys of its dict that are outputs of their
+    # own (see `plait.runtime.nodes.splitting`); set per node, from a run's value.
+    split: dict[str, list[str]] = field(default_factory=dict)
 
     def merged(self, overrides: dict[str, Any] | None) -> NodeOptions:
         """These options with a node's overrides applied (unknown keys ignored)."""

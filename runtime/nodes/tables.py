@@ -42,7 +42,6 @@ _FORMATS = {
     ".xls": "excel",
     ".xlsm": "excel",
 }
-_HASH_MEMO: dict[tuple[str, int, int], str] = {}  # (path, size, mtime_ns) -> sha256
 
 
 def _resolve(path: str | os.PathLike[str]) -> Path:

@@ -1,4 +1,4 @@
-"""Results by reference: serializers, blobs with checksums, and short summaries.
+"""Results by reference: blobs with checksums, read and written through the serializers.
 
 The worker that computes a value writes it here and hands back an `OutputRef`;
 downstream workers load the value from the reference. The scheduling process
@@ -7,30 +7,34 @@ gigabyte arrays does not grow it.
 
 Small values travel inline (the bytes ride in the reference and are kept in
 SQLite); larger ones are files under `.plait/cache/`, written to a temporary
-name and renamed into place, with a CRC so a blob torn by a crash is detected
-and recomputed rather than loaded.
+name and renamed into place, with a checksum (see `checksums`) so a blob torn
+by a crash is detected and recomputed rather than loaded.
+
+Arrays and tables hold their stored bytes in memory already: they are hashed
+where they lie, on every core, and written as they are (`Blob`), which a worker
+does in the background (see `held`). From 16 MiB on they are read memory-mapped,
+so consumers share the page cache instead of each holding a copy.
 """
 
 from __future__ import annotations
 
-import hashlib
 import io
-import json
+import itertools
 import os
-import pickle
-import reprlib
-import zlib
-from collections.abc import Callable
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path, PurePath
 from typing import Any
 
 from plait.runtime.keys.files import existing
+from plait.runtime.results import checksums
+from plait.runtime.results.serializers import _BY_NAME, Serializer, serializer_for, summarize
 from plait.runtime.workspace.private import open_private, private_dir
 
 INLINE_LIMIT = 64 * 1024
-MAP_LIMIT = 16 * 1024 * 1024  # arrays from this size on are memory-mapped when read
-_CHUNK = 1 << 20
+MAP_LIMIT = 16 * 1024 * 1024  # arrays and tables from this size on are memory-mapped when read
+_PIECE = 64 * 1024 * 1024  # a blob is written in pieces of this size
+_TEMPORARY = itertools.count()
 
 
 class CorruptResult(Exception):
@@ -81,177 +85,14 @@ class OutputRef:
         )
 
 
-def _crc(data: bytes, value: int = 0) -> int:
-    return zlib.crc32(data, value)
-
-
-def file_checksum(path: Path) -> str:
-    value = 0
-    with open(path, "rb") as fh:
-        while chunk := fh.read(_CHUNK):
-            value = _crc(chunk, value)
-    return f"{value:08x}"
-
-
-# -- serializers ----------------------------------------------------------------
-
-
-def _is_plain_json(value: Any, depth: int = 0) -> bool:
-    """True when JSON gives back exactly this value (no tuples, no int keys, no NaN)."""
-    if depth > 50:
-        return False
-    if value is None or isinstance(value, (bool, str)):
-        return True
-    if isinstance(value, int):
-        return type(value) is int
-    if isinstance(value, float):
-        return type(value) is float and value == value and value not in (float("inf"), float("-inf"))
-    if type(value) is list:
-        return all(_is_plain_json(v, depth + 1) for v in value)
-    if type(value) is dict:
-        return all(type(k) is str and _is_plain_json(v, depth + 1) for k, v in value.items())
-    return False
-
-
-@dataclass(frozen=True)
-class Serializer:
-    name: str
-    extension: str
-    accepts: Callable[[Any], bool]
-    dump: Callable[[Any, Any], None]  # (value, binary file) -> None
-    load: Callable[[Any], Any]  # (binary file) -> value
-
-
-def _module_type(value: Any, module: str, name: str) -> bool:
-    cls = type(value)
-    return cls.__name__ == name and cls.__module__.split(".")[0] == module
-
-
-def _is_dataframe(value: Any) -> bool:
-    if not _module_type(value, "pandas", "DataFrame"):
-        return False
-    try:
-        import pyarrow  # noqa: F401
-    except ImportError:
-        return False
-    # Parquet needs string column names; anything else is pickled as it is.
-    return all(isinstance(c, str) for c in value.columns)
-
-
-def _is_array(value: Any) -> bool:
-    return _module_type(value, "numpy", "ndarray") and value.dtype.kind != "O"
-
-
-def _dump_parquet(value: Any, fh: Any) -> None:
-    value.to_parquet(fh)
-
-
-def _load_parquet(fh: Any) -> Any:
-    import pandas
-
-    return pandas.read_parquet(fh)
-
-
-def _dump_npy(value: Any, fh: Any) -> None:
-    import numpy
-
-    numpy.save(fh, value, allow_pickle=False)
-
-
-def _load_npy(fh: Any) -> Any:
-    import numpy
-
-    return numpy.load(fh, allow_pickle=False)
-
-
-def _dump_json(value: Any, fh: Any) -> None:
-    fh.write(json.dumps(value, separators=(",", ":")).encode())
-
-
-def _load_json(fh: Any) -> Any:
-    return json.loads(fh.read())
-
-
-def _dump_pickle(value: Any, fh: Any) -> None:
-    import cloudpickle
-
-    cloudpickle.dump(value, fh, protocol=pickle.HIGHEST_PROTOCOL)
-
-
-def _load_pickle(fh: Any) -> Any:
-    return pickle.load(fh)
-
-
-# Tried in order; the first that accepts a value stores it.
-SERIALIZERS: list[Serializer] = [
-    Serializer("parquet", ".parquet", _is_dataframe, _dump_parquet, _load_parquet),
-    Serializer("npy", ".npy", _is_array, _dump_npy, _load_npy),
-    Serializer("json", ".json", _is_plain_json, _dump_json, _load_json),
-    Serializer("pickle", ".pkl", lambda value: True, _dump_pickle, _load_pickle),
-]
-_BY_NAME = {s.name: s for s in SERIALIZERS}
-
-
-def register_serializer(serializer: Serializer, before: str = "pickle") -> None:
-    """Add a serializer, tried before the one named `before`."""
-    index = next(i for i, s in enumerate(SERIALIZERS) if s.name == before)
-    SERIALIZERS.insert(index, serializer)
-    _BY_NAME[serializer.name] = serializer
-
-
-def serializer_for(value: Any) -> Serializer:
-    for serializer in SERIALIZERS:
-        try:
-            if serializer.accepts(value):
-                return serializer
-        except Exception:  # noqa: BLE001 - a picky accepts() must not lose the value
-            continue
-    return _BY_NAME["pickle"]
-
-
-# -- summaries ------------------------------------------------------------------
-
-_repr = reprlib.Repr()
-_repr.maxstring = 80
-_repr.maxother = 80
-_repr.maxlist = _repr.maxtuple = _repr.maxdict = _repr.maxset = 6
-
-
-def summarize(value: Any) -> dict[str, Any]:
-    """Type, shape or length and a one-line preview, cheap to compute for any value."""
-    cls = type(value)
-    summary: dict[str, Any] = {"type": cls.__name__}
-    shape = getattr(value, "shape", None)
-    if isinstance(shape, tuple) and all(isinstance(n, int) for n in shape):
-        summary["shape"] = list(shape)
-    if _module_type(value, "pandas", "DataFrame"):
-        columns = [str(c) for c in value.columns[:8]]
-        more = ", …" if len(value.columns) > 8 else ""
-        summary["preview"] = f"{value.shape[0]} rows × {value.shape[1]} columns: {', '.join(columns)}{more}"
-        summary["dtypes"] = {str(c): str(t) for c, t in list(value.dtypes.items())[:50]}
-    elif _module_type(value, "numpy", "ndarray"):
-        summary["dtype"] = str(value.dtype)
-        summary["preview"] = f"array {tuple(value.shape)} of {value.dtype}"
-    else:
-        try:
-            summary["length"] = len(value)
-        except Exception:  # noqa: BLE001 - len() on arbitrary objects may raise anything
-            pass
-        try:
-            summary["preview"] = _repr.repr(value)
-        except Exception as exc:  # noqa: BLE001
-            summary["preview"] = f"<{cls.__name__}: repr failed: {exc}>"
-    return summary
-
-
 # -- the store ------------------------------------------------------------------
 
 
 class _Sink(io.RawIOBase):
     """Where a serializer writes: memory up to the inline limit, then a private temporary file.
 
-    Size, CRC and content digest are taken as the bytes pass, so a large value
-    is neither copied into a buffer first nor read again to be hashed.
+    Size and checksum are taken as the bytes pass, so a large value is neither
+    copied into a buffer first nor read again to be hashed.
     """
 
     def __init__(self, limit: int, file_path: Path) -> None:
@@ -260,18 +101,18 @@ class _Sink(io.RawIOBase):
         self.file_path = file_path
         self.memory = io.BytesIO()
         self.file: Any = None
-        self.size = 0
-        self.crc = 0
-        self.hash = hashlib.blake2b(digest_size=20)
+        self.hash = checksums.StreamHash()
+
+    @property
+    def size(self) -> int:
+        return self.hash.size
 
     def writable(self) -> bool:
         return True
 
     def write(self, data: Any) -> int:
         view = memoryview(data).cast("B")
-        self.crc = _crc(view, self.crc)
         self.hash.update(view)
-        self.size += len(view)
         if self.file is None and self.size > self.limit:
             private_dir(self.file_path.parent)
             self.file = open_private(self.file_path)
@@ -289,6 +130,50 @@ class _Sink(io.RawIOBase):
         self.close()
         if self.file is not None:
             self.file_path.unlink(missing_ok=True)
+
+
+@dataclass(eq=False)
+class Blob:
+    """A large array or table on its way to its file: its stored bytes, as buffers in memory.
+
+    Hashing them (`seal`) and writing them (`ResultStore.finish`) are apart, so
+    the two can go on at once.
+    """
+
+    serializer: str
+    file: str  # relative to the cache folder
+    size: int
+    parts: list[Any]  # the stored bytes in order, as buffers that keep their memory alive
+    value: Any  # the value itself: what a consumer in the same process may share
+    summary: dict[str, Any]
+    paths: tuple[str, ...] = ()
+
+    def seal(self) -> OutputRef:
+        """Hash the bytes, on every core, and make the value's reference."""
+        digest = checksums.hash_parts(self.parts)
+        return OutputRef(
+            self.serializer,
+            self.size,
+            checksums.checksum_of(digest),
+            self.summary,
+            file=self.file,
+            digest=f"{self.serializer}:{digest}",
+            paths=self.paths,
+        )
+
+
+def _write_piece(fh: Any, piece: Any) -> None:
+    fh.write(piece)
+
+
+def _temporary(target: Path) -> Path:
+    """A name of its own for each write: a worker may write in the background and in front at once."""
+    return target.with_name(f".{target.name}.{os.getpid()}.{next(_TEMPORARY)}.tmp")
+
+
+def temporaries(target: Path, pid: int) -> list[Path]:
+    """The temporary files a process left while writing `target` (it died mid-write)."""
+    return list(target.parent.glob(f".{target.name}.{pid}.*.tmp"))
 
 
 class PickleRefused(Exception):
@@ -313,9 +198,56 @@ class ResultStore:
 
         `folder` is where relative paths in the value are looked for (the workspace).
         """
+        found = self.prepare(key, port, value, folder)
+        return found if isinstance(found, OutputRef) else self.write_blob(found)
+
+    def write_blob(self, blob: Blob) -> OutputRef:
+        """Write a blob's file while its bytes are hashed: the reference, once both are done."""
+        failure: list[BaseException] = []
+
+        def write() -> None:
+            try:
+                self.finish(blob)
+            except BaseException as exc:  # noqa: BLE001 - raised again in the caller's thread
+                failure.append(exc)
+
+        writer = threading.Thread(target=write, name="plait-write")
+        writer.start()
+        try:
+            ref = blob.seal()
+        finally:
+            writer.join()
+        if failure:
+            raise failure[0]
+        return ref
+
+    def prepare(self, key: str, port: str, value: Any, folder: str | None = None) -> OutputRef | Blob:
+        """The reference of a value, or for a large array or table the `Blob` to hash and write.
+
+        Everything else (small values, JSON, pickles) is stored at once.
+        """
         serializer = serializer_for(value)
         summary = summarize(value)
         relative = f"{key[:2]}/{key}-{port}"
+        paths = (
+            tuple(existing(value, folder)) if isinstance(value, (str, PurePath, list, tuple, dict)) else ()
+        )
+        parts = None
+        if serializer.parts is not None:
+            try:
+                parts = serializer.parts(value)
+            except Exception:  # noqa: BLE001 - a table Arrow cannot hold is pickled instead
+                serializer, parts = _BY_NAME["pickle"], None
+        if parts is not None:
+            size = sum(memoryview(p).nbytes for p in parts)
+            blob = Blob(serializer.name, relative + serializer.extension, size, parts, value, summary, paths)
+            if size > self.inline_limit:
+                return blob
+            sealed = blob.seal()
+            data = b"".join(bytes(p) for p in parts)
+            return OutputRef(
+                serializer.name, size, sealed.checksum, summary, data=data, digest=sealed.digest, paths=paths
+            )
         try:
             sink = self._dump(serializer, value, relative)
         except Exception:
@@ -323,30 +255,51 @@ class ResultStore:
                 raise
             serializer = _BY_NAME["pickle"]
             sink = self._dump(serializer, value, relative)
-        checksum = f"{sink.crc:08x}"
-        digest = f"{serializer.name}:{sink.hash.hexdigest()}"
-        paths = (
-            tuple(existing(value, folder)) if isinstance(value, (str, PurePath, list, tuple, dict)) else ()
-        )
-        size = sink.size
+        digest = sink.hash.hexdigest()
+        checksum, content = checksums.checksum_of(digest), f"{serializer.name}:{digest}"
         if sink.file is None:
             return OutputRef(
                 serializer.name,
-                size,
+                sink.size,
                 checksum,
                 summary,
                 data=sink.memory.getvalue(),
-                digest=digest,
+                digest=content,
                 paths=paths,
             )
         relative += serializer.extension
         os.replace(sink.file_path, self.folder / relative)
-        return OutputRef(serializer.name, size, checksum, summary, file=relative, digest=digest, paths=paths)
+        return OutputRef(
+            serializer.name, sink.size, checksum, summary, file=relative, digest=content, paths=paths
+        )
+
+    def finish(self, blob: Blob) -> None:
+        """Write a blob's file: to a temporary name, renamed into place once complete.
+
+        A process that dies on the way leaves only the temporary file, never a
+        file under the blob's name; the cache index names the blob only after this returns.
+        """
+        target = self.folder / blob.file
+        private_dir(target.parent)
+        temporary = _temporary(target)
+        try:
+            with open_private(temporary) as fh:
+                for part in blob.parts:
+                    view = memoryview(part).cast("B")
+                    for start in range(0, len(view), _PIECE):
+                        _write_piece(fh, view[start : start + _PIECE])
+            written = temporary.stat().st_size
+            if written != blob.size:
+                raise OSError(f"{written} bytes were written of {blob.size}")
+            os.replace(temporary, target)
+        except BaseException:
+            temporary.unlink(missing_ok=True)
+            raise
 
     def _dump(self, serializer: Serializer, value: Any, relative: str) -> _Sink:
         """Serialize straight to a temporary file (in memory while small), hashing as it goes."""
         target = self.folder / f"{relative}{serializer.extension}"
-        sink = _Sink(self.inline_limit, target.with_name(f".{target.name}.{os.getpid()}.tmp"))
+        sink = _Sink(self.inline_limit, _temporary(target))
         try:
             serializer.dump(value, sink)
         except BaseException:
@@ -355,8 +308,7 @@ class ResultStore:
         sink.close()
         return sink
 
-    def read(self, ref: OutputRef) -> Any:
-        """Load a value, refusing one whose bytes do not match their checksum."""
+    def _serializer(self, ref: OutputRef) -> Serializer:
         serializer = _BY_NAME.get(ref.serializer)
         if serializer is None:
             raise CorruptResult(f"no serializer '{ref.serializer}' is registered")
@@ -365,8 +317,13 @@ class ResultStore:
                 "the value is a pickle, and reading it would run code of a workspace that is "
                 "not trusted: trust the workspace to read it"
             )
-        if ref.data is None and serializer.name == "npy" and ref.size >= MAP_LIMIT:
-            return self._map_array(ref)
+        return serializer
+
+    def read(self, ref: OutputRef) -> Any:
+        """Load a value, refusing one whose bytes do not match their checksum."""
+        serializer = self._serializer(ref)
+        if ref.data is None and serializer.mapped is not None and ref.size >= MAP_LIMIT:
+            return self._map(serializer, ref)
         if ref.data is not None:
             data = ref.data
         else:
@@ -374,29 +331,28 @@ class ResultStore:
                 data = self.path(ref).read_bytes()
             except OSError as exc:
                 raise CorruptResult(f"result file {ref.file} cannot be read: {exc}") from None
-        # Every read is checked, not only the cache's size check: a flipped byte keeps
-        # the size. CRC-32 costs about 40 ms per 100 MB, a fraction of loading them.
-        if len(data) != ref.size or f"{_crc(data):08x}" != ref.checksum:
+        # Every read is checked, not only the cache's size check: a flipped byte keeps the size.
+        if len(data) != ref.size or not checksums.bytes_match(data, ref.checksum):
             where = f"result file {ref.file}" if ref.file else "stored result"
             raise CorruptResult(f"the {where} is damaged: its bytes do not match their checksum")
         return serializer.load(io.BytesIO(data))
 
-    def _map_array(self, ref: OutputRef) -> Any:
-        """A large array, memory-mapped copy-on-write: consumers share the page cache, not copies.
+    def _map(self, serializer: Serializer, ref: OutputRef) -> Any:
+        """A large array or table, memory-mapped: consumers share the page cache, not copies.
 
-        The file is checked against its checksum first (read in chunks, from the page
-        cache when another consumer just read it); writing to the array changes the
-        consumer's own pages only, never the file.
+        The file is checked against its checksum first, through a map of its own (from
+        the page cache when another consumer just read it). Arrays come read-only, as
+        they do to a consumer sharing a worker's memory; tables copy a column before
+        it is changed (pandas' copy-on-write).
         """
-        import numpy
-
+        assert serializer.mapped is not None
         path = self.path(ref)
         try:
-            if path.stat().st_size != ref.size or file_checksum(path) != ref.checksum:
+            if path.stat().st_size != ref.size or not checksums.file_matches(path, ref.checksum):
                 raise CorruptResult(
                     f"the result file {ref.file} is damaged: its bytes do not match their checksum"
                 )
-            return numpy.asarray(numpy.load(path, mmap_mode="c", allow_pickle=False))
+            return serializer.mapped(path)
         except OSError as exc:
             raise CorruptResult(f"result file {ref.file} cannot be read: {exc}") from None
 
@@ -410,11 +366,11 @@ class ResultStore:
             return False
 
     def verify(self, ref: OutputRef) -> bool:
-        """Full check of a stored file against its checksum (reads it in chunks)."""
+        """Full check of a stored value against its checksum (a file is mapped, not read)."""
         if ref.file is None:
-            return ref.data is None or f"{_crc(ref.data):08x}" == ref.checksum
+            return ref.data is None or checksums.bytes_match(ref.data, ref.checksum)
         try:
-            return self.exists(ref) and file_checksum(self.path(ref)) == ref.checksum
+            return self.exists(ref) and checksums.file_matches(self.path(ref), ref.checksum)
         except OSError:
             return False
 

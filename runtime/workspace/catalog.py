@@ -33,7 +33,7 @@ class FlowCatalog:
     def __init__(self, catalog: Any, workspace: Any) -> None:
         self.catalog = catalog
         self.workspace = workspace
-        self._specs: dict[tuple[str, int], NodeSpec] = {}
+        self._specs: dict[str, tuple[int, NodeSpec]] = {}  # flow id -> its latest version's spec
         self._building: set[str] = set()
 
     def __getattr__(self, name: str) -> Any:
@@ -63,9 +63,9 @@ class FlowCatalog:
             info = self.workspace.flow_info(flow_id)
         except FlowNotFound:
             return None
-        cached = self._specs.get((info.id, info.latest_version))
-        if cached is not None:
-            return cached
+        cached = self._specs.get(info.id)
+        if cached is not None and cached[0] == info.latest_version:
+            return cached[1]
         if info.id in self._building:  # it includes itself; flow_problems says so
             return NodeSpec(
                 key=subflow_key(info.id), title=info.name, module="Flows", fingerprint="self-including"
@@ -76,7 +76,7 @@ class FlowCatalog:
             spec = subflow_spec(flow)
         finally:
             self._building.discard(info.id)
-        self._specs[(info.id, info.latest_version)] = spec
+        self._specs[info.id] = (info.latest_version, spec)
         return spec
 
     def includes(self, flow_id: str) -> set[str]:

@@ -43,6 +43,7 @@ from typing import Any
 from plait.runtime.flow.model import Edge, Flow, Node
 from plait.runtime.nodes.port_types import PARAMETER_TYPES
 from plait.runtime.nodes.spec import NodeOptions
+from plait.runtime.nodes.splitting import SPLIT_OPTION, check_split
 from plait.runtime.workspace.store import WorkspaceError
 
 FORMAT = "plait-flow"
@@ -231,6 +232,8 @@ def _node(block: Any, index: int, source: str) -> Node:
             raise DocumentError(
                 f"{where}: unknown option '{option}'; options are {', '.join(sorted(known_options))}"
             )
+    if SPLIT_OPTION in options and (why := check_split(options[SPLIT_OPTION])):
+        raise DocumentError(f"{where}: {why}")
     node = Node(node_id, spec_key, title, (float(position[0]), float(position[1])), values, options)
     if node.is_parameter:
         _check_parameter(node, where)

@@ -32,7 +32,6 @@ from plait.runtime.workspace.sqlite import Database
 
 DB_NAME = "plait.sqlite"
 DATA_DIR = ".plait"
-SQLITE_HEADER = b"SQLite format 3\x00"
 BUSY_TIMEOUT_MS = 30_000
 log = logging.getLogger("plait.runtime.workspace")
 _FLOW_COLUMNS = "id, name, description, latest_version, created, updated"
@@ -94,13 +93,9 @@ def _check_database_file(path: Path) -> None:
     """Refuse, before anything writes to it, a file that is not a Plait database."""
     if not path.exists() or path.stat().st_size == 0:
         return
-    with open(path, "rb") as fh:
-        header = fh.read(len(SQLITE_HEADER))
-    if header != SQLITE_HEADER:
-        raise WorkspaceError(
-            f"{path} is not a Plait workspace database (it is not an SQLite file). "
-            "Move it away or open another folder; Plait has not changed it."
-        )
+    # The file is read through SQLite only, never with open(): closing a descriptor of
+    # its own drops every lock this process holds on the file, its open connections'
+    # too, and another process's checkpoint then runs under them: a corrupt database.
     # With no write-ahead log beside it, everything is in the file itself and
     # `immutable` reads it without creating -wal/-shm files next to it.
     wal = path.with_name(path.name + "-wal")
@@ -122,6 +117,11 @@ def _check_database_file(path: Path) -> None:
     except sqlite3.DatabaseError as exc:
         if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
             raise
+        if "file is not a database" in str(exc):  # SQLITE_NOTADB: not an SQLite header
+            raise WorkspaceError(
+                f"{path} is not a Plait workspace database (it is not an SQLite file). "
+                "Move it away or open another folder; Plait has not changed it."
+            ) from None
         raise WorkspaceError(
             f"{path} cannot be read as a Plait workspace database ({exc}). Plait has not changed it."
         ) from None

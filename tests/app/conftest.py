@@ -83,11 +83,13 @@ def make_window(qtbot, settings, qasync_loop):
         # Not given to qtbot: its teardown would close and delete the window before the
         # engine's workers have stopped. This fixture closes it, waits, then deletes it.
         # Dialogs would block an offscreen test: answer them in code.
-        window.ask_save_changes = lambda: "discard"
+        window.questions.ask_save_changes = lambda: "discard"
         window.offered_drafts = []
-        window.ask_restore_draft = lambda draft: window.offered_drafts.append(draft.name) or (restore_drafts)
-        window.confirm = lambda title, text: True
-        window.ask_flow_name = lambda suggestion: suggestion
+        window.questions.ask_restore_draft = lambda draft: (
+            window.offered_drafts.append(draft.name) or (restore_drafts)
+        )
+        window.questions.confirm = lambda title, text: True
+        window.questions.ask_flow_name = lambda suggestion: suggestion
         window.open_workspace(folder, flow=flow)
         window.resize(1300, 800)
         window.show()
@@ -98,8 +100,8 @@ def make_window(qtbot, settings, qasync_loop):
 
     yield make
     for window in windows:
-        window.ask_save_changes = lambda: "discard"
-        window.ask_cancel_runs = lambda count: True
+        window.questions.ask_save_changes = lambda: "discard"
+        window.questions.ask_cancel_runs = lambda count: True
         if not window.shut_down:
             window.close()
             # Runs are cancelled and worker processes stopped before the window goes.

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, QTimer
+import multiprocessing
+
+import pytest
+from PySide6.QtCore import QRectF, Qt, QTimer
 from PySide6.QtTest import QTest
 
+from plait.app import auto_layout
 from plait.app.auto_layout import IN_PROCESS_BELOW
+from plait.app.layout import layout_in_child
 from plait.runtime.flow.model import Edge
+from plait.widgets.canvas.ports import OUTPUT
 from tests.app.conftest import add
 
 SIZE = IN_PROCESS_BELOW + 50  # big enough to be laid out off the GUI thread
@@ -100,3 +106,97 @@ def test_a_second_press_while_it_runs_starts_nothing_more(window, qtbot):
         assert window.layouter._process is process
         assert "already running" in window.statusBar().currentMessage()
     assert done.args == [True]
+
+
+def node_boxes(window) -> dict[str, tuple[float, float, float, float]]:
+    boxes = {}
+    for node_id, item in window.scene.nodes.items():
+        x, y = window.document.flow.nodes[node_id].position
+        boxes[node_id] = (x, y, x + item.layout.width, y + item.layout.height)
+    return boxes
+
+
+def test_a_very_big_flow_is_laid_out_in_columns_as_one_undo_step(window, qtbot, monkeypatch):
+    # The layered layout takes over from LAYERED_FROM nodes; lowered here, to keep the flow small.
+    monkeypatch.setattr(auto_layout, "LAYERED_FROM", SIZE)
+    ids = big_flow(window)
+    before = positions(window)
+    stack = window.document.undo_stack
+    steps = stack.count()
+    layouter = window.layouter
+
+    window.view.setFocus()
+    with qtbot.waitSignal(layouter.finished, timeout=120_000) as done:
+        QTest.keyClick(window.view, Qt.Key_L)
+        assert layouter.running
+        # The layered layout says how far it has gone: a bar with an end, not a busy one.
+        assert layouter.busy.isVisible() and layouter.busy.maximum() == 100
+    assert done.args == [True]
+    assert stack.count() == steps + 1 and stack.undoText() == "Auto-layout"
+
+    boxes = node_boxes(window)
+    # The tree's levels are its columns: each node one column right of its parent.
+    for i in range(1, SIZE):
+        parent, child = boxes[ids[(i - 1) // 2]], boxes[ids[i]]
+        assert parent[2] < child[0]
+    ordered = sorted(boxes.values())
+    for a, b in zip(ordered, ordered[1:], strict=False):
+        if a[0] == b[0]:  # same column: one below the other
+            assert a[3] <= b[1]
+    assert len({box[0] for box in boxes.values()}) == (SIZE).bit_length()
+    # The canvas grew to hold the new places: all of the flow can be scrolled to.
+    area = window.scene.sceneRect()
+    assert all(area.contains(QRectF(x0, y0, x1 - x0, y1 - y0)) for x0, y0, x1, y1 in boxes.values())
+    # Every wire follows the route the layout drew, from its output to its input.
+    scene = window.scene
+    assert set(scene.layout_routes) == set(window.document.flow.edges)
+    for edge, item in scene.edges.items():
+        start = scene.nodes[edge.source].port_scene_pos(OUTPUT, edge.source_port)
+        assert item.points[0] == (start.x(), start.y())
+        assert len(item.points) == len(scene.layout_routes[edge])
+
+    QTest.keyClick(window.view, Qt.Key_Z, Qt.ControlModifier)
+    assert positions(window) == before
+
+
+def test_cancel_from_the_view_menu_stops_a_layered_layout(window, qtbot, monkeypatch):
+    monkeypatch.setattr(auto_layout, "LAYERED_FROM", SIZE)
+    big_flow(window)
+    before = positions(window)
+    steps = window.document.undo_stack.count()
+    layouter = window.layouter
+    finished = []
+    layouter.finished.connect(finished.append)
+
+    view_menu = next(a.menu() for a in window.menuBar().actions() if a.text() == "&View")
+    window.menuBar().setActiveAction(view_menu.menuAction())
+    QTest.qWaitForWindowExposed(view_menu)
+    item = window.actions_by_name["layout"]
+    QTest.mouseClick(view_menu, Qt.LeftButton, Qt.NoModifier, view_menu.actionGeometry(item).center())
+    process = layouter._process
+    assert process.is_alive() and layouter.busy.maximum() == 100
+
+    qtbot.mouseClick(layouter.cancel_button, Qt.LeftButton)
+    assert finished == [False]
+    assert not layouter.running and not process.is_alive()
+    qtbot.wait(300)
+    assert positions(window) == before
+    assert window.document.undo_stack.count() == steps
+
+
+def test_the_layout_process_sends_its_phases_before_the_result():
+    nodes = [f"n{i}" for i in range(30)]
+    edges = [(nodes[i // 2], nodes[i]) for i in range(1, 30)]
+    receive, send = multiprocessing.Pipe(duplex=False)
+    layout_in_child(send, nodes, edges, {}, layered=True)
+    messages = [receive.recv()]
+    while messages[-1][0] == "progress":
+        messages.append(receive.recv())
+    with pytest.raises(EOFError):  # nothing after the result: the process closed its end
+        receive.recv()
+    kinds = [m[0] for m in messages]
+    assert kinds[-1] == "done" and set(kinds[:-1]) == {"progress"}
+    phases = [m[1] for m in messages[:-1]]
+    assert phases[0] == "choosing columns" and "ordering columns" in phases
+    positions, routes = messages[-1][1]
+    assert set(positions) == set(nodes) and len(routes) == len(edges)

@@ -132,7 +132,7 @@ def test_a_frame_carries_its_nodes_when_dragged(window):
     inside = add(window, "count", 0, 0)
     outside = add(window, "count", 600, 0)
     window.scene.select_nodes([inside])
-    window.frame_selection()
+    window.editing.frame_selection()
     [frame] = window.document.flow.extras["frames"]
     x, y = frame["rect"][:2]
     grip = window.view.mapFromScene(QPointF(x + 10, y + 8))

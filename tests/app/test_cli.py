@@ -36,6 +36,15 @@ LIBRARY = textwrap.dedent("""
     def nap(x: float, seconds: float = 0.0) -> float:
         time.sleep(seconds)
         return x
+
+
+    def hang(x: float = 0.0) -> float:
+        \"\"\"Never returns; its thread pool's worker would be joined as the process exits.\"\"\"
+        import concurrent.futures
+
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            pool.submit(time.sleep, 3600)
+        return x
 """)
 
 
@@ -247,23 +256,64 @@ def test_run_on_dask_serves_a_dashboard_only_when_asked_and_prints_its_local_add
     assert "--dashboard is the Dask cluster's; add --executor dask" in wrong.stderr
 
 
-def test_an_inline_node_that_hangs_past_its_timeout_does_not_keep_plait_run_alive(folder):
+def _hanging_flow(folder, timeout=None):
     with Workspace(folder) as ws:
         catalog = ws.catalog()
         f = Flow("stuck", catalog=catalog)
-        s = f.create_node(catalog.get("pipeline.py:nap"))
-        f.set_value(s.id, "x", 1.0)
-        f.set_value(s.id, "seconds", 600.0)
-        f.set_option(s.id, "timeout", 1.0)
+        s = f.create_node(catalog.get("pipeline.py:hang"))
+        if timeout:
+            f.set_option(s.id, "timeout", timeout)
         ws.save_flow(f)
-    started = time.monotonic()
+
+
+def _recorded(folder):
+    with sqlite3.connect(folder / "plait.sqlite") as conn:
+        run = conn.execute("select state, ended from runs").fetchone()
+        node = conn.execute("select state, ended, error_message from node_runs").fetchone()
+    return run, node
+
+
+def test_an_inline_node_that_hangs_past_its_timeout_does_not_keep_plait_run_alive(folder):
+    _hanging_flow(folder, timeout=1.0)
     done = plait("run", "stuck", "-w", str(folder), "--executor", "inline", timeout=90)
-    assert time.monotonic() - started < 60
-    assert done.returncode == 1
-    assert "timed out" in done.stdout or "timed_out" in done.stdout
-    assert "an inline node cannot be killed" in done.stderr
-    runs = plait("runs", "stuck", "-w", str(folder))
-    assert "failed" in runs.stdout or "timed" in runs.stdout
+    assert done.returncode == 1, done.stderr
+    assert "timed_out" in done.stdout and "was abandoned (an inline node cannot be killed)" in done.stdout
+    assert "an inline node cannot be killed, only abandoned: Hang" in done.stderr
+    (run_state, run_ended), (node_state, node_ended, error) = _recorded(folder)
+    assert run_state == "failed" and run_ended is not None
+    assert node_state == "timed_out" and node_ended is not None and "timeout of 1 s" in error
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_plait_run_answers_a_signal_with_an_inline_node_stuck(folder, sig):
+    _hanging_flow(folder)
+    proc = subprocess.Popen(
+        [PLAIT, "run", "stuck", "-w", str(folder), "--executor", "inline"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    for _ in range(600):
+        time.sleep(0.05)
+        try:
+            if _recorded(folder)[1][0] == "running":
+                break
+        except (sqlite3.OperationalError, TypeError):  # no tables, or no node run yet
+            continue
+    else:
+        proc.kill()
+        raise AssertionError("the node never started: " + proc.communicate()[1])
+    proc.send_signal(sig)
+    try:
+        out, err = proc.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        raise AssertionError("plait run did not exit after the signal: " + proc.communicate()[1]) from None
+    assert proc.returncode == 1, err
+    assert "cancelled" in out and "an inline node cannot be killed, only abandoned: Hang" in err
+    (run_state, run_ended), (node_state, node_ended, _) = _recorded(folder)
+    assert run_state == "cancelled" and run_ended is not None
+    assert node_state == "cancelled" and node_ended is not None
 
 
 def test_every_subcommand_has_its_own_usage_line_and_a_help_for_each_option():

@@ -6,7 +6,7 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QInputDialog, QLineEdit
 
-from plait.app.window import MainWindow
+from plait.app.controllers.questions import Questions
 from tests.app.conftest import add
 
 
@@ -38,8 +38,8 @@ def press_ctrl_s(window) -> None:
 
 
 def test_ctrl_s_on_an_untitled_flow_asks_its_name_once(window, qtbot):
-    window.ask_flow_name = MainWindow.ask_flow_name.__get__(window)  # the real dialog
-    window.new_flow(ask=False)
+    window.questions.ask_flow_name = Questions.ask_flow_name.__get__(window.questions)  # the real dialog
+    window.workspaces.new_flow(ask=False)
     assert window.document.flow.name.startswith("Untitled flow")
     add(window, "count", 0, 0)
 

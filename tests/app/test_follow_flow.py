@@ -42,19 +42,19 @@ def test_switching_flows_shows_each_flows_last_run_in_the_logs_and_status_bar(ma
     open_from_dock(window, failing)
     press_run(window, qtbot)  # no parameters: it starts at once
     wait_for_run(window, qtbot)
-    assert window.run_label.full_text.startswith("✗ 'Failing' failed")
+    assert window.running.run_label.full_text.startswith("✗ 'Failing' failed")
     assert any("boom at 3" in m for m in window.logs_dock.shown_messages())
 
     # A flow that never ran: nothing of the other flow's run is left.
     open_from_dock(window, tables)
     assert window.logs_dock.shown_messages() == []
-    assert window.run_label.full_text == ""
+    assert window.running.run_label.full_text == ""
     run_with_dialog(window, qtbot)
-    assert window.run_label.full_text.startswith("✓ 'Tables' completed")
+    assert window.running.run_label.full_text.startswith("✓ 'Tables' completed")
     assert "making 5 rows" in window.logs_dock.shown_messages()
 
     open_from_dock(window, failing)
-    assert window.run_label.full_text.startswith("✗ 'Failing' failed")
+    assert window.running.run_label.full_text.startswith("✗ 'Failing' failed")
     assert any("boom at 3" in m for m in window.logs_dock.shown_messages())
     assert window.scene.nodes[next(iter(window.scene.nodes))].status is not None
 
@@ -71,5 +71,5 @@ def test_a_flow_opened_in_a_new_window_shows_its_last_recorded_run(make_window, 
     window = make_window(folder)
     open_from_dock(window, failing)
     qtbot.waitUntil(lambda: any("boom at 3" in m for m in window.logs_dock.shown_messages()), timeout=10_000)
-    assert window.run_label.full_text.startswith("✗ 'Failing' failed")
+    assert window.running.run_label.full_text.startswith("✗ 'Failing' failed")
     assert window.scene.statuses()

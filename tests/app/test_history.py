@@ -46,7 +46,7 @@ def test_runs_from_a_terminal_appear_and_a_past_run_shows_on_the_canvas(make_win
     window = make_window(folder)
     assert window.runs_dock.rows == []
     result = run_elsewhere(folder, ids["flow"], {"factor": 5})
-    window.poll_runs()
+    window.history.poll_runs()
     row = window.runs_dock.rows[0]
     assert row["id"] == result.run_id and row["state"] == "completed"
     assert "factor=5" in window.runs_dock.table.item(0, 5).text()
@@ -87,7 +87,7 @@ def test_save_as_writes_a_dataframe_in_the_format_of_its_extension(make_window, 
         qtbot.waitUntil(target.exists, timeout=10_000)
     assert (tmp_path / "table.csv").read_text().splitlines()[0] == ",x,y"
     told = []
-    window.tell = lambda title, text: told.append(text)
+    window.questions.tell = lambda title, text: told.append(text)
     window.outputs_dock.ask_save_path = lambda port: str(tmp_path / "table.docx")
     tab.save_button.click()
     qtbot.waitUntil(lambda: bool(told), timeout=10_000)
@@ -111,7 +111,7 @@ def test_a_schedule_is_previewed_added_and_run_by_the_open_window(make_window, f
 
     ids = table_flow(folder)
     window = make_window(folder)
-    dialog = window.add_schedule_dialog()
+    dialog = window.schedules.add_schedule_dialog()
     dialog.kind.setCurrentIndex(dialog.kind.findData("cron"))
     dialog.expression.setText("0 3 * * *")
     assert dialog.preview.text().count("<br>") == 5  # the next five times
@@ -131,13 +131,13 @@ def test_a_schedule_is_previewed_added_and_run_by_the_open_window(make_window, f
 
     # Twenty minutes on, the window's scheduler claims the slot and runs it.
     later = schedule.created + 20 * 60
-    window.scheduler = Scheduler(window.workspace, clock=lambda: later)
-    [run_id] = window.tick_schedules()
+    window.schedules.scheduler = Scheduler(window.workspace, clock=lambda: later)
+    [run_id] = window.schedules.tick_schedules()
     qtbot.waitUntil(lambda: not window.runs.running, timeout=60_000)
-    window.refresh_runs()
+    window.history.refresh_runs()
     assert window.runs_dock.rows[0]["id"] == run_id
     assert window.runs.live[run_id].run.plan.plain["factor"] == 9
-    assert window.tick_schedules() == []  # claimed once
+    assert window.schedules.tick_schedules() == []  # claimed once
 
     window.schedules_dock.table.cellWidget(0, 0).setChecked(False)
     assert not schedules(window.workspace, ids["flow"])[0].enabled
@@ -149,7 +149,7 @@ def test_export_every_format_and_import_a_flow_document(make_window, folder, qtb
     loop = asyncio.get_event_loop()
     for fmt in ("json", "svg", "png", "dot", "py"):
         target = tmp_path / f"tables.{fmt}"
-        task = loop.create_task(window.export_to(str(target)))
+        task = loop.create_task(window.export.export_to(str(target)))
         qtbot.waitUntil(task.done, timeout=30_000)
         assert task.result() is True and target.stat().st_size > 0
     assert "make_table" in (tmp_path / "tables.py").read_text()
@@ -158,11 +158,11 @@ def test_export_every_format_and_import_a_flow_document(make_window, folder, qtb
     document["name"] = "Tables copy"
     document["id"] = "copy"
     (tmp_path / "copy.json").write_text(json.dumps(document))
-    flow_id = window.import_from(str(tmp_path / "copy.json"))
+    flow_id = window.export.import_from(str(tmp_path / "copy.json"))
     assert window.document.flow.name == "Tables copy" and window.document.flow.id == flow_id
     told = []
-    window.tell = lambda title, text: told.append(text)
+    window.questions.tell = lambda title, text: told.append(text)
     (tmp_path / "bad.json").write_text("{nope")
-    assert window.import_from(str(tmp_path / "bad.json")) is None
+    assert window.export.import_from(str(tmp_path / "bad.json")) is None
     assert "bad.json" in told[0]
     assert ids and Qt

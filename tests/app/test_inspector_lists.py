@@ -64,13 +64,13 @@ def _double_click_item(tree, item) -> None:
 
 def test_double_clicking_flows_and_versions_in_the_flows_dock_opens_them(window):
     add(window, "count", 0, 0)
-    window.save()
+    window.workspaces.save()
     first = window.document.flow.id
     add(window, "label", 0, 200)
-    window.save()
-    window.new_flow(ask=False)
+    window.workspaces.save()
+    window.workspaces.new_flow(ask=False)
     add(window, "scale", 0, 0)
-    window.save()
+    window.workspaces.save()
     window.flows_dock_widget.raise_()
     tree = window.flows_dock.tree
     for _ in range(3):  # each open lists the flows again, under the clicked item

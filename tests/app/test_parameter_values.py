@@ -36,7 +36,7 @@ def test_a_parameter_node_shows_the_value_the_run_used_beside_its_default(make_w
 
     # A past run chosen in the runs dock shows the values it used.
     run_elsewhere(folder, ids["flow"], {"factor": 9})
-    window.poll_runs()
+    window.history.poll_runs()
     table = window.runs_dock.table
     qtbot.mouseClick(
         table.viewport(), Qt.LeftButton, pos=table.visualRect(table.model().index(0, 1)).center()

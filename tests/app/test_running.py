@@ -48,7 +48,7 @@ def click_node(window, qtbot, node_id: str) -> None:
 def run_with_dialog(window, qtbot, factor: str | None = None, executor: str | None = None):
     before = len(window.runs.live)
     press_run(window, qtbot)
-    dialog = window.parameter_dialog
+    dialog = window.running.parameter_dialog
     assert dialog is not None and dialog.isVisible()
     if factor is not None:
         type_into(dialog.fields["factor"].line, factor)
@@ -64,7 +64,7 @@ def test_run_a_flow_with_parameters_end_to_end(make_window, folder, qtbot):
     window = make_window(folder)
     window.view.fit_view()
     press_run(window, qtbot)
-    dialog = window.parameter_dialog
+    dialog = window.running.parameter_dialog
     assert set(dialog.fields) == {"factor", "rows", "scale"}
     assert dialog.fields["rows"].line.text() == "5"  # the default, filled in
 
@@ -86,7 +86,7 @@ def test_run_a_flow_with_parameters_end_to_end(make_window, folder, qtbot):
     assert states(window) == {
         n: "completed" for n in ("rows", "scale", "factor", "table", "summary", "double") for n in [ids[n]]
     }
-    assert window.run_label.text().startswith("✓")
+    assert window.running.run_label.text().startswith("✓")
 
     # The table's output in the outputs dock, its printed line in the logs dock.
     click_node(window, qtbot, ids["table"])
@@ -99,7 +99,7 @@ def test_run_a_flow_with_parameters_end_to_end(make_window, folder, qtbot):
     assert "making 5 rows" in window.logs_dock.shown_messages()
 
     # The run in the runs dock, newest first.
-    window.refresh_runs()
+    window.history.refresh_runs()
     assert window.runs_dock.rows[0]["id"] == live.id
     assert window.runs_dock.table.item(0, 2).text() == "completed"
 
@@ -129,7 +129,7 @@ def test_a_failing_node_shows_its_error_while_an_independent_branch_completes(ma
     ids = failing_flow(folder)
     window = make_window(folder)
     window.actions_by_name["run"].trigger()  # no parameters: no dialog
-    assert window.parameter_dialog is None
+    assert window.running.parameter_dialog is None
     live = wait_for_run(window, qtbot)
     assert live.state == "failed"
     bad = window.scene.nodes[ids["bad"]]
@@ -154,12 +154,12 @@ def test_stop_cancels_a_long_node(make_window, folder, qtbot, settings):
     item = window.scene.nodes[ids["nap"]]
     qtbot.waitUntil(lambda: bool(item.status and item.status.fraction), timeout=60_000)
     assert item.status.state == "running"
-    assert window.stop_button.isVisible()
+    assert window.running.stop_button.isVisible()
     assert "running" in item.status.text() and "%" in item.status.text()
-    qtbot.mouseClick(window.stop_button, Qt.LeftButton)
+    qtbot.mouseClick(window.running.stop_button, Qt.LeftButton)
     live = wait_for_run(window, qtbot)
     assert live.state == "cancelled"
     assert item.status.state == "cancelled"
-    assert not window.stop_button.isVisible()
+    assert not window.running.stop_button.isVisible()
     row = window.workspace.conn.execute("select state, ended from runs where id=?", (live.id,)).fetchone()
     assert row[0] == "cancelled" and row[1] is not None

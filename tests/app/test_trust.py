@@ -110,7 +110,7 @@ def test_a_foreign_workspace_opens_restricted_and_trusting_it_loads_its_code(mak
     run = window.actions_by_name["run"]
     assert not run.isEnabled() and "trust it first" in run.toolTip()
     assert not window.schedules_dock.isEnabled()
-    window.run_flow()  # F5 and menus end here too
+    window.running.run_flow()  # F5 and menus end here too
     assert not window.runs.live
     assert not (folder / "IMPORTED").exists()
 
@@ -161,11 +161,11 @@ def test_libraries_that_crash_hang_or_do_not_parse_leave_the_window_up(make_wind
     assert all(any(name in entry for entry in failed) for name in CRASHING)
     # An edit of one of the others still reloads, without waiting for the hanging file again.
     (workspace_folder / "extra.py").write_text("def shout(text: str) -> str:\n    return text.upper()\n")
-    window.reload_libraries()
+    window.workspaces.reload_libraries()
     assert "extra.py:shout" in window.palette_widget.keys()
     # Fixing the crashing file loads it.
     (workspace_folder / "crash.py").write_text("def fine() -> int:\n    return 1\n")
-    window.reload_libraries()
+    window.workspaces.reload_libraries()
     assert "crash.py:fine" in window.palette_widget.keys()
 
 
@@ -212,7 +212,7 @@ def test_pickled_results_of_an_untrusted_workspace_are_not_read_in_the_window(ma
     node_id = next(iter(window.document.flow.nodes))
     window.scene.select_nodes([node_id])
     qtbot.waitUntil(lambda: window.outputs_dock.node_id == node_id, timeout=10_000)
-    window._load_port("result")
+    window.history._load_port("result")
     qtbot.wait(500)
     assert not (folder / "UNPICKLED").exists()
     store = window.runs.engine_for_workspace().cache.store
@@ -241,6 +241,48 @@ def test_a_pickled_value_of_the_users_class_is_opened_outside_the_window(make_wi
     assert not window.trust_control.restricted
     window.scene.select_nodes(["make"])
     qtbot.waitUntil(lambda: window.outputs_dock.node_id == "make", timeout=10_000)
-    window._load_port("result")
+    window.history._load_port("result")
     qtbot.waitUntil(lambda: (folder / "UNPICKLED").exists(), timeout=60_000)  # read, in the child
     assert workspace_module_name(folder / "nodes.py") not in sys.modules
+
+
+PACKAGED = textwrap.dedent("""
+    class Reading:
+        def __init__(self, value):
+            self.value = value
+
+        def __repr__(self):
+            return f"Reading({self.value})"
+""")
+
+
+def test_a_pickled_value_of_a_workspace_package_class_is_previewed(make_window, tmp_path, qtbot):
+    from PySide6.QtWidgets import QLabel, QPlainTextEdit, QTextEdit
+
+    folder = tmp_path / "packaged"
+    Workspace(folder).close()
+    (folder / "things").mkdir()
+    (folder / "things" / "__init__.py").write_text("")
+    (folder / "things" / "kinds.py").write_text(PACKAGED)
+    (folder / "nodes.py").write_text(
+        "from things.kinds import Reading\n\n\ndef make() -> object:\n    return Reading(42)\n"
+    )
+    with Workspace(folder) as ws:
+        flow = Flow("readings")
+        flow.add_node(Node("make", "nodes.py:make", "Make", (0.0, 0.0), {}))
+        ws.save_flow(flow)
+    ran = plait("run", "readings", "-w", str(folder), "--json")
+    assert ran.returncode == 0, ran.stderr
+
+    window = make_window(folder)
+    window.scene.select_nodes(["make"])
+    qtbot.waitUntil(lambda: window.outputs_dock.node_id == "make", timeout=10_000)
+    window.history._load_port("result")
+
+    def shown() -> str:
+        texts = [w.text() for w in window.outputs_dock.findChildren(QLabel)]
+        for kind in (QPlainTextEdit, QTextEdit):
+            texts += [w.toPlainText() for w in window.outputs_dock.findChildren(kind)]
+        return "\n".join(texts)
+
+    qtbot.waitUntil(lambda: "Reading(42)" in shown(), timeout=60_000)

@@ -19,7 +19,7 @@ def _flow(window):
     window.document.connect(Edge(param, "value", scale, "x"))
     window.document.set_value(scale, "factor", 3.0)
     window.scene.select_nodes([load, count])
-    window.frame_selection()
+    window.editing.frame_selection()
     window.scene.clearSelection()
     return {"load": load, "count": count, "scale": scale, "param": param}
 
@@ -30,7 +30,10 @@ def _frame_id(window):
 
 EDITS = {
     "add node": lambda w, n: add(w, "label", 600, 0),
-    "delete selection": lambda w, n: (w.scene.select_nodes([n["load"], n["scale"]]), w.delete_selection()),
+    "delete selection": lambda w, n: (
+        w.scene.select_nodes([n["load"], n["scale"]]),
+        w.editing.delete_selection(),
+    ),
     "wire with the mouse": lambda w, n: wire(w, n["param"], "value", n["scale"], "factor"),
     "replace a wire": lambda w, n: wire(w, n["param"], "value", n["count"], "items"),
     "drag a node": lambda w, n: drag(
@@ -43,17 +46,21 @@ EDITS = {
     "rename a parameter": lambda w, n: w.document.set_value(n["param"], "name", "threshold"),
     "change a parameter type": lambda w, n: w.document.set_value(n["param"], "type", "float"),
     "set a parameter default": lambda w, n: w.document.set_value(n["param"], "default", 1.5),
-    "add a frame": lambda w, n: w.add_comment(),
+    "add a frame": lambda w, n: w.editing.add_comment(),
     "edit a frame": lambda w, n: w.document.update_frame(_frame_id(w), title="Inputs"),
-    "paste": lambda w, n: (w.scene.select_nodes([n["load"], n["count"]]), w.copy_selection(), w.paste()),
-    "duplicate": lambda w, n: (w.scene.select_nodes([n["scale"]]), w.duplicate()),
-    "auto-layout": lambda w, n: w.auto_layout(),
+    "paste": lambda w, n: (
+        w.scene.select_nodes([n["load"], n["count"]]),
+        w.editing.copy_selection(),
+        w.editing.paste(),
+    ),
+    "duplicate": lambda w, n: (w.scene.select_nodes([n["scale"]]), w.editing.duplicate()),
+    "auto-layout": lambda w, n: w.editing.auto_layout(),
 }
 
 
 @pytest.mark.parametrize("kind", list(EDITS))
 def test_undo_and_redo_return_the_flow_to_exactly_the_state_before_and_after(window, kind):
-    window.ask_frame_text = lambda title, text: ("Note", "remember this")
+    window.questions.ask_frame_text = lambda title, text: ("Note", "remember this")
     nodes = _flow(window)
     stack = window.document.undo_stack
     before = content(window)
@@ -79,7 +86,7 @@ def test_the_title_shows_the_unsaved_marker_until_saved(window):
     add(window, "count", 0, 0)
     assert window.isWindowModified()
     assert window.document.flow.name in window.windowTitle()
-    window.save()
+    window.workspaces.save()
     assert not window.isWindowModified()
     window.document.undo_stack.undo()
     assert window.isWindowModified()

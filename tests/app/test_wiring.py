@@ -155,22 +155,22 @@ def test_doubtful_wires_are_made_and_drawn_as_warnings_with_their_reason(typed_w
     size = typed(window, "size", 320, 220)
     table = typed(window, "table", 0, 440)
     other = typed(window, "first_row", 320, 440)
-    wire(window, pair, "result", first, "data")
-    assert "with a warning: output 'result' of 'Table and notes' is tuple[DataFrame, dict]" in (
+    wire(window, pair, "result_1", first, "data")
+    assert "with a warning: output 'result_1' of 'Table and notes' is dict" in (
         window.statusBar().currentMessage()
     )
     wire(window, name, "result", size, "path")  # the model takes str into Path now
     wire(window, table, "result", other, "data")
     flow = window.document.flow
     assert set(flow.edges) == {
-        Edge(pair, "result", first, "data"),
+        Edge(pair, "result_1", first, "data"),
         Edge(name, "result", size, "path"),
         Edge(table, "result", other, "data"),
     }
     items = window.scene.edges
     assert "turned into a Path when the node runs" in items[Edge(name, "result", size, "path")].doubt
-    assert items[Edge(pair, "result", first, "data")].doubt.endswith(
-        "tuple[DataFrame, dict] is not a DataFrame, though a value of it may be one"
+    assert items[Edge(pair, "result_1", first, "data")].doubt.endswith(
+        "dict is not a DataFrame, though a value of it may be one"
     )
     fine = items[Edge(table, "result", other, "data")]
     assert fine.doubt == "" and fine.pen().color() == window.scene.style.wire
@@ -181,3 +181,20 @@ def test_doubtful_wires_are_made_and_drawn_as_warnings_with_their_reason(typed_w
     assert window.problem_label.text() == "✓ no problems"  # allowed: a warning, not a problem
     window.view.fit_view()
     window.grab().save(str(Path(window.workspace.folder) / "doubtful.png"))
+
+
+def test_each_item_of_a_tuple_return_is_its_own_port_judged_by_its_own_type(typed_window):
+    window = typed_window
+    pair = typed(window, "table_and_notes", 0, 0)
+    first = typed(window, "first_row", 320, 0)
+    switch = typed(window, "switch", 320, 220)
+    wire(window, pair, "result_1", switch, "on")  # a dict into a bool: never
+    assert "a dict is never a bool" in window.statusBar().currentMessage()
+    wire(window, pair, "result_0", switch, "on")  # a DataFrame into a bool: never
+    assert "a DataFrame is never a bool" in window.statusBar().currentMessage()
+    wire(window, pair, "result_0", first, "data")  # the table item into a table input: fine
+    flow = window.document.flow
+    assert flow.edges == [Edge(pair, "result_0", first, "data")]
+    assert window.scene.edges[flow.edges[0]].doubt == ""
+    ports = [(s.name, s.type_name) for s in window.scene.nodes[pair].layout.outputs]
+    assert ports == [("result_0", "DataFrame"), ("result_1", "dict")]

@@ -25,10 +25,10 @@ def test_save_close_and_reopen_gives_an_equal_flow(make_window, workspace_folder
     window = make_window(workspace_folder)
     _small_flow(window)
     window.scene.select_nodes(list(window.document.flow.nodes)[:2])
-    window.frame_selection()
+    window.editing.frame_selection()
     saved = content(window)
     flow_id = window.document.flow.id
-    assert window.save()
+    assert window.workspaces.save()
     assert window.close()
     again = make_window(workspace_folder)
     assert again.document.flow.id == flow_id
@@ -50,9 +50,9 @@ def test_ctrl_s_saves_a_new_version_and_the_flows_dock_lists_it(window):
 
 def test_an_old_version_opens_read_only(window):
     _small_flow(window)
-    window.save()
+    window.workspaces.save()
     add(window, "label", 0, 400)
-    window.save()
+    window.workspaces.save()
     flow_id = window.document.flow.id
     window.flows_dock.version_requested.emit(flow_id, 1)
     assert window.document.read_only and window.document.flow.version == 1
@@ -66,8 +66,8 @@ def test_copy_paste_keeps_the_wires_inside_the_selection_only(window):
     load, count, scale = _small_flow(window)
     window.document.connect(Edge(count, "result", scale, "factor"))
     window.scene.select_nodes([load, count])
-    window.copy_selection()
-    window.paste()
+    window.editing.copy_selection()
+    window.editing.paste()
     flow = window.document.flow
     assert len(flow.nodes) == 5
     new = set(window.scene.selected_node_ids())
@@ -81,12 +81,12 @@ def test_copy_paste_keeps_the_wires_inside_the_selection_only(window):
 
 def test_paste_works_across_flows(window):
     load, count, _ = _small_flow(window)
-    window.save()
+    window.workspaces.save()
     window.scene.select_nodes([load, count])
-    window.copy_selection()
-    window.new_flow()
+    window.editing.copy_selection()
+    window.workspaces.new_flow()
     assert window.document.flow.nodes == {}
-    window.paste()
+    window.editing.paste()
     flow = window.document.flow
     assert sorted(n.spec_key for n in flow.nodes.values()) == ["nodes.py:count", "nodes.py:load"]
     assert len(flow.edges) == 1
@@ -95,7 +95,7 @@ def test_paste_works_across_flows(window):
 def test_duplicate_places_a_copy_beside_the_original(window):
     _, _, scale = _small_flow(window)
     window.scene.select_nodes([scale])
-    window.duplicate()
+    window.editing.duplicate()
     [copy] = window.scene.selected_node_ids()
     flow = window.document.flow
     assert flow.nodes[copy].values == {"x": 2.5}
@@ -105,10 +105,10 @@ def test_duplicate_places_a_copy_beside_the_original(window):
 def test_closing_with_unsaved_changes_asks_and_cancel_keeps_the_window(window):
     add(window, "count", 0, 0)
     asked = []
-    window.ask_save_changes = lambda: asked.append(1) or "cancel"
+    window.questions.ask_save_changes = lambda: asked.append(1) or "cancel"
     assert not window.close()
     assert asked and window.isVisible()
-    window.ask_save_changes = lambda: "save"
+    window.questions.ask_save_changes = lambda: "save"
     assert window.close()
     with Workspace(window.settings.value("recent_workspaces")[0]) as ws:
         assert len(ws.load_flow(ws.flows()[0].id).nodes) == 1
@@ -117,7 +117,7 @@ def test_closing_with_unsaved_changes_asks_and_cancel_keeps_the_window(window):
 def test_after_a_crash_the_next_launch_offers_the_recovery_draft(make_window, workspace_folder):
     window = make_window(workspace_folder)
     _small_flow(window)
-    window.write_draft()  # what the autosave timer does shortly after each edit
+    window.workspaces.write_draft()  # what the autosave timer does shortly after each edit
     expected = content(window)
     # A crash: the process dies with the draft on disk and nothing saved. (The
     # crashed window is left as it is; a second one opens the workspace.)
@@ -143,7 +143,7 @@ def test_a_changed_library_file_updates_the_palette_and_the_nodes_ports(window):
             return sum(values) / len(values)
     ''')
     (window.workspace.folder / "nodes.py").write_text(changed)
-    assert window.reload_libraries() == ["nodes.py"]
+    assert window.workspaces.reload_libraries() == ["nodes.py"]
     assert "nodes.py:mean" in window.palette_widget.keys()
     ports = [s.name for s in window.scene.nodes[scale].layout.inputs]
     assert ports == ["x", "factor", "offset"]
@@ -163,7 +163,7 @@ def test_a_library_file_change_on_disk_is_noticed_by_the_watcher(window, qtbot):
 
 def test_a_library_that_fails_to_import_is_listed_with_its_error(window):
     (window.workspace.folder / "broken.py").write_text("def oops(:\n    pass\n")
-    window.reload_libraries()
+    window.workspaces.reload_libraries()
     palette = window.palette_widget
     assert any("broken.py" in name for name in palette.failed())
     assert "nodes.py:count" in palette.keys()  # the others still load
@@ -178,19 +178,19 @@ def test_a_library_that_fails_to_import_is_listed_with_its_error(window):
 
 def test_flows_dock_renames_duplicates_and_deletes_with_confirmation(window):
     _small_flow(window)
-    window.save()
+    window.workspaces.save()
     flow_id = window.document.flow.id
-    window.rename_flow_to(flow_id, "Counting")
+    window.workspaces.rename_flow_to(flow_id, "Counting")
     assert window.workspace.flow_info(flow_id).name == "Counting"
     assert "Counting" in window.windowTitle()
-    window.duplicate_flow(flow_id)
+    window.workspaces.duplicate_flow(flow_id)
     names = sorted(f.name for f in window.workspace.flows())
     assert names == ["Counting", "Counting copy"]
-    window.confirm = lambda title, text: False
-    window.delete_flow(flow_id)
+    window.questions.confirm = lambda title, text: False
+    window.workspaces.delete_flow(flow_id)
     assert len(window.workspace.flows()) == 2
-    window.confirm = lambda title, text: True
-    window.delete_flow(flow_id)
+    window.questions.confirm = lambda title, text: True
+    window.workspaces.delete_flow(flow_id)
     assert [f.name for f in window.workspace.flows()] == ["Counting copy"]
     assert window.document.flow.id != flow_id
 
@@ -207,10 +207,10 @@ def test_geometry_and_recent_workspaces_are_remembered(
     qtbot.addWidget(fresh)
     assert (fresh.width(), fresh.height()) == (701, 503)
     again = make_window(workspace_folder)
-    assert again.recent_workspaces()[0] == str(workspace_folder.resolve())
+    assert again.workspaces.recent_workspaces()[0] == str(workspace_folder.resolve())
     other = tmp_path / "other"
     again.open_workspace(other)
-    assert again.recent_workspaces()[:2] == [str(other.resolve()), str(workspace_folder.resolve())]
+    assert again.workspaces.recent_workspaces()[:2] == [str(other.resolve()), str(workspace_folder.resolve())]
     assert again.document.flow.nodes == {}
 
 
@@ -219,7 +219,7 @@ def test_the_window_opens_on_a_folder_like_plait_path(workspace_folder, settings
 
     window = open_window(workspace_folder, settings)
     qtbot.addWidget(window)
-    window.ask_save_changes = lambda: "discard"
+    window.questions.ask_save_changes = lambda: "discard"
     assert window.workspace.folder == workspace_folder.resolve()
     assert window.actions_by_name["run"].isEnabled()
     assert window.actions_by_name["run"].shortcut().toString() == "F5"
@@ -240,7 +240,7 @@ def test_a_flow_saved_for_the_first_time_can_be_scheduled_at_once(window):
     assert window.workspace.flow_info(window.document.flow.id).latest_version == 1
     assert button.isEnabled()
     QTest.mouseClick(button, Qt.LeftButton)
-    dialog = window.schedule_dialog
+    dialog = window.schedules.schedule_dialog
     assert dialog is not None and dialog.isVisible()
     assert dialog.windowTitle() == f"Schedule {window.document.flow.name}"
     dialog.reject()
@@ -251,7 +251,7 @@ def test_a_library_error_fits_the_palette_and_never_draws_over_the_rest(window):
     dock_width, view_width = window.palette_dock.width(), window.view.width()
     name = "customer_segmentation_feature_engineering_helpers.py"
     (window.workspace.folder / name).write_text("def oops(:\n    pass\n")
-    window.reload_libraries()
+    window.workspaces.reload_libraries()
     palette = window.palette_widget
     [group] = [
         palette.tree.topLevelItem(i)

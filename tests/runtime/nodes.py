@@ -108,6 +108,19 @@ def touch(x: float, path: str) -> float:
     return x
 
 
+def talk_until(flag: str, lines: int = 0) -> int:
+    """Print `lines` lines, then one line a little while until `flag` exists, then a last one."""
+    for i in range(lines):
+        print(f"line {i}")
+    ticks = 0
+    while not os.path.exists(flag):
+        print(f"still here {ticks}")
+        ticks += 1
+        time.sleep(0.01)
+    print("the last line")
+    return ticks
+
+
 def with_tqdm(n: int = 50) -> int:
     from tqdm import tqdm
 

@@ -5,6 +5,7 @@ import subprocess
 import sys
 import time
 
+import blake3
 import numpy
 import pytest
 
@@ -157,8 +158,7 @@ def test_results_written_before_a_crash_are_checked_in_the_background(loop, engi
         assert verify_after_crash(reopened) is None  # once per opening
 
 
-def test_a_large_array_is_mapped_copy_on_write_checked_and_hashed_as_its_bytes(tmp_path):
-    import hashlib
+def test_a_large_array_is_mapped_read_only_checked_and_hashed_as_its_bytes(tmp_path):
     import io
     import mmap
 
@@ -170,13 +170,15 @@ def test_a_large_array_is_mapped_copy_on_write_checked_and_hashed_as_its_bytes(t
     raw = store.path(ref).read_bytes()
     expected = io.BytesIO()
     numpy.save(expected, value, allow_pickle=False)
-    assert raw == expected.getvalue()  # written straight to the file, same bytes as before
-    assert ref.digest == "npy:" + hashlib.blake2b(raw, digest_size=20).hexdigest()
+    assert raw == expected.getvalue()  # written straight from the array, the bytes numpy.save writes
+    assert ref.digest == "npy:" + blake3.blake3(raw).hexdigest()  # of the bytes, however hashed
+    assert ref.checksum == "blake3:" + blake3.blake3(raw).hexdigest()
 
     first, second = store.read(ref), store.read(ref)
     assert type(first) is numpy.ndarray and numpy.array_equal(first, value)
     assert isinstance(first.base.base if first.base.base is not None else first.base, mmap.mmap)
-    first[0] = -1.0  # the consumer's own page; the file and other readers keep the value
+    with pytest.raises(ValueError, match="read-only"):
+        first[0] = -1.0  # shared by every reader: nobody changes it for the others
     assert second[0] == 0.0 and store.read(ref)[0] == 0.0
 
     flip_a_byte(store.path(ref))
@@ -189,3 +191,57 @@ def test_a_small_value_written_through_the_file_path_is_still_inline(tmp_path):
     ref = store.write("b" * 40, "result", list(range(10)))
     assert ref.data is not None and ref.file is None and store.read(ref) == list(range(10))
     assert not list(tmp_path.rglob("*.tmp"))
+
+
+def test_a_streamed_value_is_hashed_as_its_stored_bytes(tmp_path):
+    store = ResultStore(tmp_path)
+    value = {("a", 1): list(range(100_000))}  # a pickle, written as the serializer streams it
+    ref = store.write("c" * 40, "result", value)
+    assert ref.serializer == "pickle" and ref.file is not None
+    raw = store.path(ref).read_bytes()
+    assert ref.digest == "pickle:" + blake3.blake3(raw).hexdigest()
+    assert ref.checksum == "blake3:" + blake3.blake3(raw).hexdigest()
+    assert store.read(ref) == value
+
+
+def test_an_entry_written_with_a_crc_before_is_still_checked_with_it(tmp_path):
+    import dataclasses
+    import zlib
+
+    from plait.runtime.results.blobs import MAP_LIMIT
+
+    store = ResultStore(tmp_path)
+    value = numpy.arange(MAP_LIMIT // 8 + 10, dtype="float64")
+    ref = store.write("d" * 40, "result", value)
+    crc = f"{zlib.crc32(store.path(ref).read_bytes()):08x}"
+    old = dataclasses.replace(ref, checksum=crc)
+    assert numpy.array_equal(store.read(old), value) and store.verify(old)
+    flip_a_byte(store.path(ref))
+    assert not store.verify(old)
+    with pytest.raises(CorruptResult, match="do not match their checksum"):
+        store.read(old)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: numpy.arange(30_000, dtype="float32").reshape(100, 300),  # C order
+        lambda: numpy.asfortranarray(numpy.arange(30_000, dtype="int64").reshape(100, 300)),
+        lambda: numpy.arange(60_000, dtype="float64").reshape(200, 300)[::2, ::3],  # neither
+        lambda: numpy.zeros(20_000, dtype=[("x", "f8"), ("n", "i4")]),
+        lambda: numpy.arange(20_000).astype("datetime64[s]"),
+        lambda: numpy.array(3.5),
+    ],
+)
+def test_an_array_is_stored_as_the_bytes_numpy_save_writes(tmp_path, make):
+    import io
+
+    value = make()
+    store = ResultStore(tmp_path)
+    ref = store.write("e" * 40, "result", value)
+    raw = ref.data if ref.data is not None else store.path(ref).read_bytes()
+    expected = io.BytesIO()
+    numpy.save(expected, value, allow_pickle=False)
+    assert raw == expected.getvalue()
+    back = store.read(ref)
+    assert back.dtype == value.dtype and numpy.array_equal(back, value)

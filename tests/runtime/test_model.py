@@ -94,6 +94,66 @@ def test_connect_refuses_a_cycle_and_leaves_the_flow_unchanged(flow, events):
     assert (list(flow.edges), len(events)) == before
 
 
+def test_wires_against_the_order_nodes_were_added_in_are_checked_for_cycles(flow):
+    # A chain wired from its end back to its start: each wire goes against the order the
+    # nodes were added in, so the order the flow keeps is repaired wire by wire.
+    nodes = [add(flow, "t:add") for _ in range(6)]
+    for left, right in reversed(list(zip(nodes, nodes[1:], strict=False))):
+        flow.connect(left.id, "result", right.id, "a")
+    with pytest.raises(ConnectionRefused, match="cycle"):
+        flow.connect(nodes[-1].id, "result", nodes[0].id, "b")
+    with pytest.raises(ConnectionRefused, match="cycle"):
+        flow.connect(nodes[3].id, "result", nodes[1].id, "b")
+    flow.connect(nodes[1].id, "result", nodes[3].id, "b")  # along the chain: fine
+    assert flow.cycles() == []
+
+
+def test_a_cycle_loaded_or_restored_is_found_and_ends_with_one_of_its_wires(flow):
+    a, b, c = add(flow, "t:add"), add(flow, "t:add"), add(flow, "t:add")
+    flow.connect(a.id, "result", b.id, "a")
+    flow.connect(b.id, "result", c.id, "a")
+    back = flow.restore_edge(Edge(c.id, "result", a.id, "a"))  # unchecked, as undo puts it back
+    assert flow.cycles() == [{a.id, b.id, c.id}]
+    with pytest.raises(ConnectionRefused, match="cycle"):
+        flow.connect(c.id, "result", b.id, "b")
+    flow.disconnect(back)
+    assert flow.cycles() == []
+    flow.connect(a.id, "result", c.id, "b")
+    with pytest.raises(ConnectionRefused, match="cycle"):
+        flow.connect(c.id, "result", a.id, "a")
+
+
+def test_connect_refuses_exactly_the_wires_that_would_close_a_cycle():
+    import random
+
+    rng = random.Random(13)
+    for _ in range(20):
+        flow = Flow("random", catalog=catalog())
+        nodes = [add(flow, "t:add").id for _ in range(12)]
+        for _ in range(60):
+            if flow.edges and rng.random() < 0.2:
+                flow.disconnect(rng.choice(flow.edges))
+                continue
+            if rng.random() < 0.05:
+                victim = rng.choice(nodes)
+                flow.remove_node(victim)
+                nodes.remove(victim)
+                nodes.append(add(flow, "t:add").id)
+                continue
+            source, target = rng.choice(nodes), rng.choice(nodes)
+            port = rng.choice(["a", "b"])
+            if flow.edge_into(target, port) is not None:
+                continue
+            closes = source == target or nx.has_path(flow.graph(), target, source)
+            try:
+                flow.connect(source, "result", target, port)
+            except ConnectionRefused as exc:
+                assert closes and "cycle" in str(exc)
+            else:
+                assert not closes
+        assert flow.cycles() == []
+
+
 def test_connect_refuses_unknown_nodes_and_ports(flow):
     a, b = add(flow, "t:load"), add(flow, "t:count")
     with pytest.raises(ConnectionRefused, match="no node 'ghost'"):

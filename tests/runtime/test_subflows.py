@@ -87,6 +87,17 @@ def test_changing_the_child_flow_reruns_the_subflow_node(loop, flows, workspace)
     assert engine.cache.store.read(result.nodes[sub.id].outputs["doubled"]) == 103.0
 
 
+def test_the_catalog_keeps_one_node_type_per_flow_however_often_it_is_saved(flows, workspace):
+    cat, child, _ = flows
+    seen = set()
+    for step in range(6):
+        child.set_flow_field("description", f"version {step}")
+        workspace.save_flow(child)
+        seen.add(cat.get(subflow_key(child.id)).doc)
+    assert seen == {f"version {step}" for step in range(6)}
+    assert len(cat._specs) == 1
+
+
 def test_a_flow_that_would_include_itself_is_refused(loop, flows, workspace):
     cat, child, engine = flows
     parent, _, _ = parent_flow(cat, child)

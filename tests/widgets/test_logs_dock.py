@@ -19,7 +19,7 @@ def test_a_hundred_thousand_lines_are_rows_of_one_model_not_widgets(qtbot):
     dock.set_lines([], {"a": "Load", "b": "Clean", "c": "Plot"})
     for start in range(0, 100_000, 5_000):
         dock.append([(t, n, lv, s, f"line {start + i}") for i, (t, n, lv, s, _) in enumerate(lines(5_000))])
-    assert dock.model.rowCount() == 100_000
+    qtbot.waitUntil(lambda: dock.model.rowCount() == 100_000)
     assert dock.table.findChildren(type(dock.table.viewport()))[:1]  # one viewport paints them
     assert dock.count_label.text() == "100,000 lines"
     index = dock.model.index(3, 1)
@@ -54,3 +54,35 @@ def test_new_lines_follow_the_filter_and_copy_takes_whole_lines(qtbot):
     dock.copy()
     text = QApplication.clipboard().text().splitlines()
     assert len(text) == 3 and text[1].endswith("line 3") and "Load" in text[1]
+
+
+def test_lines_sent_one_at_a_time_join_the_table_in_a_few_batches_in_their_order(qtbot):
+    dock = LogsDock()
+    qtbot.addWidget(dock)
+    dock.resize(600, 300)
+    dock.show()
+    dock.set_lines([], {"a": "Load", "b": "Clean", "c": "Plot"})
+    insertions = []
+    dock.model.rowsInserted.connect(lambda parent, first, last: insertions.append(last - first + 1))
+    sent = lines(2_000)
+    for turn in range(40):
+        for line in sent[turn * 50 : (turn + 1) * 50]:
+            dock.append([line])  # one call per line, as a chatty source would make them
+        QApplication.processEvents()
+    qtbot.waitUntil(lambda: dock.model.rowCount() == 2_000)
+    # At most one insertion per turn of the event loop, usually one per flush: never one per line.
+    assert sum(insertions) == 2_000 and len(insertions) <= 40
+    assert [dock.model.line(r)[4] for r in range(2_000)] == [f"line {i}" for i in range(2_000)]
+    assert dock.count_label.text() == "2,000 lines"
+    last = dock.table.visualRect(dock.model.index(1_999, 0))
+    assert dock.table.viewport().rect().intersects(last)  # following: the newest line is in view
+
+
+def test_showing_other_lines_drops_the_ones_still_waiting(qtbot):
+    dock = LogsDock()
+    qtbot.addWidget(dock)
+    dock.set_lines([], {})
+    dock.append(lines(10))
+    dock.set_lines(lines(3), {})  # another run shown: its lines are the whole of them
+    qtbot.wait(250)
+    assert dock.shown_messages() == ["line 0", "line 1", "line 2"]

@@ -10,6 +10,7 @@ from PySide6.QtGui import QPainterPath, QPen
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem
 
 from plait.runtime.flow.model import Edge
+from plait.widgets.canvas import pens
 from plait.widgets.canvas.style import CanvasStyle
 
 EDGE_TYPE = QGraphicsItem.UserType + 2
@@ -38,11 +39,25 @@ def points_path(points: list[tuple[float, float]]) -> QPainterPath:
     return path
 
 
+_PENS: dict[str, tuple[CanvasStyle, dict[str, QPen]]] = {}  # theme name -> (its style, its pens)
+
+
+def _wire_pens(style: CanvasStyle) -> dict[str, QPen]:
+    return {
+        "chosen": pens.pen(style.wire_selected, 3.0, Qt.SolidLine, Qt.RoundCap),
+        "broken": pens.pen(style.broken, 2.0, Qt.DashLine, Qt.RoundCap),
+        "doubt": pens.pen(style.warning, 2.0, Qt.DashDotLine, Qt.RoundCap),
+        "plain": pens.pen(style.wire, 2.0, Qt.SolidLine, Qt.RoundCap),
+    }
+
+
 class EdgeItem(QGraphicsPathItem):
     """The picture of one `Edge`.
 
     Not Qt-selectable: Qt would draw a dashed box around a selected path; the
-    scene keeps wire selection itself and shows it with the pen instead.
+    scene keeps wire selection itself and shows it with the pen instead. Its
+    tooltip is written when asked for (FlowScene.helpEvent), not for every wire
+    of a flow as it opens.
     """
 
     def __init__(self, edge: Edge, style: CanvasStyle) -> None:
@@ -53,7 +68,7 @@ class EdgeItem(QGraphicsPathItem):
         self.never = False  # its types can never match (a saved flow from before a change)
         self.chosen = False  # selected by the user
         self.points: list[tuple[float, float]] = []  # its route's control points
-        self.setZValue(0.0)
+        self.setZValue(-1.0)  # under the nodes, which stay at 0
         self.setAcceptHoverEvents(False)
         self.restyle(style)
 
@@ -68,20 +83,22 @@ class EdgeItem(QGraphicsPathItem):
         self.setPath(points_path(points))
 
     def restyle(self, style: CanvasStyle) -> None:
+        self.setPen(self.pen_for(style))
+
+    def pen_for(self, style: CanvasStyle) -> QPen:
+        """Its pen: chosen, broken, doubtful or plain (one shared pen each per theme)."""
+        pens_of = _PENS.get(style.name)
+        if pens_of is None or pens_of[0] is not style:
+            pens_of = _PENS[style.name] = (style, _wire_pens(style))
         if self.chosen:
-            pen = QPen(style.wire_selected, 3.0)
-        elif self.broken or self.never:
-            pen = QPen(style.broken, 2.0, Qt.DashLine)
-        elif self.doubt:
-            pen = QPen(style.warning, 2.0, Qt.DashDotLine)
-        else:
-            pen = QPen(style.wire, 2.0)
-        pen.setCapStyle(Qt.RoundCap)
-        self.setPen(pen)
+            return pens_of[1]["chosen"]
+        if self.broken or self.never:
+            return pens_of[1]["broken"]
+        return pens_of[1]["doubt" if self.doubt else "plain"]
+
+    def toolTip(self) -> str:  # noqa: N802 - Qt's name
         if self.broken:
-            tip = f"{self.edge}\nThis wire's port no longer exists; select it and press Del to remove it."
-        elif self.doubt:
-            tip = f"{self.edge}\n⚠ {self.doubt}"
-        else:
-            tip = str(self.edge)
-        self.setToolTip(tip)
+            return f"{self.edge}\nThis wire's port no longer exists; select it and press Del to remove it."
+        if self.doubt:
+            return f"{self.edge}\n⚠ {self.doubt}"
+        return str(self.edge)

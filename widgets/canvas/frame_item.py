@@ -13,7 +13,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QFontMetricsF, QPainter, QPen
 from PySide6.QtWidgets import QGraphicsItem, QStyle
 
-from plait.widgets.canvas.node_item import font
+from plait.widgets.canvas.pens import font
 from plait.widgets.elided import elide
 
 if TYPE_CHECKING:

@@ -2,7 +2,8 @@
 
 Drawing ports and labels in the node's own `paint()` instead of one child item
 per port keeps a big flow at one item per node; the painting is cached per
-item (DeviceCoordinateCache) and drops text when zoomed far out.
+item (DeviceCoordinateCache) and drops text when zoomed far out. Far out in
+the view a node paints nothing: the view draws every node as a block (far.py).
 """
 
 from __future__ import annotations
@@ -11,15 +12,15 @@ import time
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QPainter, QPen
+from PySide6.QtGui import QColor, QPainter
 from PySide6.QtWidgets import QGraphicsItem, QStyle, QStyleOptionGraphicsItem, QWidget
 
 from plait.runtime.engine.worker import user_traceback
 from plait.runtime.flow.model import PARAMETER_KEY
+from plait.widgets.canvas import pens
 from plait.widgets.canvas.ports import INPUT, NodeLayout, PortSlot, layout_for, port_tooltip
 from plait.widgets.canvas.status import STATUS_HEIGHT, NodeStatus, state_colour
 from plait.widgets.canvas.style import (
-    GRID,
     PORT_NAMES_ZOOM,
     PORT_RADIUS,
     ROW_HEIGHT,
@@ -35,19 +36,22 @@ if TYPE_CHECKING:
 NODE_TYPE = QGraphicsItem.UserType + 1
 # Text is elided to whole letters before it is drawn, and never clipped through a glyph.
 _LEFT = Qt.AlignVCenter | Qt.AlignLeft | Qt.TextDontClip
+_RIGHT = Qt.AlignVCenter | Qt.AlignRight | Qt.TextDontClip
+_WHITE = QColor("white")
+# Qt's enums as module constants: PySide takes about a microsecond to look up `Qt.NoPen`, and a
+# node's paint() would look up a dozen.
+_NO_PEN, _NO_BRUSH, _SOLID, _DASH = (
+    Qt.PenStyle.NoPen,
+    Qt.BrushStyle.NoBrush,
+    Qt.PenStyle.SolidLine,
+    Qt.PenStyle.DashLine,
+)
+_CENTRE, _ANTIALIAS = Qt.AlignmentFlag.AlignCenter, QPainter.RenderHint.Antialiasing
+_SELECTED = QStyle.StateFlag.State_Selected
 BADGE_RADIUS = 8.0
-_fonts: dict[str, QFont] = {}
-
-
-def font(kind: str) -> QFont:
-    """Shared fonts, made once (a QFont per paint call would cost more than the text)."""
-    if kind not in _fonts:
-        f = QFont()
-        f.setPointSizeF(9.0 if kind == "title" else 8.0)
-        f.setBold(kind == "title")
-        f.setItalic(kind == "italic")
-        _fonts[kind] = f
-    return _fonts[kind]
+# Or-ing Qt's flags goes through Python's enum machinery: done once, not once per node.
+_FLAGS = QGraphicsItem.ItemIsMovable | QGraphicsItem.ItemIsSelectable
+_FAR_FLAGS = _FLAGS | QGraphicsItem.ItemHasNoContents  # far out the view draws the node (FlowView)
 
 
 class NodeItem(QGraphicsItem):
@@ -63,18 +67,19 @@ class NodeItem(QGraphicsItem):
         # While a wire is dragged: port name -> True (fits) / False (does not).
         self.reach: dict[tuple[str, str], bool] | None = None
         self.hover_slot: PortSlot | None = None
-        self.carried = False  # moved along by a frame being dragged
-        self.setFlags(
-            QGraphicsItem.ItemIsMovable
-            | QGraphicsItem.ItemIsSelectable
-            | QGraphicsItem.ItemSendsGeometryChanges
-        )
-        self.setCacheMode(QGraphicsItem.DeviceCoordinateCache)
-        self.setAcceptHoverEvents(True)
-        self.setZValue(1.0)
         node = scene.flow.nodes[node_id]
         self.is_param = node.is_parameter
+        self._bounds = self._outline()
+        self._title: tuple[str, str] | None = None  # (title, as elided to the node's width)
+        self._labels: dict[tuple[str, str], str] = {}  # (side, port) -> its name as elided
+        # No itemChange() here: Qt would call into Python for every change of every item (its
+        # flags, scene, z, position), six times per node as a big flow opens. The scene moves
+        # the wires when it moves a node, or sees Qt move one in a drag (FlowScene.mouseMoveEvent).
+        # Nodes stay at z 0, above the wires (z -1); Qt repaints a node when it is selected.
         self.setPos(*node.position)
+        self.setFlags(_FAR_FLAGS if scene.far else _FLAGS)
+        self.setCacheMode(QGraphicsItem.DeviceCoordinateCache)
+        self.setAcceptHoverEvents(True)
 
     def type(self) -> int:  # noqa: A003 - Qt's name
         return NODE_TYPE
@@ -89,14 +94,23 @@ class NodeItem(QGraphicsItem):
         """Re-read ports and title from the model (after a library reload or an edit)."""
         self.prepareGeometryChange()
         self.layout = layout_for(self._scene.flow, self.node_id)
+        self._bounds = self._outline()
+        self._title = None
+        self._labels = {}
         self.update()
 
     def port_scene_pos(self, side: str, name: str) -> QPointF:
-        slot = self.layout.slot(side, name)
+        return QPointF(*self.port_point(side, self.layout.slot(side, name)))
+
+    def port_point(self, side: str, slot: PortSlot | None) -> tuple[float, float]:
+        """Where a port of this node is in the scene, as (x, y)."""
+        # A node item has no parent and no transform: its scene point is its position plus the port's.
         if slot is None:  # the wire's port vanished and the layout has not caught up
-            return self.mapToScene(QPointF(0 if side == INPUT else self.layout.width, TITLE_HEIGHT))
-        x, y = self.layout.port_pos(slot)
-        return self.mapToScene(QPointF(x, y))
+            x, y = (0.0 if side == INPUT else self.layout.width), TITLE_HEIGHT
+        else:
+            x, y = self.layout.port_pos(slot)
+        pos = self.pos()
+        return pos.x() + x, pos.y() + y
 
     def slot_at(self, scene_pos: QPointF) -> PortSlot | None:
         p = self.mapFromScene(scene_pos)
@@ -105,6 +119,9 @@ class NodeItem(QGraphicsItem):
     # -- geometry ----------------------------------------------------------
 
     def boundingRect(self) -> QRectF:
+        return self._bounds  # asked for on every frame and index query: made once per layout
+
+    def _outline(self) -> QRectF:
         w, h = self.layout.width, self.layout.height
         return QRectF(
             -PORT_RADIUS - 2,
@@ -126,15 +143,6 @@ class NodeItem(QGraphicsItem):
 
     def body_rect(self) -> QRectF:
         return QRectF(0, 0, self.layout.width, self.layout.height)
-
-    def itemChange(self, change, value):
-        if change == QGraphicsItem.ItemPositionChange and self._scene.snap_to_grid and not self.carried:
-            return QPointF(round(value.x() / GRID) * GRID, round(value.y() / GRID) * GRID)
-        if change == QGraphicsItem.ItemPositionHasChanged:
-            self._scene.node_item_moved(self)
-        elif change == QGraphicsItem.ItemSelectedHasChanged:
-            self.update()
-        return super().itemChange(change, value)
 
     # -- hover -------------------------------------------------------------
 
@@ -186,68 +194,76 @@ class NodeItem(QGraphicsItem):
     ) -> None:
         style = self._scene.style
         node = self.node
-        is_param = node.spec_key == PARAMETER_KEY
+        is_param = self.is_param
         missing = not is_param and self._scene.flow.spec(node) is None
         lod = option.levelOfDetailFromTransform(painter.worldTransform())
-        selected = bool(option.state & QStyle.State_Selected)
+        selected = bool(option.state & _SELECTED)
         rect = self.body_rect()
         body = style.param_body if is_param else style.node_body
         head = style.broken if missing else (style.param_title if is_param else style.node_title)
         border = style.selection if selected else (style.broken if self.problems else style.node_border)
         status = self.status
         if status is not None and not selected and not self.problems:
-            border = state_colour(status.state)
-            if status.stale:
-                border.setAlpha(110)
+            border = pens.state_colour(status.state, 110 if status.stale else 255)
 
         if lod < TEXT_MIN_ZOOM:
             # Far out: a block with its title colour is all the eye can use.
-            painter.setPen(QPen(border, 3 if selected else 1))
+            painter.setPen(pens.pen(border, 3 if selected else 1))
             painter.setBrush(body)
             painter.drawRect(rect)
             painter.fillRect(QRectF(0, 0, rect.width(), TITLE_HEIGHT), head)
             return
 
-        painter.setRenderHint(QPainter.Antialiasing, True)
+        painter.setRenderHint(_ANTIALIAS, True)
         radius = 12.0 if is_param else 5.0
         width = 2.2 if selected or (status is not None and status.state != "pending") else 1.0
-        painter.setPen(QPen(border, width, Qt.DashLine if status and status.stale else Qt.SolidLine))
+        painter.setPen(pens.pen(border, width, _DASH if status and status.stale else _SOLID))
         painter.setBrush(body)
         painter.drawRoundedRect(rect, radius, radius)
         # Title bar: rounded at the top only.
-        painter.setPen(Qt.NoPen)
+        painter.setPen(_NO_PEN)
         painter.setBrush(head)
         painter.drawRoundedRect(QRectF(0.5, 0.5, rect.width() - 1, TITLE_HEIGHT), radius, radius)
         painter.drawRect(QRectF(0.5, TITLE_HEIGHT / 2, rect.width() - 1, TITLE_HEIGHT / 2))
 
-        painter.setFont(font("title"))
+        painter.setFont(pens.font("title"))
         painter.setPen(style.node_title_text)
-        title = ("◆ " if is_param else "") + node.title
-        metrics = QFontMetricsF(font("title"))
-        painter.drawText(
-            QRectF(9, 0, rect.width() - 18, TITLE_HEIGHT), _LEFT, elide(metrics, title, rect.width() - 18)
-        )
+        painter.drawText(QRectF(9, 0, rect.width() - 18, TITLE_HEIGHT), _LEFT, self._elided_title(node))
 
-        small = font("small")
-        small_metrics = QFontMetricsF(small)
-        painter.setFont(small)
+        painter.setFont(pens.font("small"))
         if is_param:
-            self._paint_parameter_summary(painter, style, small_metrics)
+            self._paint_parameter_summary(painter, style)
         elif missing:
             painter.setPen(style.broken)
-            painter.setFont(font("italic"))
+            painter.setFont(pens.font("italic"))
             painter.drawText(
                 QRectF(9, TITLE_HEIGHT, rect.width() - 18, ROW_HEIGHT), _LEFT, "type not available"
             )
-            painter.setFont(small)
+            painter.setFont(pens.font("small"))
 
-        half = rect.width() / 2 - 14
+        names = lod >= PORT_NAMES_ZOOM - 1e-6
         for slot in self.layout.inputs + self.layout.outputs:
-            self._paint_port(painter, style, slot, small_metrics, half, lod)
+            self._paint_port(painter, style, slot, names)
         if self.problems:
             self._paint_badge(painter, style, rect)
         if status is not None:
             self._paint_status(painter, style, rect, status)
+
+    def _elided_title(self, node) -> str:
+        # Elided once per title and layout, not once per paint.
+        title = ("◆ " if self.is_param else "") + node.title
+        if self._title is None or self._title[0] != title:
+            room = self.layout.width - 18
+            self._title = (title, elide(pens.metrics("title"), title, room))
+        return self._title[1]
+
+    def _port_label(self, slot: PortSlot) -> str:
+        label = self._labels.get((slot.side, slot.name))
+        if label is None:
+            half = self.layout.width / 2 - 14
+            label = elide(pens.metrics("small"), slot.name + (" ✕" if slot.ghost else ""), half)
+            self._labels[(slot.side, slot.name)] = label
+        return label
 
     def parameter_summary(self) -> str:
         """A parameter's type and value: the last run's when it was not the default."""
@@ -264,61 +280,57 @@ class NodeItem(QGraphicsItem):
             summary += " (required)"
         return summary
 
-    def _paint_parameter_summary(self, painter, style, metrics) -> None:
+    def _paint_parameter_summary(self, painter, style) -> None:
         painter.setPen(style.text_dim)
         width = self.layout.width - 18
         painter.drawText(
-            QRectF(9, TITLE_HEIGHT, width, ROW_HEIGHT), _LEFT, elide(metrics, self.parameter_summary(), width)
+            QRectF(9, TITLE_HEIGHT, width, ROW_HEIGHT),
+            _LEFT,
+            elide(pens.metrics("small"), self.parameter_summary(), width),
         )
 
-    def _paint_port(self, painter, style, slot: PortSlot, metrics, half: float, lod: float) -> None:
+    def _paint_port(self, painter, style, slot: PortSlot, names: bool) -> None:
         x, y = self.layout.port_pos(slot)
+        centre = QPointF(x, y)
         colour = style.broken if slot.ghost else type_colour(slot.type_name)
         fits = None if self.reach is None else self.reach.get((slot.side, slot.name), False)
         if fits is False:
-            colour = QColor(colour)
-            colour.setAlpha(60)
-        text_colour = style.text if slot.wireable else style.text_dim
-        if fits is False:
-            text_colour = style.text_dim
+            colour = pens.faded(colour, 60)
+        text_colour = style.text if slot.wireable and fits is not False else style.text_dim
         if fits or slot is self.hover_slot:
-            painter.setPen(Qt.NoPen)
-            painter.setBrush(
-                QColor(style.highlight.red(), style.highlight.green(), style.highlight.blue(), 90)
-            )
-            painter.drawEllipse(QPointF(x, y), PORT_RADIUS + 4, PORT_RADIUS + 4)
-        painter.setPen(QPen(style.node_body if not slot.ghost else style.broken, 1.5))
-        painter.setBrush(colour if slot.wireable or slot.ghost else Qt.NoBrush)
+            painter.setPen(_NO_PEN)
+            painter.setBrush(pens.faded(style.highlight, 90))
+            painter.drawEllipse(centre, PORT_RADIUS + 4, PORT_RADIUS + 4)
         if slot.wireable or slot.ghost:
-            painter.drawEllipse(QPointF(x, y), PORT_RADIUS, PORT_RADIUS)
+            painter.setPen(pens.pen(style.broken if slot.ghost else style.node_body, 1.5))
+            painter.setBrush(colour)
+            painter.drawEllipse(centre, PORT_RADIUS, PORT_RADIUS)
         else:
-            painter.setPen(QPen(colour, 1.5))
-            painter.drawEllipse(QPointF(x, y), PORT_RADIUS - 1.5, PORT_RADIUS - 1.5)
-        if lod < PORT_NAMES_ZOOM - 1e-6:
+            painter.setPen(pens.pen(colour, 1.5))
+            painter.setBrush(_NO_BRUSH)
+            painter.drawEllipse(centre, PORT_RADIUS - 1.5, PORT_RADIUS - 1.5)
+        if not names:
             return
-        label = slot.name + (" ✕" if slot.ghost else "")
         painter.setPen(style.broken if slot.ghost else text_colour)
-        label = elide(metrics, label, half)
+        half = self.layout.width / 2 - 14
         if slot.side == INPUT:
-            painter.drawText(QRectF(x + 10, y - ROW_HEIGHT / 2, half, ROW_HEIGHT), _LEFT, label)
+            painter.drawText(
+                QRectF(x + 10, y - ROW_HEIGHT / 2, half, ROW_HEIGHT), _LEFT, self._port_label(slot)
+            )
         else:
             painter.drawText(
                 QRectF(x - 10 - half, y - ROW_HEIGHT / 2, half, ROW_HEIGHT),
-                Qt.AlignVCenter | Qt.AlignRight | Qt.TextDontClip,
-                label,
+                _RIGHT,
+                self._port_label(slot),
             )
 
     def _paint_status(self, painter, style, rect: QRectF, status: NodeStatus) -> None:
-        colour = state_colour(status.state)
-        if status.stale:
-            colour.setAlpha(130)
+        colour = pens.state_colour(status.state, 130 if status.stale else 255)
         if status.state in ("running", "retrying"):
             # A bar along the bottom edge: its share when the total is known, else a stripe.
             track = QRectF(4, rect.height() - 5, rect.width() - 8, 3)
-            painter.setPen(Qt.NoPen)
-            faint = QColor(colour)
-            faint.setAlpha(50)
-            painter.setBrush(faint)
+            painter.setPen(_NO_PEN)
+            painter.setBrush(pens.faded(colour, 50))
             painter.drawRoundedRect(track, 1.5, 1.5)
             fraction = status.fraction
             if fraction is not None:
@@ -326,22 +338,21 @@ class NodeItem(QGraphicsItem):
                 painter.drawRoundedRect(
                     QRectF(track.x(), track.y(), track.width() * fraction, track.height()), 1.5, 1.5
                 )
-        painter.setFont(font("small"))
+        painter.setFont(pens.font("small"))
         painter.setPen(colour if status.state != "pending" else style.text_dim)
-        metrics = QFontMetricsF(font("small"))
         line = QRectF(2, rect.height() + 2, rect.width() + 40, STATUS_HEIGHT - 4)
-        painter.drawText(line, _LEFT, elide(metrics, status.text(time.time()), line.width()))
+        painter.drawText(line, _LEFT, elide(pens.metrics("small"), status.text(time.time()), line.width()))
 
     def _paint_badge(self, painter, style, rect: QRectF) -> None:
         centre = QPointF(rect.width() - 2, -1)
-        painter.setPen(QPen(style.node_body, 1.5))
-        painter.setBrush(QBrush(style.broken))
+        painter.setPen(pens.pen(style.node_body, 1.5))
+        painter.setBrush(style.broken)
         painter.drawEllipse(centre, BADGE_RADIUS, BADGE_RADIUS)
-        painter.setPen(QColor("white"))
-        painter.setFont(font("title"))
+        painter.setPen(_WHITE)
+        painter.setFont(pens.font("title"))
         painter.drawText(
             QRectF(centre.x() - BADGE_RADIUS, centre.y() - BADGE_RADIUS, 2 * BADGE_RADIUS, 2 * BADGE_RADIUS),
-            Qt.AlignCenter,
+            _CENTRE,
             str(len(self.problems)) if len(self.problems) > 1 else "!",
         )
 

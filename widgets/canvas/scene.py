@@ -9,11 +9,13 @@ back here as events.
 
 from __future__ import annotations
 
+import contextlib
 import time
+from collections.abc import Iterator
 
 from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QPen, QTransform
-from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem, QGraphicsScene
+from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem, QGraphicsScene, QGraphicsView, QToolTip
 
 from plait.runtime.flow.model import (
     Edge,
@@ -26,12 +28,13 @@ from plait.runtime.flow.model import (
 )
 from plait.widgets.canvas.edge_item import EdgeItem, wire_path
 from plait.widgets.canvas.editor import FlowEditor
+from plait.widgets.canvas.far import FarPicture
 from plait.widgets.canvas.frame_item import FrameItem
 from plait.widgets.canvas.node_item import NodeItem
 from plait.widgets.canvas.ports import INPUT, OUTPUT, WireReach, judge
 from plait.widgets.canvas.routing import Obstacles, route, s_curve
-from plait.widgets.canvas.status import RunStates
-from plait.widgets.canvas.style import LIGHT, CanvasStyle
+from plait.widgets.canvas.status import STATUS_HEIGHT, RunStates
+from plait.widgets.canvas.style import GRID, LIGHT, CanvasStyle
 
 SCENE_MARGIN = 400.0
 # Wires routed at once in one turn of the event loop (a drag moves a few); past that
@@ -39,6 +42,7 @@ SCENE_MARGIN = 400.0
 # batches while the window stays responsive.
 ROUTE_NOW = 64
 ROUTE_BATCH_MS = 12.0
+BSP_DEPTH = 8
 
 
 def _fit_ends(
@@ -63,6 +67,7 @@ class FlowScene(RunStates, QGraphicsScene):
     wire_selection_changed = Signal()
     hovered_changed = Signal(object, object)  # the node items the mouse left and entered
     node_menu_requested = Signal(str, QPoint)  # node id, screen position: the window builds the menu
+    port_menu_requested = Signal(str, str, QPoint)  # node id, output port, screen position
 
     def __init__(self, editor: FlowEditor, style: CanvasStyle = LIGHT, parent=None) -> None:
         super().__init__(parent)
@@ -80,14 +85,21 @@ class FlowScene(RunStates, QGraphicsScene):
         # Routes Graphviz drew in the last auto-layout, kept until an end of the wire moves.
         self.layout_routes: dict[Edge, list[tuple[float, float]]] = {}
         self._unrouted: dict[EdgeItem, None] = {}  # drawn plain, to be routed (in order)
+        # Wires of a big flow whose port types are checked right after the open, with the routing.
+        self._unjudged: dict[EdgeItem, None] = {}
+        self._judge_later = False
+        self._held: dict[EdgeItem, None] | None = None  # wires to draw once many nodes have moved
         self._routed_this_turn = 0
         self._route_timer = QTimer(self, singleShot=True, interval=0)
         self._route_timer.timeout.connect(self._route_batch)
         self._wire: QGraphicsPathItem | None = None
         self._reach: WireReach | None = None
         self._drag_start: dict[QGraphicsItem, QPointF] | None = None
+        self._drag_seen: dict[QGraphicsItem, QPointF] = {}  # where each dragged node's wires were drawn
         self._carry: dict[FrameItem, list[NodeItem]] = {}
         self.hovered: NodeItem | None = None
+        self._rect_set = False
+        self.far_picture = FarPicture(self)
         self.setItemIndexMethod(QGraphicsScene.BspTreeIndex)
         self.setBackgroundBrush(style.background)
         self._build()
@@ -102,6 +114,7 @@ class FlowScene(RunStates, QGraphicsScene):
         self._unsubscribe()
         self._route_timer.stop()
         self._unrouted.clear()
+        self._unjudged.clear()
 
     # -- building ----------------------------------------------------------
 
@@ -114,17 +127,46 @@ class FlowScene(RunStates, QGraphicsScene):
             self._node_edges[node_id] = set()
             self.addItem(item)
             self._place_obstacle(item)
-        # A big flow opens with plain wires, routed around nodes in batches right after.
-        self._routed_this_turn = 0 if len(self.flow.edges) <= ROUTE_NOW else ROUTE_NOW
+        # A big flow opens with plain wires, routed around nodes and checked against their
+        # ports' types in batches right after.
+        big = len(self.flow.edges) > ROUTE_NOW
+        self._routed_this_turn = ROUTE_NOW if big else 0
+        self._judge_later = big
         for edge in self.flow.edges:
             self._add_edge(edge)
+        self._judge_later = False
         self._sync_frames()
         self.fit_scene_rect()
+        # Qt would pick a depth from the item count (14 for 5,000 nodes and their wires); long
+        # wires then sit in hundreds of leaves, and building the index and drawing a whole flow
+        # cost a third more for nothing: a node is found as fast with this depth.
+        self.setBspTreeDepth(BSP_DEPTH)
+
+    def content_rect(self) -> QRectF:
+        """What the nodes and frames cover (the wires run between them), or an empty rect.
+
+        Added up from their positions and sizes: asking a thousand items for their
+        bounding rectangles goes through Python once per item.
+        """
+        rects = [(i.x(), i.y(), i.layout.width, i.layout.height + STATUS_HEIGHT) for i in self.nodes.values()]
+        rects += [(f.x(), f.y(), *f.size) for f in self.frames.values()]
+        if not rects:
+            return QRectF()
+        left = min(r[0] for r in rects)
+        top = min(r[1] for r in rects)
+        right = max(r[0] + r[2] for r in rects)
+        bottom = max(r[1] + r[3] for r in rects)
+        return QRectF(left, top, right - left, bottom - top)
 
     def fit_scene_rect(self) -> None:
-        """Grow the scene rectangle to hold every item with room around it."""
-        rect = self.itemsBoundingRect().adjusted(-SCENE_MARGIN, -SCENE_MARGIN, SCENE_MARGIN, SCENE_MARGIN)
-        self.setSceneRect(rect.united(self.sceneRect()) if self.items() else rect)
+        """Grow the scene rectangle to hold every node and frame with room around it."""
+        content = self.content_rect()
+        rect = content.adjusted(-SCENE_MARGIN, -SCENE_MARGIN, SCENE_MARGIN, SCENE_MARGIN)
+        # Until a rectangle is set, sceneRect() would measure every item to make one up.
+        if self._rect_set and not content.isNull():
+            rect = rect.united(self.sceneRect())
+        self._rect_set = True
+        self.setSceneRect(rect)
 
     def _add_edge(self, edge: Edge) -> None:
         item = EdgeItem(edge, self.style)
@@ -142,14 +184,36 @@ class FlowScene(RunStates, QGraphicsScene):
         """Draw these wires along the given control points (Graphviz's, after an auto-layout)."""
         self.layout_routes = {e: r for e, r in routes.items() if e in self.edges}
         for edge in self.layout_routes:
-            self._path_edge(self.edges[edge])
+            self._redraw_wire(self.edges[edge])
+
+    @contextlib.contextmanager
+    def moving_many(self) -> Iterator[None]:
+        """Move many nodes (and set routes) at once: each wire they touch is drawn once, at the end.
+
+        A wire follows each of its ends as it moves; moving thousands of nodes
+        together would draw most wires two or three times over.
+        """
+        self._held = {}
+        try:
+            yield
+        finally:
+            held, self._held = self._held, None
+            for edge_item in held:
+                if self.edges.get(edge_item.edge) is edge_item:
+                    self._path_edge(edge_item)
+
+    def _redraw_wire(self, edge_item: EdgeItem) -> None:
+        if self._held is None:
+            self._path_edge(edge_item)
+        else:
+            self._held[edge_item] = None
 
     def _path_edge(self, item: EdgeItem, judge: bool = False) -> None:
         edge = item.edge
         src, dst = self.nodes[edge.source], self.nodes[edge.target]
-        start = src.port_scene_pos(OUTPUT, edge.source_port)
-        end = dst.port_scene_pos(INPUT, edge.target_port)
-        ends = (start.x(), start.y()), (end.x(), end.y())
+        out_slot = src.layout.slot(OUTPUT, edge.source_port)
+        in_slot = dst.layout.slot(INPUT, edge.target_port)
+        ends = src.port_point(OUTPUT, out_slot), dst.port_point(INPUT, in_slot)
         drawn = self.layout_routes.get(edge)
         if drawn is not None:
             self._unrouted.pop(item, None)
@@ -164,28 +228,46 @@ class FlowScene(RunStates, QGraphicsScene):
             item.set_points(s_curve(*ends))
             self._unrouted[item] = None
             self._route_timer.start()
-        out_slot = src.layout.slot(OUTPUT, edge.source_port)
-        in_slot = dst.layout.slot(INPUT, edge.target_port)
         broken = out_slot is None or out_slot.ghost or in_slot is None or in_slot.ghost
         # Types only change with the ports, so moving a node does not ask again.
-        doubt, never = item.doubt, item.never
-        if judge:
-            fit = self.flow.wire_fit(edge)
-            doubt, never = (fit.reason if fit.doubtful or not fit.allowed else ""), not fit.allowed
+        if judge and self._judge_later:
+            self._unjudged[item] = None
+            self._route_timer.start()
+        elif judge:
+            self._unjudged.pop(item, None)
+            self._judge(item, broken)
+            return
+        if broken != item.broken:
+            item.broken = broken
+            item.restyle(self.style)
+
+    def _judge(self, item: EdgeItem, broken: bool) -> None:
+        """Ask the model whether the wire's port types fit, and draw it so."""
+        fit = self.flow.wire_fit(item.edge)
+        doubt, never = (fit.reason if fit.doubtful or not fit.allowed else ""), not fit.allowed
         if (broken, doubt, never) != (item.broken, item.doubt, item.never):
             item.broken, item.doubt, item.never = broken, doubt, never
             item.restyle(self.style)
 
     def _route_batch(self) -> None:
         self._routed_this_turn = 0
-        if self._unrouted:
-            self.route_pending(budget_ms=ROUTE_BATCH_MS)
-            if self._unrouted:
+        if self._unrouted or self._unjudged:
+            if self.route_pending(budget_ms=ROUTE_BATCH_MS):
                 self._route_timer.start()
 
     def route_pending(self, budget_ms: float | None = None) -> int:
-        """Route wires drawn plain so far (for about `budget_ms`, or all); how many are left."""
+        """Check and route the wires drawn plain so far (for about `budget_ms`, or all).
+
+        Returns how many are left.
+        """
         started = time.perf_counter()
+        while self._unjudged:
+            item = next(iter(self._unjudged))
+            del self._unjudged[item]
+            if self.edges.get(item.edge) is item:
+                self._judge(item, item.broken)
+            if budget_ms is not None and (time.perf_counter() - started) * 1000 > budget_ms:
+                return len(self._unrouted) + len(self._unjudged)
         while self._unrouted:
             item = next(iter(self._unrouted))
             del self._unrouted[item]
@@ -199,7 +281,7 @@ class FlowScene(RunStates, QGraphicsScene):
             )
             if budget_ms is not None and (time.perf_counter() - started) * 1000 > budget_ms:
                 break
-        return len(self._unrouted)
+        return len(self._unrouted) + len(self._unjudged)
 
     def _sync_frames(self) -> None:
         wanted = {f["id"]: f for f in self.flow.extras.get("frames", [])}
@@ -220,16 +302,17 @@ class FlowScene(RunStates, QGraphicsScene):
     def _on_event(self, event: object) -> None:
         if isinstance(event, NodeAdded):
             item = NodeItem(self, event.node.id)
-            item.setFlag(QGraphicsItem.ItemHasNoContents, self.far)
             self.nodes[event.node.id] = item
             self._node_edges[event.node.id] = set()
             self.addItem(item)
             self._place_obstacle(item)
+            self.far_picture.invalidate()
             self.fit_scene_rect()
         elif isinstance(event, NodeRemoved):
             item = self.nodes.pop(event.node.id)
             self._node_edges.pop(event.node.id, None)
             self.obstacles.remove(event.node.id)
+            self.far_picture.invalidate()
             self.removeItem(item)
         elif isinstance(event, EdgeAdded):
             self._add_edge(event.edge)
@@ -248,8 +331,10 @@ class FlowScene(RunStates, QGraphicsScene):
             if event.what == "position":
                 if (item.x(), item.y()) != tuple(event.new):
                     item.setPos(*event.new)
+                    self.node_item_moved(item)
             else:
                 item.refresh()
+                self.far_picture.invalidate()
                 # A parameter's type changes its output, mapping over an input its type.
                 if event.what in ("value", "option"):
                     self._repath(event.node_id)
@@ -265,6 +350,7 @@ class FlowScene(RunStates, QGraphicsScene):
                 self._repath(node_id)
 
     def _repath(self, node_id: str) -> None:
+        self.far_picture.invalidate()  # its size may have changed with its ports
         item = self.nodes.get(node_id)
         if item is not None:
             self._place_obstacle(item)  # its size may have changed with its ports
@@ -273,6 +359,7 @@ class FlowScene(RunStates, QGraphicsScene):
 
     def refresh_ports(self) -> None:
         """Re-read every node's ports (the libraries were reloaded)."""
+        self.far_picture.invalidate()
         for item in self.nodes.values():
             item.refresh()
             self._place_obstacle(item)
@@ -292,6 +379,20 @@ class FlowScene(RunStates, QGraphicsScene):
                 item.setToolTip("")
                 item.hover_slot = None
                 item.update()
+
+    def helpEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        # A wire's tooltip is written when it is asked for (see EdgeItem.toolTip).
+        widget = event.widget()
+        view = widget.parentWidget() if widget is not None else None
+        transform = view.transform() if isinstance(view, QGraphicsView) else QTransform()
+        for item in self.items(event.scenePos(), Qt.IntersectsItemShape, Qt.DescendingOrder, transform):
+            if isinstance(item, EdgeItem):
+                QToolTip.showText(event.screenPos(), item.toolTip(), widget)
+                event.accept()
+                return
+            if item.toolTip():
+                break
+        super().helpEvent(event)
 
     def set_hovered(self, item: NodeItem | None) -> None:
         if item is not self.hovered:
@@ -318,9 +419,10 @@ class FlowScene(RunStates, QGraphicsScene):
     def node_item_moved(self, item: NodeItem) -> None:
         # Only the wires touching the moved node are routed again: cheap while dragging.
         self._place_obstacle(item)
+        self.far_picture.invalidate()
         for edge_item in self._node_edges.get(item.node_id, ()):
             self.layout_routes.pop(edge_item.edge, None)
-            self._path_edge(edge_item)
+            self._redraw_wire(edge_item)
 
     def frame_item_moved(self, frame: FrameItem) -> None:
         carried = self._carry.get(frame)
@@ -329,9 +431,8 @@ class FlowScene(RunStates, QGraphicsScene):
         delta = frame.pos() - frame.last_pos
         frame.last_pos = frame.pos()
         for node in carried:
-            node.carried = True
             node.moveBy(delta.x(), delta.y())
-            node.carried = False
+            self.node_item_moved(node)
 
     # -- selection ---------------------------------------------------------
 
@@ -404,6 +505,24 @@ class FlowScene(RunStates, QGraphicsScene):
             event.accept()
             return
         super().mouseMoveEvent(event)
+        if self._drag_start:
+            self._follow_drag()
+
+    def _follow_drag(self) -> None:
+        """Snap the nodes Qt just dragged to the grid, and move their wires."""
+        carried = {n for nodes in self._carry.values() for n in nodes}  # moved by their frame
+        for item in self._drag_start:
+            if not isinstance(item, NodeItem) or item in carried:
+                continue
+            pos = item.pos()
+            if self.snap_to_grid:
+                snapped = QPointF(round(pos.x() / GRID) * GRID, round(pos.y() / GRID) * GRID)
+                if snapped != pos:
+                    item.setPos(snapped)
+                    pos = snapped
+            if self._drag_seen.get(item) != pos:
+                self._drag_seen[item] = pos
+                self.node_item_moved(item)
 
     def mouseReleaseEvent(self, event) -> None:
         if self._wire is not None:
@@ -423,6 +542,7 @@ class FlowScene(RunStates, QGraphicsScene):
             self._carry[frame] = [n for n in self.nodes_in(rect) if not n.isSelected()]
             start.update({n: n.pos() for n in self._carry[frame]})
         self._drag_start = start
+        self._drag_seen = dict(start)
 
     def _commit_drag(self) -> None:
         start, self._drag_start, self._carry = self._drag_start, None, {}

@@ -13,6 +13,7 @@ from typing import Any
 from PySide6.QtGui import QColor
 
 from plait.runtime.engine import events as ev
+from plait.widgets.canvas.ports import OUTPUT
 
 STATUS_HEIGHT = 18.0  # the line under a node where its state is written
 
@@ -128,7 +129,7 @@ class NodeStatus:
 
 
 class RunStates:
-    """Mixed into FlowScene: each node's state in the run shown, and the node menu request."""
+    """Mixed into FlowScene: each node's state in the run shown, and the node and port menu requests."""
 
     def set_statuses(self, statuses: dict) -> None:
         """Show each node's run state (node id -> NodeStatus); nodes not named show none."""
@@ -155,5 +156,11 @@ class RunStates:
             return
         if not item.isSelected():
             self.select_nodes([item.node_id])
-        self.node_menu_requested.emit(item.node_id, event.screenPos())
+        slot = item.slot_at(event.scenePos())
+        node = self.flow.nodes[item.node_id]
+        if slot is not None and slot.side == OUTPUT and not slot.ghost and not node.is_parameter:
+            # An output's own menu (Split by key); the rest of the node has the node menu.
+            self.port_menu_requested.emit(item.node_id, slot.name, event.screenPos())
+        else:
+            self.node_menu_requested.emit(item.node_id, event.screenPos())
         event.accept()

@@ -6,6 +6,7 @@ theme is one `scene.set_style(...)` and a repaint, not a rebuild.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from dataclasses import dataclass
 
@@ -48,8 +49,9 @@ _TYPE_COLOURS = {
 }
 
 
+@functools.lru_cache(maxsize=512)
 def type_colour(name: str) -> QColor:
-    """The colour of a port of the given type name (the name before any `[...]`)."""
+    """The colour of a port of the given type name (the name before any `[...]`); shared, not to change."""
     base = name.split("[", 1)[0].strip()
     if base.startswith("Optional"):
         base = name[len("Optional[") : -1].split("[", 1)[0]

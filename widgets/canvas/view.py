@@ -9,11 +9,11 @@ from PySide6.QtGui import QFontMetricsF, QPainter, QPen
 from PySide6.QtWidgets import QGraphicsView
 
 from plait.widgets.canvas.minimap import Minimap
-from plait.widgets.canvas.node_item import NodeItem, font
+from plait.widgets.canvas.node_item import NodeItem
+from plait.widgets.canvas.pens import font
 from plait.widgets.canvas.ports import INPUT, OUTPUT
 from plait.widgets.canvas.scene import FlowScene
-from plait.widgets.canvas.status import state_colour
-from plait.widgets.canvas.style import GRID, PORT_NAMES_ZOOM, TEXT_MIN_ZOOM, TITLE_HEIGHT
+from plait.widgets.canvas.style import GRID, PORT_NAMES_ZOOM, TEXT_MIN_ZOOM
 from plait.widgets.elided import elide
 from plait.widgets.mime import NODE_TYPE_MIME
 from plait.widgets.search_popup import NodeSearchPopup, fitting
@@ -64,6 +64,7 @@ class FlowView(QGraphicsView):
     def set_flow_scene(self, scene: FlowScene) -> None:
         self.setScene(scene)
         scene.set_far(False)
+        self.setRenderHint(QPainter.Antialiasing, True)
         self._update_lod()
         scene.search_requested.connect(self.open_search)
         scene.changed.connect(self.minimap.scene_changed)
@@ -98,9 +99,7 @@ class FlowView(QGraphicsView):
         scene = self.flow_scene()
         if scene is None:
             return
-        rect = QRectF()
-        for item in list(scene.nodes.values()) + list(scene.frames.values()):
-            rect = rect.united(item.sceneBoundingRect())
+        rect = scene.content_rect()
         if rect.isEmpty():
             rect = QRectF(-200, -150, 400, 300)
         margin = FIT_MARGIN / max(self.zoom, 1e-3)
@@ -299,6 +298,8 @@ class FlowView(QGraphicsView):
         if scene is None or scene.far == far:
             return False
         scene.set_far(far)
+        # Far out everything is a block or a hairline: smoothing their edges costs and shows nothing.
+        self.setRenderHint(QPainter.Antialiasing, not far)
         return True
 
     def drawForeground(self, painter: QPainter, rect: QRectF) -> None:
@@ -313,40 +314,7 @@ class FlowView(QGraphicsView):
             if hovered is not None:
                 self._draw_port_names(painter, hovered)
             return
-        # One batch for all nodes: per-item drawing costs more than the drawing itself
-        # when a thousand nodes are a few pixels each.
-        style = scene.style
-        bodies, heads, params, marked, chosen = [], [], [], [], []
-        by_state: dict[str, list[QRectF]] = {}
-        for item in scene.nodes.values():
-            x, y = item.x(), item.y()
-            w, h = item.layout.width, item.layout.height
-            if x > rect.right() or y > rect.bottom() or x + w < rect.left() or y + h < rect.top():
-                continue
-            body = QRectF(x, y, w, h)
-            bodies.append(body)
-            (params if item.is_param else heads).append(QRectF(x, y, w, TITLE_HEIGHT))
-            if item.isSelected():
-                chosen.append(body)
-            elif item.problems:
-                marked.append(body)
-            elif item.status is not None:
-                by_state.setdefault(item.status.state, []).append(body)
-        painter.setRenderHint(QPainter.Antialiasing, False)
-        painter.setPen(QPen(style.node_border, 0))
-        painter.setBrush(style.node_body)
-        painter.drawRects(bodies)
-        painter.setPen(Qt.NoPen)
-        painter.setBrush(style.node_title)
-        painter.drawRects(heads)
-        painter.setBrush(style.param_title)
-        painter.drawRects(params)
-        painter.setBrush(Qt.NoBrush)
-        coloured = [(rects, state_colour(state)) for state, rects in by_state.items()]
-        for rects, colour in coloured + [(marked, style.broken), (chosen, style.selection)]:
-            if rects:
-                painter.setPen(QPen(colour, 3 / max(self.zoom, 1e-3)))
-                painter.drawRects(rects)
+        scene.far_picture.draw(painter)
 
     def _hover_changed(self, old: NodeItem | None, new: NodeItem | None) -> None:
         if self.zoom >= PORT_NAMES_ZOOM or self.flow_scene() is None or self.flow_scene().far:

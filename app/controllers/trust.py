@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QObject
+from PySide6.QtCore import QObject, Signal
 
 from plait.runtime.nodes.loader import workspace_sources
 from plait.runtime.nodes.reading import imported_modules
@@ -26,15 +26,22 @@ _GATED = ("run", "run_file", "schedules")
 
 
 class TrustControl(QObject):
-    """Owns the banner and the restricted state of the window's workspace."""
+    """Owns the banner and the restricted state of the session's workspace."""
 
-    def __init__(self, window: Any) -> None:
-        super().__init__(window)
-        self.window = window
+    trusted = Signal()  # the person trusted the open workspace: load its code, allow runs
+
+    def __init__(self, session, banner, actions: dict, schedules_dock, outputs_dock, runs, parent) -> None:
+        super().__init__(parent)
+        self.session = session
+        self.banner = banner
+        self.actions = actions
+        self.schedules_dock = schedules_dock  # off while restricted, saying why
+        self.outputs_dock = outputs_dock  # previews off while restricted, saying why
+        self.runs = runs
         self.restricted = False
-        self._tips = {name: window.actions_by_name[name].toolTip() for name in _GATED}
-        window.trust_banner.trust_requested.connect(self.trust_now)
-        window.trust_banner.stay_requested.connect(self.stay_restricted)
+        self._tips = {name: actions[name].toolTip() for name in _GATED}
+        banner.trust_requested.connect(self.trust_now)
+        banner.stay_requested.connect(self.stay_restricted)
 
     def loader_for(self, folder: Any) -> str:
         """How the window loads this folder's libraries: read only, or in the library process."""
@@ -43,51 +50,42 @@ class TrustControl(QObject):
 
     def apply(self) -> None:
         """Show the banner and switch the controls that run code to match the state."""
-        window = self.window
-        banner = window.trust_banner
-        if self.restricted and window.workspace is not None:
-            folder = window.workspace.folder
+        workspace = self.session.workspace
+        if self.restricted and workspace is not None:
+            folder = workspace.folder
             sources = workspace_sources(folder)
-            banner.show_for(
+            self.banner.show_for(
                 [p.relative_to(folder).as_posix() for p in sources], imported_modules(sources, folder)
             )
         else:
-            banner.hide()
+            self.banner.hide()
         for name in _GATED:
-            action = window.actions_by_name[name]
+            action = self.actions[name]
             action.setEnabled(not self.restricted)
             action.setToolTip(RESTRICTED_TIP if self.restricted else self._tips[name])
-        window.actions_by_name["trust"].setVisible(self.restricted)
-        window.actions_by_name["trust"].setEnabled(self.restricted)
-        window.schedules_dock.setEnabled(not self.restricted)
-        window.schedules_dock.setToolTip(RESTRICTED_TIP if self.restricted else "")
-        window.outputs_dock.setToolTip(RESTRICTED_TIP if self.restricted else "")
-        window.runs.set_allow_pickle(not self.restricted)
+        self.actions["trust"].setVisible(self.restricted)
+        self.actions["trust"].setEnabled(self.restricted)
+        self.schedules_dock.setEnabled(not self.restricted)
+        self.schedules_dock.setToolTip(RESTRICTED_TIP if self.restricted else "")
+        self.outputs_dock.setToolTip(RESTRICTED_TIP if self.restricted else "")
+        self.runs.set_allow_pickle(not self.restricted)
 
     def refuse(self) -> bool:
         """True (and says why) when the workspace is restricted: callers then do nothing."""
         if self.restricted:
-            self.window.show_message("Not run: " + RESTRICTED_TIP[0].lower() + RESTRICTED_TIP[1:])
+            self.session.say("Not run: " + RESTRICTED_TIP[0].lower() + RESTRICTED_TIP[1:])
         return self.restricted
 
     def stay_restricted(self) -> None:
-        self.window.trust_banner.hide()
-        self.window.show_message(
-            "Restricted: nothing of this workspace runs. File > Trust this workspace to run it"
-        )
+        self.banner.hide()
+        self.session.say("Restricted: nothing of this workspace runs. File > Trust this workspace to run it")
 
     def trust_now(self) -> None:
-        """Trust the open workspace: remember it, load its code in the library process, allow runs."""
-        window = self.window
-        if window.workspace is None or not self.restricted:
+        """Trust the open workspace: remember it; the window then loads its code and allows runs."""
+        workspace = self.session.workspace
+        if workspace is None or not self.restricted:
             return
-        trust.trust(window.workspace.folder)
+        trust.trust(workspace.folder)
         self.restricted = False
-        window.reload_catalog("process")
-        self.apply()
-        window.start_scheduler()
-        window.refresh_schedules()
-        window.explainer.schedule()
-        if window.outputs_dock.node_id is not None:
-            window.show_outputs(window.outputs_dock.node_id)
-        window.show_message(f"Trusted {window.workspace.folder}: its code runs in Plait from now on")
+        self.trusted.emit()
+        self.session.say(f"Trusted {workspace.folder}: its code runs in Plait from now on")

@@ -1,9 +1,9 @@
-"""The window's editing side: clipboard, delete, auto-layout, frames and comments."""
+"""Editing the open flow: clipboard, delete, auto-layout, frames and comments."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QMimeData, QRectF
-from PySide6.QtWidgets import QApplication, QInputDialog
+from PySide6.QtCore import QMimeData, QObject, QRectF
+from PySide6.QtWidgets import QApplication
 
 from plait.app import clipboard
 from plait.widgets.canvas import placement
@@ -15,11 +15,29 @@ from plait.widgets.words import plural
 PASTE_OFFSET = 40.0
 
 
-class EditOps:
-    """Mixed into MainWindow: edits on the selection, each one undoable step."""
+class EditingController(QObject):
+    """Edits on the selection, each one undoable step, on the session's document and scene."""
+
+    def __init__(self, session, questions, view, layouter, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.session = session
+        self.questions = questions
+        self.view = view
+        self.layouter = layouter
+
+    @property
+    def document(self):
+        return self.session.document
+
+    @property
+    def scene(self):
+        return self.session.scene
+
+    def show_message(self, text: str) -> None:
+        self.session.say(text)
 
     def _editable(self) -> bool:
-        return self.document is not None and not self.document.read_only
+        return self.session.editable()
 
     def add_node_in_free_space(self, key: str) -> str | None:
         """Add a node (a palette double-click) beside the selection, else mid-view, on no other node."""
@@ -125,7 +143,8 @@ class EditOps:
         """Place every node left to right with Graphviz dot, as one undo step.
 
         A big flow is laid out in a process of its own while the window goes on
-        (the status bar shows it, with a Cancel button).
+        (the status bar shows it, with a Cancel button); a very big one by the
+        layered layout, which takes seconds where dot would take minutes.
         """
         if not self._editable() or not self.document.flow.nodes:
             return
@@ -149,18 +168,11 @@ class EditOps:
     def add_comment(self) -> None:
         if not self._editable():
             return
-        answer = self.ask_frame_text("Comment", "")
+        answer = self.questions.ask_frame_text("Comment", "")
         if answer is None:
             return
         centre = self.view.mapToScene(self.view.viewport().rect().center())
         self.document.add_frame([centre.x() - 120, centre.y() - 60, 240, 120], *answer)
-
-    def ask_frame_text(self, title: str, text: str) -> tuple[str, str] | None:
-        title, ok = QInputDialog.getText(self, "Frame", "Title:", text=title)
-        if not ok:
-            return None
-        text, ok = QInputDialog.getMultiLineText(self, "Frame", "Note:", text)
-        return (title, text) if ok else None
 
     def edit_frame(self, frame_id: str) -> None:
         if not self._editable():
@@ -168,6 +180,6 @@ class EditOps:
         frame = next((f for f in self.document.flow.extras.get("frames", []) if f["id"] == frame_id), None)
         if frame is None:
             return
-        answer = self.ask_frame_text(frame.get("title", ""), frame.get("text", ""))
+        answer = self.questions.ask_frame_text(frame.get("title", ""), frame.get("text", ""))
         if answer is not None:
             self.document.update_frame(frame_id, title=answer[0], text=answer[1])

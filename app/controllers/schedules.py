@@ -1,6 +1,6 @@
-"""The window's schedules side: the schedules dock, and running due slots while open.
+"""The schedules side of the window: the schedules dock, and running due slots while open.
 
-Mixed into MainWindow. While the window is open it ticks the workspace's
+While the window is open it ticks the workspace's
 `Scheduler` like `plait serve` does: every slot is claimed in SQLite before
 it starts, so the window and a `plait serve` on the same workspace never
 start one slot twice. Scheduled runs land in the runs dock like any other.
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import QObject, Qt, QTimer
 
 from plait.runtime.engine.plan import RunRefused
 from plait.runtime.engine.scheduler import RunOptions
@@ -28,10 +28,18 @@ from plait.widgets.schedules_dock import ScheduleDialog
 MAX_WAIT_MS = 30_000
 
 
-class ScheduleOps:
-    """Mixed into MainWindow: the schedules dock and the scheduler tick."""
+class ScheduleController(QObject):
+    """The schedules dock and the scheduler tick, for the session's workspace."""
 
-    def init_schedule_ops(self) -> None:
+    def __init__(self, session, questions, settings, run_settings, runs, trust, dock, parent) -> None:
+        super().__init__(parent)
+        self.session = session
+        self.questions = questions
+        self.settings = settings
+        self.run_settings = run_settings
+        self.runs = runs
+        self.trust = trust
+        self.schedules_dock = dock
         self.scheduler: Scheduler | None = None
         self.schedule_dialog: ScheduleDialog | None = None
         self._schedule_timer = QTimer(self, singleShot=True)
@@ -40,10 +48,20 @@ class ScheduleOps:
         self.schedules_dock.remove_requested.connect(self.remove_schedule)
         self.schedules_dock.enabled_changed.connect(self.enable_schedule)
 
+    @property
+    def workspace(self):
+        return self.session.workspace
+
+    def show_message(self, text: str) -> None:
+        self.session.say(text)
+
+    def stop(self) -> None:
+        self._schedule_timer.stop()
+
     def start_scheduler(self) -> None:
         """Begin (or after a workspace change, restart) running the workspace's schedules."""
         self._schedule_timer.stop()
-        restricted = self.trust_control.restricted  # a scheduled run would run the folder's code
+        restricted = self.trust.restricted  # a scheduled run would run the folder's code
         self.scheduler = Scheduler(self.workspace) if self.workspace is not None and not restricted else None
         if self.scheduler is not None and self.settings.value("run_schedules", True, type=bool):
             self._schedule_timer.start(1000)
@@ -71,8 +89,8 @@ class ScheduleOps:
     def _start_due(self, due) -> str | None:
         schedule = due.schedule
         try:
-            flow = self.workspace.load_flow(schedule.flow_id, catalog=self.catalog)
-            choices = self.run_choices()
+            flow = self.workspace.load_flow(schedule.flow_id, catalog=self.session.catalog)
+            choices = self.run_settings.run_choices()
             options = RunOptions(
                 executor=choices.executor, max_workers=choices.max_workers, address=choices.address or None
             )
@@ -90,7 +108,7 @@ class ScheduleOps:
     # -- the dock ----------------------------------------------------------
 
     def _saved_flow_id(self) -> str | None:
-        doc = self.document
+        doc = self.session.document
         if doc is None or self.workspace is None:
             return None
         try:
@@ -119,11 +137,10 @@ class ScheduleOps:
         if flow_id is None:
             self.show_message("Save the flow before scheduling it")
             return None
-        flow = self.document.flow
+        flow = self.session.document.flow
         others = [(f.id, f.name) for f in self.workspace.flows() if f.id != flow_id]
-        values = {p.name: p.default for p in flow.parameters() if not p.required}
-        values.update(self.last_parameters(flow))
-        dialog = ScheduleDialog(flow.name, others, values, self)
+        values = self.run_settings.defaults(flow)
+        dialog = ScheduleDialog(flow.name, others, values, self.parent())
         dialog.setAttribute(Qt.WA_DeleteOnClose)
         dialog.accepted.connect(lambda: self.add_schedule(flow_id, **dialog.chosen()))
         self.schedule_dialog = dialog
@@ -136,7 +153,7 @@ class ScheduleOps:
                 self.workspace, flow_id, chosen.pop("kind"), chosen.pop("expression"), **chosen
             )
         except (ScheduleError, WorkspaceError) as exc:
-            self.tell("Cannot add the schedule", str(exc))
+            self.questions.tell("Cannot add the schedule", str(exc))
             return False
         self.refresh_schedules()
         self.show_message(f"Scheduled: {schedule.describe()}")
@@ -144,7 +161,7 @@ class ScheduleOps:
         return True
 
     def remove_schedule(self, schedule_id: str) -> None:
-        if not self.confirm("Remove schedule", "Remove this schedule? Its past runs stay."):
+        if not self.questions.confirm("Remove schedule", "Remove this schedule? Its past runs stay."):
             return
         remove_schedule(self.workspace, schedule_id)
         self.refresh_schedules()

@@ -1,14 +1,14 @@
-"""The window's workspace side: open folders and flows, save, drafts, library reloads."""
+"""The workspace side of the window: open folders and flows, save, drafts, library reloads."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QFileSystemWatcher, QTimer
-from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox
+from PySide6.QtCore import QFileSystemWatcher, QObject, QTimer, Signal
+from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox, QWidget
 
 from plait.app.document import FlowDocument
-from plait.app.recovery import Draft, Drafts
+from plait.app.recovery import Drafts
 from plait.runtime.flow.model import Flow
 from plait.runtime.nodes.loader import workspace_sources
 from plait.runtime.workspace.store import WorkspaceError, open_workspace
@@ -18,10 +18,42 @@ MAX_RECENT = 8
 DRAFT_DELAY_MS = 1500
 
 
-class WorkspaceOps:
-    """Mixed into MainWindow: everything that reads or writes the workspace."""
+class WorkspaceController(QObject):
+    """Everything that reads or writes the workspace: its folder, flows, drafts and libraries.
 
-    def init_workspace_ops(self) -> None:
+    `show_document` is the window's: it puts a flow document on the canvas.
+    """
+
+    workspace_changed = Signal()  # another folder is open (its flow not shown yet)
+    opened = Signal()  # the folder is open and a flow shown
+    catalog_changed = Signal()  # the libraries were loaded again: ports may differ
+    flows_changed = Signal()  # a flow was saved, renamed or deleted
+
+    def __init__(
+        self,
+        session,
+        questions,
+        settings,
+        runs,
+        trust,
+        palette,
+        flows_dock,
+        recent_menu,
+        view,
+        show_document,
+        parent: QWidget,
+    ) -> None:
+        super().__init__(parent)
+        self.session = session
+        self.questions = questions
+        self.settings = settings
+        self.runs = runs
+        self.trust = trust
+        self.palette = palette
+        self.flows_dock = flows_dock
+        self.recent_menu = recent_menu
+        self.view = view
+        self.show_document = show_document
         self.drafts: Drafts | None = None
         self._draft_timer = QTimer(self, singleShot=True, interval=DRAFT_DELAY_MS)
         self._draft_timer.timeout.connect(self.write_draft)
@@ -38,11 +70,26 @@ class WorkspaceOps:
         self.flows_dock.delete_requested.connect(self.delete_flow)
         self._update_recent_menu()
 
+    @property
+    def workspace(self):
+        return self.session.workspace
+
+    @property
+    def catalog(self):
+        return self.session.catalog
+
+    @property
+    def document(self):
+        return self.session.document
+
+    def show_message(self, text: str) -> None:
+        self.session.say(text)
+
     # -- workspaces ----------------------------------------------------------
 
     def choose_workspace(self) -> None:
         start = str(self.workspace.folder) if self.workspace else str(Path.home())
-        folder = QFileDialog.getExistingDirectory(self, "Open workspace folder", start)
+        folder = QFileDialog.getExistingDirectory(self.parent(), "Open workspace folder", start)
         if folder:
             self.open_workspace(folder)
 
@@ -53,64 +100,56 @@ class WorkspaceOps:
         try:
             workspace = open_workspace(folder)
         except WorkspaceError as exc:
-            QMessageBox.warning(self, "Cannot open workspace", str(exc))
+            QMessageBox.warning(self.parent(), "Cannot open workspace", str(exc))
             return False
         self.close_workspace()
-        self.workspace = workspace
+        self.session.workspace = workspace
         self.drafts = Drafts(workspace.data_dir)
         # Built-in nodes, the workspace's libraries and its flows (as subflows): imported
         # in the library process when the folder is trusted, else read from source only.
-        self.catalog = self._load_catalog(self.trust_control.loader_for(workspace.folder))
-        self.palette_widget.set_catalog(self.catalog)
+        self.session.catalog = self._load_catalog(self.trust.loader_for(workspace.folder))
+        self.palette.set_catalog(self.catalog)
         self.view.catalog = self.catalog
         self._watch()
         self._remember_recent(workspace.folder)
         self.runs.set_workspace(workspace, self.catalog)
-        self.trust_control.apply()
-        self.shown_run = None
+        self.trust.apply()
+        self.workspace_changed.emit()
         if not self._offer_drafts():
             flows = sorted(workspace.flows(), key=lambda f: f.updated, reverse=True)
             last = self.settings.value(f"last_flow/{workspace.folder}")
             chosen = next((f for f in flows if flow in (f.id, f.name)), None) if flow else None
             if flow and chosen is None:
-                self.statusBar().showMessage(f"This workspace has no flow '{flow}'", 8000)
+                self.show_message(f"This workspace has no flow '{flow}'")
             chosen = chosen or next((f for f in flows if f.id == last), flows[0] if flows else None)
             if chosen is not None:
                 self.open_flow(chosen.id, ask=False)
             else:
                 self.new_flow(ask=False)
         self.refresh_flows()
-        self.refresh_runs()
-        self.refresh_schedules()
-        self.start_scheduler()
+        self.opened.emit()
         return True
 
     def _load_catalog(self, loader: str):
         self.show_message("Loading the workspace's node libraries…")
         catalog = self.workspace.catalog(loader=loader)
         failed = [lib.name for lib in catalog.libraries if lib.error]
-        if failed:
-            self.show_message(f"{', '.join(failed)} failed to load (see the palette)")
-        else:
-            self.statusBar().clearMessage()
+        self.show_message(f"{', '.join(failed)} failed to load (see the palette)" if failed else "")
         return catalog
 
     def reload_catalog(self, loader: str) -> None:
         """Load the libraries again another way (restricted to trusted); the canvas follows."""
         old = self.catalog
-        self.catalog = self._load_catalog(loader)
+        self.session.catalog = self._load_catalog(loader)
         if old is not None:
             old.close()
-        self.palette_widget.set_catalog(self.catalog)
+        self.palette.set_catalog(self.catalog)
         self.view.catalog = self.catalog
         self.runs.set_workspace(self.workspace, self.catalog)
         if self.document is not None:
             self.document.catalog = self.catalog
             self.document.flow.catalog = self.catalog
-        if self.scene is not None:
-            self.scene.refresh_ports()
-        self.inspector.refresh()
-        self.validate()
+        self.catalog_changed.emit()
 
     def close_workspace(self) -> None:
         self._draft_timer.stop()
@@ -123,7 +162,7 @@ class WorkspaceOps:
             if paths:
                 self.watcher.removePaths(paths)
             self.workspace.close()
-            self.workspace = None
+            self.session.workspace = None
 
     def _remember_recent(self, folder: Path) -> None:
         recent = [str(folder)] + [p for p in self.recent_workspaces() if p != str(folder)]
@@ -161,7 +200,7 @@ class WorkspaceOps:
         flow = Flow(self._unique_name("Untitled flow"), catalog=self.catalog)
         document = FlowDocument(flow, self.catalog)
         document.unsaved_base = bool(ask)  # a flow someone asked for is worth a save prompt
-        self.set_document(document)
+        self.show_document(document)
         self.refresh_flows()
 
     def open_flow(self, flow_id: str, version: int | None = None, ask: bool = True) -> bool:
@@ -174,7 +213,7 @@ class WorkspaceOps:
             self.show_message(str(exc))
             return False
         latest = self.workspace.flow_info(flow_id).latest_version
-        self.set_document(
+        self.show_document(
             FlowDocument(flow, self.catalog, read_only=version is not None and version != latest)
         )
         self.refresh_flows()
@@ -189,13 +228,12 @@ class WorkspaceOps:
         try:
             version = self.workspace.save_flow(doc.flow)
         except WorkspaceError as exc:
-            QMessageBox.warning(self, "Cannot save", str(exc))
+            QMessageBox.warning(self.parent(), "Cannot save", str(exc))
             return False
         doc.mark_saved()
         self.drafts.discard(doc.flow.id)
-        self.update_title()
         self.refresh_flows()
-        self.refresh_schedules()  # a flow saved for the first time can be scheduled now
+        self.flows_changed.emit()  # a flow saved for the first time can be scheduled now
         self.show_message(f"Saved '{doc.flow.name}' as version {version}")
         return True
 
@@ -207,7 +245,7 @@ class WorkspaceOps:
         taken = {f.name for f in self.workspace.flows()}
         suggestion = flow.name
         while True:
-            name = self.ask_flow_name(suggestion)
+            name = self.questions.ask_flow_name(suggestion)
             if name is None:
                 return False
             name = name.strip()
@@ -223,25 +261,12 @@ class WorkspaceOps:
             flow.set_flow_field("name", name)  # the inspector follows
         return True
 
-    def ask_flow_name(self, suggestion: str) -> str | None:
-        """The name for a flow saved for the first time (None: the person cancelled)."""
-        dialog = QInputDialog(self)
-        dialog.setObjectName("FlowNameDialog")
-        dialog.setWindowTitle("Save flow")
-        dialog.setLabelText("Name of the new flow:")
-        dialog.setTextValue(suggestion)
-        dialog.setOkButtonText("Save")
-        try:
-            return dialog.textValue() if dialog.exec() else None
-        finally:
-            dialog.deleteLater()
-
     def maybe_save(self) -> bool:
         """Ask about unsaved changes; False when the person cancels."""
         doc = self.document
         if doc is None or doc.read_only or not doc.modified:
             return True
-        answer = self.ask_save_changes()
+        answer = self.questions.ask_save_changes()
         if answer == "save":
             return self.save()
         if answer == "discard":
@@ -253,7 +278,7 @@ class WorkspaceOps:
 
     def rename_flow(self, flow_id: str) -> None:
         info = self.workspace.flow_info(flow_id)
-        name, ok = QInputDialog.getText(self, "Rename flow", "New name:", text=info.name)
+        name, ok = QInputDialog.getText(self.parent(), "Rename flow", "New name:", text=info.name)
         if ok and name.strip():
             self.rename_flow_to(flow_id, name.strip())
 
@@ -265,8 +290,8 @@ class WorkspaceOps:
             return
         if self.document is not None and self.document.flow.id == flow_id:
             self.document.flow.set_flow_field("name", name)  # the inspector follows
-            self.update_title()
         self.refresh_flows()
+        self.flows_changed.emit()
 
     def duplicate_flow(self, flow_id: str) -> None:
         copy = self.workspace.duplicate_flow(flow_id)
@@ -280,7 +305,9 @@ class WorkspaceOps:
             if info.latest_version == 1
             else f"all its {plural(info.latest_version, 'saved version')}"
         )
-        if not self.confirm("Delete flow", f"Delete '{info.name}' and {versions}? This cannot be undone."):
+        if not self.questions.confirm(
+            "Delete flow", f"Delete '{info.name}' and {versions}? This cannot be undone."
+        ):
             return
         self.workspace.delete_flow(flow_id)
         self.drafts.discard(flow_id)
@@ -288,7 +315,7 @@ class WorkspaceOps:
             self.document.mark_saved()
             self.new_flow(ask=False)
         self.refresh_flows()
-        self.refresh_schedules()
+        self.flows_changed.emit()
 
     # -- recovery drafts -------------------------------------------------------
 
@@ -305,25 +332,15 @@ class WorkspaceOps:
         else:
             self.drafts.discard(doc.flow.id)
 
-    def ask_restore_draft(self, draft: Draft) -> bool:
-        return (
-            QMessageBox.question(
-                self,
-                "Recover unsaved changes",
-                f"Plait closed without saving changes to '{draft.name}'. Restore them?",
-            )
-            == QMessageBox.Yes
-        )
-
     def _offer_drafts(self) -> bool:
         """Offer each draft found at launch; True when one was restored and opened."""
         # One flow is open at a time: the first draft accepted opens, and any
         # further ones stay on disk to be offered at the next launch.
         for draft in self.drafts.all():
-            if self.ask_restore_draft(draft):
+            if self.questions.ask_restore_draft(draft):
                 document = FlowDocument(draft.to_flow(self.catalog), self.catalog)
                 document.unsaved_base = True
-                self.set_document(document)
+                self.show_document(document)
                 return True
             self.drafts.discard(draft.flow_id)
         return False
@@ -352,11 +369,8 @@ class WorkspaceOps:
         self._watch()  # editors save by replacing files, which drops them from the watch
         if changed:
             self.runs.libraries_changed()
-            self.palette_widget.set_catalog(self.catalog)
-            if self.scene is not None:
-                self.scene.refresh_ports()
-            self.inspector.refresh()
-            self.validate()
+            self.palette.set_catalog(self.catalog)
+            self.catalog_changed.emit()
             failed = [lib.name for lib in self.catalog.libraries if lib.error and lib.name in changed]
             self.show_message(
                 f"Reloaded {', '.join(changed)}"

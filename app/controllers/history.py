@@ -1,6 +1,7 @@
-"""The window's history side: the runs dock, a chosen run's states, logs and outputs.
+"""The history side of the window: the runs dock, the shown run's states, logs, timeline and outputs.
 
-Mixed into MainWindow. Records and values are read off the GUI thread
+The shown run is a live one (its batched events arrive from `LiveRuns`) or
+a past one (read from the records). Records and values are read off the GUI thread
 (`asyncio.to_thread`); the docks only show what comes back. Runs started
 elsewhere (`plait run` in a terminal, `plait serve`) are picked up by a poll
 of the runs table.
@@ -11,12 +12,14 @@ from __future__ import annotations
 import asyncio
 import html
 import time
+from dataclasses import dataclass
+from typing import Any
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import QObject, QTimer, Signal
 
-from plait.app.history import PastRun, SaveError, latest_outputs, load_past_run, maker_of, save_value
-from plait.app.run_controller import LiveRun, mark_parameter_values
-from plait.app.trust_control import RESTRICTED_TIP
+from plait.app.controllers.trust import RESTRICTED_TIP
+from plait.app.live_runs import LiveRun, mark_parameter_values
+from plait.app.past_runs import PastRun, SaveError, latest_outputs, load_past_run, maker_of, save_value
 from plait.app.value_process import ValueProcessError, preview_pickled, save_pickled
 from plait.runtime.engine import events as ev
 from plait.runtime.engine.plan import RunRefused, make_plan
@@ -34,10 +37,46 @@ HISTORY_ROWS = 200
 PICKLED = object()
 
 
-class HistoryOps:
-    """Mixed into MainWindow: run history, timelines, outputs, clearing caches."""
+@dataclass
+class RunDocks:
+    """The docks that show runs, and the dock widgets holding the logs and outputs."""
 
-    def init_history_ops(self) -> None:
+    runs: Any
+    outputs: Any
+    logs: Any
+    outputs_widget: Any
+    logs_widget: Any
+
+
+class HistoryController(QObject):
+    """Run history, the shown run on the canvas and in the docks, outputs, clearing caches."""
+
+    shown_run_changed = Signal()
+
+    def __init__(
+        self,
+        session,
+        questions,
+        run_settings,
+        runs,
+        trust,
+        explainer,
+        docks: RunDocks,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.session = session
+        self.questions = questions
+        self.run_settings = run_settings
+        self.runs = runs
+        self.trust = trust
+        self.explainer = explainer
+        self.runs_dock, self.outputs_dock, self.logs_dock = docks.runs, docks.outputs, docks.logs
+        self.docks = docks
+        self.shown_run = None  # the LiveRun or PastRun the canvas and docks show
+        runs.nodes_changed.connect(self._nodes_changed)
+        runs.lines_added.connect(self._lines_added)
+        runs.run_finished.connect(self._run_finished)
         self._runs_signature = None
         self._poll = QTimer(self, interval=POLL_MS)
         self._poll.timeout.connect(self.poll_runs)
@@ -45,13 +84,40 @@ class HistoryOps:
         self._values: dict[tuple[str, str], object] = {}  # (node, port) -> loaded value
         self._output_refs: dict[str, object] = {}
         self.runs_dock.run_selected.connect(self.show_run)
-        self.runs_dock.rerun_requested.connect(self.rerun)
         self.runs_dock.node_clicked.connect(lambda n: self.scene and self.scene.select_nodes([n]))
         self.runs_dock.scope_changed.connect(lambda _: self.refresh_runs())
         self.outputs_dock.load_requested.connect(self._load_port)
         self.outputs_dock.save_requested.connect(self._save_port)
-        self.outputs_dock.recompute_requested.connect(lambda n: self.run_flow(force=(n,)))
         self.logs_dock.node_filter_cleared.connect(lambda: self.scene and self.scene.clearSelection())
+
+    @property
+    def workspace(self):
+        return self.session.workspace
+
+    @property
+    def document(self):
+        return self.session.document
+
+    @property
+    def scene(self):
+        return self.session.scene
+
+    def show_message(self, text: str) -> None:
+        self.session.say(text)
+
+    def _shows_flow(self, flow_id: str) -> bool:
+        return self.session.shows_flow(flow_id)
+
+    def _set_shown(self, run) -> None:
+        self.shown_run = run
+        self.shown_run_changed.emit()
+
+    def forget_shown(self) -> None:
+        self._set_shown(None)
+
+    def stop(self) -> None:
+        """The window closes: no more polls of the runs table."""
+        self._poll.stop()
 
     def _spawn(self, coro) -> None:
         self.runs.background(coro)
@@ -77,7 +143,7 @@ class HistoryOps:
 
     def poll_runs(self) -> None:
         """Refresh the history when runs changed (a terminal's `plait run`, a schedule)."""
-        if self.workspace is None or not self.isVisible():
+        if self.workspace is None or not self.runs_dock.window().isVisible():
             return
         if self._signature() != self._runs_signature or self.runs.running:
             self.refresh_runs()
@@ -96,12 +162,10 @@ class HistoryOps:
         lives = [live for live in self.runs.live.values() if live.flow_id == flow_id]
         if lives:
             self.show_live_run(lives[-1])
-            self._update_run_status()
             return
         last = self.workspace.history.latest_run_id(flow_id) if self.workspace is not None else None
-        self.shown_run = None
         self.logs_dock.set_lines([], {})
-        self._update_run_status()
+        self._set_shown(None)
         self.update_timeline()
         if last is not None:
             self._spawn(self._show_past(last, chosen=False))
@@ -121,9 +185,72 @@ class HistoryOps:
             self.scene.set_statuses(past.statuses if self._shows_flow(past.flow_id) else {})
             self.explainer.schedule()
         self.logs_dock.set_lines(past.lines, past.titles)
-        self._selection_changed()
+        self.follow_selection()
         self.update_timeline()
-        self._update_run_status()
+        self.shown_run_changed.emit()
+
+    # -- a live run --------------------------------------------------------
+
+    def show_live_run(self, live: LiveRun) -> None:
+        self.shown_run = live
+        if self.scene is not None and self._shows_flow(live.flow_id):
+            self.scene.set_statuses(live.statuses)
+        self.logs_dock.set_lines(live.lines, live.titles)
+        self.follow_selection()
+        self.update_timeline()
+        self.shown_run_changed.emit()
+
+    def _nodes_changed(self, live: LiveRun, nodes: set[str]) -> None:
+        if live is self.shown_run and self.scene is not None and self._shows_flow(live.flow_id):
+            for node_id in nodes:
+                self.scene.set_status(node_id, live.statuses.get(node_id))
+            shown = self.outputs_dock.node_id
+            if shown in nodes and live.statuses[shown].state in ev.FINAL_STATES:
+                self.show_outputs(shown)
+
+    def _lines_added(self, live: LiveRun, lines: list) -> None:
+        if live is self.shown_run:
+            self.logs_dock.append(lines, live.titles)
+
+    def _run_finished(self, live: LiveRun) -> None:
+        self.refresh_runs()
+        self.explainer.schedule()
+        if live is self.shown_run:
+            self.update_timeline()
+            if self.outputs_dock.node_id:
+                self.show_outputs(self.outputs_dock.node_id)
+
+    def tick(self) -> None:
+        """Every half second of a run: running nodes' elapsed times and the timeline move on."""
+        live = self.shown_run
+        if isinstance(live, LiveRun) and self.scene is not None and self._shows_flow(live.flow_id):
+            for node_id, status in live.statuses.items():
+                if status.state == ev.RUNNING:
+                    self.scene.set_status(node_id, status)
+            self.update_timeline()
+
+    # -- following the selection ---------------------------------------------
+
+    def follow_selection(self) -> None:
+        """Selecting nodes filters the logs to them and shows the outputs of one."""
+        if self.document is None:
+            return
+        ids = self.scene.selected_node_ids() if self.scene else []
+        titles = [self.document.flow.nodes[n].title for n in ids]
+        self.logs_dock.set_node_filter(ids, ", ".join(titles[:3]) + ("…" if len(ids) > 3 else ""))
+        one = self.session.selected_one()
+        if one != self.outputs_dock.node_id or one is None:
+            self.show_outputs(one)
+
+    def reveal_output(self, node_id: str) -> None:
+        self.scene.select_nodes([node_id])
+        self.docks.outputs_widget.show()
+        self.docks.outputs_widget.raise_()
+
+    def reveal_logs(self, node_id: str) -> None:
+        self.scene.select_nodes([node_id])
+        self.docks.logs_widget.show()
+        self.docks.logs_widget.raise_()
 
     def update_timeline(self) -> None:
         run = self.shown_run
@@ -146,21 +273,6 @@ class HistoryOps:
             ]
             detail = f"{run.flow_name}: {run.state}" + (f" — {run.error}" if run.error else "")
         self.runs_dock.set_timeline(bars, detail)
-
-    def rerun(self, run_id: str) -> None:
-        """Run a past run's flow (its latest version) again with the same parameters."""
-        if self.trust_control.refuse():
-            return
-        row = self.workspace.history.run(run_id)
-        if row is None:
-            return
-        flow_id, parameters = row["flow_id"], row["parameters"]
-        if not self._shows_flow(flow_id):
-            if not self.open_flow(flow_id):
-                return
-        elif self.document.modified and not self.document.read_only and not self.save():
-            return
-        self.start_run(self.document.flow, parameters, self.run_choices())
 
     # -- outputs -----------------------------------------------------------
 
@@ -197,7 +309,7 @@ class HistoryOps:
         run_id, state, refs = await asyncio.to_thread(
             latest_outputs, self.workspace.db_path, self.document.flow.id, node_id
         )
-        if self.outputs_dock.node_id not in (None, node_id) or self._selected_one() != node_id:
+        if self.outputs_dock.node_id not in (None, node_id) or self.session.selected_one() != node_id:
             return
         if not refs:
             self.outputs_dock.clear(f"<b>{title}</b> has no stored output yet: run the flow.")
@@ -236,7 +348,7 @@ class HistoryOps:
             self._spawn(self._load_value(node_id, port, ref))
 
     async def _load_value(self, node_id: str, port: str, ref) -> None:
-        if self.trust_control.restricted:
+        if self.trust.restricted:
             self.outputs_dock.show_error(
                 node_id, port, f"No preview: {RESTRICTED_TIP[0].lower()}{RESTRICTED_TIP[1:]}."
             )
@@ -249,6 +361,11 @@ class HistoryOps:
                 if executor is None:
                     raise RuntimeError("the value stayed in the Dask cluster; run again")
                 ref = await executor.materialize(ref, engine.cache.store, key, port)
+            live = self.shown_run.run.executor if isinstance(self.shown_run, LiveRun) else None
+            stored = getattr(live, "stored", None)
+            writing = stored({port: ref}) if stored is not None else None
+            if writing is not None:
+                await writing  # a worker is still writing its file, in the background
             if ref.serializer == "pickle":
                 # Unpickling may import the workspace's code: done in a child process.
                 store = engine.cache.store
@@ -290,7 +407,7 @@ class HistoryOps:
             else:
                 written = await asyncio.to_thread(save_value, value, path)
         except (SaveError, OSError, ValueProcessError) as exc:
-            self.tell("Cannot save the value", str(exc))
+            self.questions.tell("Cannot save the value", str(exc))
             return
         self.show_message(f"Saved {written}")
 
@@ -301,8 +418,7 @@ class HistoryOps:
         flow = self.document.flow
         keys = set()
         try:
-            values = {p.name: p.default for p in flow.parameters() if not p.required}
-            values.update(self.last_parameters(flow))
+            values = self.run_settings.defaults(flow)
             plan = make_plan(flow, values, folder=str(self.workspace.folder))
             plan.predict(self.runs.engine_for_workspace().cache)
             keys.add(plan.predicted_keys[node_id])  # known when its inputs are cached

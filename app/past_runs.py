@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from plait.app.live_runs import first_line
 from plait.runtime.results.blobs import OutputRef
 from plait.runtime.workspace.history import RunHistory
 from plait.widgets.canvas.status import NodeStatus
@@ -46,11 +47,6 @@ class PastRun:
     @property
     def finished(self) -> bool:
         return self.state != "running"
-
-
-def _first_line(text: str | None) -> str | None:
-    lines = [t for t in (text or "").strip().splitlines() if t.strip()]
-    return lines[0].strip() if lines else None
 
 
 def _refs(history: RunHistory, cache_key: str | None, result_ref: str | None) -> dict[str, OutputRef]:
@@ -95,7 +91,7 @@ def load_past_run(db_path: str | Path, run_id: str, with_logs: bool = True) -> P
             error_message,
             tb,
         ) in (tuple(n.values()) for n in history.node_runs(run_id)):
-            error = _first_line(error_message)
+            error = first_line(error_message)
             if error and error_type and state != "skipped" and not error.startswith(error_type):
                 error = f"{error_type}: {error}"
             duration = (ended - started) if started and ended else None

@@ -1,6 +1,6 @@
 """The File menu's Export (JSON, SVG, PNG, DOT, Python script) and Import (JSON).
 
-Mixed into MainWindow; the work is the runtime's (`documents`, `drawing`,
+The work is the runtime's (`documents`, `drawing`,
 `scripts`), done off the GUI thread. Anything that goes wrong is told as a
 message naming the file.
 """
@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QFileDialog
 
 EXPORTS = {
@@ -35,8 +36,23 @@ def _export_bytes(flow, fmt: str, folder: Path, path: Path, states: dict) -> byt
     return draw_flow(flow, fmt, states)
 
 
-class ExportOps:
-    """Mixed into MainWindow: exporting the open flow and importing flow documents."""
+class ExportController(QObject):
+    """Exporting the open flow and importing flow documents."""
+
+    def __init__(self, session, questions, runs, workspaces, parent) -> None:
+        super().__init__(parent)
+        self.session = session
+        self.questions = questions
+        self.runs = runs
+        self.workspaces = workspaces
+
+    @property
+    def workspace(self):
+        return self.session.workspace
+
+    @property
+    def document(self):
+        return self.session.document
 
     def make_export_menu(self, file_menu) -> None:
         self.export_menu = file_menu.addMenu("&Export")
@@ -54,7 +70,7 @@ class ExportOps:
         start = str(
             (self.workspace.folder if self.workspace else Path.home()) / f"{self.document.flow.name}.{fmt}"
         )
-        path, _ = QFileDialog.getSaveFileName(self, f"Export {text.rstrip('…')}", start, filters)
+        path, _ = QFileDialog.getSaveFileName(self.parent(), f"Export {text.rstrip('…')}", start, filters)
         if path:
             self.runs.background(self.export_to(path, fmt))
 
@@ -64,23 +80,24 @@ class ExportOps:
         fmt = fmt or path.suffix.lstrip(".").lower()
         flow = self.document.flow.copy()
         states = {}
-        if fmt in ("svg", "png") and self.scene is not None:
-            states = {n: s.state for n, s in self.scene.statuses().items()}
+        scene = self.session.scene
+        if fmt in ("svg", "png") and scene is not None:
+            states = {n: s.state for n, s in scene.statuses().items()}
         folder = self.workspace.folder if self.workspace else path.parent
         try:
             data = await asyncio.to_thread(_export_bytes, flow, fmt, folder, path, states)
             await asyncio.to_thread(path.write_bytes, data)
         except Exception as exc:  # noqa: BLE001 - runtime errors carry a message for people
-            self.tell("Export failed", f"Cannot export '{flow.name}' to {path}:\n{exc}")
+            self.questions.tell("Export failed", f"Cannot export '{flow.name}' to {path}:\n{exc}")
             return False
-        self.show_message(f"Exported '{flow.name}' to {path}")
+        self.session.say(f"Exported '{flow.name}' to {path}")
         return True
 
     def choose_import(self) -> None:
         if self.workspace is None:
             return
         path, _ = QFileDialog.getOpenFileName(
-            self, "Import flow document", str(self.workspace.folder), "Flow documents (*.json)"
+            self.parent(), "Import flow document", str(self.workspace.folder), "Flow documents (*.json)"
         )
         if path:
             self.import_from(path)
@@ -90,14 +107,14 @@ class ExportOps:
         from plait.runtime.workspace.documents import import_file
         from plait.runtime.workspace.store import WorkspaceError
 
-        if not self.maybe_save():
+        if not self.workspaces.maybe_save():
             return None
         try:
             flow = import_file(path, self.workspace)
         except (WorkspaceError, ValueError) as exc:
-            self.tell("Import failed", str(exc))
+            self.questions.tell("Import failed", str(exc))
             return None
-        self.refresh_flows()
-        self.open_flow(flow.id, ask=False)
-        self.show_message(f"Imported '{flow.name}' (version {flow.version})")
+        self.workspaces.refresh_flows()
+        self.workspaces.open_flow(flow.id, ask=False)
+        self.session.say(f"Imported '{flow.name}' (version {flow.version})")
         return flow.id

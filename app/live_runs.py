@@ -86,7 +86,7 @@ class LiveRun:
         return out
 
 
-class RunController(QObject):
+class LiveRuns(QObject):
     """Starts runs on one workspace's engine and turns their events into batched signals."""
 
     run_started = Signal(object)  # LiveRun

@@ -1,0 +1,84 @@
+"""A large output whose file a worker is still writing is shown once the file is there, never as missing."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+from plait.runtime.flow.model import Flow
+from plait.runtime.nodes.libraries import Catalog
+from tests.app.conftest import own_workspace
+from tests.app.running import save
+from tests.app.test_running import RUN_TIMEOUT, click_node, press_run, wait_for_run
+
+LIBRARY = textwrap.dedent('''
+    """A node whose array a worker writes slowly: its write waits for a file named gate."""
+    import time
+    from pathlib import Path
+
+    import numpy
+
+
+    def big(mb: int = 20) -> numpy.ndarray:
+        """A large array."""
+        from plait.runtime.results import blobs
+
+        gate = Path(__file__).with_name("gate")
+        original = blobs._write_piece
+
+        def first_piece(fh, piece):
+            blobs._write_piece = original
+            original(fh, piece)
+            fh.flush()
+            gate.with_name("writing").write_text("under way")
+            while not gate.exists():
+                time.sleep(0.01)
+
+        blobs._write_piece = first_piece
+        return numpy.full(mb * 1024 * 1024 // 8, 2.0)
+''')
+
+
+@pytest.fixture
+def folder(tmp_path):
+    path = own_workspace(tmp_path / "ws")
+    (path / "slow.py").write_text(LIBRARY)
+    return path
+
+
+def test_an_output_still_being_written_is_shown_once_its_file_is_complete(
+    make_window, settings, folder, qtbot
+):
+    settings.setValue("run/executor", "local")
+    catalog = Catalog(folder)
+    catalog.load()
+    flow = Flow("Big array", catalog=catalog)
+    big = flow.create_node(catalog.get("slow.py:big"), (240, 0)).id
+    save(folder, flow)
+    window = make_window(folder)
+    window.view.fit_view()
+    window.outputs_dock_widget.show()
+    press_run(window, qtbot)
+
+    def finished_while_writing() -> bool:
+        live = list(window.runs.live.values())
+        status = live[-1].statuses.get(big) if live else None
+        return (folder / "writing").exists() and status is not None and status.state == "completed"
+
+    qtbot.waitUntil(finished_while_writing, timeout=RUN_TIMEOUT)
+    assert window.runs.running  # the run waits for the file before it ends
+    click_node(window, qtbot, big)
+
+    def tab():
+        return window.outputs_dock.tab_by_port.get("result")
+
+    try:
+        qtbot.waitUntil(lambda: tab() is not None, timeout=10_000)
+        qtbot.wait(300)
+        assert tab().preview is None and tab().status.text() == "Loading…"  # waiting, not "cannot be read"
+    finally:
+        (folder / "gate").touch()
+    qtbot.waitUntil(lambda: tab() is not None and tab().preview is not None, timeout=RUN_TIMEOUT)
+    assert wait_for_run(window, qtbot).state == "completed"
+    assert tab().save_button.isEnabled()
