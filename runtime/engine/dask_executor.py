@@ -4,10 +4,14 @@ Plait's scheduler still decides what runs (the same Merkle keys, so a cached
 node never reaches the cluster); Dask runs each node where it likes. A node is
 one Dask task, the call itself. Everything ready at the same moment goes to
 the cluster in one batch, and the cluster queues it: the scheduler does not
-hold nodes back to the cluster's thread count. Logs, progress, the moment a
-node starts and its outcome travel back as Dask worker events on a topic per
-run, so the scheduling process never fetches a task's result to learn how it
-went.
+hold nodes back to the cluster's thread count. The nodes after those go in the
+same batch, ahead of their inputs: each task is given its upstream nodes' tasks
+as arguments, so Dask starts it on a worker as soon as they are done, with no
+round trip through the scheduling process per node. Such a node's worker works
+out its cache key from its inputs' digests, as the scheduler would. Logs,
+progress, the moment a node starts and its outcome travel back as Dask worker
+events on a topic per run, so the scheduling process never fetches a task's
+result to learn how it went.
 
 Two ways to hand results on:
 - shared store (default, and always for a LocalCluster): the worker writes the
@@ -21,79 +25,21 @@ Two ways to hand results on:
 from __future__ import annotations
 
 import asyncio
-import logging
 import pickle
-import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from plait.runtime.engine.worker import Message, Outcome, Task, run_task
+from plait.runtime.engine.dask_worker import IN_CLUSTER, run_on_worker, task_key
+from plait.runtime.engine.worker import Message, Outcome, Task
 from plait.runtime.results.blobs import OutputRef, ResultStore
 
-IN_CLUSTER = "dask"  # serializer name of a value held in cluster memory
-LOOPBACK = "127.0.0.1"
 CONNECT_TIMEOUT = 5.0
+BATCH = 100  # tasks sent in one graph update at most: a big batch starts while the rest is made
 
 
 class ExecutorUnavailable(Exception):
     """The executor cannot start (a cluster out of reach); the message says where."""
-
-
-class _MemoryStore(ResultStore):
-    """Keeps a node's outputs in the worker for Dask to hold, with their summaries."""
-
-    def __init__(self, base: ResultStore, upstream: dict[str, Any]) -> None:
-        super().__init__(base.folder, base.inline_limit)
-        self.kept: dict[str, Any] = {}  # checksum ("<key>/<port>") -> value
-        self.upstream = upstream  # checksum -> the (outcome, kept) an upstream task returned
-
-    def write(self, key: str, port: str, value: Any, folder: str | None = None) -> OutputRef:
-        from plait.runtime.keys.files import existing
-        from plait.runtime.keys.values import value_key
-        from plait.runtime.results.serializers import summarize
-
-        self.kept[f"{key}/{port}"] = value  # a mapped input's items share a port, not a key
-        paths = tuple(existing(value, folder)) if isinstance(value, (str, list, tuple, dict)) else ()
-        return OutputRef(
-            IN_CLUSTER, 0, f"{key}/{port}", summarize(value), digest="value:" + value_key(value), paths=paths
-        )
-
-    def read(self, ref: OutputRef) -> Any:
-        if ref.serializer == IN_CLUSTER:
-            return self.upstream[ref.checksum][1][ref.checksum]
-        return super().read(ref)
-
-
-_STORES: dict[str, ResultStore] = {}  # per worker process: one store per cache folder
-
-
-def _run_on_worker(task: Task, topic: str, shared: bool, upstream: dict[str, Any]) -> Any:
-    """Runs inside a Dask worker: the node, with its messages sent as worker events.
-
-    Returns (outcome, outputs kept in memory); the outcome also goes out as an
-    event, which is how the scheduling process learns it.
-    """
-    from distributed import get_worker
-
-    worker = get_worker()
-
-    def send(message: Message) -> None:
-        worker.log_event(topic, list(message))
-
-    send(("started", task.id))
-    store = _STORES.get(task.cache_folder)
-    if store is None:
-        store = _STORES[task.cache_folder] = ResultStore(task.cache_folder)
-    kept: dict[str, Any] = {}
-    if shared:
-        outcome = run_task(task, send, store)
-    else:
-        memory = _MemoryStore(store, upstream)
-        outcome = run_task(task, send, memory)
-        kept = memory.kept
-    send(("done", task.id, pickle.dumps(outcome)))
-    return outcome, kept
 
 
 @dataclass(eq=False)
@@ -105,6 +51,11 @@ class _Submission:
     upstream: dict[str, Any]  # checksum -> future of the upstream task holding it
     outcome: asyncio.Future[Outcome]
     future: Any = None  # the Dask future, once submitted
+    # node -> the future (or, in the same batch, the submission) of each upstream
+    # node this task is sent ahead of
+    ahead: dict[str, Any] = field(default_factory=dict)
+    sources: tuple[str, ...] = ()  # those nodes, kept once the task has their futures
+    key: str | None = None  # its Dask key, once sent
 
 
 class DaskExecutor:
@@ -112,6 +63,7 @@ class DaskExecutor:
 
     name = "dask"
     queues = True  # the cluster queues tasks: the scheduler submits every ready node at once
+    ahead = True  # and the nodes after them, given their upstream nodes' tasks
 
     def __init__(
         self,
@@ -132,7 +84,11 @@ class DaskExecutor:
         self.cluster: Any = None
         self._topics: set[str] = set()
         self._routes: dict[str, _Submission] = {}  # task id -> its submission
+        self._by_key: dict[str, _Submission] = {}  # Dask key -> the submission sent under it
+        self._calls: dict[tuple[str, str], _Submission] = {}  # (run, node) -> its latest call
+        self._cancelling: list[Any] = []  # futures to cancel in this turn's batch
         self._queue: list[_Submission] = []  # waiting for this turn's batch
+        self._flushing = False  # the end of this turn sends the queue
         self._watchers: set[asyncio.Task[None]] = set()
         self._held: dict[str, Any] = {}  # token -> future of a value kept in the cluster
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -157,8 +113,7 @@ class DaskExecutor:
         if self.client is not None:
             return
         try:
-            import dask
-            from distributed import Client, LocalCluster
+            from distributed import Client
         except ImportError:
             raise ExecutorUnavailable(
                 "the Dask executor needs dask.distributed: pip install 'plait[dask]'"
@@ -167,28 +122,10 @@ class DaskExecutor:
         if self.address is None:
             import os
 
+            from plait.runtime.engine.dask_cluster import local_cluster
+
             workers = self._wanted_slots or max(1, os.cpu_count() or 1)
-
-            # Loopback only: the cluster runs this machine's code for anyone who reaches
-            # it, and its dashboard has no login. The scheduler's web server (health and
-            # metrics) always listens, so it gets a free loopback port; the dashboard
-            # pages on it are off unless asked for.
-            # The cluster's scheduler runs on a loop thread of its own, not on this loop
-            # (the window's): it answers its workers while this loop handles the run.
-            def make_cluster() -> Any:
-                with dask.config.set(self._local_settings()):
-                    return LocalCluster(
-                        n_workers=workers,
-                        threads_per_worker=1,
-                        processes=True,
-                        host=LOOPBACK,
-                        dashboard_address=f"{LOOPBACK}:0",
-                        scheduler_kwargs={"dashboard": self.dashboard},
-                        worker_dashboard_address=None,
-                        silence_logs=logging.CRITICAL,
-                    )
-
-            self.cluster = await asyncio.to_thread(make_cluster)
+            self.cluster = await asyncio.to_thread(local_cluster, workers, self.dashboard)
             self.client = await Client(self.cluster.scheduler_address, asynchronous=True)
         else:
             try:
@@ -203,19 +140,6 @@ class DaskExecutor:
                 ) from None
         info = self.client.scheduler_info()
         self.slots = max(1, sum(w.get("nthreads", 1) for w in info["workers"].values()))
-
-    def _local_settings(self) -> dict[str, Any]:
-        """Dask settings for a cluster of our own, tuned for many small node tasks.
-
-        Every task goes to a worker as soon as it is submitted (no queue on the
-        Dask scheduler), so a worker starts its next node without a round trip;
-        the workers' statistical profiler, which only the dashboard shows, is off
-        unless the dashboard is.
-        """
-        settings: dict[str, Any] = {"distributed.scheduler.worker-saturation": float("inf")}
-        if not self.dashboard:
-            settings["distributed.worker.profile.enabled"] = False
-        return settings
 
     @property
     def dashboard_link(self) -> str | None:
@@ -238,7 +162,8 @@ class DaskExecutor:
 
     def _event(self, event: Any) -> None:
         _, message = event
-        submission = self._routes.get(message[1])
+        # A task's own messages name its task id; the workers' plugin names its Dask key.
+        submission = self._routes.get(message[1]) or self._by_key.get(message[1])
         if submission is None:
             return
         if message[0] == "done":
@@ -271,7 +196,9 @@ class DaskExecutor:
     async def run(self, task: Task, report: Callable[[Message], None]) -> Outcome:
         """Queue the task for the next batch and wait for its outcome.
 
-        `report` also receives ("started", task id) when a worker begins it.
+        `report` also receives ("started", task id, key) when a worker begins it.
+        An input ("after", (node, port)) is the output of that node's call,
+        queued or running here: the task goes ahead of it.
         """
         await self.start()
         upstream, lost = self._inputs_held(task)
@@ -282,62 +209,127 @@ class DaskExecutor:
                 error_message=f"the value of input '{lost}' is no longer "
                 "held by the cluster; run the flow again",
             )
+        ahead: dict[str, Any] = {}
+        for kind, payload in task.inputs.values():
+            if kind != "after":
+                continue
+            source = self._calls.get((task.run_id, payload[0]))
+            if source is None or source.outcome.cancelled():  # done meanwhile: the value is known
+                return _waits_for(payload[0])
+            ahead[payload[0]] = source.future if source.future is not None else source
         loop = asyncio.get_running_loop()
-        submission = _Submission(task, report, upstream, loop.create_future())
+        outcome = loop.create_future()
+        submission = _Submission(task, report, upstream, outcome, ahead=ahead, sources=tuple(ahead))
         self._routes[task.id] = submission
+        call = (task.run_id, task.node_id)
+        if task.kind == "call":
+            self._calls[call] = submission
         self._queue.append(submission)
-        if len(self._queue) == 1:
+        if not self._flushing:
+            self._flushing = True
             loop.call_soon(self._submit)  # after every node made ready this turn has queued
+        elif len(self._queue) >= BATCH:
+            self._send_queued()  # the cluster starts on these while the rest are made
         try:
             return await submission.outcome
         except asyncio.CancelledError:
             if submission.future is not None:
-                # Fire and forget: this coroutine is being cancelled and must not wait.
-                asyncio.ensure_future(self.client.cancel([submission.future]))
+                self._cancel(submission.future)
             raise
         finally:
             self._routes.pop(task.id, None)
+            if submission.key is not None:
+                self._by_key.pop(submission.key, None)
+            if self._calls.get(call) is submission:
+                del self._calls[call]
             submission.future = None
 
+    def _cancel(self, future: Any) -> None:
+        """Cancel a task on the cluster, with the others cancelled this turn, without waiting."""
+        self._cancelling.append(future)
+        if len(self._cancelling) == 1:
+            asyncio.get_running_loop().call_soon(self._cancel_batch)
+
+    def _cancel_batch(self) -> None:
+        futures, self._cancelling = self._cancelling, []
+        if self.client is not None:
+            self._keep(asyncio.ensure_future(self.client.cancel(futures)))
+
+    def _keep(self, task: asyncio.Future[Any]) -> None:
+        self._watchers.add(task)
+        task.add_done_callback(self._watchers.discard)
+
     def _submit(self) -> None:
-        """Send every queued task to the cluster in one graph update."""
+        """Send every queued task to the cluster (at the end of the turn that queued them)."""
+        self._flushing = False
+        self._send_queued()
+
+    def _send_queued(self) -> None:
+        """Send the queued tasks to the cluster in one graph update."""
         batch = [s for s in self._queue if not s.outcome.done()]  # some were cancelled meanwhile
         self._queue = []
-        if not batch:
+        try:
+            self._send(batch)
+        except Exception as exc:  # noqa: BLE001 - a bug here must not leave its nodes waiting for ever
+            for s in batch:
+                if s.future is None:
+                    self._settle(s, _failure(exc))
+
+    def _send(self, batch: list[_Submission]) -> None:
+        """One graph of the batch's tasks: a task sent ahead names its upstream task in it.
+
+        The upstream task is a key of the same graph or the future of one sent
+        before, given as an argument of its own so Dask passes its result.
+        """
+        graph: dict[str, tuple] = {}
+        sent: list[_Submission] = []
+        keys: dict[int, str] = {}
+        for s in batch:  # in the order they came: a task after those it goes ahead of
+            refs: list[Any] = []
+            for node, source in s.ahead.items():
+                ref = source
+                if isinstance(source, _Submission):  # in this graph, or sent just before
+                    ref = keys.get(id(source)) or source.future
+                if ref is None:  # its upstream task never went (cancelled meanwhile)
+                    self._settle(s, _waits_for(node))
+                    break
+                refs.append(ref)
+            else:
+                key = s.key = keys[id(s)] = task_key(s.task)
+                self._by_key[key] = s
+                topic = self._topic(s.task.run_id)
+                graph[key] = (run_on_worker, s.task, topic, self.shared, s.upstream, tuple(s.ahead), *refs)
+                sent.append(s)
+        if not sent:
             return
         try:
-            futures = self.client.map(
-                _run_on_worker,
-                [s.task for s in batch],
-                [self._topic(s.task.run_id) for s in batch],
-                [self.shared] * len(batch),
-                [s.upstream for s in batch],
-                key=[f"plait-{s.task.node_id}-{uuid.uuid4().hex[:8]}" for s in batch],
-                pure=False,
-            )
+            futures = self.client.get(graph, [keys[id(s)] for s in sent], sync=False)
         except Exception as exc:  # noqa: BLE001 - a task that cannot be sent, a lost connection
-            for s in batch:
+            for s in sent:
                 self._settle(s, Outcome(False, error_type=type(exc).__name__, error_message=str(exc)))
             return
-        for s, future in zip(batch, futures, strict=True):
+        for s, future in zip(sent, futures, strict=True):
             s.future = future
-            s.upstream = {}  # the task has them now; held values are released by the scheduler
-        watcher = asyncio.ensure_future(self._watch(batch))
-        self._watchers.add(watcher)
-        watcher.add_done_callback(self._watchers.discard)
+            # The task has them now; held values are released by the scheduler.
+            s.upstream, s.ahead = {}, {}
+        self._keep(asyncio.ensure_future(self._watch(list(zip(sent, futures, strict=True)))))
 
-    async def _watch(self, batch: list[_Submission]) -> None:
+    async def _watch(self, batch: list[tuple[_Submission, Any]]) -> None:
         """Report tasks that ended without sending their outcome: a worker died, a task was lost."""
         from distributed import as_completed
 
-        by_key = {s.future.key: s for s in batch}
-        async for future in as_completed([s.future for s in batch]):
+        by_key = {future.key: s for s, future in batch}
+        # With a shared store a task's result is small: the batch's are let go of
+        # together when the last is done, so the cluster frees them in one go
+        # instead of one message per task while the others run.
+        together = [future for _, future in batch] if self.shared else []
+        async for future in as_completed([future for _, future in batch]):
             submission = by_key.pop(future.key)
             if submission.outcome.done():
                 continue
             if future.status == "finished":  # the outcome event is late: read the task's result
                 try:
-                    outcome, _ = await future
+                    outcome = (await future).outcome
                 except Exception as exc:  # noqa: BLE001
                     outcome = _failure(exc)
             elif future.status == "cancelled":
@@ -346,7 +338,12 @@ class DaskExecutor:
                 )
             else:
                 outcome = _failure(await future.exception())
+            if submission.sources and future.status != "finished":
+                # Sent ahead, it may have been lost with an upstream task (cancelled, or
+                # failed outside its node): the node goes again once its inputs are done.
+                outcome.waits_for = submission.sources[0]
             self._settle(submission, outcome)
+        together.clear()
 
     async def materialize(self, ref: OutputRef, store: ResultStore, key: str, port: str) -> OutputRef:
         """Bring a value held in the cluster into the result store (when someone asks)."""
@@ -355,7 +352,7 @@ class DaskExecutor:
         held = self._held.get(ref.checksum)
         if held is None:
             raise ExecutorUnavailable("the cluster no longer holds this value; run again")
-        _, kept = await held
+        kept = (await held).kept
         return store.write(key, port, kept[ref.checksum])
 
     def release(self, ref: OutputRef) -> None:
@@ -376,6 +373,16 @@ class DaskExecutor:
         if self.cluster is not None:
             await asyncio.to_thread(self.cluster.close)
             self.cluster = None
+
+
+def _waits_for(node: str) -> Outcome:
+    """The outcome of a task sent ahead of a node whose value it will not get from the cluster."""
+    return Outcome(
+        False,
+        error_type="UpstreamGone",
+        error_message="an upstream node's task is no longer in the cluster",
+        waits_for=node,
+    )
 
 
 def _failure(exc: BaseException) -> Outcome:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import hashlib
 import json
 import pathlib
 import types
@@ -23,14 +22,14 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
+from plait.runtime.engine.merkle import KEY_VERSION, KeyRecipe, chained_key, ref_digest
+from plait.runtime.engine.merkle import digest as _digest
 from plait.runtime.flow import graph
 from plait.runtime.flow.model import Flow, Node
 from plait.runtime.flow.validation import Problem
 from plait.runtime.keys.values import value_key
 from plait.runtime.nodes.spec import POSITIONAL_ONLY, REQUIRED, KeyDigest, NodeSpec, Port
 from plait.runtime.workspace.catalog import SUBFLOW_PREFIX, is_subflow
-
-KEY_VERSION = 2  # bump when the key recipe changes, so old entries stop matching
 
 
 class RunRefused(Exception):
@@ -238,11 +237,7 @@ class Plan:
         """The content digest of an upstream output, for its consumers' keys."""
         if source in self.digests:
             return self.digests[source]
-        ref = outputs.get(port)
-        digest = getattr(ref, "digest", "") if ref is not None else ""
-        # A reference without a digest (none is written so today) counts by its
-        # producer's key: still a key over values, never a stale one.
-        return digest or f"key:{self.keys.get(source, '')}:{port}"
+        return ref_digest(outputs.get(port), self.keys.get(source, ""), port)
 
     def resolve(self, node_id: str, outputs_of: Any) -> str:
         """Work out a node's key once its inputs are known; `outputs_of(node)` gives their refs."""
@@ -259,7 +254,7 @@ class Plan:
             ref = refs.get(source_port)
             if spec.parts.get("track_files", True) and getattr(ref, "paths", None):
                 files.update(_file_fingerprints(list(ref.paths), self.folder))
-        key = _digest([KEY_VERSION, spec.base, inputs, sorted(files.items())])
+        key = chained_key(spec.base, inputs, files)
         self.keys[node_id] = key
         self.key_parts[node_id] = {
             **spec.parts,
@@ -272,6 +267,23 @@ class Plan:
                 _digest([KEY_VERSION, spec.item_base, rest, sorted(files.items())]) + ":item"
             )
         return key
+
+    def recipe(self, node_id: str, outputs_of: Any, pending: set[str]) -> KeyRecipe:
+        """How a worker works out a node's key when the sources in `pending` are still running."""
+        spec = self.node_keys[node_id]
+        track = spec.parts.get("track_files", True)
+        inputs: list[tuple[str, str | None, str, str]] = []
+        files: dict[str, str] = {}
+        for port, source, source_port in spec.inputs:
+            if source in pending:
+                inputs.append((port, None, source, source_port))
+                continue
+            refs = outputs_of(source)
+            inputs.append((port, self.input_digest(source, source_port, refs), source, source_port))
+            ref = refs.get(source_port)
+            if track and getattr(ref, "paths", None):
+                files.update(_file_fingerprints(list(ref.paths), self.folder))
+        return KeyRecipe(spec.base, inputs, files, track, self.folder)
 
     def predict(self, cache: Any) -> dict[str, str]:
         """What the cache answers before a run, without changing this plan.
@@ -346,11 +358,6 @@ class Plan:
                 return "will run", {}
             found[name] = ref
         return "cached", found
-
-
-def _digest(payload: Any) -> str:
-    blob = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(blob.encode()).hexdigest()
 
 
 def _file_fingerprints(paths: list[str], folder: str | None) -> dict[str, str]:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from plait.runtime.engine import events as ev
+from plait.runtime.engine.ahead import Ahead
 from plait.runtime.engine.executors import make_executor
 from plait.runtime.engine.plan import Plan, RunRefused, call_layout, coercion, make_plan
 from plait.runtime.engine.recorder import RunRecorder
@@ -216,8 +217,11 @@ class Run:
         self._history: list[object] = []
         self._progress: dict[str, ev.NodeProgress] = {}
         self._running: dict[str, asyncio.Task[None]] = {}
+        self._ends: asyncio.Queue[str] = asyncio.Queue()  # nodes whose task just ended
         self._remaining: dict[str, int] = {}  # node -> inputs not yet there
         self._began: dict[str, float] = {}  # node -> when its first attempt started (perf_counter)
+        self.ahead = Ahead(self)  # nodes sent to the cluster ahead of their inputs
+        self._blobs: dict[str, bytes] = {}  # node type -> its pickled function (lambdas, local ones)
         self._cancelled = False
         self._started = time.time()
         self._repairs = 0
@@ -365,21 +369,30 @@ class Run:
         )
 
         # An executor that queues tasks itself (Dask) is given everything ready at once.
-        slots = len(plan.order) if getattr(self.executor, "queues", False) else self.executor.slots
+        queues = getattr(self.executor, "queues", False)
+        succeeded: list[str] = []
         while (ready or self._running) and not self._cancelled:
-            while ready and self._busy() < slots and not self._cancelled:
+            started, succeeded = succeeded, []
+            while ready and not self._cancelled and (queues or self._busy() < self.executor.slots):
                 node_id = ready.pop(0)
-                self._running[node_id] = asyncio.create_task(self._execute(node_id))
+                self._start(node_id)
+                started.append(node_id)
+            self.ahead.send(started)
             if not self._running:
                 break
-            done, _ = await asyncio.wait(self._running.values(), return_when=asyncio.FIRST_COMPLETED)
-            for node_id in [n for n, t in self._running.items() if t in done]:
+            # Nodes that ended, in the order they did (a queue: a run may have thousands
+            # of nodes on a cluster at once, and waiting on all of them each time costs).
+            ended = [await self._ends.get()]
+            while not self._ends.empty():
+                ended.append(self._ends.get_nowait())
+            for node_id in ended:
                 task = self._running.pop(node_id)
                 if not task.cancelled() and task.exception() is not None:
                     raise task.exception()  # type: ignore[misc]
                 state = self.nodes[node_id].state
                 if state in ev.SUCCESS_STATES:
                     ready += self._settle(self._unblocked(node_id))
+                    succeeded.append(node_id)
                 elif not self._cancelled:
                     self._skip_cone(node_id)
                     if self.options.stop_on_failure:
@@ -396,12 +409,22 @@ class Run:
                     error_message="the run was cancelled" if self._cancelled else None,
                 )
 
+    def _start(self, node_id: str) -> None:
+        """Run a node in a task of its own; the main loop hears when it ends."""
+        task = asyncio.create_task(self._execute(node_id))
+        self._running[node_id] = task
+        task.add_done_callback(lambda _: self._ends.put_nowait(node_id))
+
     def _unblocked(self, node_id: str) -> list[str]:
         """Children of a node that just succeeded whose inputs are now all there."""
         found = []
         for child in sorted(self.plan.downstream[node_id]):
             self._remaining[child] -= 1
-            if self._remaining[child] == 0 and self.nodes[child].state == ev.PENDING:
+            if (
+                self._remaining[child] == 0
+                and self.nodes[child].state == ev.PENDING
+                and child not in self._running  # sent ahead of its inputs
+            ):
                 found.append(child)
         return found
 
@@ -483,10 +506,18 @@ class Run:
         self._finish(node_id, ev.COMPLETED, outputs={"value": ref})
 
     def _skip_cone(self, node_id: str) -> None:
-        title = self.nodes[node_id].title
         for child in sorted(self.plan.cone(node_id)):
-            if self.nodes[child].state == ev.PENDING:
-                self._finish(child, ev.SKIPPED, error_message=f"upstream node '{title}' did not complete")
+            self._skip(child, node_id)
+
+    def _skip(self, node_id: str, because: str) -> None:
+        """Skip a node an upstream node of which did not complete (stopping it if sent ahead)."""
+        if self.nodes[node_id].state in ev.FINAL_STATES:
+            return
+        title = self.nodes[because].title
+        self._finish(node_id, ev.SKIPPED, error_message=f"upstream node '{title}' did not complete")
+        ahead = self._running.get(node_id)
+        if ahead is not None and ahead is not asyncio.current_task():
+            ahead.cancel()
 
     def _finish(self, node_id: str, state: str, **fields: Any) -> None:
         node = self.nodes[node_id]
@@ -497,6 +528,8 @@ class Run:
             node.duration = fields["duration"]
         if "attempts" in fields:
             node.attempts = fields["attempts"]
+        if state in ev.FINAL_STATES:
+            self.ahead.ended(node_id)
         self._emit(
             ev.NodeFinished(
                 self.id,
@@ -526,16 +559,20 @@ class Run:
     ) -> Task:
         """The task of one attempt; `hold`: whether its outputs have readers to come (its
         downstream nodes, unless said otherwise)."""
-        import cloudpickle
-
         flow, plan = self.flow, self.plan
         node = flow.nodes[node_id]
         spec = flow.spec(node)
         options = flow.options(node)
         assert spec is not None
         inputs: dict[str, tuple[str, Any]] = {}
+        pending: set[str] = set()
         for edge in flow.edges_into(node_id):
-            inputs[edge.target_port] = ("ref", self.nodes[edge.source].outputs[edge.source_port])
+            source = self.nodes[edge.source]
+            if source.state in ev.SUCCESS_STATES:
+                inputs[edge.target_port] = ("ref", source.outputs[edge.source_port])
+            else:  # sent ahead: the cluster hands it the value of the source's task
+                inputs[edge.target_port] = ("after", (edge.source, edge.source_port))
+                pending.add(edge.source)
         for port in spec.inputs:
             if port.name not in inputs and port.name in node.values and port.wireable:
                 inputs[port.name] = ("value", node.values[port.name])
@@ -546,14 +583,25 @@ class Run:
         coerce = {p.name: c for p in spec.inputs if p.name in inputs for c in [coercion(p)] if c is not None}
         blob = None
         if "<" in spec.key and spec.func is not None:  # lambdas and local functions
-            blob = cloudpickle.dumps(spec.func)
+            blob = self._blobs.get(spec.key)
+            if blob is None:  # once per run: a mapped node's thousand items share it
+                import cloudpickle
+
+                blob = self._blobs[spec.key] = cloudpickle.dumps(spec.func)
+        recipe = None
+        if key is None:
+            if pending:
+                recipe = plan.recipe(node_id, self._outputs_of, pending)
+                self.ahead.sent.add(node_id)
+            else:
+                key = plan.resolve(node_id, self._outputs_of)
         return Task(
             id=f"{self.id}:{node_id}:{attempt}:{key or ''}",
             run_id=self.id,
             node_id=node_id,
             title=node.title,
             spec_key=spec.key,
-            key=key or plan.keys[node_id],
+            key=key or "",
             cache_folder=str(self.engine.cache.store.folder),
             workspace=str(self.engine.workspace.folder),
             inputs=inputs,
@@ -566,6 +614,7 @@ class Run:
             attempt=attempt,
             coerce=coerce,
             fingerprint=spec.fingerprint if blob is None and not spec.builtin else "",
+            recipe=recipe,
             hold=bool(plan.downstream[node_id]) if hold is None else hold,
             save_to=options.save_to,
             save_mode=options.save_mode,
@@ -618,7 +667,13 @@ class Run:
             outcome, timed_out = await self.attempts(
                 node_id, lambda attempt: self._task(node_id, attempt), options, announce=True
             )
+            if node.state in ev.FINAL_STATES:  # skipped: sent ahead, an input failed
+                return
+            if node_id in self.ahead.sent and not await self.ahead.keyed(node_id, outcome):
+                return
         except asyncio.CancelledError:
+            if node.state in ev.FINAL_STATES:  # skipped while sent ahead of an input that failed
+                return
             node.duration = time.perf_counter() - self._began.get(node_id, began)
             self._finish(node_id, ev.CANCELLED, duration=node.duration, error_message="the run was cancelled")
             return
@@ -693,19 +748,21 @@ class Run:
         attempt = 1
         while True:
 
-            def started(attempt: int = attempt) -> None:
+            def started(key: str | None = None, attempt: int = attempt) -> None:
                 if not announce:
                     return
                 node.attempts = attempt
                 if attempt == 1:
                     node.started = time.time()
                     self._began[node_id] = time.perf_counter()
-                self._emit(ev.NodeStarted(self.id, node_id, attempt, time.time(), self.plan.keys[node_id]))
+                key = self.plan.keys.get(node_id) or key or ""  # sent ahead: its worker's
+                self.ahead.announce(node_id, ev.NodeStarted(self.id, node_id, attempt, time.time(), key))
 
             task = make_task(attempt)
             timed_out = False
             try:
                 outcome = await self._attempt(node_id, task, options.timeout, started)
+                await self.ahead.announced(node_id)
             except asyncio.TimeoutError:
                 timed_out = True
                 stopped = (
@@ -720,6 +777,14 @@ class Run:
                     f"timeout of {options.timeout:g} s and {stopped}",
                 )
             if outcome.ok:
+                return outcome, False
+            if outcome.waits_for is not None:
+                # Sent ahead of its inputs, it did not get one: it goes again once they are
+                # done, as the same attempt; skipped if one of them failed.
+                failed = await self.ahead.failed_input(node_id)
+                if failed is None:
+                    continue
+                self._skip(node_id, failed)
                 return outcome, False
             if outcome.corrupt_input and await self.repair(node_id, outcome.corrupt_input):
                 continue
@@ -757,15 +822,17 @@ class Run:
             if message[0] != "started":
                 self._report(node_id, message)
             elif not begun.done():
-                started()
+                started(message[2] if len(message) > 2 else None)
                 begun.set_result(None)
 
         running = asyncio.ensure_future(self.executor.run(task, report))
         try:
             await asyncio.wait([running, begun], return_when=asyncio.FIRST_COMPLETED)
-            if not begun.done():  # it ended without starting (a lost input, a dead worker)
-                started()
-                begun.set_result(None)
+            if not begun.done():
+                outcome = await running
+                if outcome.waits_for is None:  # it ended without starting (a lost input, a dead worker)
+                    started()
+                return outcome
             if running.done() or not timeout:
                 return await running
             return await asyncio.wait_for(running, timeout)

@@ -43,7 +43,8 @@ class Task:
     key: str  # the node's cache key: results are stored under it
     cache_folder: str
     workspace: str | None = None
-    # name -> ("value", plain value) or ("ref", OutputRef)
+    # name -> ("value", plain value), ("ref", OutputRef) or, on a cluster that takes nodes
+    # ahead of their inputs, ("after", (source node, source port))
     inputs: dict[str, tuple[str, Any]] = field(default_factory=dict)
     positional: tuple[str, ...] = ()  # inputs passed by position, in order
     outputs: tuple[str, ...] = ("result",)
@@ -58,6 +59,7 @@ class Task:
     context: dict[str, Any] = field(default_factory=dict)  # names the save-to template may use
     kind: str = "call"  # "split" a mapped input into items, or "gather" item results
     fingerprint: str = ""  # the code fingerprint the run was planned with
+    recipe: Any = None  # sent ahead of its inputs: how to work out `key` (a merkle.KeyRecipe)
     # Whether nodes still to run read the outputs: a worker then keeps large ones in
     # memory for them (within its budget) while it writes their files.
     hold: bool = False
@@ -81,6 +83,11 @@ class Outcome:
     # code imported here is not the code the run was planned with (a file saved
     # during the run), so its result must never answer for the planned code.
     key: str | None = None
+    # Sent ahead of its inputs: the key its worker worked out from them (`Task.recipe`).
+    planned_key: str | None = None
+    # Sent ahead of its inputs, it did not run: the value of this upstream node never
+    # came (it failed, or was gone). The node goes again once that node is done.
+    waits_for: str | None = None
 
 
 _MEMO_LIMIT = 1024

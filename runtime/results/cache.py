@@ -65,6 +65,10 @@ class ResultCache:
                 )
         return found
 
+    def stored_types(self, spec_keys: Iterable[str]) -> set[str]:
+        """Those of these node types with results in the cache (live or not)."""
+        return self.history.cached_spec_keys(spec_keys)
+
     def expiry(self, key: str) -> tuple[float | None] | None:
         """(expires,) of an entry, live or not; None when no entry has this key."""
         return self.history.cache_expiry(key)

@@ -434,6 +434,18 @@ class RunHistory:
             row["outputs"] = json.loads(row["outputs"])
         return rows
 
+    def cached_spec_keys(self, spec_keys: Iterable[str]) -> set[str]:
+        """Those of these node types that have entries in the cache index."""
+        found: set[str] = set()
+        for chunk in _chunks(sorted(set(spec_keys))):
+            found.update(
+                row["spec_key"]
+                for row in self._rows(
+                    f"select distinct spec_key from cache_entries where spec_key in ({_marks(chunk)})", chunk
+                )
+            )
+        return found
+
     def inline_values(self, keys: Iterable[str]) -> dict[tuple[str, str], bytes]:
         """(key, port) -> bytes of the small values stored in the index under these keys."""
         found: dict[tuple[str, str], bytes] = {}

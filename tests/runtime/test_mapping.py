@@ -81,3 +81,32 @@ def test_mapping_over_something_that_is_not_a_list_fails_clearly(loop, engine, c
     flow.set_value(target.id, "x", "text")
     result, _ = run(loop, engine, flow)
     assert "maps over input 'x', which needs a list" in result.nodes[target.id].error
+
+
+def test_a_local_function_mapped_over_items_is_pickled_once_for_all_of_them(
+    loop, engine, catalog, monkeypatch
+):
+    import cloudpickle
+
+    from plait.runtime.nodes.introspect import spec_from_callable
+
+    offset = 10.0
+
+    def shifted(x: float) -> float:
+        return x + offset
+
+    catalog.add(spec_from_callable(shifted))
+    flow = Flow("local", catalog=catalog)
+    source = flow.create_node(catalog.get(K + "numbers"))
+    flow.set_value(source.id, "n", 4)
+    key = f"{__name__}:{shifted.__qualname__}"
+    target = flow.create_node(catalog.get(key))
+    flow.set_option(target.id, "map_over", "x")
+    flow.connect(source.id, "result", target.id, "x")
+    pickled = []
+    dumps = cloudpickle.dumps
+    monkeypatch.setattr(cloudpickle, "dumps", lambda fn, *a, **k: pickled.append(fn) or dumps(fn, *a, **k))
+    result, _ = run(loop, engine, flow)
+    assert result.ok, {n: r.error for n, r in result.nodes.items()}
+    assert engine.cache.store.read(result.nodes[target.id].outputs["result"]) == [10.0, 11.0, 12.0, 13.0]
+    assert pickled == [shifted]

@@ -1,0 +1,110 @@
+"""What Plait gives a Dask cluster: a plugin for its workers, and a LocalCluster of its own.
+
+Imported only when the Dask executor runs, so it may import distributed.
+"""
+
+from __future__ import annotations
+
+import logging
+import pickle
+from typing import Any
+
+import dask
+from distributed import LocalCluster
+from distributed.diagnostics.plugin import SchedulerPlugin, WorkerPlugin
+
+from plait.runtime.engine.dask_worker import NODE_EVENTS, NodeResult, topic_of
+
+LOOPBACK = "127.0.0.1"
+# How long messages between the scheduler and its workers may wait to go out
+# together: none, past the turn of the event loop they were made in. Dask's own
+# intervals (5 ms from the scheduler, 2 ms from a worker) suit many tiny tasks;
+# a chain of nodes sent ahead pays them at every step, and node tasks are fewer
+# and larger.
+MESSAGE_INTERVAL = 0.001
+
+
+class NodeEvents(WorkerPlugin):
+    """Tells a node task's start and outcome from the worker's event loop.
+
+    The task could send them itself, from its thread, but each message from
+    there wakes the loop: this way they go with Dask's own messages that the
+    task starts and is done.
+    """
+
+    name = NODE_EVENTS
+
+    def setup(self, worker: Any) -> None:
+        self.worker = worker
+
+    def transition(self, key: Any, start: str, finish: str, **kwargs: Any) -> None:
+        if finish == "executing":
+            topic = topic_of(key)
+            if topic is not None:
+                self.worker.log_event(topic, ["started", key])
+        elif start == "executing" and finish == "memory":
+            result = self.worker.data.get(key)
+            if isinstance(result, NodeResult):
+                self.worker.log_event(result.topic, ["done", result.task_id, pickle.dumps(result.outcome)])
+
+
+class QuickScheduler(SchedulerPlugin):
+    """Shortens the scheduler's stream to each worker (`MESSAGE_INTERVAL`)."""
+
+    name = "plait-quick-scheduler"
+
+    def add_worker(self, scheduler: Any, worker: str) -> None:
+        _shorten(getattr(scheduler, "stream_comms", {}).get(worker))
+
+
+class QuickWorker(WorkerPlugin):
+    """Shortens a worker's stream to the scheduler (`MESSAGE_INTERVAL`)."""
+
+    name = "plait-quick-worker"
+
+    def setup(self, worker: Any) -> None:
+        _shorten(getattr(worker, "batched_stream", None))
+
+
+def _shorten(stream: Any) -> None:
+    # A Dask whose streams have no such interval is left as it is.
+    if stream is not None and isinstance(getattr(stream, "interval", None), float):
+        stream.interval = min(stream.interval, MESSAGE_INTERVAL)
+
+
+def settings(dashboard: bool) -> dict[str, Any]:
+    """Dask settings for a cluster of our own, tuned for many small node tasks.
+
+    Every task goes to a worker as soon as it is submitted (no queue on the
+    Dask scheduler), so a worker starts its next node without a round trip;
+    the workers' statistical profiler, which only the dashboard shows, is off
+    unless the dashboard is.
+    """
+    found: dict[str, Any] = {"distributed.scheduler.worker-saturation": float("inf")}
+    if not dashboard:
+        found["distributed.worker.profile.enabled"] = False
+    return found
+
+
+def local_cluster(workers: int, dashboard: bool) -> Any:
+    """A LocalCluster of `workers` one-thread worker processes, on loopback only.
+
+    Loopback only: the cluster runs this machine's code for anyone who reaches
+    it, and its dashboard has no login. The scheduler's web server (health and
+    metrics) always listens, so it gets a free loopback port; the dashboard
+    pages on it are off unless asked for. Made on a thread of the caller's, the
+    cluster's scheduler runs on a loop thread of its own, not on the caller's
+    loop (the window's): it answers its workers while that loop handles the run.
+    """
+    with dask.config.set(settings(dashboard)):
+        return LocalCluster(
+            n_workers=workers,
+            threads_per_worker=1,
+            processes=True,
+            host=LOOPBACK,
+            dashboard_address=f"{LOOPBACK}:0",
+            scheduler_kwargs={"dashboard": dashboard, "plugins": [QuickScheduler()]},
+            plugins=(QuickWorker(), NodeEvents()),
+            worker_dashboard_address=None,
+            silence_logs=logging.CRITICAL,
+        )
