@@ -6,6 +6,7 @@ from PySide6.QtCore import QMimeData, QObject, QRectF
 from PySide6.QtWidgets import QApplication
 
 from plait.app import clipboard
+from plait.app.controllers.session import SessionController
 from plait.widgets.canvas import placement
 from plait.widgets.canvas.frame_item import FRAME_TITLE
 from plait.widgets.canvas.ports import node_size
@@ -15,26 +16,14 @@ from plait.widgets.words import plural
 PASTE_OFFSET = 40.0
 
 
-class EditingController(QObject):
+class EditingController(SessionController):
     """Edits on the selection, each one undoable step, on the session's document and scene."""
 
     def __init__(self, session, questions, view, layouter, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self.session = session
+        super().__init__(session, parent)
         self.questions = questions
         self.view = view
         self.layouter = layouter
-
-    @property
-    def document(self):
-        return self.session.document
-
-    @property
-    def scene(self):
-        return self.session.scene
-
-    def show_message(self, text: str) -> None:
-        self.session.say(text)
 
     def _editable(self) -> bool:
         return self.session.editable()

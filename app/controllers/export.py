@@ -10,8 +10,9 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QFileDialog
+
+from plait.app.controllers.session import SessionController
 
 EXPORTS = {
     "json": ("Flow document (JSON)…", "Flow documents (*.json)"),
@@ -36,23 +37,14 @@ def _export_bytes(flow, fmt: str, folder: Path, path: Path, states: dict) -> byt
     return draw_flow(flow, fmt, states)
 
 
-class ExportController(QObject):
+class ExportController(SessionController):
     """Exporting the open flow and importing flow documents."""
 
     def __init__(self, session, questions, runs, workspaces, parent) -> None:
-        super().__init__(parent)
-        self.session = session
+        super().__init__(session, parent)
         self.questions = questions
         self.runs = runs
         self.workspaces = workspaces
-
-    @property
-    def workspace(self):
-        return self.session.workspace
-
-    @property
-    def document(self):
-        return self.session.document
 
     def make_export_menu(self, file_menu) -> None:
         self.export_menu = file_menu.addMenu("&Export")

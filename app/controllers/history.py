@@ -17,6 +17,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
+from plait.app.controllers.session import SessionController
 from plait.app.controllers.trust import RESTRICTED_TIP
 from plait.app.live_runs import LiveRun, mark_parameter_values
 from plait.app.past_runs import PastRun, SaveError, latest_outputs, load_past_run, maker_of, save_value
@@ -48,7 +49,7 @@ class RunDocks:
     logs_widget: Any
 
 
-class HistoryController(QObject):
+class HistoryController(SessionController):
     """Run history, the shown run on the canvas and in the docks, outputs, clearing caches."""
 
     shown_run_changed = Signal()
@@ -64,8 +65,7 @@ class HistoryController(QObject):
         docks: RunDocks,
         parent: QObject | None = None,
     ) -> None:
-        super().__init__(parent)
-        self.session = session
+        super().__init__(session, parent)
         self.questions = questions
         self.run_settings = run_settings
         self.runs = runs
@@ -89,21 +89,6 @@ class HistoryController(QObject):
         self.outputs_dock.load_requested.connect(self._load_port)
         self.outputs_dock.save_requested.connect(self._save_port)
         self.logs_dock.node_filter_cleared.connect(lambda: self.scene and self.scene.clearSelection())
-
-    @property
-    def workspace(self):
-        return self.session.workspace
-
-    @property
-    def document(self):
-        return self.session.document
-
-    @property
-    def scene(self):
-        return self.session.scene
-
-    def show_message(self, text: str) -> None:
-        self.session.say(text)
 
     def _shows_flow(self, flow_id: str) -> bool:
         return self.session.shows_flow(flow_id)

@@ -13,9 +13,10 @@ import json
 import time
 from typing import Any
 
-from PySide6.QtCore import QObject, Qt, QTimer
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QFileDialog, QMenu, QProgressBar, QToolButton, QWidget
 
+from plait.app.controllers.session import SessionController
 from plait.app.controllers.trust import RESTRICTED_TIP
 from plait.app.live_runs import LiveRun
 from plait.runtime.engine import events as ev
@@ -89,7 +90,7 @@ class RunSettings:
         return values
 
 
-class RunningController(QObject):
+class RunningController(SessionController):
     """Starting, following (in the status bar) and stopping runs; the node menu."""
 
     def __init__(
@@ -105,8 +106,7 @@ class RunningController(QObject):
         stop_action,
         parent: QWidget,
     ) -> None:
-        super().__init__(parent)
-        self.session = session
+        super().__init__(session, parent)
         self.questions = questions
         self.run_settings = run_settings
         self.runs = runs
@@ -135,9 +135,6 @@ class RunningController(QObject):
         status_bar.insertPermanentWidget(0, self.run_label)
         self._tick = QTimer(self, interval=500)
         self._tick.timeout.connect(self._tick_running)
-
-    def show_message(self, text: str) -> None:
-        self.session.say(text)
 
     # -- starting ----------------------------------------------------------
 

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import time
 
-from PySide6.QtCore import QObject, Qt, QTimer
+from PySide6.QtCore import Qt, QTimer
 
+from plait.app.controllers.session import SessionController
 from plait.runtime.engine.plan import RunRefused
 from plait.runtime.engine.scheduler import RunOptions
 from plait.runtime.schedules.schedule import (
@@ -28,12 +29,11 @@ from plait.widgets.schedules_dock import ScheduleDialog
 MAX_WAIT_MS = 30_000
 
 
-class ScheduleController(QObject):
+class ScheduleController(SessionController):
     """The schedules dock and the scheduler tick, for the session's workspace."""
 
     def __init__(self, session, questions, settings, run_settings, runs, trust, dock, parent) -> None:
-        super().__init__(parent)
-        self.session = session
+        super().__init__(session, parent)
         self.questions = questions
         self.settings = settings
         self.run_settings = run_settings
@@ -47,13 +47,6 @@ class ScheduleController(QObject):
         self.schedules_dock.add_requested.connect(self.add_schedule_dialog)
         self.schedules_dock.remove_requested.connect(self.remove_schedule)
         self.schedules_dock.enabled_changed.connect(self.enable_schedule)
-
-    @property
-    def workspace(self):
-        return self.session.workspace
-
-    def show_message(self, text: str) -> None:
-        self.session.say(text)
 
     def stop(self) -> None:
         self._schedule_timer.stop()

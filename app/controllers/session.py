@@ -37,3 +37,26 @@ class Session(QObject):
     def selected_one(self) -> str | None:
         ids = self.scene.selected_node_ids() if self.scene else []
         return ids[0] if len(ids) == 1 else None
+
+
+class SessionController(QObject):
+    """A controller of the window: reads what is open from the session, speaks through it."""
+
+    def __init__(self, session: Session, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.session = session
+
+    @property
+    def workspace(self) -> Any:
+        return self.session.workspace
+
+    @property
+    def document(self) -> Any:
+        return self.session.document
+
+    @property
+    def scene(self) -> Any:
+        return self.session.scene
+
+    def show_message(self, text: str) -> None:
+        self.session.say(text)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QFileSystemWatcher, QObject, QTimer, Signal
+from PySide6.QtCore import QFileSystemWatcher, QTimer, Signal
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox, QWidget
 
+from plait.app.controllers.session import SessionController
 from plait.app.document import FlowDocument
 from plait.app.recovery import Drafts
 from plait.runtime.flow.model import Flow
@@ -18,7 +19,7 @@ MAX_RECENT = 8
 DRAFT_DELAY_MS = 1500
 
 
-class WorkspaceController(QObject):
+class WorkspaceController(SessionController):
     """Everything that reads or writes the workspace: its folder, flows, drafts and libraries.
 
     `show_document` is the window's: it puts a flow document on the canvas.
@@ -43,8 +44,7 @@ class WorkspaceController(QObject):
         show_document,
         parent: QWidget,
     ) -> None:
-        super().__init__(parent)
-        self.session = session
+        super().__init__(session, parent)
         self.questions = questions
         self.settings = settings
         self.runs = runs
@@ -71,19 +71,8 @@ class WorkspaceController(QObject):
         self._update_recent_menu()
 
     @property
-    def workspace(self):
-        return self.session.workspace
-
-    @property
     def catalog(self):
         return self.session.catalog
-
-    @property
-    def document(self):
-        return self.session.document
-
-    def show_message(self, text: str) -> None:
-        self.session.say(text)
 
     # -- workspaces ----------------------------------------------------------
 
