@@ -31,6 +31,20 @@ def test_the_package_is_one_import_name():
     assert set(config["package-dir"]) <= set(config["packages"])
 
 
+def test_every_folder_of_python_is_a_package_the_wheel_carries():
+    tomllib = pytest.importorskip("tomllib")
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    found = set()
+    for name, folder in config["package-dir"].items():
+        base = ROOT / folder
+        for init in base.rglob("__init__.py"):
+            relative = init.parent.relative_to(base)
+            if "__pycache__" in relative.parts or "examples" in relative.parts:
+                continue
+            found.add(".".join([name, *relative.parts]))
+    assert found - set(config["packages"]) == set(), "add these to [tool.setuptools] packages"
+
+
 def _spec_list(name: str) -> list[str]:
     """A list of strings assigned to `name` at the top of packaging/plait.spec."""
     import ast
