@@ -159,3 +159,39 @@ def test_the_shipped_examples_load_in_the_library_process_and_read_as_they_impor
 def test_a_hint_only_type_checkers_import_travels_as_its_text():
     hint = typing.ForwardRef("np.ndarray")
     assert loads_plain(dumps_plain({"annotation": hint})) == {"annotation": typing.ForwardRef("np.ndarray")}
+
+
+def test_a_wire_the_source_does_not_show_is_kept_until_the_workspace_is_trusted(tmp_path):
+    from plait.runtime.flow.model import Edge, Flow, Node
+
+    (tmp_path / "made.py").write_text(
+        textwrap.dedent("""
+            from plait.runtime import node
+
+            NAMES = ("left", "right")
+
+
+            @node(outputs=NAMES)
+            def halves(x: int = 4) -> tuple:
+                return x // 2, x - x // 2
+
+
+            def show(value: int) -> str:
+                return str(value)
+        """)
+    )
+    nodes = [
+        Node("h", "made.py:halves", "Halves", (0.0, 0.0)),
+        Node("s", "made.py:show", "Show", (300.0, 0.0)),
+    ]
+    edges = [Edge("h", "left", "s", "value")]
+    imported = Catalog(tmp_path)
+    imported.load()
+    assert Flow.from_parts("f", nodes, edges, catalog=imported).validate() == []
+    read = Catalog(tmp_path, loader=ReadLoader())
+    read.load()
+    problems = [p.message for p in Flow.from_parts("f", nodes, edges, catalog=read).validate()]
+    assert problems == [
+        "a wire leaves output 'left' of 'Halves', which reading its source (it has not run) "
+        "does not show: trust the workspace to check it; the wire is kept"
+    ]
