@@ -29,6 +29,7 @@ from plait.runtime.flow.model import Flow, Node
 from plait.runtime.flow.validation import Problem
 from plait.runtime.keys.values import value_key
 from plait.runtime.nodes.spec import POSITIONAL_ONLY, REQUIRED, KeyDigest, NodeSpec, Port
+from plait.runtime.results.serializers import stored_digest
 from plait.runtime.workspace.catalog import SUBFLOW_PREFIX, is_subflow
 
 
@@ -540,7 +541,7 @@ def make_plan(
         node = flow.nodes[node_id]
         if node.is_parameter:
             name = node.values["name"]
-            digest = refs[name][0] if name in refs else value_key(values[name])
+            digest = refs[name][0] if name in refs else stored_digest(values[name]) or value_key(values[name])
             plan.digests[node_id] = digest
             plan.keys[node_id] = parameter_key(name, digest)
             continue

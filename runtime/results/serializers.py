@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from plait.runtime.nodes.splitting import MAX_KEYS
+from plait.runtime.results import checksums
 
 # -- serializers ----------------------------------------------------------------
 
@@ -229,8 +230,12 @@ def _share_npy(value: Any) -> Any:
     return view
 
 
+def _json_bytes(value: Any) -> bytes:
+    return json.dumps(value, separators=(",", ":")).encode()
+
+
 def _dump_json(value: Any, fh: Any) -> None:
-    fh.write(json.dumps(value, separators=(",", ":")).encode())
+    fh.write(_json_bytes(value))
 
 
 def _load_json(fh: Any) -> Any:
@@ -280,6 +285,20 @@ def serializer_for(value: Any) -> Serializer:
         except Exception:  # noqa: BLE001 - a picky accepts() must not lose the value
             continue
     return _BY_NAME["pickle"]
+
+
+def stored_digest(value: Any) -> str | None:
+    """The content digest `value` would be stored with, when its stored bytes depend on
+    the value alone (JSON); None for the rest, whose bytes may differ for equal values.
+
+    A parameter keys its consumers by this digest, so a node fed 1.5 by a
+    parameter and a node fed 1.5 by another node are the same computation.
+    """
+    if serializer_for(value).name != "json":
+        return None
+    digest = checksums.StreamHash()
+    digest.update(_json_bytes(value))
+    return f"json:{digest.hexdigest()}"
 
 
 # -- summaries ------------------------------------------------------------------

@@ -2,7 +2,7 @@
 
 import textwrap
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from plait.runtime.engine import events as ev
@@ -118,6 +118,20 @@ def results(engine, result):
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(case=flows())
+# Node 3 loses its wire from the parameter and then reads 1.0 from node 1, as node 0
+# reads 1.0 from the parameter: the same computation, served from the cache.
+@example(
+    case=(
+        [
+            ("with_helper", {"b": "p"}, {}),
+            ("with_helper", {"a": "p", "b": "p"}, {}),
+            ("with_helper", {"a": "p", "b": "p"}, {}),
+            ("with_helper", {"a": "p", "b": 1}, {}),
+        ],
+        "edge",
+        3,
+    )
+)
 def test_cached_runs_equal_fresh_runs_and_recompute_exactly_the_cone(tmp_path_factory, loop, case):
     nodes, edit, target = case
     folder = tmp_path_factory.mktemp("ws")
