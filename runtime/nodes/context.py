@@ -9,6 +9,7 @@ against the current directory of whichever process happens to run it.
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,11 +24,21 @@ _workspace: ContextVar[Path | None] = ContextVar("plait_workspace", default=None
 @contextmanager
 def using_workspace(folder: str | os.PathLike[str] | None) -> Iterator[None]:
     """Resolve relative paths against `folder` within this block (None leaves it unset)."""
-    token = _workspace.set(Path(folder).resolve() if folder is not None else None)
+    token = _workspace.set(resolved_folder(folder) if folder is not None else None)
     try:
         yield
     finally:
         _workspace.reset(token)
+
+
+def resolved_folder(folder: str | os.PathLike[str]) -> Path:
+    """`folder` resolved, remembered by its text: a worker names the same folder with every task."""
+    return _resolved(os.fspath(folder))
+
+
+@functools.lru_cache(maxsize=256)
+def _resolved(text: str) -> Path:
+    return Path(text).resolve()
 
 
 def workspace_folder() -> Path | None:

@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from plait.runtime.keys.values import KEY_NAME_ATTRIBUTE
+from plait.runtime.nodes.context import resolved_folder
 
 WORKSPACE_MODULE_PREFIX = "_plait_ws_"
 # Set on each imported workspace module: the content hash of the source it ran.
@@ -115,7 +116,7 @@ def workspace_importer(folder: Path | str) -> WorkspaceImporter:
     Once a folder has one, its private module names import in this process (a
     pickle that names a class of its package, in a worker that has not imported it).
     """
-    folder = Path(folder).resolve()
+    folder = resolved_folder(folder)
     with _lock:
         importer = _importers.get(folder)
         if importer is None:

@@ -22,6 +22,7 @@ import io
 import itertools
 import os
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePath
 from typing import Any
@@ -95,10 +96,11 @@ class _Sink(io.RawIOBase):
     copied into a buffer first nor read again to be hashed.
     """
 
-    def __init__(self, limit: int, file_path: Path) -> None:
+    def __init__(self, limit: int, target: Callable[[], Path]) -> None:
         super().__init__()
         self.limit = limit
-        self.file_path = file_path
+        self._target = target  # the file's path, made only if the bytes outgrow memory
+        self.file_path: Path | None = None
         self.memory = io.BytesIO()
         self.file: Any = None
         self.hash = checksums.StreamHash()
@@ -114,6 +116,7 @@ class _Sink(io.RawIOBase):
         view = memoryview(data).cast("B")
         self.hash.update(view)
         if self.file is None and self.size > self.limit:
+            self.file_path = _temporary(self._target())
             private_dir(self.file_path.parent)
             self.file = open_private(self.file_path)
             self.file.write(self.memory.getbuffer())
@@ -128,7 +131,7 @@ class _Sink(io.RawIOBase):
 
     def discard(self) -> None:
         self.close()
-        if self.file is not None:
+        if self.file_path is not None:
             self.file_path.unlink(missing_ok=True)
 
 
@@ -268,6 +271,7 @@ class ResultStore:
                 paths=paths,
             )
         relative += serializer.extension
+        assert sink.file_path is not None
         os.replace(sink.file_path, self.folder / relative)
         return OutputRef(
             serializer.name, sink.size, checksum, summary, file=relative, digest=content, paths=paths
@@ -298,8 +302,7 @@ class ResultStore:
 
     def _dump(self, serializer: Serializer, value: Any, relative: str) -> _Sink:
         """Serialize straight to a temporary file (in memory while small), hashing as it goes."""
-        target = self.folder / f"{relative}{serializer.extension}"
-        sink = _Sink(self.inline_limit, _temporary(target))
+        sink = _Sink(self.inline_limit, lambda: self.folder / f"{relative}{serializer.extension}")
         try:
             serializer.dump(value, sink)
         except BaseException:

@@ -468,13 +468,19 @@ class RunHistory:
     def put_cache_entries(self, entries: list[dict[str, Any]], values: list[tuple[str, str, bytes]]) -> None:
         """Index entries (rows of `CACHE_COLUMNS`, outputs as a dict) and their small values,
         replacing what was under the same keys; in the caller's transaction."""
+        # Plain statements, like node runs: a computed node writes one entry, a run thousands.
         if entries:
-            self._table("cache_entries").insert_all(
-                ({**entry, "outputs": json.dumps(entry["outputs"])} for entry in entries), replace=True
+            self.conn.executemany(
+                f"insert or replace into cache_entries({', '.join(CACHE_COLUMNS)})"
+                f" values ({', '.join('?' * len(CACHE_COLUMNS))})",
+                [
+                    [json.dumps(entry[c]) if c == "outputs" else entry.get(c) for c in CACHE_COLUMNS]
+                    for entry in entries
+                ],
             )
         if values:
-            self._table("cache_values").insert_all(
-                itertools.chain([("key", "port", "data")], values), replace=True
+            self.conn.executemany(
+                "insert or replace into cache_values(key, port, data) values (?, ?, ?)", values
             )
 
     def touch_cache_entries(self, keys: list[str], now: float) -> None:
