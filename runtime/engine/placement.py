@@ -129,9 +129,12 @@ class Placement:
         """The idle worker to run `task` on now, or None when it must wait."""
         if not idle:
             return None
+        # Among equals the worker freed last (at the end of `idle`): in a chain it ran the
+        # node before, so its memory caches still hold the code and data of the next.
+        latest_first = idle[::-1]
         paths = {where(task, ref): ref.size for ref in input_refs(task)}
         if not paths:
-            return min(idle, key=lambda w: len(w.held))  # holders stay free for their consumers
+            return min(latest_first, key=lambda w: len(w.held))  # holders stay free for their consumers
 
         def held_bytes(worker: Any) -> int:
             return sum(size for path, size in paths.items() if path in worker.held)
@@ -147,4 +150,4 @@ class Placement:
             if holder is not None and path in holder.held:
                 return None  # only its holder has the value: the file could not be written
         # Nobody holds them: a worker holding nothing keeps the others' values at hand.
-        return min(idle, key=lambda w: len(w.held))
+        return min(latest_first, key=lambda w: len(w.held))
