@@ -92,6 +92,9 @@ def run_window(path: str | None, flow: str | None = None) -> int:
             quit_timer.start(int(float(smoke) * 1000))
 
         QTimer.singleShot(0, shown)
+    from plait.runtime.flow import graph
+
+    QTimer.singleShot(0, graph.load)  # once the window is up, not on its first wire drag
     with loop:
         code = loop.run_forever()
     return int(code or 0)

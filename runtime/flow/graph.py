@@ -3,59 +3,102 @@
 A flow keeps its wiring as a networkx `DiGraph` of node ids (an edge per
 wired pair of nodes, however many wires join them), kept up to date edit by
 edit once it is made (when first asked for), so a check never rebuilds it.
-Validation asks it for cycles, and a run's plan for its order, the ancestors
-of the node it runs to and the cones below forced or failed nodes. `connect`
-asks an `Order`, a topological order kept up to date edit by edit, whether a
-new wire would close a cycle.
+Validation asks it for the cycles of a flow that has some, and a run's plan
+for its order, the ancestors of the node it runs to and the cones below
+forced or failed nodes. `connect` asks an `Order`, a topological order kept
+up to date edit by edit, whether a new wire would close a cycle, and
+validation whether there is any. networkx itself is imported by the first
+walk that needs it, so opening, editing and checking a flow does without it.
 """
 
 from __future__ import annotations
 
+import functools
 import heapq
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import networkx as nx
+if TYPE_CHECKING:
+    import networkx as nx
 
 
-class Wiring(nx.DiGraph):
-    """Which nodes feed which: a DiGraph that also counts the wires joining each pair."""
+def load() -> None:
+    """Import what the walks use now: a window does once it is shown, so that its first
+    wire drag or stale cone does not wait for the import."""
+    _nx()
 
-    def __init__(self, incoming_graph_data: object = None, **attr: object) -> None:
-        super().__init__(incoming_graph_data, **attr)
-        self.wires: dict[tuple[str, str], int] = {}
 
-    @classmethod
-    def of(cls, nodes: Iterable[str], wires: Iterable[Any]) -> Wiring:
-        """The wiring of these nodes and wires (anything with `source` and `target`), in bulk."""
-        wiring = cls()
-        wiring.add_nodes_from(nodes)
-        for wire in wires:
-            pair = (wire.source, wire.target)
-            wiring.wires[pair] = wiring.wires.get(pair, 0) + 1
-        wiring.add_edges_from(wiring.wires)
-        return wiring
+def _nx() -> Any:
+    # networkx is imported when a walk first needs it (~0.1 s and 25,000 objects): a
+    # process that only opens, edits and checks acyclic flows never pays for it.
+    import networkx
 
-    def add_wire(self, source: str, target: str) -> None:
-        pair = (source, target)
-        count = self.wires.get(pair, 0)
-        self.wires[pair] = count + 1
-        if count == 0:
-            self.add_edge(source, target)
+    return networkx
 
-    def remove_wire(self, source: str, target: str) -> None:
-        """One wire fewer between the two; the pair goes with its last wire."""
-        pair = (source, target)
-        count = self.wires.pop(pair)
-        if count > 1:
-            self.wires[pair] = count - 1
-        else:
-            self.remove_edge(source, target)
 
-    def remove_node(self, n: str) -> None:
-        for pair in [(n, t) for t in self.succ[n]] + [(s, n) for s in self.pred[n]]:
-            self.wires.pop(pair, None)
-        super().remove_node(n)
+@functools.cache
+def _wiring_class() -> type:
+    nx = _nx()
+
+    class Wiring(nx.DiGraph):
+        """Which nodes feed which: a DiGraph that also counts the wires joining each pair."""
+
+        def __init__(self, incoming_graph_data: object = None, **attr: object) -> None:
+            super().__init__(incoming_graph_data, **attr)
+            self.wires: dict[tuple[str, str], int] = {}
+
+        @classmethod
+        def of(cls, nodes: Iterable[str], wires: Iterable[Any]) -> Wiring:
+            """The wiring of these nodes and wires (anything with `source` and `target`), in bulk."""
+            wiring = cls()
+            wiring.add_nodes_from(nodes)
+            for wire in wires:
+                pair = (wire.source, wire.target)
+                wiring.wires[pair] = wiring.wires.get(pair, 0) + 1
+            wiring.add_edges_from(wiring.wires)
+            return wiring
+
+        def add_wire(self, source: str, target: str) -> None:
+            pair = (source, target)
+            count = self.wires.get(pair, 0)
+            self.wires[pair] = count + 1
+            if count == 0:
+                self.add_edge(source, target)
+
+        def remove_wire(self, source: str, target: str) -> None:
+            """One wire fewer between the two; the pair goes with its last wire."""
+            pair = (source, target)
+            count = self.wires.pop(pair)
+            if count > 1:
+                self.wires[pair] = count - 1
+            else:
+                self.remove_edge(source, target)
+
+        def remove_node(self, n: str) -> None:
+            for pair in [(n, t) for t in self.succ[n]] + [(s, n) for s in self.pred[n]]:
+                self.wires.pop(pair, None)
+            super().remove_node(n)
+
+    Wiring.__module__ = __name__
+    Wiring.__qualname__ = "Wiring"
+    return Wiring
+
+
+def __getattr__(name: str) -> Any:
+    if name == "Wiring":  # made with networkx, the first time it is asked for
+        return _wiring_class()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+if TYPE_CHECKING:
+
+    class Wiring(nx.DiGraph):  # what `_wiring_class` makes, for type checkers
+        wires: dict[tuple[str, str], int]
+
+        @classmethod
+        def of(cls, nodes: Iterable[str], wires: Iterable[Any]) -> Wiring: ...
+        def add_wire(self, source: str, target: str) -> None: ...
+        def remove_wire(self, source: str, target: str) -> None: ...
 
 
 class Order:
@@ -179,11 +222,12 @@ class Order:
 
 def reaches(wiring: nx.DiGraph, start: str, goal: str) -> bool:
     """Whether `goal` is downstream of `start` (or is it)."""
-    return nx.has_path(wiring, start, goal)
+    return _nx().has_path(wiring, start, goal)
 
 
 def cycles(wiring: nx.DiGraph) -> list[set[str]]:
     """The groups of nodes that form cycles (a node wired into itself is one)."""
+    nx = _nx()
     if nx.is_directed_acyclic_graph(wiring):
         return []
     return [
@@ -198,7 +242,7 @@ def ordered(wiring: nx.DiGraph, nodes: Iterable[str] | None = None) -> nx.DiGrap
     come in sorted order, so walks over it are the same on every run."""
     keep = sorted(wiring if nodes is None else nodes)
     chosen = set(keep)
-    copy = nx.DiGraph()
+    copy = _nx().DiGraph()
     copy.add_nodes_from(keep)
     copy.add_edges_from(
         (source, target) for source in keep for target in sorted(wiring.succ[source]) if target in chosen
@@ -209,19 +253,19 @@ def ordered(wiring: nx.DiGraph, nodes: Iterable[str] | None = None) -> nx.DiGrap
 def topological_order(wiring: nx.DiGraph) -> list[str]:
     """Every node after all of its upstreams, breadth first: the sources, then what they
     free, and so on; ties in the graph's own order (sorted, for an `ordered` graph)."""
-    return [node for generation in nx.topological_generations(wiring) for node in generation]
+    return [node for generation in _nx().topological_generations(wiring) for node in generation]
 
 
 def order_by(wiring: nx.DiGraph, key: Callable[[str], Any]) -> list[str]:
     """Every node after all of its upstreams; among the ready ones, the smallest `key` first."""
-    return list(nx.lexicographical_topological_sort(wiring, key=key))
+    return list(_nx().lexicographical_topological_sort(wiring, key=key))
 
 
 def upstream_of(wiring: nx.DiGraph, node: str) -> set[str]:
     """Every node that `node` depends on, directly or not."""
-    return nx.ancestors(wiring, node)
+    return _nx().ancestors(wiring, node)
 
 
 def downstream_of(wiring: nx.DiGraph, node: str) -> set[str]:
     """The node's cone: every node that depends on it, directly or not."""
-    return nx.descendants(wiring, node)
+    return _nx().descendants(wiring, node)
