@@ -155,6 +155,7 @@ async def _run(args: argparse.Namespace, params: dict, text: set[str], stuck: li
     warm = asyncio.ensure_future(
         engine.warm_up(args.executor, args.max_workers, getattr(args, "address", None))
     )
+    await asyncio.sleep(0)  # lets it spawn them now, before the synchronous loading below
     try:
         catalog = workspace.catalog()
         engine.catalog = catalog
