@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from plait.runtime.keys.fingerprint import versions_read_once
 from plait.runtime.nodes import loader
 from plait.runtime.nodes.decorator import node_metadata
 from plait.runtime.nodes.introspect import humanise, spec_from_callable
@@ -227,9 +228,11 @@ class Catalog:
         if self.folder is not None:
             self.loader.forget(self.folder)
             self._generation = folder_signature(self.folder)
-        libraries = [self.loader.load_file(p, self.folder) for p in self._files()] + [
-            self.loader.load_module(name, name in self._libraries, self.folder) for name in self.module_names
-        ]
+        with versions_read_once():
+            libraries = [self.loader.load_file(p, self.folder) for p in self._files()] + [
+                self.loader.load_module(name, name in self._libraries, self.folder)
+                for name in self.module_names
+            ]
         self._libraries = {library.name: library for library in libraries}
         self._rebuild()
         return self.libraries
