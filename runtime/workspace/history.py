@@ -84,7 +84,7 @@ class RunHistory:
 
     def __init__(self, conn: sqlite3.Connection, db: Database | None = None) -> None:
         self.conn = conn
-        self.db = db if db is not None else Database(conn)
+        self.db = db if db is not None else Database(conn, execute_plugins=False)
         self._tables: dict[str, Table] = {}
 
     def _table(self, name: str) -> Table:

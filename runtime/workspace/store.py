@@ -189,7 +189,7 @@ class Workspace:
         conn.execute("pragma journal_mode = wal")
         conn.execute("pragma synchronous = normal")
         self.conn = conn
-        self.db = Database(conn)
+        self.db = Database(conn, execute_plugins=False)  # no plugin code runs on a workspace
         self.history = RunHistory(conn, self.db)
         private_dir(self.data_dir)
         self._migrate()
