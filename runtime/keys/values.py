@@ -45,7 +45,13 @@ def _h() -> Any:
 def value_digest(value: Any, code: Callable[[Any], str] | None = None) -> str:
     """A hex digest of `value`'s content; `code(fn)` digests functions and classes met inside."""
     digest = _h()
-    _Hasher(digest.update, code).add(value, 0)
+    kind = type(value)
+    if kind is int or kind is str:  # most constants: the same bytes, without a walker
+        name = b"\x00\x03int" if kind is int else b"\x00\x03str"
+        data = str(value).encode() if kind is int else value.encode("utf-8", "surrogatepass")
+        digest.update(name + len(data).to_bytes(8, "big") + data)
+    else:
+        _Hasher(digest.update, code).add(value, 0)
     return digest.hexdigest()
 
 

@@ -205,3 +205,16 @@ def test_a_generated_function_nesting_a_thousand_deep_is_fingerprinted(tmp_path)
     assert spec is not None and spec.fingerprint
     changed = _specs(tmp_path, source.replace("x999\n", "x998\n"))
     assert changed.get("lib.py:gather").fingerprint != spec.fingerprint
+
+
+def test_ints_and_strings_digest_as_the_walker_digests_them():
+    from plait.runtime.keys import values
+
+    def walked(value):
+        digest = values._h()
+        values._Hasher(digest.update, None).add(value, 0)
+        return digest.hexdigest()
+
+    for value in (0, 7, -12, 10**40, "", "iris.csv", "é", "\udc80"):
+        assert values.value_digest(value) == walked(value), value
+    assert values.value_digest(1) != values.value_digest("1") != values.value_digest(True)
