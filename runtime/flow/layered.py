@@ -28,8 +28,6 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from itertools import pairwise
 
-import networkx as nx
-
 Point = tuple[float, float]
 Progress = Callable[[str, float], None]  # (phase, fraction of the whole done)
 
@@ -162,6 +160,8 @@ def _columns(n: int, forward: set[tuple[int, int]]) -> list[int]:
     for s, t in wires:
         demand[s] += 1
         demand[t] -= 1
+    import networkx as nx  # here, not with the module: only big flows are laid out this way
+
     graph = nx.DiGraph()
     graph.add_nodes_from((v, {"demand": demand[v]}) for v in range(n))
     graph.add_edges_from((t, s, {"weight": -1}) for s, t in wires)
