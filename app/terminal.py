@@ -155,7 +155,10 @@ async def _run(args: argparse.Namespace, params: dict, text: set[str], stuck: li
     warm = asyncio.ensure_future(
         engine.warm_up(args.executor, args.max_workers, getattr(args, "address", None))
     )
-    await asyncio.sleep(0)  # lets it spawn them now, before the synchronous loading below
+    if args.executor == "local":
+        # Lets it spawn them now, before the loading below holds the loop (a cluster's
+        # connection waits for it: its timeout must not run while the loop is held).
+        await asyncio.sleep(0)
     try:
         catalog = workspace.catalog()
         engine.catalog = catalog
@@ -235,6 +238,10 @@ async def _run(args: argparse.Namespace, params: dict, text: set[str], stuck: li
         return 0 if result.ok else 1
     finally:
         warm.cancel()
+        if engine.writing and not getattr(args, "json", False):
+            count = engine.writing
+            sys.stdout.flush()
+            print(f"plait: writing {count} large result{'s' * (count != 1)} to the cache…", file=sys.stderr)
         await engine.close()
         workspace.close()
 

@@ -284,7 +284,9 @@ class LocalExecutor:
         assert self._loop is not None and self._idle is not None
         worker = _Worker(self._context, self.settings, self._loop, self._message, self._exited)
         self._workers.add(worker)
-        self._free(worker)
+        if not worker.dead:  # first in line, last chosen: a worker freed since is warm
+            self._idle.insert(0, worker)
+        self._wake()
 
     def _free(self, worker: _Worker) -> None:
         if self._idle is not None and not worker.dead:

@@ -104,6 +104,9 @@ class Engine:
         self.recorder = RunRecorder(workspace, self.cache)
         self._executors: dict[tuple[str, int | None, str | None], Any] = {}
         self.runs: dict[str, Run] = {}
+        # Cache entries of finished runs whose files a worker is still writing: a run ends
+        # when its nodes do, and its large results join the cache once written.
+        self._writing: set[asyncio.Task[None]] = set()
 
     def executor(
         self, name: str = "local", max_workers: int | None = None, address: str | None = None
@@ -188,10 +191,28 @@ class Engine:
         if self._fixed_executor is not None:
             self._fixed_executor.forget_functions()
 
+    @property
+    def writing(self) -> int:
+        """How many results of finished runs are still being written to the cache."""
+        return len(self._writing)
+
+    async def written(self) -> None:
+        """Wait until every finished run's results still being written are in the cache (or
+        refused, with a line in the node's log): a run's lookups start from here."""
+        while self._writing:
+            await asyncio.gather(*list(self._writing), return_exceptions=True)
+        self.recorder.flush()
+
+    def _keep_writing(self, tasks: set[asyncio.Task[None]]) -> None:
+        for task in tasks:
+            self._writing.add(task)
+            task.add_done_callback(self._writing.discard)
+
     async def close(self) -> None:
         for run in list(self.runs.values()):
             run.cancel()
             await run.wait()
+        await self.written()  # before the workers writing them stop
         for executor in self._executors.values():
             await executor.close()
         self._executors.clear()
@@ -297,9 +318,11 @@ class Run:
         )
         error = None
         try:
+            await self.engine.written()  # what runs before this one stored, it finds
             await self.executor.start()
             await self._schedule()
-            await self._indexed()
+            # Results still being written join the cache once written: the run has ended.
+            self.engine._keep_writing(self._indexing)
         except Exception as exc:  # noqa: BLE001 - a bug must still end the run's records
             import traceback
 
@@ -731,6 +754,8 @@ class Run:
                     f"[plait] its result is not kept in the cache: {error}; the next run computes it again",
                     "WARNING",
                 )
+            if self.id not in self.engine.runs:  # the run has ended: no flush of its to wait for
+                self.engine.recorder.flush()
 
         task = asyncio.ensure_future(index())
         self._indexing.add(task)

@@ -13,8 +13,8 @@ walk that needs it, so opening, editing and checking a flow does without it.
 
 from __future__ import annotations
 
-import functools
 import heapq
+import threading
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -36,8 +36,20 @@ def _nx() -> Any:
     return networkx
 
 
-@functools.cache
+_WIRING: list[type] = []  # the one class, made under the lock: threads all get the same
+_WIRING_LOCK = threading.Lock()
+
+
 def _wiring_class() -> type:
+    if _WIRING:
+        return _WIRING[0]
+    with _WIRING_LOCK:
+        if not _WIRING:
+            _WIRING.append(_make_wiring_class())
+    return _WIRING[0]
+
+
+def _make_wiring_class() -> type:
     nx = _nx()
 
     class Wiring(nx.DiGraph):

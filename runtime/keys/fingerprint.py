@@ -28,6 +28,7 @@ import hashlib
 import importlib.metadata
 import importlib.util
 import inspect
+import json
 import os
 import platform
 import re
@@ -35,6 +36,7 @@ import sys
 import sysconfig
 import textwrap
 import types
+import urllib.parse
 import weakref
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -241,7 +243,26 @@ def _distribution_named(top: str) -> str | None:
             (file.parts[0] if len(file.parts) > 1 else inspect.getmodulename(file.name)) == top
             for file in dist.files or ()
         )
-    return dist.metadata["Name"] if provides else None
+    return dist.metadata["Name"] if provides and _installed_from(dist, top) else None
+
+
+def _installed_from(dist: importlib.metadata.Distribution, top: str) -> bool:
+    """Whether the imported module `top` is the one `dist` installed: not another
+    distribution's of the same name elsewhere on the path (a stale one left behind)."""
+    file = getattr(sys.modules.get(top), "__file__", None)
+    if not file:
+        return True  # not imported, or a namespace: what the distribution declares answers
+    where = Path(file).resolve()
+    if where.is_relative_to(Path(str(dist.locate_file(""))).resolve()):
+        return True
+    try:  # an editable install: its files stay in the project folder it names
+        url = json.loads(dist.read_text("direct_url.json") or "{}")
+    except ValueError:
+        return False
+    if not url.get("dir_info", {}).get("editable") or not str(url.get("url", "")).startswith("file:"):
+        return False
+    folder = urllib.parse.unquote(urllib.parse.urlparse(url["url"]).path)
+    return where.is_relative_to(Path(folder).resolve())
 
 
 def refresh_distributions() -> None:

@@ -32,8 +32,10 @@ def using_workspace(folder: str | os.PathLike[str] | None) -> Iterator[None]:
 
 
 def resolved_folder(folder: str | os.PathLike[str]) -> Path:
-    """`folder` resolved, remembered by its text: a worker names the same folder with every task."""
-    return _resolved(os.fspath(folder))
+    """`folder` resolved; an absolute one remembered by its text (a worker names the same
+    folder with every task). A relative one depends on the working folder: resolved each time."""
+    text = os.fspath(folder)
+    return _resolved(text) if os.path.isabs(text) else Path(text).resolve()
 
 
 @functools.lru_cache(maxsize=256)

@@ -25,7 +25,7 @@ def _is_plain_json(value: Any, depth: int = 0) -> bool:
     """True when JSON gives back exactly this value (no tuples, no int keys, no NaN)."""
     if depth > 50:
         return False
-    if value is None or isinstance(value, (bool, str)):
+    if value is None or type(value) in (bool, str):  # a str subclass (a StrEnum) comes back a str
         return True
     if isinstance(value, int):
         return type(value) is int

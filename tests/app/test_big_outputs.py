@@ -67,7 +67,9 @@ def test_an_output_still_being_written_is_shown_once_its_file_is_complete(
         return (folder / "writing").exists() and status is not None and status.state == "completed"
 
     qtbot.waitUntil(finished_while_writing, timeout=RUN_TIMEOUT)
-    assert window.runs.running  # the run waits for the file before it ends
+    # The run ends with its node; its result joins the cache once the file is written.
+    qtbot.waitUntil(lambda: not window.runs.running, timeout=RUN_TIMEOUT)
+    assert not (folder / "gate").exists()
     click_node(window, qtbot, big)
 
     def tab():

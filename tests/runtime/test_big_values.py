@@ -88,7 +88,8 @@ def test_a_consumer_runs_on_the_worker_holding_its_input_and_gets_it_from_memory
     assert how["pid"] == value(engine, result, make.id, "pid")  # the producer's worker
     assert not how["mapped"] and not how["writeable"]  # its memory, shared read-only
     assert how["sum"] == 2.0 * 20 * MB / 8
-    # The file was written meanwhile and the entry indexed once it was complete.
+    # The run ended with its nodes; the file is written and the entry indexed once it is complete.
+    loop.run_until_complete(engine.written())
     ref = result.nodes[make.id].outputs["a"]
     assert engine.cache.store.verify(ref)
     assert keys(seen)[make.id] in engine.cache.lookup([keys(seen)[make.id]])
@@ -153,14 +154,17 @@ def test_a_worker_that_dies_mid_write_leaves_no_entry_that_looks_valid(loop, wor
         await until(lambda: keys(seen) and writer_pid(gate), "the producer's end, its file half written")
         os.kill(writer_pid(gate), signal.SIGKILL)
         await collecting
-        return await handle.wait(), seen
+        result = await handle.wait()
+        await engine.written()  # the run ended with its node; its result's write ends here
+        return result, seen
 
     try:
         result, seen = loop.run_until_complete(asyncio.wait_for(go(), WAIT))
         key = keys(seen)[make.id]
         ref = result.nodes[make.id].outputs["a"]
         assert result.nodes[make.id].state == ev.COMPLETED  # the value was made...
-        assert any("not kept in the cache" in line for line in log_lines(seen))
+        told = [line[4] for line in workspace.history.log_lines(result.run_id, make.id)]
+        assert any("not kept in the cache" in line for line in told)
         assert engine.cache.lookup([key]) == {}  # ...but nothing names its torn file
         assert not engine.cache.store.path(ref).exists()
         assert not list(engine.cache.store.folder.rglob("*.tmp"))  # the torn file is gone too
@@ -168,6 +172,7 @@ def test_a_worker_that_dies_mid_write_leaves_no_entry_that_looks_valid(loop, wor
         gate.touch()  # the next write goes through (and, a file its input names, changes its key)
         again, seen = run(loop, engine, flow)
         assert again.nodes[make.id].state == ev.COMPLETED
+        loop.run_until_complete(engine.written())
         key = keys(seen)[make.id]
         entry = engine.cache.lookup([key])[key]
         assert engine.cache.store.verify(entry.outputs["a"])
@@ -243,6 +248,7 @@ def test_a_table_shared_by_its_consumers_is_changed_by_one_without_the_others_se
     assert value(engine, result, change.id)["first"] == -1.0
     seen = value(engine, result, read.id)  # after the other changed its own
     assert seen["first"] == 0.0 and seen["columns"] == ["x"]
+    loop.run_until_complete(engine.written())  # the table's file, written once the run has ended
     stored = value(engine, result, make.id)
     assert stored.loc[0, "x"] == 0.0 and list(stored.columns) == ["x"]
 
