@@ -218,3 +218,16 @@ def test_ints_and_strings_digest_as_the_walker_digests_them():
     for value in (0, 7, -12, 10**40, "", "iris.csv", "é", "\udc80"):
         assert values.value_digest(value) == walked(value), value
     assert values.value_digest(1) != values.value_digest("1") != values.value_digest(True)
+
+
+def test_a_str_enum_is_neither_stored_nor_keyed_as_the_plain_string_it_equals():
+    import enum
+
+    from plait.runtime.results.serializers import serializer_for, stored_digest
+
+    class Colour(str, enum.Enum):
+        RED = "r"
+
+    assert stored_digest("r") is not None and serializer_for("r").name == "json"
+    assert stored_digest(Colour.RED) is None  # keyed by its walker digest, which names its class
+    assert serializer_for(Colour.RED).name != "json"  # JSON would give back a plain "r"

@@ -1,3 +1,6 @@
+import subprocess
+import sys
+
 import networkx as nx
 import pytest
 
@@ -357,3 +360,23 @@ def test_judge_wire_is_the_rule_connect_applies_ok_doubtful_or_impossible(flow):
     assert flow.judge_wire(text_as_path).verdict == IMPOSSIBLE  # now the input is taken
     assert flow.judge_wire(Edge(label.id, "result", label.id, "text")).verdict == IMPOSSIBLE
     assert flow.judge_wire(Edge(table.id, "result", add(flow, "t:add").id, "a")).verdict == OK
+
+
+def test_threads_that_make_the_wiring_at_once_share_one_class():
+    # In a fresh process, so the class is not made yet: networkx's import leaves a wide window.
+    script = (
+        "import threading\n"
+        "from plait.runtime.flow import graph\n"
+        "barrier = threading.Barrier(4)\n"
+        "made = []\n"
+        "def make():\n"
+        "    barrier.wait()\n"
+        "    made.append(graph._wiring_class())\n"
+        "threads = [threading.Thread(target=make) for _ in range(4)]\n"
+        "[t.start() for t in threads]\n"
+        "[t.join() for t in threads]\n"
+        "assert len({id(c) for c in made}) == 1 and made[0] is graph.Wiring, made\n"
+        "print('one class')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and "one class" in done.stdout, done.stderr
