@@ -18,6 +18,7 @@ so consumers share the page cache instead of each holding a copy.
 
 from __future__ import annotations
 
+import errno
 import io
 import itertools
 import os
@@ -30,11 +31,12 @@ from typing import Any
 from plait.runtime.keys.files import existing
 from plait.runtime.results import checksums
 from plait.runtime.results.serializers import _BY_NAME, Serializer, serializer_for, summarize
-from plait.runtime.workspace.private import open_private, private_dir
+from plait.runtime.workspace.private import FILE_MODE, open_private, private_dir
 
 INLINE_LIMIT = 64 * 1024
 MAP_LIMIT = 16 * 1024 * 1024  # arrays and tables from this size on are memory-mapped when read
 _PIECE = 64 * 1024 * 1024  # a blob is written in pieces of this size
+DIRECT_FROM = 64 * 1024 * 1024  # blobs this large are written past the page cache
 _TEMPORARY = itertools.count()
 
 
@@ -169,6 +171,89 @@ def _write_piece(fh: Any, piece: Any) -> None:
     fh.write(piece)
 
 
+_DIRECT_CHUNK = 8 * 1024 * 1024  # what a direct write copies its bytes through
+_BLOCK = 4096  # direct writes go in whole blocks, from memory aligned to them
+
+
+class _DirectFile:
+    """A new file written past the page cache (O_DIRECT), readable by its owner only.
+
+    A large result would otherwise be copied into the page cache as it is written:
+    as much memory again as the value itself, taken from the machine just when
+    the value is made, and pages the consumers on this worker never read (they
+    share the value in memory). The bytes go through one block-aligned buffer.
+    Where the file system refuses direct writes the file is written as usual.
+    """
+
+    def __init__(self, path: Path) -> None:
+        import mmap
+
+        flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
+        try:
+            self.fd = os.open(path, flags | os.O_DIRECT, FILE_MODE)
+            self.direct = True
+        except OSError:  # tmpfs and others take no direct writes
+            self.fd = os.open(path, flags, FILE_MODE)
+            self.direct = False
+        if os.name == "posix":
+            os.fchmod(self.fd, FILE_MODE)
+        self._buffer = mmap.mmap(-1, _DIRECT_CHUNK)  # page-aligned
+        self._view = memoryview(self._buffer)
+        self._fill = 0
+        self.size = 0
+
+    def write(self, data: Any) -> int:
+        data = memoryview(data).cast("B")
+        pos = 0
+        while pos < len(data):
+            n = min(_DIRECT_CHUNK - self._fill, len(data) - pos)
+            self._view[self._fill : self._fill + n] = data[pos : pos + n]
+            self._fill += n
+            pos += n
+            if self._fill == _DIRECT_CHUNK:
+                self._out(_DIRECT_CHUNK)
+        self.size += len(data)
+        return len(data)
+
+    def flush(self) -> None:
+        """Nothing to do: a direct write is on disk once written; the rest waits for whole blocks."""
+
+    def _out(self, length: int) -> None:
+        done = 0
+        while done < length:
+            try:
+                done += os.write(self.fd, self._view[done:length])
+            except OSError as exc:
+                if not self.direct or exc.errno != errno.EINVAL:
+                    raise
+                self._buffered()  # a device whose blocks are larger: go on as usual
+        self._fill = 0
+
+    def _buffered(self) -> None:
+        import fcntl
+
+        fcntl.fcntl(self.fd, fcntl.F_SETFL, fcntl.fcntl(self.fd, fcntl.F_GETFL) & ~os.O_DIRECT)
+        self.direct = False
+
+    def close(self) -> None:
+        try:
+            if self._fill:
+                padded = -(-self._fill // _BLOCK) * _BLOCK if self.direct else self._fill
+                self._view[self._fill : padded] = bytes(padded - self._fill)
+                self._out(padded)
+                os.ftruncate(self.fd, self.size)
+        finally:
+            os.close(self.fd)
+            self._view.release()
+            self._buffer.close()
+
+    def __enter__(self) -> _DirectFile:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
 def _temporary(target: Path) -> Path:
     """A name of its own for each write: a worker may write in the background and in front at once."""
     return target.with_name(f".{target.name}.{os.getpid()}.{next(_TEMPORARY)}.tmp")
@@ -287,7 +372,8 @@ class ResultStore:
         private_dir(target.parent)
         temporary = _temporary(target)
         try:
-            with open_private(temporary) as fh:
+            direct = hasattr(os, "O_DIRECT") and blob.size >= DIRECT_FROM
+            with _DirectFile(temporary) if direct else open_private(temporary) as fh:
                 for part in blob.parts:
                     view = memoryview(part).cast("B")
                     for start in range(0, len(view), _PIECE):

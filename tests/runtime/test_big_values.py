@@ -445,3 +445,78 @@ def test_a_budget_that_is_not_a_number_of_bytes_refuses_the_run_and_says_how_to_
 
     with pytest.raises(RunRefused, match="held_values_bytes is '2GB'.*plait settings held_values_bytes"):
         asyncio.run(go())
+
+
+# -- writing past the page cache -------------------------------------------------------------------
+
+
+@pytest.fixture
+def direct(monkeypatch):
+    """Direct writes from 1 MB, through a 64 KiB buffer: a blob of a few MB takes many of them."""
+    from plait.runtime.results import blobs
+
+    monkeypatch.setattr(blobs, "DIRECT_FROM", MB)
+    monkeypatch.setattr(blobs, "_DIRECT_CHUNK", 64 * 1024)
+    opened = []
+    original = blobs._DirectFile.__init__
+
+    def init(self, path):
+        original(self, path)
+        opened.append(self)
+
+    monkeypatch.setattr(blobs._DirectFile, "__init__", init)
+    return opened
+
+
+def _takes_direct_writes(folder) -> bool:
+    try:
+        os.close(os.open(folder / "probe", os.O_WRONLY | os.O_CREAT | os.O_DIRECT, 0o600))
+    except OSError:  # tmpfs, for one
+        return False
+    return True
+
+
+def test_a_large_blob_is_written_past_the_page_cache_whole_and_private(tmp_path, direct):
+    from plait.runtime.results.blobs import ResultStore
+
+    store = ResultStore(tmp_path / "cache")
+    array = numpy.arange(3 * MB // 8 + 5, dtype="float64")  # not a whole number of blocks
+    out = store.write("cd" * 20, "result", array)
+    assert [f.direct for f in direct] == [_takes_direct_writes(tmp_path)]
+    path = store.path(out)
+    assert path.stat().st_size == out.size and oct(path.stat().st_mode & 0o777) == "0o600"
+    assert store.verify(out) and numpy.array_equal(store.read(out), array)
+    assert not list(path.parent.glob("*.tmp"))
+
+
+def test_where_direct_writes_are_refused_the_file_is_written_as_usual(tmp_path, direct, monkeypatch):
+    import errno
+
+    from plait.runtime.results import blobs
+    from plait.runtime.results.blobs import ResultStore
+
+    real_open, real_write = os.open, os.write
+    refused = {"open": True}
+
+    def open_(path, flags, *args):
+        if flags & os.O_DIRECT and refused["open"]:
+            raise OSError(errno.EINVAL, "no direct writes here")
+        return real_open(path, flags, *args)
+
+    def write(fd, data):  # a device whose blocks are larger than ours: refused mid-file
+        if direct and direct[-1].direct and direct[-1].size > MB:
+            raise OSError(errno.EINVAL, "misaligned")
+        return real_write(fd, data)
+
+    monkeypatch.setattr(blobs.os, "open", open_)
+    store = ResultStore(tmp_path / "cache")
+    array = numpy.arange(2 * MB // 8, dtype="float64")
+    out = store.write("ef" * 20, "result", array)
+    assert [f.direct for f in direct] == [False]
+    assert store.verify(out) and numpy.array_equal(store.read(out), array)
+
+    refused["open"] = False
+    monkeypatch.setattr(blobs.os, "write", write)
+    again = store.write("ab" * 20, "result", array + 1)
+    assert not direct[-1].direct  # it went on without them
+    assert store.verify(again) and numpy.array_equal(store.read(again), array + 1)
