@@ -64,6 +64,7 @@ class DaskExecutor:
     name = "dask"
     queues = True  # the cluster queues tasks: the scheduler submits every ready node at once
     ahead = True  # and the nodes after them, given their upstream nodes' tasks
+    batch = BATCH  # tasks it sends in one graph update: the scheduler starts them a batch a turn
 
     def __init__(
         self,

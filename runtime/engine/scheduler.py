@@ -247,6 +247,7 @@ class Run:
         self._started = time.time()
         self._repairs = 0
         self._indexing: set[asyncio.Task[None]] = set()  # entries waiting for their files
+        self._started_this_turn = 0  # nodes started in this turn of the loop (`_start`)
         setting = engine.workspace.get_setting("log_lines_per_node")  # null: the default
         self.log_limit = options.log_limit or int(setting if setting is not None else LOG_LINES_PER_NODE)
 
@@ -433,10 +434,25 @@ class Run:
                 )
 
     def _start(self, node_id: str) -> None:
-        """Run a node in a task of its own; the main loop hears when it ends."""
-        task = asyncio.create_task(self._execute(node_id))
+        """Run a node in a task of its own; the main loop hears when it ends.
+
+        An executor that takes tasks in batches (Dask) gets the nodes started in one
+        turn a batch per turn of the loop: the first batch goes to the cluster while
+        the next is made, instead of all of them after the last is made.
+        """
+        batch = getattr(self.executor, "batch", None)
+        turns = 0
+        if batch:
+            turns = self._started_this_turn // batch
+            self._started_this_turn += 1
+            if self._started_this_turn == 1:
+                asyncio.get_running_loop().call_soon(self._new_turn)
+        task = asyncio.create_task(self._execute(node_id, turns))
         self._running[node_id] = task
         task.add_done_callback(lambda _: self._ends.put_nowait(node_id))
+
+    def _new_turn(self) -> None:
+        self._started_this_turn = 0
 
     def _unblocked(self, node_id: str) -> list[str]:
         """Children of a node that just succeeded whose inputs are now all there."""
@@ -661,8 +677,11 @@ class Run:
         elif kind == "progress":
             self._emit(ev.NodeProgress(self.id, node_id, message[2], message[3], message[4], time.time()))
 
-    async def _execute(self, node_id: str) -> None:
-        """Run one node, with its retries and timeout, until it ends one way or another."""
+    async def _execute(self, node_id: str, turns: int = 0) -> None:
+        """Run one node, with its retries and timeout, until it ends one way or another
+        (after `turns` turns of the loop)."""
+        for _ in range(turns):
+            await asyncio.sleep(0)
         node = self.nodes[node_id]
         options = self.flow.options(node_id)
         spec = self.flow.spec(node_id)
