@@ -268,7 +268,18 @@ class RunningController(SessionController):
         verb = {ev.RUN_COMPLETED: "finished", ev.RUN_FAILED: "failed", ev.RUN_CANCELLED: "was cancelled"}.get(
             live.state, live.state
         )
-        self.show_message(f"The run of '{live.flow_name}' {verb}" + (f": {live.error}" if live.error else ""))
+        message = f"The run of '{live.flow_name}' {verb}" + (f": {live.error}" if live.error else "")
+        engine = self.runs.engine
+        if engine is not None and engine.writing:
+            # Its large results are still being written: they join the cache once complete.
+            message += f"; writing {plural(engine.writing, 'large result')} to the cache…"
+            self.runs.background(self._say_when_written(engine, live.flow_name))
+        self.show_message(message)
+
+    async def _say_when_written(self, engine: Any, flow_name: str) -> None:
+        await engine.written()
+        if self.runs.engine is engine and not self.runs.running:
+            self.show_message(f"The results of '{flow_name}' are in the cache")
 
     def _tick_running(self) -> None:
         self._update_run_status()

@@ -70,6 +70,9 @@ def test_an_output_still_being_written_is_shown_once_its_file_is_complete(
     # The run ends with its node; its result joins the cache once the file is written.
     qtbot.waitUntil(lambda: not window.runs.running, timeout=RUN_TIMEOUT)
     assert not (folder / "gate").exists()
+    message = window.statusBar().currentMessage()
+    assert message == "The run of 'Big array' finished; writing 1 large result to the cache…", message
+    window.grab().save(str(folder.parent / "writing.png"))
     click_node(window, qtbot, big)
 
     def tab():
@@ -84,3 +87,7 @@ def test_an_output_still_being_written_is_shown_once_its_file_is_complete(
     qtbot.waitUntil(lambda: tab() is not None and tab().preview is not None, timeout=RUN_TIMEOUT)
     assert wait_for_run(window, qtbot).state == "completed"
     assert tab().save_button.isEnabled()
+    qtbot.waitUntil(
+        lambda: window.statusBar().currentMessage() == "The results of 'Big array' are in the cache",
+        timeout=RUN_TIMEOUT,
+    )
