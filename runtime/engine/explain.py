@@ -209,6 +209,16 @@ def _differences(flow: Any, old: dict[str, Any], new: dict[str, Any], with_input
                 source = flow.nodes.get(after[0])
                 title = source.title if source is not None else after[0]
                 reasons.append(f"upstream {title} produced a different value")
+            elif before[2] != after[2] and old_params.get(port) == new_params.get(port):
+                name = new_params[port][0] if isinstance(new_params[port], list) else port
+                if str(after[2]).startswith("json:") and ":" not in str(before[2]):
+                    # Recorded when a parameter was keyed by its value's own digest, not yet by
+                    # the one its value is stored with: the same value, keyed anew.
+                    reasons.append(
+                        f"parameter {name} is keyed anew by this version of Plait: it runs this once"
+                    )
+                else:  # the same as shown, but not the same value (a long one, shown cut)
+                    reasons.append(f"parameter {name} changed")
     for option, words in (
         ("custom", "its cache key function gave a different value"),
         ("map_over", "the input it maps over changed"),

@@ -83,3 +83,24 @@ def test_upgrade_expiry_and_never_are_named(tmp_path, loop):
         sys.path.remove(str(site))
         sys.modules.pop("fakelib", None)
         fingerprint.refresh_distributions()
+
+
+def test_a_parameter_recorded_under_its_former_digest_is_said_to_be_keyed_anew():
+    from types import SimpleNamespace
+
+    from plait.runtime.engine.explain import _differences
+
+    flow = SimpleNamespace(nodes={})
+    shown = {"x": ["p", "1.0"]}
+
+    def parts(digest):
+        return {"parameters": shown, "inputs": {"x": ["parameter_1", "value", digest]}}
+
+    # Keyed by the value's own digest then, by the digest its value is stored with now.
+    was, now = parts("5d41402abc4b2a76b9719d911017c592"), parts("json:9113e79b")
+    assert _differences(flow, was, now, True) == [
+        "parameter p is keyed anew by this version of Plait: it runs this once"
+    ]
+    # The same as shown but another value (a long one is shown cut): it changed.
+    assert _differences(flow, parts("json:0001"), now, True) == ["parameter p changed"]
+    assert _differences(flow, now, now, True) == []
