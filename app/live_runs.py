@@ -22,7 +22,7 @@ from plait.runtime.engine import events as ev
 from plait.runtime.engine.scheduler import Engine, RunOptions
 from plait.runtime.results.cache import verify_after_crash
 from plait.widgets.canvas.status import NodeStatus
-from plait.widgets.logs_dock import traceback_lines
+from plait.widgets.logs_dock import let_go, traceback_lines
 
 FLUSH_MS = 50
 log = logging.getLogger(__name__)
@@ -55,7 +55,8 @@ class LiveRun:
     titles: dict[str, str] = field(default_factory=dict)
     outputs: dict[str, dict[str, Any]] = field(default_factory=dict)  # node -> port -> OutputRef
     cache_keys: dict[str, str] = field(default_factory=dict)
-    lines: list[tuple] = field(default_factory=list)
+    lines: list[tuple] = field(default_factory=list)  # the latest (`KEPT_LINES`)
+    earlier_lines: int = 0  # lines before those, let go: the run history has them
     started: float = field(default_factory=time.time)
     state: str = ev.RUN_RUNNING
     error: str | None = None
@@ -254,6 +255,7 @@ class LiveRuns(QObject):
         for run_id, lines in new_lines.items():
             live = self.live.get(run_id)
             if live is not None:
+                live.earlier_lines += let_go(live.lines)
                 self.lines_added.emit(live, lines)
         for run_id, nodes in dirty.items():
             live = self.live.get(run_id)

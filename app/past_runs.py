@@ -19,9 +19,9 @@ from plait.runtime.results.blobs import OutputRef
 from plait.runtime.workspace.history import RunHistory
 from plait.widgets.canvas.status import NodeStatus
 from plait.widgets.gantt import Bar
-from plait.widgets.logs_dock import traceback_lines
+from plait.widgets.logs_dock import KEPT_LINES, traceback_lines
 
-LOG_LIMIT = 200_000  # lines of one past run loaded into the logs dock
+LOG_LIMIT = KEPT_LINES  # lines of one past run loaded into the logs dock: its latest
 
 
 @dataclass
@@ -41,7 +41,8 @@ class PastRun:
     titles: dict[str, str] = field(default_factory=dict)
     outputs: dict[str, dict[str, OutputRef]] = field(default_factory=dict)
     cache_keys: dict[str, str] = field(default_factory=dict)
-    lines: list[tuple] = field(default_factory=list)
+    lines: list[tuple] = field(default_factory=list)  # the latest `LOG_LIMIT` of its log lines
+    earlier_lines: int = 0  # the lines before those, left in the run history
     bars: list[Bar] = field(default_factory=list)
 
     @property
@@ -106,7 +107,9 @@ def load_past_run(db_path: str | Path, run_id: str, with_logs: bool = True) -> P
             if tb and state in ("failed", "timed_out"):
                 past.lines.extend(traceback_lines(ended or started or 0, node_id, tb))
         if with_logs:
-            logs = history.log_lines(run_id, limit=LOG_LIMIT)
+            logs = history.log_lines(run_id, limit=LOG_LIMIT, latest=True)
+            if len(logs) == LOG_LIMIT:
+                past.earlier_lines = history.log_count(run_id) - LOG_LIMIT
             past.lines = sorted(logs + past.lines, key=lambda line: line[0])
         return past
 

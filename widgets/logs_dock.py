@@ -9,6 +9,7 @@ and its scroll position are updated at most that often.
 
 from __future__ import annotations
 
+import bisect
 import time
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, QTimer, Signal
@@ -56,12 +57,37 @@ def level_number(level: str) -> int:
     return LEVELS.get(level.upper(), 20)
 
 
+# Lines of one run the window keeps, its latest: a node printing millions of lines must not
+# grow the window without end. Every line is in the run history (`plait logs RUN`).
+KEPT_LINES = 200_000
+_SLACK = KEPT_LINES // 10  # the oldest go in steps this size, so each append stays cheap
+
+
+def let_go(lines: list) -> int:
+    """Drop a growing run's oldest lines past `KEPT_LINES` (in steps); how many went."""
+    over = len(lines) - KEPT_LINES
+    if over <= _SLACK:
+        return 0
+    del lines[:over]
+    return over
+
+
+def kept(lines: list, earlier: int) -> tuple[list, int]:
+    """The latest `KEPT_LINES` of a run's lines, and how many came before them."""
+    over = len(lines) - KEPT_LINES
+    return (lines[over:], earlier + over) if over > 0 else (lines, earlier)
+
+
 class LogModel(QAbstractTableModel):
-    """Log lines with a filter; `visible` maps shown rows to lines."""
+    """Log lines with a filter; `visible` maps shown rows to lines.
+
+    It keeps a run's latest `KEPT_LINES`; `earlier` counts the lines before them.
+    """
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self.lines: list[Line] = []
+        self.earlier = 0
         self.titles: dict[str, str] = {}
         self.visible: list[int] = []
         self.nodes: set[str] | None = None  # None: every node
@@ -97,8 +123,9 @@ class LogModel(QAbstractTableModel):
 
     # -- content -----------------------------------------------------------
 
-    def set_lines(self, lines: list[Line], titles: dict[str, str] | None = None) -> None:
-        self.lines = list(lines)
+    def set_lines(self, lines: list[Line], titles: dict[str, str] | None = None, earlier: int = 0) -> None:
+        lines, self.earlier = kept(list(lines), earlier)
+        self.lines = lines
         if titles is not None:
             self.titles = dict(titles)
         self.set_filter()
@@ -113,12 +140,24 @@ class LogModel(QAbstractTableModel):
         start = len(self.lines)
         self.lines.extend(lines)
         shown = [start + i for i, line in enumerate(lines) if self._accepts(line)]
-        if not shown:
-            return
-        first = len(self.visible)
-        self.beginInsertRows(QModelIndex(), first, first + len(shown) - 1)
-        self.visible.extend(shown)
-        self.endInsertRows()
+        if shown:
+            first = len(self.visible)
+            self.beginInsertRows(QModelIndex(), first, first + len(shown) - 1)
+            self.visible.extend(shown)
+            self.endInsertRows()
+        if len(self.lines) > KEPT_LINES + _SLACK:
+            self._drop(len(self.lines) - KEPT_LINES)
+
+    def _drop(self, count: int) -> None:
+        """Let the oldest `count` lines go (their rows too)."""
+        gone = bisect.bisect_left(self.visible, count)  # rows showing them
+        if gone:
+            self.beginRemoveRows(QModelIndex(), 0, gone - 1)
+        del self.lines[:count]
+        self.visible = [i - count for i in self.visible[gone:]]
+        self.earlier += count
+        if gone:
+            self.endRemoveRows()
 
     def line(self, row: int) -> Line:
         return self.lines[self.visible[row]]
@@ -279,6 +318,7 @@ class LogsDock(QWidget):
         box.addWidget(self.table, 1)
         self.model.rowsInserted.connect(self._inserted)
         self.model.modelReset.connect(self._count)
+        self.model.rowsRemoved.connect(self._count)  # the oldest lines let go
         self.node_clear.setVisible(False)
         self._pending: list[Line] = []  # lines not in the table yet, in their order
         self._flush_timer = QTimer(self, singleShot=True, interval=FLUSH_MS)
@@ -287,11 +327,12 @@ class LogsDock(QWidget):
 
     # -- what is shown -----------------------------------------------------
 
-    def set_lines(self, lines: list[Line], titles: dict[str, str]) -> None:
-        """Show these lines instead (any still waiting are dropped: `lines` is the whole of them)."""
+    def set_lines(self, lines: list[Line], titles: dict[str, str], earlier: int = 0) -> None:
+        """Show these lines instead (any still waiting are dropped: `lines` is the whole of them,
+        but for the `earlier` lines before them that only the run history has)."""
         self._pending = []
         self._flush_timer.stop()
-        self.model.set_lines(lines, titles)
+        self.model.set_lines(lines, titles, earlier)
         self._scroll()
 
     def append(self, lines: list[Line], titles: dict[str, str] | None = None) -> None:
@@ -342,9 +383,17 @@ class LogsDock(QWidget):
 
     def _count(self) -> None:
         total, shown = len(self.model.lines), self.model.rowCount()
-        self.count_label.setText(
-            plural(shown, "line") if shown == total else f"{shown:,} of {plural(total, 'line')}"
-        )
+        text = plural(shown, "line") if shown == total else f"{shown:,} of {plural(total, 'line')}"
+        earlier = self.model.earlier
+        if earlier:
+            text = f"the latest {text}"
+            self.count_label.setToolTip(
+                f"{plural(earlier, 'earlier line')} of this run are in its run history: "
+                "plait logs RUN prints them all"
+            )
+        else:
+            self.count_label.setToolTip("")
+        self.count_label.setText(text)
 
     def copy(self) -> None:
         self.flush()

@@ -169,7 +169,7 @@ class HistoryController(SessionController):
         if self.scene is not None:
             self.scene.set_statuses(past.statuses if self._shows_flow(past.flow_id) else {})
             self.explainer.schedule()
-        self.logs_dock.set_lines(past.lines, past.titles)
+        self.logs_dock.set_lines(past.lines, past.titles, past.earlier_lines)
         self.follow_selection()
         self.update_timeline()
         self.shown_run_changed.emit()
@@ -180,7 +180,7 @@ class HistoryController(SessionController):
         self.shown_run = live
         if self.scene is not None and self._shows_flow(live.flow_id):
             self.scene.set_statuses(live.statuses)
-        self.logs_dock.set_lines(live.lines, live.titles)
+        self.logs_dock.set_lines(live.lines, live.titles, live.earlier_lines)
         self.follow_selection()
         self.update_timeline()
         self.shown_run_changed.emit()

@@ -263,18 +263,30 @@ class RunHistory:
             )
         )
 
-    def log_lines(self, run_id: str, node_id: str | None = None, limit: int | None = None) -> list[tuple]:
-        """A run's log lines in the order they came: (time, node id, level, stream, message)."""
+    def log_lines(
+        self, run_id: str, node_id: str | None = None, limit: int | None = None, latest: bool = False
+    ) -> list[tuple]:
+        """A run's log lines in the order they came: (time, node id, level, stream, message);
+        with a `limit`, its first lines, or its `latest`."""
         where, args = "run_id=?", [run_id]
         if node_id is not None:
             where += " and node_id=?"
             args.append(node_id)
-        return [
+        rows = [
             tuple(row.values())
             for row in self._table("logs").rows_where(
-                where, args, select="time, node_id, level, stream, message", order_by="id", limit=limit
+                where,
+                args,
+                select="time, node_id, level, stream, message",
+                order_by="id desc" if latest else "id",
+                limit=limit,
             )
         ]
+        return rows[::-1] if latest else rows
+
+    def log_count(self, run_id: str) -> int:
+        """How many log lines a run has."""
+        return self._table("logs").count_where("run_id=?", [run_id])
 
     def find_run(self, run_id: str) -> dict[str, Any] | None:
         """The newest run whose id is or starts with `run_id`: id, flow, state, ended and its nodes.
