@@ -196,7 +196,10 @@ class SchedulesDock(QWidget):
         self.add_button.clicked.connect(self.add_requested.emit)
         self.remove_button = QToolButton(self)
         self.remove_button.setText("Remove")
+        self.remove_button.setToolTip("Remove the chosen schedule")
+        self.remove_button.setEnabled(False)  # until a schedule is chosen
         self.remove_button.clicked.connect(self._remove)
+        self.table.itemSelectionChanged.connect(self._chosen)
         self.upcoming = QLabel(self)
         self.upcoming.setObjectName("Upcoming")
         self.upcoming.setWordWrap(True)
@@ -221,6 +224,7 @@ class SchedulesDock(QWidget):
         now = now or time.time()
         self.schedule_ids = [s.id for s in items]
         self.table.setRowCount(len(items))
+        self._chosen()
         for row, schedule in enumerate(items):
             check = QCheckBox(self.table)
             check.setChecked(schedule.enabled)
@@ -245,6 +249,9 @@ class SchedulesDock(QWidget):
             self.upcoming.setText("Nothing scheduled.")
             return
         self.upcoming.setText("<br>".join(f"{when(t)} — <b>{name}</b> ({how})" for t, name, how in rows[:10]))
+
+    def _chosen(self) -> None:
+        self.remove_button.setEnabled(bool(self.table.selectionModel().selectedRows()))
 
     def _remove(self) -> None:
         rows = self.table.selectionModel().selectedRows()

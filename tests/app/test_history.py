@@ -8,6 +8,7 @@ import threading
 
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
 
 from plait.runtime.engine.scheduler import RunOptions, run_flow
 from plait.runtime.workspace.store import Workspace
@@ -141,6 +142,19 @@ def test_a_schedule_is_previewed_added_and_run_by_the_open_window(make_window, f
 
     window.schedules_dock.table.cellWidget(0, 0).setChecked(False)
     assert not schedules(window.workspace, ids["flow"])[0].enabled
+
+    # Remove takes the chosen schedule, and is off while none is chosen.
+    dock = window.schedules_dock
+    window.schedules_dock_widget.raise_()
+    qtbot.waitUntil(dock.table.isVisible, timeout=5_000)
+    assert not dock.remove_button.isEnabled()
+    cell = dock.table.visualItemRect(dock.table.item(0, 1)).center()
+    QTest.mouseClick(dock.table.viewport(), Qt.LeftButton, Qt.NoModifier, cell)
+    assert dock.remove_button.isEnabled()
+    window.questions.confirm = lambda title, text: True
+    QTest.mouseClick(dock.remove_button, Qt.LeftButton)
+    assert schedules(window.workspace, ids["flow"]) == [] and dock.table.rowCount() == 0
+    assert not dock.remove_button.isEnabled()
 
 
 def test_export_every_format_and_import_a_flow_document(make_window, folder, qtbot, tmp_path):
