@@ -114,12 +114,15 @@ class MoveNodes(QUndoCommand):
         self.old = {k: tuple(flow.nodes[k].position) for k in moves}
 
     def redo(self) -> None:
-        for node_id, (x, y) in self.new.items():
-            self.flow.move(node_id, x, y)
+        self._move(self.new)
 
     def undo(self) -> None:
-        for node_id, (x, y) in self.old.items():
-            self.flow.move(node_id, x, y)
+        self._move(self.old)
+
+    def _move(self, where: dict[str, tuple[float, float]]) -> None:
+        with self.flow.many_edits():  # one step for the canvas: each wire drawn once
+            for node_id, (x, y) in where.items():
+                self.flow.move(node_id, x, y)
 
 
 class SetValue(QUndoCommand):

@@ -33,6 +33,7 @@ from plait.runtime.flow.parts import (  # noqa: F401 - re-exported: the model's 
     EdgeRemoved,
     FlowChanged,
     FlowError,
+    ManyEdits,
     Node,
     NodeAdded,
     NodeChanged,
@@ -200,6 +201,16 @@ class Flow:
     def _emit(self, event: object) -> None:
         for callback in list(self._observers):
             callback(event)
+
+    @contextlib.contextmanager
+    def many_edits(self) -> Iterator[None]:
+        """Edits made within are one step: observers hear `ManyEdits(True)` before them and
+        `ManyEdits(False)` after (moving thousands of nodes, the canvas draws each wire once)."""
+        self._emit(ManyEdits(True))
+        try:
+            yield
+        finally:
+            self._emit(ManyEdits(False))
 
     # -- lookups ----------------------------------------------------------
 

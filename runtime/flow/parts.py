@@ -146,6 +146,14 @@ class NodeChanged:
 
 
 @dataclass(frozen=True)
+class ManyEdits:
+    """The edits of one step begin (`begun`) or are over: an observer may gather its work
+    (the canvas draws each wire once) until the step is over."""
+
+    begun: bool
+
+
+@dataclass(frozen=True)
 class FlowChanged:
     """The flow's own name, description or extras changed."""
 

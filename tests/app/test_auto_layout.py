@@ -57,10 +57,20 @@ def test_a_big_flow_is_laid_out_while_the_window_goes_on_and_undo_puts_it_back(w
     assert stack.count() == steps + 1 and stack.undoText() == "Auto-layout"
     assert not layouter.busy.isVisible() and not layouter.cancel_button.isVisible()
 
+    drawn = []
+    draw = window.scene._path_edge
+
+    def counted(item, judge=False):
+        drawn.append(item.edge)
+        return draw(item, judge)
+
+    window.scene._path_edge = counted
     QTest.keyClick(window.view, Qt.Key_Z, Qt.ControlModifier)
     assert positions(window) == before
     for node_id, item in window.scene.nodes.items():
         assert (item.x(), item.y()) == before[node_id]
+    # One step for the canvas too: every wire drawn again once, not once per end that moved.
+    assert sorted(drawn) == sorted(window.scene.edges)
 
 
 def test_cancel_stops_the_layout_and_moves_nothing(window, qtbot):

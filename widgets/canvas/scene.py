@@ -22,6 +22,7 @@ from plait.runtime.flow.model import (
     EdgeAdded,
     EdgeRemoved,
     FlowChanged,
+    ManyEdits,
     NodeAdded,
     NodeChanged,
     NodeRemoved,
@@ -89,6 +90,7 @@ class FlowScene(RunStates, QGraphicsScene):
         self._unjudged: dict[EdgeItem, None] = {}
         self._judge_later = False
         self._held: dict[EdgeItem, None] | None = None  # wires to draw once many nodes have moved
+        self._holding = 0  # how many `moving_many` (or steps of many edits) are under way
         self._routed_this_turn = 0
         self._route_timer = QTimer(self, singleShot=True, interval=0)
         self._route_timer.timeout.connect(self._route_batch)
@@ -193,14 +195,25 @@ class FlowScene(RunStates, QGraphicsScene):
         A wire follows each of its ends as it moves; moving thousands of nodes
         together would draw most wires two or three times over.
         """
-        self._held = {}
+        self._hold()
         try:
             yield
         finally:
-            held, self._held = self._held, None
-            for edge_item in held:
-                if self.edges.get(edge_item.edge) is edge_item:
-                    self._path_edge(edge_item)
+            self._let_go()
+
+    def _hold(self) -> None:
+        self._holding += 1
+        if self._held is None:
+            self._held = {}
+
+    def _let_go(self) -> None:
+        self._holding -= 1
+        if self._holding > 0 or self._held is None:
+            return
+        held, self._held = self._held, None
+        for edge_item in held:
+            if self.edges.get(edge_item.edge) is edge_item:
+                self._path_edge(edge_item)
 
     def _redraw_wire(self, edge_item: EdgeItem) -> None:
         if self._held is None:
@@ -340,6 +353,11 @@ class FlowScene(RunStates, QGraphicsScene):
                     self._repath(event.node_id)
         elif isinstance(event, FlowChanged) and event.what == "extras":
             self._sync_frames()
+        elif isinstance(event, ManyEdits):  # a step of many edits (an undone layout): wires once
+            if event.begun:
+                self._hold()
+            else:
+                self._let_go()
 
     def _refresh_ends(self, edge: Edge) -> None:
         # A wire to a vanished port adds or drops a ghost port on its nodes.
