@@ -126,7 +126,8 @@ def workspace_importer(folder: Path | str) -> WorkspaceImporter:
         else:
             _importers.move_to_end(folder)
         if not any(isinstance(finder, _PrivateFinder) for finder in sys.meta_path):
-            sys.meta_path.append(_PrivateFinder())
+            # First: a workspace's own file wins over the path, as its `import` gives it.
+            sys.meta_path.insert(0, _PrivateFinder())
     return importer
 
 
@@ -318,7 +319,7 @@ class _PrivateFinder(importlib.abc.MetaPathFinder):
         self, fullname: str, path: Any = None, target: Any = None
     ) -> importlib.machinery.ModuleSpec | None:
         if not fullname.startswith(WORKSPACE_MODULE_PREFIX):
-            return None
+            return _sibling_by_name(fullname) if "." not in fullname else None
         parent_name, _, last = fullname.rpartition(".")
         if not parent_name:
             for importer in list(_importers.values()):
@@ -344,6 +345,50 @@ class _PrivateFinder(importlib.abc.MetaPathFinder):
         return importlib.util.spec_from_file_location(
             fullname, candidate, loader=_FreshLoader(candidate, importer, plain)
         )
+
+
+def _sibling_by_name(name: str) -> importlib.machinery.ModuleSpec | None:
+    """A plain name no other finder knows, asked for by a workspace's code without its
+    `__import__` (`importlib.import_module("helpers")`): that workspace's own file, if any.
+
+    The module comes under its private name, the one `import helpers` gives the same code,
+    so two workspaces' helpers.py stay apart; the plain name is never registered.
+    """
+    importer = _calling_importer()
+    if importer is None:
+        return None
+    private = importer.resolve(name)
+    if private == name:
+        return None  # not one of its files
+    module = importlib.import_module(private)
+    return importlib.machinery.ModuleSpec(private, _Imported(module), is_package=hasattr(module, "__path__"))
+
+
+def _calling_importer() -> WorkspaceImporter | None:
+    """The importer of the workspace module whose code is importing, found up the stack."""
+    frame = sys._getframe(2)
+    for _ in range(40):
+        if frame is None:
+            return None
+        namespace = frame.f_globals.get("__builtins__")
+        importer = namespace.get("__import__") if isinstance(namespace, dict) else None
+        if isinstance(importer, WorkspaceImporter):
+            return importer
+        frame = frame.f_back
+    return None
+
+
+class _Imported(importlib.abc.Loader):
+    """Hands over a module imported already (under its private name)."""
+
+    def __init__(self, module: types.ModuleType) -> None:
+        self.module = module
+
+    def create_module(self, spec: importlib.machinery.ModuleSpec) -> types.ModuleType:
+        return self.module
+
+    def exec_module(self, module: types.ModuleType) -> None:
+        pass  # it ran when it was imported
 
 
 class _FreshLoader(importlib.abc.Loader):

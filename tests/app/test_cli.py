@@ -340,3 +340,30 @@ def test_every_subcommand_has_its_own_usage_line_and_a_help_for_each_option():
                 continue
             assert action.help, f"plait {' '.join(path)}: {action.dest} has no help line"
     assert seen >= 10
+
+
+def test_a_library_that_imports_a_sibling_with_importlib_loads_and_runs(tmp_path):
+    # Code from elsewhere often finds its plugins by name: importlib.import_module("helpers").
+    folder = tmp_path / "ws"
+    folder.mkdir()
+    (folder / "helpers.py").write_text("X = 21\n")
+    (folder / "dynamic.py").write_text(
+        textwrap.dedent("""
+            import importlib
+
+            helpers = importlib.import_module("helpers")
+
+
+            def twice() -> int:
+                return helpers.X + importlib.import_module("helpers").X
+        """)
+    )
+    with Workspace(folder) as ws:
+        catalog = ws.catalog()
+        flow = Flow("dynamic", catalog=catalog)
+        flow.create_node(catalog.get("dynamic.py:twice"))
+        ws.save_flow(flow)
+    done = plait("run", "dynamic", "-w", str(folder))  # from "/": the folder is on no path
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "→ 42" in done.stdout
+    assert "changed while the run was going" not in done.stdout + done.stderr

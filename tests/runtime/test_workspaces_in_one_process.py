@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import sys
 import textwrap
 from pathlib import Path
@@ -242,3 +243,30 @@ def test_a_pickle_of_its_classes_loads_where_only_the_workspace_is_known(tmp_pat
     done = subprocess.run([sys.executable, "-c", script], input=data, capture_output=True, timeout=60)
     assert done.returncode == 0, done.stderr.decode()
     assert done.stdout.decode().strip() == "[('Thing', 1), ('Part', 2)]"
+
+
+DYNAMIC = """
+    import importlib
+
+    lib = importlib.import_module("lib")
+
+
+    def by_name(times: int = 1) -> str:
+        return lib.make(times) + importlib.import_module("lib").make(1)
+"""
+
+
+def test_importlib_finds_each_workspaces_own_file_by_its_plain_name(folders, monkeypatch):
+    # As in the window or `plait run`: neither folder is on sys.path (nor the working folder).
+    monkeypatch.setattr(sys, "path", [p for p in sys.path if p not in ("", ".")])
+    a, b = folders
+    for folder in folders:
+        (folder / "dynamic.py").write_text(textwrap.dedent(DYNAMIC))
+    with Workspace(a) as ws_a, Workspace(b) as ws_b:
+        catalog_a, catalog_b = ws_a.catalog(), ws_b.catalog()
+        assert not [lib.error for lib in (*catalog_a.libraries, *catalog_b.libraries) if lib.error]
+        assert catalog_a.get("dynamic.py:by_name").func(2) == "AAA"
+        assert catalog_b.get("dynamic.py:by_name").func(2) == "BBB"
+        # The same module `import lib` gives that code, never registered by its plain name.
+        assert not {"lib", "dynamic"} & set(sys.modules)
+    assert importlib.util.find_spec("lib") is None  # outside a workspace's code, no such module
