@@ -384,6 +384,7 @@ class _Reach:
     bound: dict[str, str] = field(default_factory=dict)  # `import a.b as h`: h -> a.b
     bare: set[str] = field(default_factory=set)  # names read other than as `name.attr`
     dynamic: bool = False
+    by_name: bool = False  # imports a module by a name worked out at run time
     random: set[str] = field(default_factory=set)
 
 
@@ -429,6 +430,14 @@ def _reach(tree: ast.AST) -> _Reach:
             chain = _chain(node.func)
             if chain and chain[-1] in _DYNAMIC and (len(chain) == 1 or chain[0] == "builtins"):
                 found.dynamic = True
+            if chain and chain[-1] == "import_module" and node.args:
+                # importlib.import_module("helpers") imports as `import helpers` does; of a name
+                # worked out at run time nothing can be known before it runs: the key says so.
+                name = node.args[0]
+                if isinstance(name, ast.Constant) and isinstance(name.value, str) and name.value[:1] != ".":
+                    found.imports.append((name.value, (), 0))
+                else:
+                    found.by_name = True
             seeded = bool(node.args or node.keywords) and chain is not None and chain[-1] in _SEEDABLE
             if chain and not seeded:
                 head, tail = chain[0], chain[-1]
@@ -582,6 +591,11 @@ class _Walker:
 
     def _follow(self, reach: _Reach, namespace: dict[str, Any], module: str, label: str) -> None:
         self.random |= reach.random
+        if reach.by_name:
+            self.notes.append(
+                f"{label} imports a module by a name it works out when it runs: that module's "
+                "code does not count (name it in the call, or set the node's cache to never)"
+            )
         if reach.dynamic:
             self._whole_module(module, f"{label} looks names up at run time (globals(), eval…)")
             for name, value in list(namespace.items()):

@@ -270,3 +270,32 @@ def test_importlib_finds_each_workspaces_own_file_by_its_plain_name(folders, mon
         # The same module `import lib` gives that code, never registered by its plain name.
         assert not {"lib", "dynamic"} & set(sys.modules)
     assert importlib.util.find_spec("lib") is None  # outside a workspace's code, no such module
+
+
+def test_a_module_imported_by_name_counts_in_the_key_of_the_code_that_imports_it(folders, monkeypatch):
+    monkeypatch.setattr(sys, "path", [p for p in sys.path if p not in ("", ".")])
+    a, _ = folders
+    (a / "dynamic.py").write_text(
+        textwrap.dedent("""
+            import importlib
+
+
+            def by_name(times: int = 1) -> str:
+                return importlib.import_module("lib").make(times)
+
+
+            def worked_out(name: str = "lib") -> str:
+                return importlib.import_module(name).make(1)
+        """)
+    )
+    with Workspace(a) as ws:
+        catalog = ws.catalog()
+        by_name, worked_out = catalog.get("dynamic.py:by_name"), catalog.get("dynamic.py:worked_out")
+        assert by_name.func(2) == "AA"
+        assert any("by a name it works out when it runs" in note for note in worked_out.code_notes)
+        before = by_name.fingerprint
+        lib = a / "lib.py"
+        lib.write_text(lib.read_text().replace('"A"', '"Z"'))
+        catalog.reload()
+        after = catalog.get("dynamic.py:by_name")
+        assert after.func(2) == "ZZ" and after.fingerprint != before  # no stale result
