@@ -57,6 +57,7 @@ class LiveRun:
     cache_keys: dict[str, str] = field(default_factory=dict)
     lines: list[tuple] = field(default_factory=list)  # the latest (`KEPT_LINES`)
     earlier_lines: int = 0  # lines before those, let go: the run history has them
+    writing: int = 0  # its large results still being written to the cache when it ended
     started: float = field(default_factory=time.time)
     state: str = ev.RUN_RUNNING
     error: str | None = None
@@ -94,6 +95,8 @@ class LiveRuns(QObject):
     nodes_changed = Signal(object, object)  # LiveRun, set of node ids
     lines_added = Signal(object, object)  # LiveRun, list of lines
     run_finished = Signal(object)  # LiveRun
+    # A finished run's large results, still being written when it ended, are in the cache.
+    results_written = Signal(object)  # LiveRun
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -186,7 +189,18 @@ class LiveRuns(QObject):
             live.state = ev.RUN_FAILED
         self.flush()
         live.finished_shown = time.perf_counter()
+        engine = self.engine
+        writing = engine.writing if engine is not None else 0
+        live.writing = writing
         self.run_finished.emit(live)
+        if writing:
+            self.background(self._written(engine, live))
+
+    async def _written(self, engine: Engine, live: LiveRun) -> None:
+        await engine.written()
+        live.writing = 0
+        if self.engine is engine:
+            self.results_written.emit(live)
 
     def _apply(self, live: LiveRun, event: object) -> None:
         node_id = getattr(event, "node_id", None)

@@ -77,6 +77,8 @@ class HistoryController(SessionController):
         runs.nodes_changed.connect(self._nodes_changed)
         runs.lines_added.connect(self._lines_added)
         runs.run_finished.connect(self._run_finished)
+        # Once its large results are in the cache, the next run reuses them: say so.
+        runs.results_written.connect(lambda _: self.explainer.schedule())
         self._runs_signature = None
         self._poll = QTimer(self, interval=POLL_MS)
         self._poll.timeout.connect(self.poll_runs)

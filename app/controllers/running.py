@@ -119,6 +119,7 @@ class RunningController(SessionController):
         runs.run_started.connect(self._run_started)
         runs.nodes_changed.connect(lambda live, nodes: self._update_run_status())
         runs.run_finished.connect(self._run_finished)
+        runs.results_written.connect(self._results_written)
         history.shown_run_changed.connect(self._update_run_status)
         self.run_label = ElidedLabel(parent, grow=True)  # a long flow name or error is cut, not clipped
         self.run_label.setObjectName("RunLabel")
@@ -269,17 +270,13 @@ class RunningController(SessionController):
             live.state, live.state
         )
         message = f"The run of '{live.flow_name}' {verb}" + (f": {live.error}" if live.error else "")
-        engine = self.runs.engine
-        if engine is not None and engine.writing:
-            # Its large results are still being written: they join the cache once complete.
-            message += f"; writing {plural(engine.writing, 'large result')} to the cache…"
-            self.runs.background(self._say_when_written(engine, live.flow_name))
+        if live.writing:  # its large results join the cache once their files are complete
+            message += f"; writing {plural(live.writing, 'large result')} to the cache…"
         self.show_message(message)
 
-    async def _say_when_written(self, engine: Any, flow_name: str) -> None:
-        await engine.written()
-        if self.runs.engine is engine and not self.runs.running:
-            self.show_message(f"The results of '{flow_name}' are in the cache")
+    def _results_written(self, live: LiveRun) -> None:
+        if not self.runs.running:
+            self.show_message(f"The results of '{live.flow_name}' are in the cache")
 
     def _tick_running(self) -> None:
         self._update_run_status()

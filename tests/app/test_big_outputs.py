@@ -70,6 +70,12 @@ def test_an_output_still_being_written_is_shown_once_its_file_is_complete(
     # The run ends with its node; its result joins the cache once the file is written.
     qtbot.waitUntil(lambda: not window.runs.running, timeout=RUN_TIMEOUT)
     assert not (folder / "gate").exists()
+
+    def explained():
+        found = window.explainer.by_node.get(big)
+        return found.state if found is not None else None
+
+    qtbot.waitUntil(lambda: explained() == "will run", timeout=10_000)  # not in the cache yet
     message = window.statusBar().currentMessage()
     assert message == "The run of 'Big array' finished; writing 1 large result to the cache…", message
     window.grab().save(str(folder.parent / "writing.png"))
@@ -91,3 +97,5 @@ def test_an_output_still_being_written_is_shown_once_its_file_is_complete(
         lambda: window.statusBar().currentMessage() == "The results of 'Big array' are in the cache",
         timeout=RUN_TIMEOUT,
     )
+    # And the next run reuses it, now that it is in the cache (it would have run before).
+    qtbot.waitUntil(lambda: explained() == "cached", timeout=10_000)
