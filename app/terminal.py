@@ -159,6 +159,7 @@ async def _run(args: argparse.Namespace, params: dict, text: set[str], stuck: li
         # Lets it spawn them now, before the loading below holds the loop (a cluster's
         # connection waits for it: its timeout must not run while the loop is held).
         await asyncio.sleep(0)
+    run = None
     try:
         catalog = workspace.catalog()
         engine.catalog = catalog
@@ -244,6 +245,13 @@ async def _run(args: argparse.Namespace, params: dict, text: set[str], stuck: li
             print(f"plait: writing {count} large result{'s' * (count != 1)} to the cache…", file=sys.stderr)
         await engine.close()
         workspace.close()
+        if run is not None and run.unwritten:
+            titles = ", ".join(repr(run.flow.nodes[n].title) for n in run.unwritten)
+            print(
+                f"plait: the result of {titles} could not be written to the cache (plait logs says why): "
+                "the next run computes it again",
+                file=sys.stderr,
+            )
 
 
 async def _say_dashboard(executor) -> None:

@@ -275,7 +275,15 @@ class RunningController(SessionController):
         self.show_message(message)
 
     def _results_written(self, live: LiveRun) -> None:
-        if not self.runs.running:
+        if self.runs.running:
+            return
+        failed = [live.titles.get(n, n) for n in live.run.unwritten]
+        if failed:
+            self.show_message(
+                f"The result of {', '.join(repr(t) for t in failed)} could not be written to the cache "
+                "(its log says why): the next run computes it again"
+            )
+        else:
             self.show_message(f"The results of '{live.flow_name}' are in the cache")
 
     def _tick_running(self) -> None:

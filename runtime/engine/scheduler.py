@@ -247,6 +247,7 @@ class Run:
         self._started = time.time()
         self._repairs = 0
         self._indexing: set[asyncio.Task[None]] = set()  # entries waiting for their files
+        self.unwritten: list[str] = []  # nodes whose results could not be written to the cache
         self._started_this_turn = 0  # nodes started in this turn of the loop (`_start`)
         setting = engine.workspace.get_setting("log_lines_per_node")  # null: the default
         self.log_limit = options.log_limit or int(setting if setting is not None else LOG_LINES_PER_NODE)
@@ -768,6 +769,7 @@ class Run:
             if error is None:
                 self.engine.recorder.add_cache_entry(key, spec_key, outputs, expires)
             else:
+                self.unwritten.append(node_id)
                 self.log(
                     node_id,
                     f"[plait] its result is not kept in the cache: {error}; the next run computes it again",

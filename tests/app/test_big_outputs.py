@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import textwrap
 
 import pytest
@@ -14,6 +16,7 @@ from tests.app.test_running import RUN_TIMEOUT, click_node, press_run, wait_for_
 
 LIBRARY = textwrap.dedent('''
     """A node whose array a worker writes slowly: its write waits for a file named gate."""
+    import os
     import time
     from pathlib import Path
 
@@ -31,7 +34,7 @@ LIBRARY = textwrap.dedent('''
             blobs._write_piece = original
             original(fh, piece)
             fh.flush()
-            gate.with_name("writing").write_text("under way")
+            gate.with_name("writing").write_text(str(os.getpid()))
             while not gate.exists():
                 time.sleep(0.01)
 
@@ -99,3 +102,26 @@ def test_an_output_still_being_written_is_shown_once_its_file_is_complete(
     )
     # And the next run reuses it, now that it is in the cache (it would have run before).
     qtbot.waitUntil(lambda: explained() == "cached", timeout=10_000)
+
+
+def test_a_result_whose_write_fails_after_its_run_ended_is_said_not_kept(
+    make_window, settings, folder, qtbot
+):
+    settings.setValue("run/executor", "local")
+    catalog = Catalog(folder)
+    catalog.load()
+    flow = Flow("Big array", catalog=catalog)
+    flow.create_node(catalog.get("slow.py:big"), (240, 0))
+    save(folder, flow)
+    window = make_window(folder)
+    press_run(window, qtbot)
+    qtbot.waitUntil(lambda: (folder / "writing").exists() and not window.runs.running, timeout=RUN_TIMEOUT)
+    os.kill(int((folder / "writing").read_text()), signal.SIGKILL)  # the worker writing it dies
+    qtbot.waitUntil(
+        lambda: "could not be written to the cache" in window.statusBar().currentMessage(),
+        timeout=RUN_TIMEOUT,
+    )
+    assert window.statusBar().currentMessage() == (
+        "The result of 'Big' could not be written to the cache (its log says why): "
+        "the next run computes it again"
+    )

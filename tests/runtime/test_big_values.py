@@ -156,6 +156,7 @@ def test_a_worker_that_dies_mid_write_leaves_no_entry_that_looks_valid(loop, wor
         await collecting
         result = await handle.wait()
         await engine.written()  # the run ended with its node; its result's write ends here
+        assert handle.unwritten == [make.id]  # what the window and plait run then say
         return result, seen
 
     try:
