@@ -50,16 +50,21 @@ def folder(tmp_path):
     return path
 
 
-def test_an_output_still_being_written_is_shown_once_its_file_is_complete(
-    make_window, settings, folder, qtbot
-):
+def open_big_flow(make_window, settings, folder):
+    """A window on a flow of one slowly written big array, run on worker processes."""
     settings.setValue("run/executor", "local")
     catalog = Catalog(folder)
     catalog.load()
     flow = Flow("Big array", catalog=catalog)
     big = flow.create_node(catalog.get("slow.py:big"), (240, 0)).id
     save(folder, flow)
-    window = make_window(folder)
+    return make_window(folder), big
+
+
+def test_an_output_still_being_written_is_shown_once_its_file_is_complete(
+    make_window, settings, folder, qtbot
+):
+    window, big = open_big_flow(make_window, settings, folder)
     window.view.fit_view()
     window.outputs_dock_widget.show()
     press_run(window, qtbot)
@@ -107,13 +112,7 @@ def test_an_output_still_being_written_is_shown_once_its_file_is_complete(
 def test_a_result_whose_write_fails_after_its_run_ended_is_said_not_kept(
     make_window, settings, folder, qtbot
 ):
-    settings.setValue("run/executor", "local")
-    catalog = Catalog(folder)
-    catalog.load()
-    flow = Flow("Big array", catalog=catalog)
-    flow.create_node(catalog.get("slow.py:big"), (240, 0))
-    save(folder, flow)
-    window = make_window(folder)
+    window, _ = open_big_flow(make_window, settings, folder)
     press_run(window, qtbot)
     qtbot.waitUntil(lambda: (folder / "writing").exists() and not window.runs.running, timeout=RUN_TIMEOUT)
     os.kill(int((folder / "writing").read_text()), signal.SIGKILL)  # the worker writing it dies
