@@ -16,6 +16,7 @@ from plait.runtime.engine.plan import RunRefused
 from plait.runtime.engine.scheduler import Engine, RunOptions, RunResult
 from plait.runtime.engine.worker import user_traceback
 from plait.runtime.workspace.store import open_workspace
+from plait.widgets.words import plural
 
 _MARKS = {
     ev.COMPLETED: "✓",
@@ -240,9 +241,8 @@ async def _run(args: argparse.Namespace, params: dict, text: set[str], stuck: li
     finally:
         warm.cancel()
         if engine.writing and not getattr(args, "json", False):
-            count = engine.writing
             sys.stdout.flush()
-            print(f"plait: writing {count} large result{'s' * (count != 1)} to the cache…", file=sys.stderr)
+            print(f"plait: writing {plural(engine.writing, 'large result')} to the cache…", file=sys.stderr)
         await engine.close()
         workspace.close()
         if run is not None and run.unwritten:

@@ -63,11 +63,16 @@ KEPT_LINES = 200_000
 _SLACK = KEPT_LINES // 10  # the oldest go in steps this size, so each append stays cheap
 
 
+def _past_kept(count: int) -> int:
+    """How many of a growing run's `count` lines to let go now: none until they are past
+    `KEPT_LINES` by a step, then all the oldest past it."""
+    over = count - KEPT_LINES
+    return over if over > _SLACK else 0
+
+
 def let_go(lines: list) -> int:
     """Drop a growing run's oldest lines past `KEPT_LINES` (in steps); how many went."""
-    over = len(lines) - KEPT_LINES
-    if over <= _SLACK:
-        return 0
+    over = _past_kept(len(lines))
     del lines[:over]
     return over
 
@@ -145,8 +150,9 @@ class LogModel(QAbstractTableModel):
             self.beginInsertRows(QModelIndex(), first, first + len(shown) - 1)
             self.visible.extend(shown)
             self.endInsertRows()
-        if len(self.lines) > KEPT_LINES + _SLACK:
-            self._drop(len(self.lines) - KEPT_LINES)
+        over = _past_kept(len(self.lines))
+        if over:
+            self._drop(over)
 
     def _drop(self, count: int) -> None:
         """Let the oldest `count` lines go (their rows too)."""

@@ -307,7 +307,12 @@ def _found_elsewhere(top: str) -> Path | None:
 
 
 def _importer_of(module: Any) -> WorkspaceImporter | None:
-    namespace = getattr(module, "__dict__", {}).get("__builtins__")
+    return _importer_in(getattr(module, "__dict__", {}))
+
+
+def _importer_in(module_globals: dict[str, Any]) -> WorkspaceImporter | None:
+    """The importer whose modules run with these globals (their builtins' `__import__`)."""
+    namespace = module_globals.get("__builtins__")
     importer = namespace.get("__import__") if isinstance(namespace, dict) else None
     return importer if isinstance(importer, WorkspaceImporter) else None
 
@@ -348,8 +353,9 @@ class _PrivateFinder(importlib.abc.MetaPathFinder):
 
 
 def _sibling_by_name(name: str) -> importlib.machinery.ModuleSpec | None:
-    """A plain name no other finder knows, asked for by a workspace's code without its
-    `__import__` (`importlib.import_module("helpers")`): that workspace's own file, if any.
+    """A plain name asked for by a workspace's code without its `__import__`
+    (`importlib.import_module("helpers")`): that workspace's own file, if any, before the
+    path's (this finder comes first), as its `import helpers` gives it.
 
     The module comes under its private name, the one `import helpers` gives the same code,
     so two workspaces' helpers.py stay apart; the plain name is never registered.
@@ -370,9 +376,8 @@ def _calling_importer() -> WorkspaceImporter | None:
     for _ in range(40):
         if frame is None:
             return None
-        namespace = frame.f_globals.get("__builtins__")
-        importer = namespace.get("__import__") if isinstance(namespace, dict) else None
-        if isinstance(importer, WorkspaceImporter):
+        importer = _importer_in(frame.f_globals)
+        if importer is not None:
             return importer
         frame = frame.f_back
     return None
