@@ -10,9 +10,10 @@ its future.
 from __future__ import annotations
 
 import dataclasses
+import functools
+import itertools
 import pickle
 import re
-import uuid
 from typing import Any, NamedTuple
 
 from plait.runtime.engine.worker import Message, Outcome, Task, run_task
@@ -52,17 +53,25 @@ _KEY = re.compile(r"[A-Za-z][0-9A-Za-z_]*-[0-9a-f]{8}-plait([0-9a-f]{32})-")
 
 
 def task_key(task: Task) -> str:
-    """A Dask key for a node's task: '<function>-<unique>-plait<run id>-<node id>'.
+    """A Dask key for a node's task: '<function>-<serial>-plait<run id>-<node id>'.
 
     Dask groups tasks by the first word (its task prefix) to learn how long
     they take, which it balances work between workers by, and the dashboard
-    shows them by it; the run in it names the topic of the run's events.
+    shows them by it; the run in it names the topic of the run's events. The
+    serial, counted in this process, tells a node's calls in one run apart (its
+    retries, a call sent again): the run id is unique already.
     """
-    name = task.spec_key.rsplit(":", 1)[-1].rsplit(".", 1)[-1]
+    return f"{_prefix(task.spec_key)}-{next(_SERIAL) & 0xFFFFFFFF:08x}-plait{task.run_id}-{task.node_id}"
+
+
+_SERIAL = itertools.count()
+
+
+@functools.lru_cache(maxsize=1024)
+def _prefix(spec_key: str) -> str:
+    name = spec_key.rsplit(":", 1)[-1].rsplit(".", 1)[-1]
     name = re.sub(r"[^0-9A-Za-z_]", "_", name)
-    if not name[:1].isalpha():
-        name = "node" + name
-    return f"{name}-{uuid.uuid4().hex[:8]}-plait{task.run_id}-{task.node_id}"
+    return name if name[:1].isalpha() else "node" + name
 
 
 def topic_of(key: Any) -> str | None:

@@ -64,6 +64,15 @@ class Task:
     # memory for them (within its budget) while it writes their files.
     hold: bool = False
 
+    def __dask_tokenize__(self) -> str:
+        """What Dask hashes the task as when it is sent in a graph: its id, one per run, node and attempt.
+
+        Dask tokenizes every graph it is given; walked field by field, a fan-out's
+        tasks (inputs, recipes, context) took more of the scheduling process than
+        the rest of sending them.
+        """
+        return self.id
+
 
 @dataclass
 class Outcome:
