@@ -17,7 +17,7 @@ import threading
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
-from plait.runtime.engine.placement import Placement
+from plait.runtime.engine.placement import Placement, input_refs
 from plait.runtime.engine.worker import Message, Outcome, Task, forget_functions, run_task
 from plait.runtime.nodes.processes import describe_exit, plain_main
 from plait.runtime.results.blobs import OutputRef
@@ -193,6 +193,10 @@ class _Worker:
         self.task: Task | None = None
         self.future: asyncio.Future[Outcome] | None = None
         self.report: Callable[[Message], None] | None = None
+        # The task waiting in its pipe behind the one it runs: it begins as soon as that one
+        # is done, without a round trip through the scheduling process.
+        self.next: tuple[Task, Callable[[Message], None], asyncio.Future[Outcome | None]] | None = None
+        self.doomed = False  # the task behind its current one was cancelled: stopped once that is done
         self.dead = False
         self.held: set[str] = set()  # files whose values it keeps in memory for their consumers
         self._on_message = on_message
@@ -249,9 +253,15 @@ class LocalExecutor:
     forked. Workers are reused across nodes and runs; one that dies or is
     killed (timeout, cancel) is replaced. A task goes to the worker that holds
     its large inputs in memory when it is free (see `placement`).
+
+    When every worker is busy, a task without large inputs waits in the pipe of
+    one of them (`waits` a worker), so that worker goes on to it the moment its
+    current task is done. Its start is reported then, with ("started", task id),
+    and its timeout counts from there.
     """
 
     name = "local"
+    waits = 1  # tasks each worker may have waiting behind the one it runs
 
     def __init__(
         self, slots: int | None = None, workspace: str | None = None, held_bytes: int | None = None
@@ -307,7 +317,14 @@ class LocalExecutor:
             future, worker.future, worker.task = worker.future, None, None
             if future is not None and not future.done():
                 future.set_result(message[2])
-            self._free(worker)
+            if worker.doomed:  # it has begun a task that was cancelled while it waited
+                worker.kill()
+            elif worker.next is not None:
+                worker.task, worker.report, worker.future = worker.next
+                worker.next = None
+                worker.report(("started", worker.task.id))
+            else:
+                self._free(worker)
         elif message[0] == "written":
             self._placement.written(message[1], message[2])
             self._wake()
@@ -324,8 +341,11 @@ class LocalExecutor:
         if self._idle is not None and worker in self._idle:
             self._idle.remove(worker)
         future, worker.future = worker.future, None
+        waiting, worker.next = worker.next, None
         worker.dead = True
         worker.held = set()
+        if waiting is not None and not waiting[2].done():
+            waiting[2].set_result(None)  # it never began: it goes to another worker
         self._placement.worker_gone(worker, worker.process.pid)
         if future is not None and not future.done():
             future.set_result(
@@ -335,7 +355,8 @@ class LocalExecutor:
             self._spawn()
         self._wake()
 
-    async def _worker_for(self, task: Task) -> _Worker:
+    async def _worker_for(self, task: Task) -> tuple[_Worker, bool]:
+        """A worker for `task`, and whether the task waits behind the one it runs."""
         loop = asyncio.get_running_loop()
         while True:
             assert self._idle is not None
@@ -343,27 +364,52 @@ class LocalExecutor:
             worker = self._placement.choose(task, self._idle)
             if worker is not None:
                 self._idle.remove(worker)
-                return worker
+                return worker, False
+            if not self._idle and next(iter(input_refs(task)), None) is None:
+                # Large inputs wait for their holder or their file, as placement says.
+                busy = [w for w in self._workers if w.task is not None and w.next is None]
+                busy = [w for w in busy if not (w.dead or w.doomed)]
+                if busy:
+                    # Best behind a task whose outputs nothing reads: a worker holding values
+                    # for their consumers is free for them when its task is done.
+                    return min(busy, key=lambda w: w.task is not None and w.task.hold), True
             waiting = loop.create_future()
             self._waiting.append(waiting)
             await waiting
 
     async def run(self, task: Task, report: Callable[[Message], None]) -> Outcome:
+        """Run `task` on a worker; `report` gets its messages, first ("started", task id)."""
         await self.start()
-        worker = await self._worker_for(task)
-        worker.task, worker.report = task, report
-        worker.future = asyncio.get_running_loop().create_future()
-        try:
-            worker.send(task)
-            return await worker.future
-        except asyncio.CancelledError:
-            worker.kill()  # the reader sees the pipe close and a new worker replaces it
-            raise
-        except (OSError, ValueError) as exc:
-            worker.kill()
-            return Outcome(
-                False, error_type="WorkerDied", error_message=f"the task could not be sent to a worker: {exc}"
-            )
+        loop = asyncio.get_running_loop()
+        while True:
+            worker, behind = await self._worker_for(task)
+            future: asyncio.Future[Any] = loop.create_future()
+            if behind:
+                worker.next = (task, report, future)
+            else:
+                worker.task, worker.report, worker.future = task, report, future
+            try:
+                worker.send(task)
+                if not behind:
+                    report(("started", task.id))
+                outcome = await future
+            except asyncio.CancelledError:
+                if worker.next is not None and worker.next[0] is task:
+                    worker.next = None  # it has not begun: the worker stops once it would
+                    worker.doomed = True
+                elif worker.task is task:
+                    worker.kill()  # the reader sees the pipe close and a new worker replaces it
+                raise
+            except (OSError, ValueError) as exc:
+                worker.kill()
+                return Outcome(
+                    False,
+                    error_type="WorkerDied",
+                    error_message=f"the task could not be sent to a worker: {exc}",
+                )
+            if outcome is not None:
+                return outcome
+            # None: the worker it waited for died before it began; another takes it.
 
     def stored(self, outputs: dict[str, OutputRef]) -> Awaitable[str | None] | None:
         """None when the outputs' files are complete; else what waits for their background writes.

@@ -393,12 +393,14 @@ class Run:
             [n for n in plan.order if self._remaining[n] == 0 and self.nodes[n].state == ev.PENDING]
         )
 
-        # An executor that queues tasks itself (Dask) is given everything ready at once.
+        # An executor that queues tasks itself (Dask) is given everything ready at once; one
+        # whose workers each take `waits` tasks behind their current one, that many more.
         queues = getattr(self.executor, "queues", False)
+        room = self.executor.slots * (1 + getattr(self.executor, "waits", 0))
         succeeded: list[str] = []
         while (ready or self._running) and not self._cancelled:
             started, succeeded = succeeded, []
-            while ready and not self._cancelled and (queues or self._busy() < self.executor.slots):
+            while ready and not self._cancelled and (queues or self._busy() < room):
                 node_id = ready.pop(0)
                 self._start(node_id)
                 started.append(node_id)
@@ -854,11 +856,11 @@ class Run:
     async def _attempt(self, node_id: str, task: Task, timeout: float | None, started: Any) -> Outcome:
         """One try on the executor; its timeout counts from when a worker starts it.
 
-        An executor that queues tasks (Dask) says when a worker begins one with a
-        ("started", task id) message; until then the node waits in the queue,
-        neither started nor timing.
+        An executor that queues tasks (Dask, or the local one with tasks waiting
+        behind others) says when a worker begins one with a ("started", task id)
+        message; until then the node waits in the queue, neither started nor timing.
         """
-        if not getattr(self.executor, "queues", False):
+        if not (getattr(self.executor, "queues", False) or getattr(self.executor, "waits", 0)):
             started()
             coro = self.executor.run(task, lambda m: self._report(node_id, m))
             return await (asyncio.wait_for(coro, timeout) if timeout else coro)
