@@ -191,6 +191,7 @@ class WorkspaceImporter:
         self.generation: str | None = None  # folder_signature when its modules were loaded
         self._builtins: dict[str, Any] = {}
         self._names: dict[str, str] = {}  # a name imported -> the sys.modules name it means
+        self._importlib: _Importlib | None = None
 
     def __call__(
         self,
@@ -201,6 +202,9 @@ class WorkspaceImporter:
         level: int = 0,
     ) -> types.ModuleType:
         if level == 0:
+            if name == "importlib" or name.startswith("importlib."):
+                module = builtins.__import__(name, globals, locals, fromlist, level)
+                return self.importlib_view() if module is importlib else module
             name = self.resolve(name)
             if "." not in name:
                 # What __import__ would give, without its overhead: an import inside a
@@ -222,6 +226,12 @@ class WorkspaceImporter:
             private = self._sibling(top)
             found = self._names[name] = f"{private}{dot}{rest}" if private else name
         return found
+
+    def importlib_view(self) -> types.ModuleType:
+        """`importlib` as the folder's code sees it: its `import_module` imports as `import` does there."""
+        if self._importlib is None:
+            self._importlib = _Importlib(self)
+        return self._importlib
 
     def namespace(self) -> dict[str, Any]:
         """The builtins the folder's modules run with: the process's, with this `__import__`."""
@@ -381,6 +391,36 @@ def _calling_importer() -> WorkspaceImporter | None:
             return importer
         frame = frame.f_back
     return None
+
+
+class _Importlib(types.ModuleType):
+    """The `importlib` module for one workspace folder's code, everything else its own.
+
+    `importlib.import_module("pkg.sub")` there means the folder's pkg/sub.py, as
+    `import pkg.sub` does: the plain name `pkg` is never registered, which the
+    import system's own walk from a package to its submodule needs.
+    """
+
+    def __init__(self, importer: WorkspaceImporter) -> None:
+        super().__init__("importlib", importlib.__doc__)
+        self.__spec__ = importlib.__spec__
+
+        def import_module(name: str, package: str | None = None) -> types.ModuleType:
+            if name.startswith("."):
+                return importlib.import_module(name, importer.resolve(package) if package else package)
+            return importlib.import_module(importer.resolve(name))
+
+        # Keys know it as the standard library's, which it is to the code that calls it.
+        import_module.__module__ = "importlib"
+        import_module.__qualname__ = "import_module"
+        import_module.__doc__ = importlib.import_module.__doc__
+        self.import_module = import_module
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(importlib, name)
+
+    def __dir__(self) -> list[str]:
+        return dir(importlib)
 
 
 class _Imported(importlib.abc.Loader):

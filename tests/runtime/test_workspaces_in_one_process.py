@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import re
 import sys
 import textwrap
 from pathlib import Path
@@ -270,6 +271,62 @@ def test_importlib_finds_each_workspaces_own_file_by_its_plain_name(folders, mon
         # The same module `import lib` gives that code, never registered by its plain name.
         assert not {"lib", "dynamic"} & set(sys.modules)
     assert importlib.util.find_spec("lib") is None  # outside a workspace's code, no such module
+
+
+DOTTED = """
+    import importlib
+    from importlib import import_module
+
+
+    def sides(times: int = 1) -> int:
+        return importlib.import_module("shapes.sides").count() * times
+
+
+    def relative(times: int = 1) -> int:
+        return import_module(".sides", "shapes").SIDES * times
+"""
+
+
+def test_importlib_finds_a_submodule_of_each_workspaces_own_package_by_its_dotted_name(folders, monkeypatch):
+    monkeypatch.setattr(sys, "path", [p for p in sys.path if p not in ("", ".")])
+    a, b = folders
+    for folder in folders:
+        (folder / "dotted.py").write_text(textwrap.dedent(DOTTED))
+    with Workspace(a) as ws_a, Workspace(b) as ws_b:
+        catalog_a, catalog_b = ws_a.catalog(), ws_b.catalog()
+        assert not [lib.error for lib in (*catalog_a.libraries, *catalog_b.libraries) if lib.error]
+        assert catalog_a.get("dotted.py:sides").func(2) == 6
+        assert catalog_b.get("dotted.py:sides").func(2) == 8
+        assert catalog_a.get("dotted.py:relative").func(1) == 3
+        assert catalog_b.get("dotted.py:relative").func(1) == 4
+        assert not {"shapes", "shapes.sides", "dotted"} & set(sys.modules)
+        # Keyed as the standard library's import_module, and by the file it names.
+        before = catalog_a.get("dotted.py:sides").fingerprint
+        sides = a / "shapes" / "sides.py"
+        sides.write_text(sides.read_text().replace("SIDES = 3", "SIDES = 5"))
+        catalog_a.reload()
+        after = catalog_a.get("dotted.py:sides")
+        assert after.func(2) == 10 and after.fingerprint != before
+
+
+def test_a_node_importing_a_submodule_by_name_runs_in_a_worker_with_the_files_latest_code(
+    folders, loop, local_executor
+):
+    a, _ = folders
+    (a / "dotted.py").write_text(textwrap.dedent(DOTTED))
+    sides = a / "shapes" / "sides.py"
+    with Workspace(a) as ws:
+        seen = []
+        for count in (3, 7):
+            sides.write_text(re.sub(r"SIDES = \d+", f"SIDES = {count}", sides.read_text()))
+            catalog = ws.catalog()
+            flow = Flow("dotted", catalog=catalog)
+            node = flow.create_node(catalog.get("dotted.py:sides"))
+            engine = Engine(ws, catalog, executor=local_executor)
+            result, _ = run(loop, engine, flow)
+            assert result.nodes[node.id].state == "completed", result.nodes[node.id].error
+            seen.append(engine.cache.store.read(result.nodes[node.id].outputs["result"]))
+    assert seen == [3, 7]
 
 
 def test_a_module_imported_by_name_counts_in_the_key_of_the_code_that_imports_it(folders, monkeypatch):
