@@ -15,6 +15,8 @@ import multiprocessing
 import os
 import threading
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from multiprocessing.reduction import ForkingPickler
 from typing import Any, Protocol
 
 from plait.runtime.engine.placement import Placement, input_refs
@@ -183,20 +185,26 @@ class _Worker:
         from plait.runtime.engine.worker import worker_main
 
         self.conn, child = context.Pipe()
+        # Asks a task waiting in the pipe back, heard while the worker runs the one ahead.
+        child_control, self.control = context.Pipe(duplex=False)
         self.process = context.Process(
-            target=worker_main, args=(child, settings), daemon=True, name="plait-worker"
+            target=worker_main, args=(child, settings, child_control), daemon=True, name="plait-worker"
         )
         with plain_main():
             self.process.start()
         child.close()
+        child_control.close()
         self.loop = loop
         self.task: Task | None = None
         self.future: asyncio.Future[Outcome] | None = None
         self.report: Callable[[Message], None] | None = None
         # The task waiting in its pipe behind the one it runs: it begins as soon as that one
         # is done, without a round trip through the scheduling process.
-        self.next: tuple[Task, Callable[[Message], None], asyncio.Future[Outcome | None]] | None = None
-        self.doomed = False  # the task behind its current one was cancelled: stopped once that is done
+        self.next: _Waiting | None = None
+        # A waiting task asked back with ("drop", id): the worker answers ("dropped", id),
+        # or ("began", id) when it had gone on to it already.
+        self.asked: _Waiting | None = None
+        self.stopping = False  # it began a task no longer wanted: killed once its writes end
         self.dead = False
         self.held: set[str] = set()  # files whose values it keeps in memory for their consumers
         self._on_message = on_message
@@ -224,6 +232,11 @@ class _Worker:
     def send(self, message: Any) -> None:
         self.conn.send(message)
 
+    @property
+    def settled(self) -> bool:
+        """Neither running a task, nor waiting to hear whether it went on to one."""
+        return self.task is None and self.asked is None and not self.stopping and not self.dead
+
     def kill(self) -> None:
         self.dead = True
         if self.process.is_alive():
@@ -235,6 +248,22 @@ class _Worker:
             self.conn.send(None)
         except (OSError, ValueError):
             pass
+
+
+@dataclass(eq=False)
+class _Waiting:
+    """A task sent to a busy worker, to begin when the one ahead of it is done."""
+
+    task: Task
+    report: Callable[[Message], None]
+    future: asyncio.Future[Outcome | None]  # None: it did not begin there, another worker takes it
+    cancelled: bool = False
+
+
+# A task waits behind a busy worker only when it is this small: a bigger one would fill the
+# pipe and block the loop until that worker reads it.
+BEHIND_BYTES = 64 * 1024
+SEND_TRIES = 5
 
 
 def default_held_bytes(slots: int) -> int:
@@ -256,8 +285,10 @@ class LocalExecutor:
 
     When every worker is busy, a task without large inputs waits in the pipe of
     one of them (`waits` a worker), so that worker goes on to it the moment its
-    current task is done. Its start is reported then, with ("started", task id),
-    and its timeout counts from there.
+    current task is done. Its start is reported when the worker says it began,
+    with ("started", task id), and its timeout counts from there. A waiting task
+    is asked back when it is cancelled, or when another worker falls idle
+    first: it runs there instead, unless its worker had gone on to it already.
     """
 
     name = "local"
@@ -277,6 +308,7 @@ class LocalExecutor:
         self._placement = Placement()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closed = False
+        self._stops: set[asyncio.Future[None]] = set()
 
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
@@ -301,7 +333,48 @@ class LocalExecutor:
     def _free(self, worker: _Worker) -> None:
         if self._idle is not None and not worker.dead:
             self._idle.append(worker)
+            # A task waiting behind a busy worker could begin here now: ask for it back.
+            behind = next((w for w in self._workers if w.next is not None and w.asked is None), None)
+            if behind is not None:
+                self._ask_back(behind)
         self._wake()
+
+    def _ask_back(self, worker: _Worker, cancelled: bool = False) -> None:
+        waiting, worker.next = worker.next, None
+        assert waiting is not None
+        waiting.cancelled = cancelled
+        worker.asked = waiting
+        try:
+            worker.control.send(("drop", waiting.task.id))
+        except (OSError, ValueError):
+            pass  # the worker is gone: its end sends the task elsewhere
+
+    def _go_on(self, worker: _Worker) -> None:
+        """A worker's task ended (or it did not begin the one asked back): on to the next, or free."""
+        if not worker.settled:
+            return
+        if worker.next is not None:
+            waiting, worker.next = worker.next, None
+            worker.task, worker.report, worker.future = waiting.task, waiting.report, waiting.future
+            self._wake()  # its place behind is free
+        else:
+            self._free(worker)
+
+    def _stop_when_written(self, worker: _Worker) -> None:
+        """Kill a worker that began a task no longer wanted, once the files it writes are complete."""
+        worker.stopping = True
+        writing = self._placement.writing(worker)
+        if not writing:
+            worker.kill()
+            return
+
+        async def stop() -> None:
+            await asyncio.gather(*writing)
+            worker.kill()
+
+        task = asyncio.ensure_future(stop())
+        self._stops.add(task)
+        task.add_done_callback(self._stops.discard)
 
     def _wake(self) -> None:
         """Something changed (a worker free, a file written): waiting tasks look again."""
@@ -311,21 +384,29 @@ class LocalExecutor:
                 future.set_result(None)
 
     def _message(self, worker: _Worker, message: Message) -> None:
-        if message[0] == "done":
+        kind = message[0]
+        if kind == "done":
             if len(message) > 3:
                 self._done_writing(worker, message[3], message[4])
             future, worker.future, worker.task = worker.future, None, None
             if future is not None and not future.done():
                 future.set_result(message[2])
-            if worker.doomed:  # it has begun a task that was cancelled while it waited
-                worker.kill()
-            elif worker.next is not None:
-                worker.task, worker.report, worker.future = worker.next
-                worker.next = None
-                worker.report(("started", worker.task.id))
-            else:
-                self._free(worker)
-        elif message[0] == "written":
+            self._go_on(worker)  # a killed one does not: what waits behind it goes elsewhere
+        elif kind == "began" and worker.task is not None and worker.task.id == message[1]:
+            if worker.report is not None:
+                worker.report(("started", message[1]))
+        elif kind in ("began", "dropped") and worker.asked is not None and worker.asked.task.id == message[1]:
+            asked, worker.asked = worker.asked, None
+            if kind == "dropped":
+                if not asked.cancelled and not asked.future.done():
+                    asked.future.set_result(None)  # another worker takes it
+                self._go_on(worker)
+            elif asked.cancelled:
+                self._stop_when_written(worker)
+            else:  # it had begun: it runs here after all
+                worker.task, worker.report, worker.future = asked.task, asked.report, asked.future
+                asked.report(("started", message[1]))
+        elif kind == "written":
             self._placement.written(message[1], message[2])
             self._wake()
         elif worker.report is not None and worker.task is not None and message[1] == worker.task.id:
@@ -341,11 +422,13 @@ class LocalExecutor:
         if self._idle is not None and worker in self._idle:
             self._idle.remove(worker)
         future, worker.future = worker.future, None
-        waiting, worker.next = worker.next, None
+        waiting = [w for w in (worker.next, worker.asked) if w is not None and not w.cancelled]
+        worker.next = worker.asked = None
         worker.dead = True
         worker.held = set()
-        if waiting is not None and not waiting[2].done():
-            waiting[2].set_result(None)  # it never began: it goes to another worker
+        for w in waiting:
+            if not w.future.done():
+                w.future.set_result(None)  # it never began: it goes to another worker
         self._placement.worker_gone(worker, worker.process.pid)
         if future is not None and not future.done():
             future.set_result(
@@ -355,7 +438,7 @@ class LocalExecutor:
             self._spawn()
         self._wake()
 
-    async def _worker_for(self, task: Task) -> tuple[_Worker, bool]:
+    async def _worker_for(self, task: Task, small: bool) -> tuple[_Worker, bool]:
         """A worker for `task`, and whether the task waits behind the one it runs."""
         loop = asyncio.get_running_loop()
         while True:
@@ -365,10 +448,10 @@ class LocalExecutor:
             if worker is not None:
                 self._idle.remove(worker)
                 return worker, False
-            if not self._idle and next(iter(input_refs(task)), None) is None:
+            if not self._idle and small and next(iter(input_refs(task)), None) is None:
                 # Large inputs wait for their holder or their file, as placement says.
                 busy = [w for w in self._workers if w.task is not None and w.next is None]
-                busy = [w for w in busy if not (w.dead or w.doomed)]
+                busy = [w for w in busy if w.asked is None and not (w.dead or w.stopping)]
                 if busy:
                     # Best behind a task whose outputs nothing reads: a worker holding values
                     # for their consumers is free for them when its task is done.
@@ -380,36 +463,52 @@ class LocalExecutor:
     async def run(self, task: Task, report: Callable[[Message], None]) -> Outcome:
         """Run `task` on a worker; `report` gets its messages, first ("started", task id)."""
         await self.start()
+        try:
+            data = bytes(ForkingPickler.dumps(task))
+        except Exception as exc:  # noqa: BLE001 - a value that cannot be pickled
+            return Outcome(
+                False,
+                error_type=type(exc).__name__,
+                error_message=f"the task of node '{task.title}' could not be sent to a worker: {exc}",
+            )
         loop = asyncio.get_running_loop()
-        while True:
-            worker, behind = await self._worker_for(task)
+        problem: Exception | None = None
+        for _ in range(SEND_TRIES):
+            worker, behind = await self._worker_for(task, small=len(data) <= BEHIND_BYTES)
             future: asyncio.Future[Any] = loop.create_future()
-            if behind:
-                worker.next = (task, report, future)
-            else:
-                worker.task, worker.report, worker.future = task, report, future
+            waiting = _Waiting(task, report, future)
             try:
-                worker.send(task)
-                if not behind:
+                if behind:
+                    worker.next = waiting
+                    worker.send(("behind", task.id, data))
+                else:
+                    worker.task, worker.report, worker.future = task, report, future
+                    worker.conn.send_bytes(data)
                     report(("started", task.id))
+            except (OSError, ValueError) as exc:  # its pipe is closed: the worker is gone
+                problem = exc
+                if worker.next is waiting:
+                    worker.next = None
+                if worker.future is future:
+                    worker.task = worker.report = worker.future = None
+                worker.kill()  # its end is handled when the reader sees it; the task goes elsewhere
+                continue
+            try:
                 outcome = await future
             except asyncio.CancelledError:
-                if worker.next is not None and worker.next[0] is task:
-                    worker.next = None  # it has not begun: the worker stops once it would
-                    worker.doomed = True
-                elif worker.task is task:
+                if worker.next is waiting:
+                    self._ask_back(worker, cancelled=True)  # the worker skips it if it has not begun
+                elif worker.asked is not None and worker.asked.future is future:
+                    worker.asked.cancelled = True
+                elif worker.future is future:
                     worker.kill()  # the reader sees the pipe close and a new worker replaces it
                 raise
-            except (OSError, ValueError) as exc:
-                worker.kill()
-                return Outcome(
-                    False,
-                    error_type="WorkerDied",
-                    error_message=f"the task could not be sent to a worker: {exc}",
-                )
             if outcome is not None:
                 return outcome
-            # None: the worker it waited for died before it began; another takes it.
+            # None: it did not begin where it waited (that worker died, or another fell idle).
+        return Outcome(
+            False, error_type="WorkerDied", error_message=f"the task could not be sent to a worker: {problem}"
+        )
 
     def stored(self, outputs: dict[str, OutputRef]) -> Awaitable[str | None] | None:
         """None when the outputs' files are complete; else what waits for their background writes.

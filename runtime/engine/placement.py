@@ -104,6 +104,10 @@ class Placement:
             if holder is worker:
                 del self._only_held[path]
 
+    def writing(self, worker: Any) -> list[asyncio.Future[str | None]]:
+        """What waits for the files a worker is writing in the background."""
+        return [w.done for w in self._writes.values() if w.worker is worker]
+
     def stored(self, outputs: dict[str, OutputRef]) -> Awaitable[str | None] | None:
         """None when these outputs' files are complete; else what waits for them (and says why not).
 

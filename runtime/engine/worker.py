@@ -6,9 +6,11 @@ the inline executor. It imports little, so a fresh worker starts fast.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import logging
 import os
+import pickle
 import sys
 import threading
 import time
@@ -105,8 +107,6 @@ _FUNCTIONS: dict[tuple[str, str | None], Callable[..., Any]] = {}
 
 def _function(task: Task) -> Callable[..., Any]:
     if task.func_blob is not None:
-        import pickle
-
         return pickle.loads(task.func_blob)
     cached = _FUNCTIONS.get((task.spec_key, task.workspace))
     # A function remembered from before the library changed is looked up again when the
@@ -458,13 +458,59 @@ def _changed(task: Task, key: str) -> str | None:
 WORKER_NICENESS = 10
 
 
-def worker_main(conn: Any, settings: dict[str, Any]) -> None:
+class _Drops:
+    """Tasks that waited behind another, asked back on a pipe of their own while a task runs.
+
+    A task sent while the worker runs another comes as ("behind", task id,
+    pickled task). Until the worker begins it, ("drop", task id) on the control
+    pipe asks it back: the answer is ("dropped", task id) at once, and the task is
+    skipped when the worker gets to it; or ("began", task id), said when the
+    worker begins it first. Both are said under one lock, so exactly one of them is.
+    """
+
+    def __init__(self, control: Any, send: Callable[[Message], None]) -> None:
+        self._send = send
+        self._lock = threading.Lock()
+        self._asked: set[str] = set()
+        self._begun: collections.deque[str] = collections.deque(maxlen=16)
+        threading.Thread(target=self._listen, args=(control,), daemon=True, name="plait-drops").start()
+
+    def _listen(self, control: Any) -> None:
+        while True:
+            try:
+                task_id = control.recv()[1]
+            except (EOFError, OSError):
+                return
+            with self._lock:
+                if task_id not in self._begun:  # else too late: it said it began
+                    self._asked.add(task_id)
+                    self._say("dropped", task_id)
+
+    def begin(self, task_id: str) -> bool:
+        """Whether to run a task that waited: False when it was asked back."""
+        with self._lock:
+            if task_id in self._asked:
+                self._asked.discard(task_id)
+                return False
+            self._begun.append(task_id)
+            self._say("began", task_id)
+            return True
+
+    def _say(self, what: str, task_id: str) -> None:
+        try:
+            self._send((what, task_id))
+        except (OSError, ValueError):
+            pass  # the scheduling process is gone
+
+
+def worker_main(conn: Any, settings: dict[str, Any], control: Any = None) -> None:
     """The loop of a worker process: run tasks until told to stop.
 
     Besides tasks it is sent ("release", [file in a cache folder]) when the
     consumers of values it holds have run. With each task's outcome it says
     which files the task's outputs are being written to in the background and
     whose values it now holds: ("done", task id, outcome, [(write id, path)], [path]).
+    Tasks sent while it runs another may be asked back on `control` (`_Drops`).
     """
     from plait.runtime.results.held import HeldResults
 
@@ -476,7 +522,7 @@ def worker_main(conn: Any, settings: dict[str, Any]) -> None:
         if os.path.isdir(settings["workspace"]):
             os.chdir(settings["workspace"])  # a worker starts in its workspace, as nodes expect
     logging.getLogger().setLevel(logging.INFO)
-    lock = threading.Lock()  # the node's threads and the writer send too
+    lock = threading.Lock()  # the node's threads, the writer and the drops thread send too
 
     def send(message: Any) -> None:
         with lock:
@@ -484,6 +530,7 @@ def worker_main(conn: Any, settings: dict[str, Any]) -> None:
 
     stores: dict[str, HeldResults] = {}
     os.environ.setdefault("PLAIT_WORKER", "1")
+    drops = _Drops(control, send) if control is not None else None
     try:
         while True:
             try:
@@ -499,6 +546,10 @@ def worker_main(conn: Any, settings: dict[str, Any]) -> None:
                 for store in stores.values():
                     store.release(message[1])
                 continue
+            if isinstance(message, tuple) and message[0] == "behind":
+                if drops is not None and not drops.begin(message[1]):
+                    continue  # asked back, and answered, while it waited
+                message = pickle.loads(message[2])
             task: Task = message
             store = stores.get(task.cache_folder)
             if store is None:

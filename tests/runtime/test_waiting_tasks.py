@@ -86,38 +86,159 @@ def test_cancelling_a_run_with_a_task_waiting_stops_both_and_the_next_run_goes(l
     assert states(again) == {long.id: ev.COMPLETED, behind.id: ev.COMPLETED}
 
 
-def nap_task(name, seconds, folder):
+def test_a_task_waiting_behind_one_that_times_out_runs_on_the_worker_that_replaces_it(loop, engine, flow):
+    slow = node(flow, "nap", seconds=60.0)
+    flow.set_option(slow.id, "timeout", 0.5)
+    behind = node(flow, "number", value=2.0)
+    result, _ = run(loop, engine, flow)
+    assert states(result) == {slow.id: ev.TIMED_OUT, behind.id: ev.COMPLETED}
+
+
+def call(name, folder, function="nap", **inputs):
     return Task(
         f"t-{name}",
         "r",
         name,
         name,
-        "tests.runtime.nodes:nap",
+        f"tests.runtime.nodes:{function}",
         f"k-{name}",
         str(folder),
-        inputs={"seconds": ("value", seconds)},
+        inputs={port: ("value", value) for port, value in inputs.items()},
     )
 
 
-def test_a_waiting_task_cancelled_leaves_the_one_ahead_to_finish_then_its_worker_is_replaced(
-    loop, one_worker, tmp_path
-):
+def sent(executor, task):
+    return asyncio.ensure_future(executor.run(task, lambda m: None))
+
+
+def test_a_waiting_task_cancelled_is_skipped_and_its_worker_goes_on(loop, one_worker, tmp_path):
+    marker = tmp_path / "ran"
+
     async def go():
-        ahead = asyncio.ensure_future(one_worker.run(nap_task("ahead", 0.5, tmp_path), lambda m: None))
-        await asyncio.sleep(0.05)
-        behind = asyncio.ensure_future(one_worker.run(nap_task("behind", 30.0, tmp_path), lambda m: None))
+        ahead = sent(one_worker, call("ahead", tmp_path, seconds=0.5))
+        await asyncio.sleep(0.1)
+        behind = sent(one_worker, call("behind", tmp_path, "touch", x=1.0, path=str(marker)))
         await asyncio.sleep(0.05)
         (worker,) = one_worker._workers
-        assert worker.next is not None  # it waits in the busy worker's pipe
+        assert worker.next is not None and worker.next.task.node_id == "behind"  # in the busy worker's pipe
         behind.cancel()
         outcome = await ahead
         with pytest.raises(asyncio.CancelledError):
             await behind
-        # The worker went on to the cancelled task: it is stopped, and a new one takes the next.
-        after = await asyncio.wait_for(one_worker.run(nap_task("after", 0.01, tmp_path), lambda m: None), 30)
+        after = await asyncio.wait_for(
+            one_worker.run(call("after", tmp_path, seconds=0.01), lambda m: None), 30
+        )
         return outcome, worker, after
 
     outcome, worker, after = loop.run_until_complete(go())
-    assert outcome.ok
-    assert worker.dead and worker not in one_worker._workers
-    assert after.ok
+    assert outcome.ok and after.ok
+    assert not marker.exists()  # it never ran
+    assert not worker.dead and worker in one_worker._workers  # nor was its worker stopped
+
+
+def test_a_cancelled_task_its_worker_had_begun_stops_the_worker_once_its_files_are_written(loop):
+    from types import SimpleNamespace
+
+    from plait.runtime.engine.executors import LocalExecutor, _Waiting
+
+    async def go():
+        executor = LocalExecutor(1)
+        killed = []
+        worker = SimpleNamespace(
+            task=None, next=None, stopping=False, dead=False, kill=lambda: killed.append(True)
+        )
+        future = asyncio.get_running_loop().create_future()
+        worker.asked = _Waiting(call("behind", "/nowhere"), lambda m: None, future, cancelled=True)
+        executor._message(worker, ("began", "t-behind"))
+        return worker, killed
+
+    worker, killed = loop.run_until_complete(go())
+    assert killed == [True] and worker.stopping and worker.asked is None
+
+
+def test_the_outcome_of_a_task_whose_worker_was_just_killed_leaves_the_one_behind_to_go_elsewhere(loop):
+    from types import SimpleNamespace
+
+    from plait.runtime.engine.executors import LocalExecutor, _Waiting
+    from plait.runtime.engine.worker import Outcome
+
+    async def go():
+        executor = LocalExecutor(1)
+        made = asyncio.get_running_loop().create_future
+        ahead, behind = made(), made()
+        waiting = _Waiting(call("behind", "/nowhere"), lambda m: None, behind)
+        # Killed for its timeout while its outcome was on the way.
+        worker = SimpleNamespace(
+            task=call("ahead", "/nowhere"),
+            future=ahead,
+            report=None,
+            next=waiting,
+            asked=None,
+            stopping=False,
+            dead=True,
+            settled=False,
+        )
+        executor._message(worker, ("done", "t-ahead", Outcome(True)))
+        return worker, waiting
+
+    worker, waiting = loop.run_until_complete(go())
+    assert worker.task is None and worker.next is waiting  # not moved up: the worker's end reroutes it
+
+
+def test_a_waiting_task_goes_to_the_worker_that_falls_idle_first(loop, local_executor, tmp_path):
+    async def go():
+        ended = []
+
+        async def timed(task):
+            outcome = await local_executor.run(task, lambda m: None)
+            ended.append(task.node_id)
+            return outcome
+
+        long = asyncio.ensure_future(timed(call("long", tmp_path, seconds=3.0)))
+        short_task = call("short", tmp_path, seconds=0.3)
+        short_task.hold = True  # so the waiting task goes behind the long one, not this
+        short = asyncio.ensure_future(timed(short_task))
+        await asyncio.sleep(0.1)
+        waiting = asyncio.ensure_future(timed(call("waiting", tmp_path, seconds=0.05)))
+        await asyncio.gather(long, short, waiting)
+        return ended
+
+    # Asked back from behind the long one, it runs where the short one was.
+    assert loop.run_until_complete(go()) == ["short", "waiting", "long"]
+
+
+def test_a_task_too_big_to_wait_in_a_pipe_waits_for_a_free_worker(loop, one_worker, tmp_path):
+    async def go():
+        ahead = sent(one_worker, call("ahead", tmp_path, seconds=0.5))
+        await asyncio.sleep(0.1)
+        big = call("big", tmp_path, seconds=0.01)
+        big.context = {"padding": "x" * 300_000}
+        behind = sent(one_worker, big)
+        await asyncio.sleep(0.05)
+        (worker,) = one_worker._workers
+        queued = worker.next
+        return queued, await ahead, await behind
+
+    queued, ahead, behind = loop.run_until_complete(go())
+    assert queued is None  # not in the pipe, where it would block the loop until the worker read it
+    assert ahead.ok and behind.ok
+
+
+def test_a_task_sent_behind_a_worker_that_has_just_died_goes_to_its_replacement(loop, one_worker, tmp_path):
+    import os
+    import signal
+
+    async def go():
+        ahead = sent(one_worker, call("ahead", tmp_path, seconds=30.0))
+        await asyncio.sleep(0.2)
+        (worker,) = one_worker._workers
+        os.kill(worker.process.pid, signal.SIGKILL)
+        worker.process.join(10)  # dead, and its end not yet handled: it still looks busy
+        behind = await asyncio.wait_for(
+            one_worker.run(call("behind", tmp_path, seconds=0.01), lambda m: None), 30
+        )
+        return await ahead, behind
+
+    ahead, behind = loop.run_until_complete(go())
+    assert ahead.error_type == "WorkerDied"
+    assert behind.ok
