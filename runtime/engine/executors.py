@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import itertools
 import multiprocessing
 import os
 import threading
@@ -201,10 +202,13 @@ class _Worker:
         # The task waiting in its pipe behind the one it runs: it begins as soon as that one
         # is done, without a round trip through the scheduling process.
         self.next: _Waiting | None = None
-        # A waiting task asked back with ("drop", id): the worker answers ("dropped", id),
-        # or ("began", id) when it had gone on to it already.
+        # The waiting task moved up to `task` when the one ahead ended, until it says it began.
+        self.moved_up: _Waiting | None = None
+        # A waiting task asked back with ("drop", its number): the worker answers
+        # ("dropped", number), or ("began", number) when it had gone on to it already.
         self.asked: _Waiting | None = None
-        self.stopping = False  # it began a task no longer wanted: killed once its writes end
+        self.reserved = False  # idle, kept for a task being asked back from another worker
+        self.stopping = False  # it runs a task no longer wanted: killed once its writes end
         self.dead = False
         self.held: set[str] = set()  # files whose values it keeps in memory for their consumers
         self._on_message = on_message
@@ -235,7 +239,7 @@ class _Worker:
     @property
     def settled(self) -> bool:
         """Neither running a task, nor waiting to hear whether it went on to one."""
-        return self.task is None and self.asked is None and not self.stopping and not self.dead
+        return self.task is None and self.asked is None and not (self.reserved or self.stopping or self.dead)
 
     def kill(self) -> None:
         self.dead = True
@@ -257,13 +261,20 @@ class _Waiting:
     task: Task
     report: Callable[[Message], None]
     future: asyncio.Future[Outcome | None]  # None: it did not begin there, another worker takes it
+    data: bytes  # the task, pickled
+    number: int  # names it in the messages about it: unique in this process
     cancelled: bool = False
+    to: _Worker | None = None  # the idle worker kept for it while it is asked back
 
 
 # A task waits behind a busy worker only when it is this small: a bigger one would fill the
 # pipe and block the loop until that worker reads it.
 BEHIND_BYTES = 64 * 1024
 SEND_TRIES = 5
+
+
+class _Closed(Exception):
+    """The executor was closed while a task waited for a worker."""
 
 
 def default_held_bytes(slots: int) -> int:
@@ -309,6 +320,7 @@ class LocalExecutor:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closed = False
         self._stops: set[asyncio.Future[None]] = set()
+        self._numbers = itertools.count()
 
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
@@ -331,23 +343,44 @@ class LocalExecutor:
         self._wake()
 
     def _free(self, worker: _Worker) -> None:
-        if self._idle is not None and not worker.dead:
-            self._idle.append(worker)
-            # A task waiting behind a busy worker could begin here now: ask for it back.
-            behind = next((w for w in self._workers if w.next is not None and w.asked is None), None)
-            if behind is not None:
-                self._ask_back(behind)
+        """A worker with nothing to do: it takes a task waiting behind a busy one, or goes idle."""
+        if self._idle is None or worker.dead:
+            return
+        behind = next((w for w in self._workers if w.next is not None and not w.dead), None)
+        if behind is not None:
+            worker.reserved = True
+            self._ask_back(behind, to=worker)
+            return
+        self._idle.append(worker)
         self._wake()
 
-    def _ask_back(self, worker: _Worker, cancelled: bool = False) -> None:
+    def _ask_back(self, worker: _Worker, to: _Worker | None = None, cancelled: bool = False) -> None:
+        """Ask a worker for the task waiting in its pipe, for `to` (or because it was cancelled)."""
         waiting, worker.next = worker.next, None
         assert waiting is not None
-        waiting.cancelled = cancelled
+        waiting.to, waiting.cancelled = to, cancelled
         worker.asked = waiting
         try:
-            worker.control.send(("drop", waiting.task.id))
+            worker.control.send(("drop", waiting.number))
         except (OSError, ValueError):
             pass  # the worker is gone: its end sends the task elsewhere
+
+    def _unreserve(self, worker: _Worker | None) -> None:
+        if worker is not None and worker.reserved:
+            worker.reserved = False
+            self._go_on(worker)
+
+    def _begin(self, worker: _Worker, waiting: _Waiting) -> bool:
+        """Send a task to a worker with nothing to do; False when its pipe is closed."""
+        worker.task, worker.report, worker.future = waiting.task, waiting.report, waiting.future
+        try:
+            worker.conn.send_bytes(waiting.data)
+        except (OSError, ValueError):
+            worker.task = worker.report = worker.future = None
+            worker.kill()  # its end is handled when the reader sees it
+            return False
+        waiting.report(("started", waiting.task.id))
+        return True
 
     def _go_on(self, worker: _Worker) -> None:
         """A worker's task ended (or it did not begin the one asked back): on to the next, or free."""
@@ -356,12 +389,13 @@ class LocalExecutor:
         if worker.next is not None:
             waiting, worker.next = worker.next, None
             worker.task, worker.report, worker.future = waiting.task, waiting.report, waiting.future
+            worker.moved_up = waiting
             self._wake()  # its place behind is free
         else:
             self._free(worker)
 
     def _stop_when_written(self, worker: _Worker) -> None:
-        """Kill a worker that began a task no longer wanted, once the files it writes are complete."""
+        """Kill a worker running a task no longer wanted, once the files it writes are complete."""
         worker.stopping = True
         writing = self._placement.writing(worker)
         if not writing:
@@ -386,31 +420,48 @@ class LocalExecutor:
     def _message(self, worker: _Worker, message: Message) -> None:
         kind = message[0]
         if kind == "done":
+            if worker.task is None or message[1] != worker.task.id:
+                return  # not the task it runs here (never so: the outcome goes to no other)
             if len(message) > 3:
                 self._done_writing(worker, message[3], message[4])
-            future, worker.future, worker.task = worker.future, None, None
+            future, worker.future, worker.task, worker.moved_up = worker.future, None, None, None
             if future is not None and not future.done():
                 future.set_result(message[2])
             self._go_on(worker)  # a killed one does not: what waits behind it goes elsewhere
-        elif kind == "began" and worker.task is not None and worker.task.id == message[1]:
-            if worker.report is not None:
-                worker.report(("started", message[1]))
-        elif kind in ("began", "dropped") and worker.asked is not None and worker.asked.task.id == message[1]:
-            asked, worker.asked = worker.asked, None
-            if kind == "dropped":
-                if not asked.cancelled and not asked.future.done():
-                    asked.future.set_result(None)  # another worker takes it
-                self._go_on(worker)
-            elif asked.cancelled:
-                self._stop_when_written(worker)
-            else:  # it had begun: it runs here after all
-                worker.task, worker.report, worker.future = asked.task, asked.report, asked.future
-                asked.report(("started", message[1]))
+        elif kind == "began" and worker.moved_up is not None and worker.moved_up.number == message[1]:
+            began, worker.moved_up = worker.moved_up, None
+            began.report(("started", began.task.id))
+        elif kind in ("began", "dropped") and worker.asked is not None and worker.asked.number == message[1]:
+            self._answered(worker, kind == "dropped")
         elif kind == "written":
             self._placement.written(message[1], message[2])
             self._wake()
         elif worker.report is not None and worker.task is not None and message[1] == worker.task.id:
             worker.report(message)
+
+    def _answered(self, worker: _Worker, dropped: bool) -> None:
+        """A worker said whether it skipped the task asked back, or had begun it."""
+        asked, worker.asked = worker.asked, None
+        assert asked is not None
+        if not dropped:
+            self._unreserve(asked.to)
+            worker.task, worker.report, worker.future = asked.task, asked.report, asked.future
+            if asked.cancelled:
+                self._stop_when_written(worker)
+            else:  # it runs here after all
+                asked.report(("started", asked.task.id))
+            return
+        to = asked.to
+        if to is not None:
+            to.reserved = False
+        if not asked.cancelled and not asked.future.done():
+            if to is None or to.dead or not self._begin(to, asked):
+                asked.future.set_result(None)  # it goes to whichever worker is free
+                self._unreserve(to)
+        elif to is not None:
+            self._go_on(to)
+        self._go_on(worker)
+        self._wake()  # a place behind it is free
 
     def _done_writing(self, worker: _Worker, writing: list[tuple[str, str]], held: list[str]) -> None:
         worker.held = set(held)
@@ -422,14 +473,16 @@ class LocalExecutor:
         if self._idle is not None and worker in self._idle:
             self._idle.remove(worker)
         future, worker.future = worker.future, None
-        waiting = [w for w in (worker.next, worker.asked) if w is not None and not w.cancelled]
-        worker.next = worker.asked = None
+        # Tasks that had not begun there go to other workers.
+        unbegun = [w for w in (worker.next, worker.asked, worker.moved_up) if w is not None]
+        worker.next = worker.asked = worker.moved_up = None
         worker.dead = True
         worker.held = set()
-        for w in waiting:
-            if not w.future.done():
-                w.future.set_result(None)  # it never began: it goes to another worker
         self._placement.worker_gone(worker, worker.process.pid)
+        for waiting in unbegun:
+            self._unreserve(waiting.to)
+            if not waiting.cancelled and not waiting.future.done():
+                waiting.future.set_result(None)
         if future is not None and not future.done():
             future.set_result(
                 Outcome(False, error_type="WorkerDied", error_message=describe_exit(worker.process.exitcode))
@@ -442,7 +495,8 @@ class LocalExecutor:
         """A worker for `task`, and whether the task waits behind the one it runs."""
         loop = asyncio.get_running_loop()
         while True:
-            assert self._idle is not None
+            if self._idle is None:
+                raise _Closed
             self._idle = [w for w in self._idle if not w.dead]
             worker = self._placement.choose(task, self._idle)
             if worker is not None:
@@ -472,43 +526,62 @@ class LocalExecutor:
                 error_message=f"the task of node '{task.title}' could not be sent to a worker: {exc}",
             )
         loop = asyncio.get_running_loop()
-        problem: Exception | None = None
-        for _ in range(SEND_TRIES):
-            worker, behind = await self._worker_for(task, small=len(data) <= BEHIND_BYTES)
-            future: asyncio.Future[Any] = loop.create_future()
-            waiting = _Waiting(task, report, future)
+        failures = 0
+        while True:
             try:
-                if behind:
-                    worker.next = waiting
-                    worker.send(("behind", task.id, data))
-                else:
-                    worker.task, worker.report, worker.future = task, report, future
-                    worker.conn.send_bytes(data)
-                    report(("started", task.id))
-            except (OSError, ValueError) as exc:  # its pipe is closed: the worker is gone
-                problem = exc
-                if worker.next is waiting:
+                worker, behind = await self._worker_for(task, small=len(data) <= BEHIND_BYTES)
+            except _Closed:
+                return Outcome(
+                    False, error_type="WorkerDied", error_message="the executor was closed before it ran"
+                )
+            waiting = _Waiting(task, report, loop.create_future(), data, next(self._numbers))
+            if behind:
+                worker.next = waiting
+                try:
+                    worker.send(("behind", waiting.number, data))
+                    sent = True
+                except (OSError, ValueError):  # its pipe is closed: the worker is gone
                     worker.next = None
-                if worker.future is future:
-                    worker.task = worker.report = worker.future = None
-                worker.kill()  # its end is handled when the reader sees it; the task goes elsewhere
-                continue
+                    worker.kill()
+                    sent = False
+            else:
+                sent = self._begin(worker, waiting)
+            if not sent:
+                failures += 1
+                if failures < SEND_TRIES:
+                    continue
+                return Outcome(
+                    False,
+                    error_type="WorkerDied",
+                    error_message=f"the task could not be sent to a worker ({failures} tried)",
+                )
             try:
-                outcome = await future
+                outcome = await waiting.future
             except asyncio.CancelledError:
-                if worker.next is waiting:
-                    self._ask_back(worker, cancelled=True)  # the worker skips it if it has not begun
-                elif worker.asked is not None and worker.asked.future is future:
-                    worker.asked.cancelled = True
-                elif worker.future is future:
-                    worker.kill()  # the reader sees the pipe close and a new worker replaces it
+                self._cancel(waiting)
                 raise
             if outcome is not None:
                 return outcome
-            # None: it did not begin where it waited (that worker died, or another fell idle).
-        return Outcome(
-            False, error_type="WorkerDied", error_message=f"the task could not be sent to a worker: {problem}"
-        )
+            # None: it did not begin where it waited (that worker died); another takes it.
+
+    def _cancel(self, waiting: _Waiting) -> None:
+        """Its node no longer wants a task: ask it back, or stop the worker running it."""
+        for worker in list(self._workers):
+            if worker.next is waiting:
+                self._ask_back(worker, cancelled=True)  # the worker skips it if it has not begun
+            elif worker.asked is waiting:
+                waiting.cancelled = True
+                self._unreserve(waiting.to)
+                waiting.to = None
+            elif worker.future is waiting.future:
+                if worker.moved_up is waiting:
+                    worker.moved_up = None
+                # Killed once the files of the task before it are written; the reader sees
+                # the pipe close and a new worker replaces it.
+                self._stop_when_written(worker)
+            else:
+                continue
+            return
 
     def stored(self, outputs: dict[str, OutputRef]) -> Awaitable[str | None] | None:
         """None when the outputs' files are complete; else what waits for their background writes.

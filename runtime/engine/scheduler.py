@@ -873,6 +873,11 @@ class Run:
                 started(message[2] if len(message) > 2 else None)
                 begun.set_result(None)
 
+        if not timeout:  # nothing counts from the start: the outcome is all to wait for
+            outcome = await self.executor.run(task, report)
+            if not begun.done() and outcome.waits_for is None:  # it ended without starting
+                started()
+            return outcome
         running = asyncio.ensure_future(self.executor.run(task, report))
         try:
             await asyncio.wait([running, begun], return_when=asyncio.FIRST_COMPLETED)
@@ -881,7 +886,7 @@ class Run:
                 if outcome.waits_for is None:  # it ended without starting (a lost input, a dead worker)
                     started()
                 return outcome
-            if running.done() or not timeout:
+            if running.done():
                 return await running
             return await asyncio.wait_for(running, timeout)
         finally:

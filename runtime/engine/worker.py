@@ -461,44 +461,45 @@ WORKER_NICENESS = 10
 class _Drops:
     """Tasks that waited behind another, asked back on a pipe of their own while a task runs.
 
-    A task sent while the worker runs another comes as ("behind", task id,
-    pickled task). Until the worker begins it, ("drop", task id) on the control
-    pipe asks it back: the answer is ("dropped", task id) at once, and the task is
-    skipped when the worker gets to it; or ("began", task id), said when the
-    worker begins it first. Both are said under one lock, so exactly one of them is.
+    A task sent while the worker runs another comes as ("behind", number,
+    pickled task), the number unique in the scheduling process. Until the worker
+    begins it, ("drop", number) on the control pipe asks it back: the answer is
+    ("dropped", number) at once, and the task is skipped when the worker gets to
+    it; or ("began", number), said when the worker begins it first. Both are said
+    under one lock, so exactly one of them is.
     """
 
     def __init__(self, control: Any, send: Callable[[Message], None]) -> None:
         self._send = send
         self._lock = threading.Lock()
-        self._asked: set[str] = set()
-        self._begun: collections.deque[str] = collections.deque(maxlen=16)
+        self._asked: set[int] = set()
+        self._begun: collections.deque[int] = collections.deque(maxlen=16)
         threading.Thread(target=self._listen, args=(control,), daemon=True, name="plait-drops").start()
 
     def _listen(self, control: Any) -> None:
         while True:
             try:
-                task_id = control.recv()[1]
+                number = control.recv()[1]
             except (EOFError, OSError):
                 return
             with self._lock:
-                if task_id not in self._begun:  # else too late: it said it began
-                    self._asked.add(task_id)
-                    self._say("dropped", task_id)
+                if number not in self._begun:  # else too late: it said it began
+                    self._asked.add(number)
+                    self._say("dropped", number)
 
-    def begin(self, task_id: str) -> bool:
+    def begin(self, number: int) -> bool:
         """Whether to run a task that waited: False when it was asked back."""
         with self._lock:
-            if task_id in self._asked:
-                self._asked.discard(task_id)
+            if number in self._asked:
+                self._asked.discard(number)
                 return False
-            self._begun.append(task_id)
-            self._say("began", task_id)
+            self._begun.append(number)
+            self._say("began", number)
             return True
 
-    def _say(self, what: str, task_id: str) -> None:
+    def _say(self, what: str, number: int) -> None:
         try:
-            self._send((what, task_id))
+            self._send((what, number))
         except (OSError, ValueError):
             pass  # the scheduling process is gone
 

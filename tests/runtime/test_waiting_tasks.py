@@ -144,12 +144,12 @@ def test_a_cancelled_task_its_worker_had_begun_stops_the_worker_once_its_files_a
     async def go():
         executor = LocalExecutor(1)
         killed = []
-        worker = SimpleNamespace(
-            task=None, next=None, stopping=False, dead=False, kill=lambda: killed.append(True)
-        )
+        worker = SimpleNamespace(task=None, next=None, moved_up=None, stopping=False, dead=False)
+        worker.kill = lambda: killed.append(True)
         future = asyncio.get_running_loop().create_future()
-        worker.asked = _Waiting(call("behind", "/nowhere"), lambda m: None, future, cancelled=True)
-        executor._message(worker, ("began", "t-behind"))
+        # Asked back when it was cancelled; the worker had gone on to it already.
+        worker.asked = _Waiting(call("behind", "/nowhere"), lambda m: None, future, b"", 7, cancelled=True)
+        executor._message(worker, ("began", 7))
         return worker, killed
 
     worker, killed = loop.run_until_complete(go())
@@ -166,7 +166,7 @@ def test_the_outcome_of_a_task_whose_worker_was_just_killed_leaves_the_one_behin
         executor = LocalExecutor(1)
         made = asyncio.get_running_loop().create_future
         ahead, behind = made(), made()
-        waiting = _Waiting(call("behind", "/nowhere"), lambda m: None, behind)
+        waiting = _Waiting(call("behind", "/nowhere"), lambda m: None, behind, b"", 1)
         # Killed for its timeout while its outcome was on the way.
         worker = SimpleNamespace(
             task=call("ahead", "/nowhere"),
@@ -174,6 +174,7 @@ def test_the_outcome_of_a_task_whose_worker_was_just_killed_leaves_the_one_behin
             report=None,
             next=waiting,
             asked=None,
+            moved_up=None,
             stopping=False,
             dead=True,
             settled=False,
@@ -242,3 +243,46 @@ def test_a_task_sent_behind_a_worker_that_has_just_died_goes_to_its_replacement(
     ahead, behind = loop.run_until_complete(go())
     assert ahead.error_type == "WorkerDied"
     assert behind.ok
+
+
+def test_many_tasks_through_two_busy_workers_each_run_once_and_get_their_own_result(
+    loop, local_executor, tmp_path
+):
+    """More tasks than the workers hold at once, some longer, so waiting ones are asked back."""
+    from collections import Counter
+
+    from plait.runtime.results.blobs import ResultStore
+
+    log = tmp_path / "runs.log"
+    count = 400
+
+    async def go():
+        results = {}
+        room = asyncio.Semaphore(4)  # as the scheduler gives two workers
+
+        async def one(task):
+            try:
+                results[task.node_id] = await local_executor.run(task, lambda m: None)
+            finally:
+                room.release()
+
+        tasks = []
+        for i in range(-1, count):
+            await room.acquire()
+            if i == -1:
+                task = call("long", tmp_path, seconds=0.3)
+            elif i % 25 == 0:
+                task = call(f"n{i}", tmp_path, seconds=0.02 * (i % 3))
+            else:
+                task = call(f"t{i}", tmp_path, "touch", x=float(i), path=str(log))
+            tasks.append(asyncio.ensure_future(one(task)))
+        await asyncio.wait_for(asyncio.gather(*tasks), 120)
+        return results
+
+    results = loop.run_until_complete(go())
+    touched = [i for i in range(count) if i % 25]
+    assert Counter(log.read_text().split()) == Counter({f"{float(i)}": 1 for i in touched})  # each once
+    store = ResultStore(str(tmp_path))
+    for i in touched:
+        assert store.read(results[f"t{i}"].outputs["result"]) == float(i)  # its own result
+    assert all(outcome.ok for outcome in results.values())
