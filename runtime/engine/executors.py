@@ -338,11 +338,9 @@ class LocalExecutor:
         assert self._loop is not None and self._idle is not None
         worker = _Worker(self._context, self.settings, self._loop, self._message, self._exited)
         self._workers.add(worker)
-        if not worker.dead:  # first in line, last chosen: a worker freed since is warm
-            self._idle.insert(0, worker)
-        self._wake()
+        self._free(worker, first=True)  # first in line, last chosen: a worker freed since is warm
 
-    def _free(self, worker: _Worker) -> None:
+    def _free(self, worker: _Worker, first: bool = False) -> None:
         """A worker with nothing to do: it takes a task waiting behind a busy one, or goes idle."""
         if self._idle is None or worker.dead:
             return
@@ -351,7 +349,10 @@ class LocalExecutor:
             worker.reserved = True
             self._ask_back(behind, to=worker)
             return
-        self._idle.append(worker)
+        if first:
+            self._idle.insert(0, worker)
+        else:
+            self._idle.append(worker)
         self._wake()
 
     def _ask_back(self, worker: _Worker, to: _Worker | None = None, cancelled: bool = False) -> None:
@@ -404,7 +405,8 @@ class LocalExecutor:
 
         async def stop() -> None:
             await asyncio.gather(*writing)
-            worker.kill()
+            if worker.stopping:  # else the task ended meanwhile, and the worker went on
+                worker.kill()
 
         task = asyncio.ensure_future(stop())
         self._stops.add(task)
@@ -424,6 +426,7 @@ class LocalExecutor:
                 return  # not the task it runs here (never so: the outcome goes to no other)
             if len(message) > 3:
                 self._done_writing(worker, message[3], message[4])
+            worker.stopping = False  # a task no longer wanted ended before it was stopped
             future, worker.future, worker.task, worker.moved_up = worker.future, None, None, None
             if future is not None and not future.done():
                 future.set_result(message[2])
@@ -431,6 +434,11 @@ class LocalExecutor:
         elif kind == "began" and worker.moved_up is not None and worker.moved_up.number == message[1]:
             began, worker.moved_up = worker.moved_up, None
             began.report(("started", began.task.id))
+        elif kind == "began" and worker.next is not None and worker.next.number == message[1]:
+            if worker.task is None and not worker.dead:  # not moved up yet: it is now
+                began, worker.next = worker.next, None
+                worker.task, worker.report, worker.future = began.task, began.report, began.future
+                began.report(("started", began.task.id))
         elif kind in ("began", "dropped") and worker.asked is not None and worker.asked.number == message[1]:
             self._answered(worker, kind == "dropped")
         elif kind == "written":
@@ -445,6 +453,10 @@ class LocalExecutor:
         assert asked is not None
         if not dropped:
             self._unreserve(asked.to)
+            if worker.dead:  # killed meanwhile: it goes to another worker
+                if not asked.cancelled and not asked.future.done():
+                    asked.future.set_result(None)
+                return
             worker.task, worker.report, worker.future = asked.task, asked.report, asked.future
             if asked.cancelled:
                 self._stop_when_written(worker)
@@ -629,6 +641,8 @@ class LocalExecutor:
     async def close(self) -> None:
         self._closed = True
         for worker in list(self._workers):
+            if worker.next is not None:
+                self._ask_back(worker)  # a task waiting in its pipe is not begun now
             worker.stop()
         for worker in list(self._workers):
             await asyncio.to_thread(worker.process.join, 2)
@@ -636,6 +650,7 @@ class LocalExecutor:
                 worker.process.kill()
         self._workers.clear()
         self._idle = None
+        self._wake()  # tasks waiting for a worker are told there is none
 
 
 def make_executor(name: str, slots: int | None = None, workspace: str | None = None, **options: Any) -> Any:

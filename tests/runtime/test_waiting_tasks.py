@@ -286,3 +286,94 @@ def test_many_tasks_through_two_busy_workers_each_run_once_and_get_their_own_res
     for i in touched:
         assert store.read(results[f"t{i}"].outputs["result"]) == float(i)  # its own result
     assert all(outcome.ok for outcome in results.values())
+
+
+class FakeWorker:
+    """The executor's view of a worker, without its process."""
+
+    from plait.runtime.engine.executors import _Worker
+
+    settled = _Worker.settled
+
+    def __init__(self, **fields):
+        self.task = self.report = self.future = self.next = self.moved_up = self.asked = None
+        self.reserved = self.stopping = self.dead = False
+        self.held = set()
+        self.killed = False
+        self.__dict__.update(fields)
+
+    def kill(self):
+        self.killed = self.dead = True
+
+
+def test_a_task_no_longer_wanted_that_ends_before_it_is_stopped_lets_the_one_behind_it_go_on(loop):
+    from plait.runtime.engine.executors import LocalExecutor, _Waiting
+    from plait.runtime.engine.worker import Outcome
+
+    async def go():
+        executor = LocalExecutor(1)
+        made = asyncio.get_running_loop().create_future
+        started = []
+        behind = _Waiting(call("behind", "/nowhere"), started.append, made(), b"", 3)
+        # Cancelled while the files of the task before it were written: to be stopped after.
+        worker = FakeWorker(task=call("ahead", "/nowhere"), future=made(), next=behind, stopping=True)
+        executor._message(worker, ("done", "t-ahead", Outcome(True)))
+        moved_up = worker.task
+        executor._message(worker, ("began", 3))
+        return worker, moved_up, started
+
+    worker, moved_up, started = loop.run_until_complete(go())
+    assert not worker.stopping and not worker.killed
+    assert moved_up.node_id == "behind" and started == [("started", "t-behind")]
+
+
+def test_closing_the_executor_tells_waiting_tasks_they_did_not_run(loop, tmp_path):
+    from plait.runtime.engine.executors import LocalExecutor
+
+    marker = tmp_path / "ran"
+
+    async def go():
+        executor = LocalExecutor(1)
+        await executor.start()
+        ahead = sent(executor, call("ahead", tmp_path, seconds=0.5))
+        await asyncio.sleep(0.2)
+        behind = sent(executor, call("behind", tmp_path, "touch", x=1.0, path=str(marker)))
+        later = sent(executor, call("later", tmp_path, "touch", x=2.0, path=str(marker)))
+        await asyncio.sleep(0.05)
+        await executor.close()
+        return await asyncio.wait_for(asyncio.gather(ahead, behind, later), 30)
+
+    ahead, behind, later = loop.run_until_complete(go())
+    assert ahead.ok
+    for outcome in (behind, later):
+        assert not outcome.ok and "closed before it ran" in outcome.error_message
+    assert not marker.exists()
+
+
+def test_a_worker_started_in_place_of_a_dead_one_takes_a_task_waiting_behind_another(
+    loop, local_executor, tmp_path
+):
+    import os
+    import signal
+
+    async def go():
+        ended = []
+
+        async def timed(task):
+            outcome = await local_executor.run(task, lambda m: None)
+            ended.append(task.node_id)
+            return outcome
+
+        doomed = call("doomed", tmp_path, seconds=30.0)
+        doomed.hold = True  # so the waiting task goes behind the long one, not this
+        dies = asyncio.ensure_future(timed(doomed))
+        long = asyncio.ensure_future(timed(call("long", tmp_path, seconds=4.0)))
+        await asyncio.sleep(0.3)
+        waiting = asyncio.ensure_future(timed(call("waiting", tmp_path, seconds=0.01)))
+        await asyncio.sleep(0.1)
+        (victim,) = [w for w in local_executor._workers if w.task is not None and w.task.node_id == "doomed"]
+        os.kill(victim.process.pid, signal.SIGKILL)
+        await asyncio.gather(dies, long, waiting)
+        return ended
+
+    assert loop.run_until_complete(go()) == ["doomed", "waiting", "long"]
