@@ -111,6 +111,35 @@ def sent(executor, task):
     return asyncio.ensure_future(executor.run(task, lambda m: None))
 
 
+class FakeWorker:
+    """The executor's view of a worker, without its process."""
+
+    from plait.runtime.engine.executors import _Worker
+
+    settled = _Worker.settled
+
+    def __init__(self, **fields):
+        self.task = self.report = self.future = self.next = self.moved_up = self.asked = None
+        self.reserved = self.stopping = self.dead = False
+        self.held = set()
+        self.killed = False
+        self.__dict__.update(fields)
+
+    def kill(self):
+        self.killed = self.dead = True
+
+
+def noting_ends(executor, ended):
+    """A way to run tasks on `executor` that notes each one's node as it ends."""
+
+    async def timed(task):
+        outcome = await executor.run(task, lambda m: None)
+        ended.append(task.node_id)
+        return outcome
+
+    return timed
+
+
 def test_a_waiting_task_cancelled_is_skipped_and_its_worker_goes_on(loop, one_worker, tmp_path):
     marker = tmp_path / "ran"
 
@@ -137,48 +166,31 @@ def test_a_waiting_task_cancelled_is_skipped_and_its_worker_goes_on(loop, one_wo
 
 
 def test_a_cancelled_task_its_worker_had_begun_stops_the_worker_once_its_files_are_written(loop):
-    from types import SimpleNamespace
-
     from plait.runtime.engine.executors import LocalExecutor, _Waiting
 
     async def go():
         executor = LocalExecutor(1)
-        killed = []
-        worker = SimpleNamespace(task=None, next=None, moved_up=None, stopping=False, dead=False)
-        worker.kill = lambda: killed.append(True)
         future = asyncio.get_running_loop().create_future()
         # Asked back when it was cancelled; the worker had gone on to it already.
-        worker.asked = _Waiting(call("behind", "/nowhere"), lambda m: None, future, b"", 7, cancelled=True)
+        asked = _Waiting(call("behind", "/nowhere"), lambda m: None, future, b"", 7, cancelled=True)
+        worker = FakeWorker(asked=asked)
         executor._message(worker, ("began", 7))
-        return worker, killed
+        return worker
 
-    worker, killed = loop.run_until_complete(go())
-    assert killed == [True] and worker.stopping and worker.asked is None
+    worker = loop.run_until_complete(go())
+    assert worker.killed and worker.stopping and worker.asked is None
 
 
 def test_the_outcome_of_a_task_whose_worker_was_just_killed_leaves_the_one_behind_to_go_elsewhere(loop):
-    from types import SimpleNamespace
-
     from plait.runtime.engine.executors import LocalExecutor, _Waiting
     from plait.runtime.engine.worker import Outcome
 
     async def go():
         executor = LocalExecutor(1)
         made = asyncio.get_running_loop().create_future
-        ahead, behind = made(), made()
-        waiting = _Waiting(call("behind", "/nowhere"), lambda m: None, behind, b"", 1)
+        waiting = _Waiting(call("behind", "/nowhere"), lambda m: None, made(), b"", 1)
         # Killed for its timeout while its outcome was on the way.
-        worker = SimpleNamespace(
-            task=call("ahead", "/nowhere"),
-            future=ahead,
-            report=None,
-            next=waiting,
-            asked=None,
-            moved_up=None,
-            stopping=False,
-            dead=True,
-            settled=False,
-        )
+        worker = FakeWorker(task=call("ahead", "/nowhere"), future=made(), next=waiting, dead=True)
         executor._message(worker, ("done", "t-ahead", Outcome(True)))
         return worker, waiting
 
@@ -189,11 +201,7 @@ def test_the_outcome_of_a_task_whose_worker_was_just_killed_leaves_the_one_behin
 def test_a_waiting_task_goes_to_the_worker_that_falls_idle_first(loop, local_executor, tmp_path):
     async def go():
         ended = []
-
-        async def timed(task):
-            outcome = await local_executor.run(task, lambda m: None)
-            ended.append(task.node_id)
-            return outcome
+        timed = noting_ends(local_executor, ended)
 
         long = asyncio.ensure_future(timed(call("long", tmp_path, seconds=3.0)))
         short_task = call("short", tmp_path, seconds=0.3)
@@ -288,24 +296,6 @@ def test_many_tasks_through_two_busy_workers_each_run_once_and_get_their_own_res
     assert all(outcome.ok for outcome in results.values())
 
 
-class FakeWorker:
-    """The executor's view of a worker, without its process."""
-
-    from plait.runtime.engine.executors import _Worker
-
-    settled = _Worker.settled
-
-    def __init__(self, **fields):
-        self.task = self.report = self.future = self.next = self.moved_up = self.asked = None
-        self.reserved = self.stopping = self.dead = False
-        self.held = set()
-        self.killed = False
-        self.__dict__.update(fields)
-
-    def kill(self):
-        self.killed = self.dead = True
-
-
 def test_a_task_no_longer_wanted_that_ends_before_it_is_stopped_lets_the_one_behind_it_go_on(loop):
     from plait.runtime.engine.executors import LocalExecutor, _Waiting
     from plait.runtime.engine.worker import Outcome
@@ -358,11 +348,7 @@ def test_a_worker_started_in_place_of_a_dead_one_takes_a_task_waiting_behind_ano
 
     async def go():
         ended = []
-
-        async def timed(task):
-            outcome = await local_executor.run(task, lambda m: None)
-            ended.append(task.node_id)
-            return outcome
+        timed = noting_ends(local_executor, ended)
 
         doomed = call("doomed", tmp_path, seconds=30.0)
         doomed.hold = True  # so the waiting task goes behind the long one, not this

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import re
 import sys
@@ -257,15 +258,22 @@ DYNAMIC = """
 """
 
 
-def test_importlib_finds_each_workspaces_own_file_by_its_plain_name(folders, monkeypatch):
+@contextlib.contextmanager
+def both_with(folders, monkeypatch, name: str, text: str):
+    """Both workspaces with the file `name`, their catalogs loaded, neither folder importable."""
     # As in the window or `plait run`: neither folder is on sys.path (nor the working folder).
     monkeypatch.setattr(sys, "path", [p for p in sys.path if p not in ("", ".")])
     a, b = folders
     for folder in folders:
-        (folder / "dynamic.py").write_text(textwrap.dedent(DYNAMIC))
+        (folder / name).write_text(textwrap.dedent(text))
     with Workspace(a) as ws_a, Workspace(b) as ws_b:
         catalog_a, catalog_b = ws_a.catalog(), ws_b.catalog()
         assert not [lib.error for lib in (*catalog_a.libraries, *catalog_b.libraries) if lib.error]
+        yield catalog_a, catalog_b
+
+
+def test_importlib_finds_each_workspaces_own_file_by_its_plain_name(folders, monkeypatch):
+    with both_with(folders, monkeypatch, "dynamic.py", DYNAMIC) as (catalog_a, catalog_b):
         assert catalog_a.get("dynamic.py:by_name").func(2) == "AAA"
         assert catalog_b.get("dynamic.py:by_name").func(2) == "BBB"
         # The same module `import lib` gives that code, never registered by its plain name.
@@ -288,13 +296,8 @@ DOTTED = """
 
 
 def test_importlib_finds_a_submodule_of_each_workspaces_own_package_by_its_dotted_name(folders, monkeypatch):
-    monkeypatch.setattr(sys, "path", [p for p in sys.path if p not in ("", ".")])
-    a, b = folders
-    for folder in folders:
-        (folder / "dotted.py").write_text(textwrap.dedent(DOTTED))
-    with Workspace(a) as ws_a, Workspace(b) as ws_b:
-        catalog_a, catalog_b = ws_a.catalog(), ws_b.catalog()
-        assert not [lib.error for lib in (*catalog_a.libraries, *catalog_b.libraries) if lib.error]
+    a, _ = folders
+    with both_with(folders, monkeypatch, "dotted.py", DOTTED) as (catalog_a, catalog_b):
         assert catalog_a.get("dotted.py:sides").func(2) == 6
         assert catalog_b.get("dotted.py:sides").func(2) == 8
         assert catalog_a.get("dotted.py:relative").func(1) == 3
