@@ -236,6 +236,10 @@ class _Worker:
     def send(self, message: Any) -> None:
         self.conn.send(message)
 
+    def take(self, waiting: _Waiting) -> None:
+        """Make `waiting` the task it runs (or is about to)."""
+        self.task, self.report, self.future = waiting.task, waiting.report, waiting.future
+
     @property
     def settled(self) -> bool:
         """Neither running a task, nor waiting to hear whether it went on to one."""
@@ -373,7 +377,7 @@ class LocalExecutor:
 
     def _begin(self, worker: _Worker, waiting: _Waiting) -> bool:
         """Send a task to a worker with nothing to do; False when its pipe is closed."""
-        worker.task, worker.report, worker.future = waiting.task, waiting.report, waiting.future
+        worker.take(waiting)
         try:
             worker.conn.send_bytes(waiting.data)
         except (OSError, ValueError):
@@ -383,13 +387,24 @@ class LocalExecutor:
         waiting.report(("started", waiting.task.id))
         return True
 
+    def _send_behind(self, worker: _Worker, waiting: _Waiting) -> bool:
+        """Send a task to wait behind a busy worker's; False when its pipe is closed."""
+        worker.next = waiting
+        try:
+            worker.send(("behind", waiting.number, waiting.data))
+        except (OSError, ValueError):
+            worker.next = None
+            worker.kill()  # its end is handled when the reader sees it
+            return False
+        return True
+
     def _go_on(self, worker: _Worker) -> None:
         """A worker's task ended (or it did not begin the one asked back): on to the next, or free."""
         if not worker.settled:
             return
         if worker.next is not None:
             waiting, worker.next = worker.next, None
-            worker.task, worker.report, worker.future = waiting.task, waiting.report, waiting.future
+            worker.take(waiting)
             worker.moved_up = waiting
             self._wake()  # its place behind is free
         else:
@@ -437,7 +452,7 @@ class LocalExecutor:
         elif kind == "began" and worker.next is not None and worker.next.number == message[1]:
             if worker.task is None and not worker.dead:  # not moved up yet: it is now
                 began, worker.next = worker.next, None
-                worker.task, worker.report, worker.future = began.task, began.report, began.future
+                worker.take(began)
                 began.report(("started", began.task.id))
         elif kind in ("began", "dropped") and worker.asked is not None and worker.asked.number == message[1]:
             self._answered(worker, kind == "dropped")
@@ -457,7 +472,7 @@ class LocalExecutor:
                 if not asked.cancelled and not asked.future.done():
                     asked.future.set_result(None)
                 return
-            worker.task, worker.report, worker.future = asked.task, asked.report, asked.future
+            worker.take(asked)
             if asked.cancelled:
                 self._stop_when_written(worker)
             else:  # it runs here after all
@@ -547,18 +562,7 @@ class LocalExecutor:
                     False, error_type="WorkerDied", error_message="the executor was closed before it ran"
                 )
             waiting = _Waiting(task, report, loop.create_future(), data, next(self._numbers))
-            if behind:
-                worker.next = waiting
-                try:
-                    worker.send(("behind", waiting.number, data))
-                    sent = True
-                except (OSError, ValueError):  # its pipe is closed: the worker is gone
-                    worker.next = None
-                    worker.kill()
-                    sent = False
-            else:
-                sent = self._begin(worker, waiting)
-            if not sent:
+            if not (self._send_behind if behind else self._begin)(worker, waiting):
                 failures += 1
                 if failures < SEND_TRIES:
                     continue

@@ -504,7 +504,7 @@ class _Drops:
             pass  # the scheduling process is gone
 
 
-def worker_main(conn: Any, settings: dict[str, Any], control: Any = None) -> None:
+def worker_main(conn: Any, settings: dict[str, Any], control: Any) -> None:
     """The loop of a worker process: run tasks until told to stop.
 
     Besides tasks it is sent ("release", [file in a cache folder]) when the
@@ -531,7 +531,7 @@ def worker_main(conn: Any, settings: dict[str, Any], control: Any = None) -> Non
 
     stores: dict[str, HeldResults] = {}
     os.environ.setdefault("PLAIT_WORKER", "1")
-    drops = _Drops(control, send) if control is not None else None
+    drops = _Drops(control, send)
     try:
         while True:
             try:
@@ -548,7 +548,7 @@ def worker_main(conn: Any, settings: dict[str, Any], control: Any = None) -> Non
                     store.release(message[1])
                 continue
             if isinstance(message, tuple) and message[0] == "behind":
-                if drops is not None and not drops.begin(message[1]):
+                if not drops.begin(message[1]):
                     continue  # asked back, and answered, while it waited
                 message = pickle.loads(message[2])
             task: Task = message

@@ -117,6 +117,7 @@ class FakeWorker:
     from plait.runtime.engine.executors import _Worker
 
     settled = _Worker.settled
+    take = _Worker.take
 
     def __init__(self, **fields):
         self.task = self.report = self.future = self.next = self.moved_up = self.asked = None
