@@ -15,7 +15,7 @@ from plait.runtime.engine import events as ev
 from plait.runtime.engine.plan import RunRefused
 from plait.runtime.engine.scheduler import Engine, RunOptions, RunResult
 from plait.runtime.engine.worker import user_traceback
-from plait.runtime.workspace.store import open_workspace
+from plait.runtime.workspace.store import FlowNotFound, open_workspace
 from plait.widgets.words import plural
 
 _MARKS = {
@@ -82,6 +82,17 @@ def _echo(event: ev.NodeLog | ev.NodeRetrying, titles: dict[str, str], progress:
             progress.bar.write(text, file=sys.stdout)
         else:
             print(text, flush=True)
+
+
+def _headline(message: str) -> str:
+    """An error's line for the summary: its first, and the reason when that only leads in to
+    a traceback ("Importing pipeline.py failed:" and the exception it ended with)."""
+    lines = [line.strip() for line in message.strip().splitlines() if line.strip()]
+    if not lines:
+        return ""
+    if lines[0].endswith(":") and len(lines) > 1:
+        return f"{lines[0]} {lines[-1]}"
+    return lines[0]
 
 
 def _summary(result: RunResult, errors: dict[str, str], finals: set[str] | None = None) -> str:
@@ -152,9 +163,14 @@ async def _run(args: argparse.Namespace, params: dict, text: set[str], stuck: li
         return 2
     workspace = open_workspace(args.workspace)
     engine = Engine(workspace, dashboard=dashboard)
-    # Start the worker processes first: they boot while the flow and its libraries load.
+    # Start the worker processes first: they boot, and import the flow's functions, while
+    # the flow and its libraries load here.
+    try:
+        preload = workspace.spec_keys(args.flow)
+    except FlowNotFound:
+        preload = None  # said below, where the flow is loaded
     warm = asyncio.ensure_future(
-        engine.warm_up(args.executor, args.max_workers, getattr(args, "address", None))
+        engine.warm_up(args.executor, args.max_workers, getattr(args, "address", None), preload)
     )
     if args.executor == "local":
         # Lets it spawn them now, before the loading below holds the loop (a cluster's
@@ -218,7 +234,7 @@ async def _run(args: argparse.Namespace, params: dict, text: set[str], stuck: li
                         "traceback": user_traceback(event.traceback) if event.traceback else None,
                     }
                     if event.state != ev.SKIPPED:
-                        errors[event.node_id] = event.error_message.strip().splitlines()[0]
+                        errors[event.node_id] = _headline(event.error_message)
         finally:
             bar.close()
         result = await run.wait()

@@ -8,11 +8,10 @@ and before the command line's own imports, so a worker starts quickly.
 """
 
 import multiprocessing
-import sys
 
 if __name__ == "__main__":
     multiprocessing.freeze_support()
 
-    from plait.app.cli import main
+    from plait.app.cli import entry
 
-    sys.exit(main())
+    entry()

@@ -627,6 +627,15 @@ class LocalExecutor:
         """Worker process id -> the paths of the values it holds in memory."""
         return {w.process.pid: set(w.held) for w in self._workers if w.held and w.process.pid}
 
+    def preload(self, workspace: str, spec_keys: list[str]) -> None:
+        """Have each worker import these node functions now, ahead of their tasks."""
+        for worker in list(self._workers):
+            if not worker.dead:
+                try:
+                    worker.send(("preload", workspace, spec_keys))
+                except (OSError, ValueError):
+                    pass  # gone: its end is handled when the reader sees it
+
     def forget_functions(self) -> None:
         for worker in list(self._workers):
             if worker.task is None and not worker.dead:

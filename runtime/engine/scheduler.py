@@ -129,13 +129,24 @@ class Engine:
         return self._executors[key]
 
     async def warm_up(
-        self, name: str = "local", max_workers: int | None = None, address: str | None = None
+        self,
+        name: str = "local",
+        max_workers: int | None = None,
+        address: str | None = None,
+        preload: list[str] | None = None,
     ) -> None:
-        """Start an executor's workers ahead of the first run."""
+        """Start an executor's workers ahead of the first run.
+
+        `preload`: spec keys of the nodes about to run, which worker processes then
+        import while this process loads and plans the flow.
+        """
+        executor = self.executor(name, max_workers, address)
         try:
-            await self.executor(name, max_workers, address).start()
+            await executor.start()
         except Exception:  # noqa: BLE001 - the run itself reports what went wrong
-            pass
+            return
+        if preload and hasattr(executor, "preload"):
+            executor.preload(str(self.workspace.folder), preload)
 
     def start(
         self,

@@ -116,10 +116,34 @@ def _function(task: Task) -> Callable[..., Any]:
     from plait.runtime.nodes.libraries import resolve_callable
 
     fn = resolve_callable(task.spec_key, Path(task.workspace) if task.workspace else None)
+    _remember(task.spec_key, task.workspace, fn)
+    return fn
+
+
+def _remember(spec_key: str, workspace: str | None, fn: Callable[..., Any]) -> None:
     if len(_FUNCTIONS) >= _MEMO_LIMIT:  # bounded: a long-lived worker sees many libraries
         _FUNCTIONS.pop(next(iter(_FUNCTIONS)))
-    _FUNCTIONS[(task.spec_key, task.workspace)] = fn
-    return fn
+    _FUNCTIONS[(spec_key, workspace)] = fn
+
+
+def preload(workspace: str | None, spec_keys: list[str]) -> None:
+    """Import the functions of nodes about to run, while the scheduling process plans them.
+
+    They are imported as a task imports them, in the workspace folder. One that cannot
+    be imported is left for its node's task, which reports why.
+    """
+    from plait.runtime.nodes.libraries import resolve_callable
+
+    with in_folder(workspace), using_workspace(workspace):
+        for key in spec_keys:
+            if (key, workspace) in _FUNCTIONS:
+                continue
+            try:
+                fn = resolve_callable(key, Path(workspace) if workspace else None)
+                _fingerprint_of(fn)  # the task's check of its code is then a lookup
+            except (Exception, SystemExit):  # noqa: BLE001 - its task reports it
+                continue
+            _remember(key, workspace, fn)
 
 
 def forget_functions() -> None:
@@ -508,7 +532,8 @@ def worker_main(conn: Any, settings: dict[str, Any], control: Any) -> None:
     """The loop of a worker process: run tasks until told to stop.
 
     Besides tasks it is sent ("release", [file in a cache folder]) when the
-    consumers of values it holds have run. With each task's outcome it says
+    consumers of values it holds have run, and ("preload", workspace, [spec key])
+    when a run's nodes are about to come (`preload`). With each task's outcome it says
     which files the task's outputs are being written to in the background and
     whose values it now holds: ("done", task id, outcome, [(write id, path)], [path]).
     Tasks sent while it runs another may be asked back on `control` (`_Drops`).
@@ -542,6 +567,9 @@ def worker_main(conn: Any, settings: dict[str, Any], control: Any) -> None:
                 return
             if message == "forget":
                 forget_functions()
+                continue
+            if isinstance(message, tuple) and message[0] == "preload":
+                preload(message[1], message[2])
                 continue
             if isinstance(message, tuple) and message[0] == "release":
                 for store in stores.values():

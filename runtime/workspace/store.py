@@ -318,6 +318,15 @@ class Workspace:
         known = ", ".join(f.name for f in self.flows()) or "none yet"
         raise FlowNotFound(f"workspace {self.folder} has no flow '{name_or_id}' (flows: {known})")
 
+    def spec_keys(self, name_or_id: str) -> list[str]:
+        """The functions the latest version of a flow's nodes call, read without loading it."""
+        info = self.flow_info(name_or_id)
+        rows = self.db.execute(
+            "select distinct spec_key from nodes where flow_id=? and version=? order by spec_key",
+            (info.id, info.latest_version),
+        )
+        return [key for (key,) in rows]
+
     def versions(self, name_or_id: str) -> list[VersionInfo]:
         info = self.flow_info(name_or_id)
         rows = self.db.query(
