@@ -132,6 +132,11 @@ class LiveRuns(QObject):
             self.engine.cache.store.allow_pickle = self.allow_pickle
         return self.engine
 
+    def warm_up(self, flow, executor: str, max_workers: int | None = None) -> None:
+        """Start the workers of a run about to be asked for, importing the flow's functions."""
+        keys = sorted({node.spec_key for node in flow.nodes.values()})
+        self.background(self.engine_for_workspace().warm_up(executor, max_workers, None, keys))
+
     def set_allow_pickle(self, allowed: bool) -> None:
         """Whether pickled results may be read (not for a workspace that is not trusted)."""
         self.allow_pickle = allowed

@@ -156,6 +156,9 @@ class RunningController(SessionController):
         if not params:
             self.start_run(flow, {}, choices, only, force)
             return
+        if choices.executor == "local":
+            # The worker processes start, and import the flow's code, while the dialog is filled in.
+            self.runs.warm_up(flow, choices.executor, choices.max_workers)
         values = self.run_settings.defaults(flow)
         dialog = ParameterDialog(flow.name, params, values, choices, self.parent())
         dialog.setAttribute(Qt.WA_DeleteOnClose)

@@ -109,3 +109,42 @@ def napping_flow(folder) -> dict[str, str]:
     nap = flow.create_node(catalog.get("jobs.py:nap"), (0, 0)).id
     save(folder, flow)
     return {"flow": flow.id, "nap": nap}
+
+
+# Each process that imports it notes its id (and whether it is a worker); `where` says
+# which worker ran it. A file `broken` beside it makes a worker's import fail.
+NOTED = textwrap.dedent("""
+    import os
+    from pathlib import Path
+
+    with open(Path(__file__).with_name("imports.txt"), "a") as notes:
+        notes.write(f"{os.getpid()} {'worker' if os.environ.get('PLAIT_WORKER') else 'other'}\\n")
+    if os.environ.get("PLAIT_WORKER") and Path(__file__).with_name("broken").exists():
+        raise RuntimeError("the worker cannot import me")
+
+
+    def where(x: int = 0) -> int:
+        return os.getpid()
+""")
+
+
+def noted_flow(folder, parameter: bool = False) -> str:
+    """One node of `noted.py` (fed by a parameter x, if asked); no import noted yet."""
+    (folder / "noted.py").write_text(NOTED)
+    catalog = Catalog(folder)
+    catalog.load()
+    flow = Flow("noted", catalog=catalog)
+    node = flow.create_node(catalog.get("noted.py:where"), (240, 0)).id
+    if parameter:
+        x = flow.add_parameter("x", "int", 1, position=(0, 0)).id
+        flow.connect(x, "value", node, "x")
+    save(folder, flow)
+    (folder / "imports.txt").unlink()  # the catalog's, above
+    return flow.id
+
+
+def noted_imports(folder) -> list[tuple[int, str]]:
+    """(process id, "worker" or "other") of each import of `noted.py`, in order."""
+    path = folder / "imports.txt"
+    words = path.read_text().split() if path.exists() else []
+    return [(int(pid), side) for pid, side in zip(words[::2], words[1::2], strict=True)]

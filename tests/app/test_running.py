@@ -8,7 +8,7 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QToolBar
 
 from tests.app.conftest import node_point, own_workspace
-from tests.app.running import failing_flow, napping_flow, table_flow
+from tests.app.running import failing_flow, napping_flow, noted_flow, noted_imports, table_flow
 
 RUN_TIMEOUT = 120_000
 
@@ -123,6 +123,31 @@ def test_run_a_flow_with_parameters_end_to_end(make_window, folder, qtbot):
     tab = window.outputs_dock.tab_by_port["result"]
     qtbot.waitUntil(lambda: "made by run" in tab.origin.text(), timeout=20_000)
     assert live.id[:8] in tab.origin.text()
+
+
+def test_the_workers_import_the_flows_code_while_its_parameters_are_filled_in(
+    make_window, folder, qtbot, settings
+):
+    noted_flow(folder, parameter=True)
+    settings.setValue("run/executor", "local")
+    settings.setValue("run/max_workers", 2)
+    window = make_window(folder, flow="noted")
+    press_run(window, qtbot)
+    dialog = window.running.parameter_dialog
+    assert dialog is not None and dialog.isVisible()
+
+    def workers() -> list[int]:
+        return [pid for pid, side in noted_imports(folder) if side == "worker"]
+
+    # Both worker processes are up and have imported the node's code; nothing runs yet.
+    qtbot.waitUntil(lambda: len(set(workers())) == 2, timeout=60_000)
+    assert not window.runs.live
+    qtbot.mouseClick(dialog.run_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: bool(window.runs.live), timeout=10_000)
+    live = wait_for_run(window, qtbot)
+    assert live.state == "completed", live.error
+    assert live.run.executor.name == "local"
+    assert len(workers()) == 2  # the worker that ran it did not import it again
 
 
 def test_a_failing_node_shows_its_error_while_an_independent_branch_completes(make_window, folder, qtbot):
