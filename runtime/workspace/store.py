@@ -321,11 +321,13 @@ class Workspace:
     def spec_keys(self, name_or_id: str) -> list[str]:
         """The functions the latest version of a flow's nodes call, read without loading it."""
         info = self.flow_info(name_or_id)
-        rows = self.db.execute(
-            "select distinct spec_key from nodes where flow_id=? and version=? order by spec_key",
+        rows = self.db["nodes"].rows_where(
+            "flow_id=? and version=?",
             (info.id, info.latest_version),
+            select="distinct spec_key",
+            order_by="spec_key",
         )
-        return [key for (key,) in rows]
+        return [row["spec_key"] for row in rows]
 
     def versions(self, name_or_id: str) -> list[VersionInfo]:
         info = self.flow_info(name_or_id)
